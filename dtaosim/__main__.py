@@ -1,0 +1,7 @@
+"""``python -m dtaosim``."""
+
+import sys
+
+from dtaosim.cli import main
+
+sys.exit(main())

@@ -1,0 +1,76 @@
+"""Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim regimes``.
+
+Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dtaosim.errors import ConfigError
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from dtaosim.analysis.plots import plot_prices, save_figure
+    from dtaosim.runner import run
+
+    out = Path(args.out)
+    result = run(args.config, seed=args.seed, out=out, progress=not args.quiet)
+    fig = plot_prices(result.prices, title=f"{result.metadata['name']} ({result.metadata['regime']})",
+                      blocks_per_day=result.metadata["regime_fields"]["blocks_per_day"])
+    save_figure(fig, out / "prices.png")
+    if not args.quiet:
+        n_ok = int((result.events["status"] == "ok").sum()) if len(result.events) else 0
+        print(f"{result.metadata['name']}: {len(result.prices)} rows x {result.prices.shape[1]} subnets, "
+              f"{n_ok}/{len(result.events)} intents executed, {result.metadata['wall_seconds']:.2f} s "
+              f"-> {out}/ (series.parquet, prices.parquet, events.parquet, metadata.json, prices.png)")
+    return 0
+
+
+def _cmd_regimes(args: argparse.Namespace) -> int:
+    from dtaosim.protocol.regimes import DEFAULT_REGIME, all_regimes
+
+    for r in all_regimes():
+        mark = " (default)" if r.name == DEFAULT_REGIME else ""
+        print(f"{r.name:<22} from {r.start_date}  amm={r.amm:<16} shares={r.share_rule:<24} "
+              f"cap={r.alpha_in_cap}{mark}")
+        if args.verbose:
+            print(f"    {r.description}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``dtaosim`` command."""
+    p = argparse.ArgumentParser(prog="dtaosim", description="Agent-based simulation of Bittensor dTAO markets.")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="run one experiment config and write results and a price plot")
+    r.add_argument("config", help="experiment TOML file")
+    r.add_argument("--out", default="results", help="output folder (default: results)")
+    r.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    r.set_defaults(func=_cmd_run)
+    g = sub.add_parser("regimes", help="list the chain-rule regimes")
+    g.add_argument("-v", "--verbose", action="store_true", help="show each regime's description")
+    g.set_defaults(func=_cmd_regimes)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit status (2 for bad input)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ConfigError as e:
+        print(f"dtaosim: error: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # pragma: no cover
+        print("dtaosim: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

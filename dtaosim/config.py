@@ -1,0 +1,241 @@
+"""Experiment configuration: one TOML file (or dict) describes a run.  Validated with pydantic.
+
+A minimal file::
+
+    name = "baseline"
+    seed = 7
+    regime = "price-burn-2026-06"
+
+    [horizon]
+    days = 30
+
+    [[agents]]
+    strategy = "passive"
+    count = 50
+
+Errors raise :class:`~dtaosim.errors.ConfigError` naming the file, the dotted field path, the value and
+what is allowed.  Nothing read from a config is ever evaluated or executed: strategies are looked up
+by name in a registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dtaosim.errors import ConfigError
+from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Horizon(_Strict):
+    """How long to simulate: ``days`` or ``blocks`` (one of them), in ticks of ``blocks_per_tick``."""
+
+    days: float | None = Field(default=None, gt=0)
+    blocks: int | None = Field(default=None, gt=0)
+    blocks_per_tick: int = Field(default=360, ge=1, le=50_400)
+
+    @model_validator(mode="after")
+    def _one_length(self) -> Horizon:
+        if self.days is not None and self.blocks is not None:
+            raise ValueError("give either days or blocks, not both")
+        return self
+
+
+class Distribution(_Strict):
+    """A log-normal amount: ``median`` (TAO) and log-sd ``sigma`` (0: every agent gets the median)."""
+
+    median: float = Field(gt=0)
+    sigma: float = Field(default=0.0, ge=0)
+
+
+class AgentGroup(_Strict):
+    """``count`` staker agents of one ``strategy`` with TAO budgets drawn from ``budget``."""
+
+    strategy: str
+    count: int = Field(default=1, ge=0, le=10_000_000)
+    budget: float | Distribution = Field(default=100.0)
+    params: dict[str, float | int | bool | str | list[int]] = Field(default_factory=dict)
+
+    @field_validator("budget")
+    @classmethod
+    def _positive_budget(cls, v: float | Distribution) -> float | Distribution:
+        if isinstance(v, int | float) and not v > 0:
+            raise ValueError("must be a TAO amount > 0")
+        return v
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        from dtaosim.agents.strategies import STRATEGIES
+
+        if v not in STRATEGIES:
+            raise ValueError(f"unknown strategy; allowed: {', '.join(sorted(STRATEGIES))}")
+        return v
+
+
+class Network(_Strict):
+    """The initial network: ``"synthetic"`` (log-normal pools) or ``"snapshot:2026-04-11"``."""
+
+    initial_state: str = "synthetic"
+    n_subnets: int = Field(default=16, ge=1, le=1024)
+    pool_tao_median: float = Field(default=2_000.0, gt=0)
+    pool_tao_sigma: float = Field(default=1.0, ge=0)
+    price_median: float = Field(default=0.02, gt=0)
+    price_sigma: float = Field(default=0.5, ge=0)
+    alpha_out_ratio: float = Field(default=1.5, ge=0)
+    root_stake: float = Field(default=3_000_000.0, ge=0)
+    external_tao: float = Field(default=1_000_000.0, ge=0)
+    subnet_age_days: float = Field(default=365.0, ge=0)
+
+    @field_validator("initial_state")
+    @classmethod
+    def _known_state(cls, v: str) -> str:
+        from dtaosim.initial_state import SNAPSHOTS
+
+        allowed = ["synthetic"] + [f"snapshot:{d}" for d in SNAPSHOTS]
+        if v not in allowed:
+            raise ValueError(f"unknown initial state; allowed: {', '.join(allowed)}")
+        return v
+
+
+class Record(_Strict):
+    """What the recorder keeps: a row every ``every_ticks`` ticks; ``events`` keeps every intent."""
+
+    every_ticks: int = Field(default=1, ge=1)
+    events: bool = True
+    check_invariants: bool = True
+
+
+class ExperimentConfig(_Strict):
+    """Everything one run needs."""
+
+    name: str = "experiment"
+    description: str = ""
+    seed: int = Field(default=0, ge=0)
+    regime: str = DEFAULT_REGIME
+    regime_overrides: dict[str, Any] = Field(default_factory=dict)
+    horizon: Horizon = Field(default_factory=lambda: Horizon(days=30))
+    network: Network = Field(default_factory=Network)
+    agents: list[AgentGroup] = Field(default_factory=list)
+    record: Record = Field(default_factory=Record)
+    sweep: dict[str, Any] | None = None
+
+    @field_validator("regime")
+    @classmethod
+    def _known_regime(cls, v: str) -> str:
+        if v not in regime_names():
+            raise ValueError(f"unknown regime; allowed: {', '.join(regime_names())}")
+        return v
+
+    @model_validator(mode="after")
+    def _valid_overrides(self) -> ExperimentConfig:
+        try:
+            with_overrides(self.regime, self.regime_overrides)
+        except ConfigError as e:
+            raise ValueError(str(e).replace("regime.", "", 1)) from None
+        return self
+
+    # ------------------------------------------------------------------------------------------
+    def build_regime(self) -> Regime:
+        """The regime this config selects, with its overrides applied."""
+        return with_overrides(get_regime(self.regime), self.regime_overrides)
+
+    def horizon_blocks(self, blocks_per_day: int) -> int:
+        """Horizon in blocks (days converted with the regime's blocks per day)."""
+        h = self.horizon
+        if h.blocks is not None:
+            return h.blocks
+        return round((h.days if h.days is not None else 30.0) * blocks_per_day)
+
+    def config_hash(self) -> str:
+        """A short stable hash of the validated config (for manifests)."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("float", "int", "Distribution", "function-after[_positive_budget(), union[float,Distribution]]"):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _lookup(data: Any, loc: tuple) -> Any:
+    cur = data
+    for part in loc:
+        try:
+            cur = cur[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def _config_error(e: ValidationError, data: dict, source: str | None) -> ConfigError:
+    prefix = f"{source}: " if source else ""
+    lines = []
+    for err in e.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("float", "int"))))
+        field = _format_loc(loc) or "(top level)"
+        value = err.get("input", _lookup(data, loc))
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            parent = type(_lookup(data, loc[:-1])).__name__
+            msg = f"unknown key (in a {parent} table); check the spelling"
+        if isinstance(value, dict) and err["type"] != "extra_forbidden":
+            value = "{...}"
+        lines.append(f"{prefix}{field}: {value!r} is not allowed; {msg}")
+    # one line per problem; the first is the headline the CLI prints
+    return ConfigError("\n".join(dict.fromkeys(lines)))
+
+
+def parse_config(data: dict[str, Any], source: str | None = None) -> ExperimentConfig:
+    """Validate a config dict; :class:`ConfigError` names ``source``, the field, value and rule."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source or 'config'}: expected a table of settings, got {type(data).__name__}")
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as e:
+        raise _config_error(e, data, source) from None
+
+
+def load_config(path: str | Path) -> ExperimentConfig:
+    """Read and validate a TOML experiment file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such config file") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot read the config file ({e.strerror})") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{p.name}: not valid TOML ({e})") from None
+    return parse_config(data, source=p.name)
+
+
+def as_config(config: ExperimentConfig | dict | str | Path) -> ExperimentConfig:
+    """Accept a config object, a dict or a path to a TOML file."""
+    if isinstance(config, ExperimentConfig):
+        return config
+    if isinstance(config, dict):
+        return parse_config(config)
+    if isinstance(config, str | Path):
+        return load_config(config)
+    raise ConfigError(f"config: {config!r} is not a config; expected a path, a dict or an ExperimentConfig")
+
+

@@ -1,0 +1,413 @@
+"""Dated rule sets of the Bittensor chain: every chain constant and every rule choice.
+
+A :class:`Regime` is a frozen record of the economic rules in force over a period of the chain's
+history (see ``docs``/the economics spec, section 1).  The simulator never writes a chain constant
+anywhere else: kernels receive a ``Regime`` (or arrays built from it) and read the numbers from it.
+
+Units: amounts in TAO or alpha (1 TAO = 1e9 rao), prices in TAO per alpha, times in blocks.
+
+A user picks a regime by name (``get_regime("price-burn-2026-06")``), by date
+(``regime_for_date("2025-12-01")``) or defines a hypothetical one with
+``get_regime("price-burn-2026-06").replace(fee_rate=0.003)`` / ``with_overrides(...)``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from dtaosim.errors import ConfigError
+
+RAO_PER_TAO = 1_000_000_000
+"""Rao per TAO (and per alpha): the chain's integer unit."""
+
+U16_MAX = 65_535
+"""Denominator of the chain's u16 fractions."""
+
+AmmKind = Literal["constant_product", "weighted"]
+ShareRule = Literal["ema_price", "tao_flow", "net_flow", "ema_price_rootprop_burn", "ema_price_burn"]
+AlphaInCap = Literal["alpha_emission", "min_alpha_emission_block_emission", "root_proportion"]
+ExcessTao = Literal["inject", "chain_buy"]
+ChainBuyAlpha = Literal["recycle", "protocol"]
+RootDividends = Literal["sell_every_block", "claim_swap", "claim_keep"]
+EpochSchedule = Literal["legacy_netuid_offset", "last_epoch_block"]
+
+
+@dataclass(frozen=True)
+class Regime:
+    """One dated set of chain rules and constants.
+
+    Every field is documented with its unit.  Fields are grouped: time and supply, emission split,
+    pool, emission shares, injection, price EMA, staking, Yuma consensus, subnet and neuron
+    lifecycle.
+    """
+
+    name: str
+    start_date: str
+    """First day (ISO, UTC) the rules were merged to the chain's main branch."""
+    description: str = ""
+
+    # --- time and supply -------------------------------------------------------------------
+    block_seconds: float = 12.0
+    """Seconds per block."""
+    blocks_per_day: int = 7_200
+    """Blocks per day (the chain's own convention)."""
+    max_supply: float = 21_000_000.0
+    """Maximum issuance, TAO (and per subnet, alpha)."""
+    base_block_emission: float = 1.0
+    """Block emission before any halving, TAO (and alpha) per block."""
+
+    # --- alpha_out split -------------------------------------------------------------------
+    owner_cut: float = 11_796 / U16_MAX
+    """Fraction of each block's alpha_out to the subnet owner (SubnetOwnerCut, ~18%)."""
+    miner_share_of_remainder: float = 0.5
+    """Fraction of alpha_out after the owner cut that goes to miners (the rest to validators)."""
+    validator_take: float = 11_796 / U16_MAX
+    """Default validator (delegate) take of dividends, fraction (~18%)."""
+    tao_weight: float = 0.18
+    """Weight of root TAO stake in stake weight and root proportion (TaoWeight, mainnet)."""
+
+    # --- pools -----------------------------------------------------------------------------
+    amm: AmmKind = "weighted"
+    """Pool invariant: constant product (x*y=k) or weighted (Balancer x^w1 * y^w2)."""
+    fee_rate: float = 33 / U16_MAX
+    """Swap fee, fraction of the input (FeeRate/65535)."""
+    flat_stake_fee: float = 0.0
+    """Flat fee per stake, TAO, credited to the pool's TAO reserve (launch era: 50,000 rao)."""
+    min_reserve: float = 1_000_000 / RAO_PER_TAO
+    """Smallest output-side reserve a swap may start from, TAO or alpha (SwapMinimumReserve)."""
+    max_input_multiple: float = 1_000.0
+    """A swap's net input may be at most this multiple of the input-side reserve."""
+    min_pool_weight: float = 0.01
+    """Bound on each Balancer weight; an injection that would cross it is skipped."""
+    max_buy_price: float = 1e6
+    """Default price limit of a buy, TAO per alpha."""
+    min_sell_price: float = 1e-6
+    """Default price limit of a sell, TAO per alpha."""
+
+    # --- emission shares -------------------------------------------------------------------
+    share_rule: ShareRule = "ema_price_burn"
+    """How TAO emission is shared among emitting subnets."""
+    flow_ema_alpha: float = 29_597_889_189_277 / 9_223_372_036_854_775_807
+    """Per-block smoothing of the TAO-flow EMA (~3.209e-6, a 30-day half-life)."""
+    flow_exponent: float = 1.0
+    """Exponent p of the flow normalizer: share = z^p / sum z^p."""
+    flow_cutoff: float = 0.0
+    """Lower cut of the flow offset L = max(cutoff, min(net flow, 0)), TAO."""
+
+    # --- injection -------------------------------------------------------------------------
+    alpha_in_cap: AlphaInCap = "root_proportion"
+    """Cap on alpha injected into the pool per block."""
+    excess_tao: ExcessTao = "chain_buy"
+    """What TAO emission above the capped injection does: stays in the pool or buys alpha."""
+    chain_buy_alpha: ChainBuyAlpha = "protocol"
+    """Alpha bought by the chain: recycled (removed from issuance) or kept as protocol alpha."""
+
+    # --- root dividends --------------------------------------------------------------------
+    root_dividends: RootDividends = "claim_swap"
+    """Root stakers' alpha dividends: sold every block, or claimable (swapped or kept)."""
+    root_sell_needs_price_sum_above_one: bool = True
+    """Subsidy mode: root alpha is recycled, not paid, when the sum of EMA prices is at most 1."""
+
+    # --- price EMA -------------------------------------------------------------------------
+    ema_base_alpha: float = 0.0003
+    """SubnetMovingAlpha: base EMA coefficient per block (docs: mainnet 0.0003; code 3e-6)."""
+    ema_halving_blocks: int = 201_600
+    """Age ramp of the EMA coefficient, blocks: a_eff = base * age / (age + halving)."""
+    ema_slow_start: bool = True
+    """Whether the age ramp applies (added 2025-03-19)."""
+    ema_input_cap: float = 1.0
+    """Spot prices are capped at this value before entering the EMA, TAO per alpha."""
+
+    # --- staking ---------------------------------------------------------------------------
+    min_stake: float = 2_000_000 / RAO_PER_TAO
+    """Smallest stake, TAO (DefaultMinStake)."""
+
+    # --- epochs and Yuma consensus -----------------------------------------------------------
+    tempo: int = 360
+    """Blocks between epochs."""
+    epoch_schedule: EpochSchedule = "last_epoch_block"
+    """Epoch scheduler: legacy (b + netuid + 1) mod (tempo + 1) or LastEpochBlock + tempo."""
+    max_epochs_per_block: int = 2
+    """At most this many epochs run network-wide per block; the rest are deferred a block."""
+    kappa: float = 32_767 / U16_MAX
+    """Majority threshold of the stake-weighted median."""
+    bonds_penalty: float = 1.0
+    """Beta: how much bonds use clipped rather than raw weights."""
+    bonds_moving_average: float = 900_000 / 1_000_000
+    """Bonds EMA retention; EMA coefficient alpha = 1 - this."""
+    yuma3: bool = True
+    """Yuma 3 bonds and dividends (True for new subnets) or the original Yuma."""
+    liquid_alpha: bool = False
+    """Per-bond EMA coefficient from a sigmoid of weight-consensus distance (Yuma 3 only)."""
+    alpha_low: float = 45_875 / U16_MAX
+    """Liquid-alpha lower bound."""
+    alpha_high: float = 58_982 / U16_MAX
+    """Liquid-alpha upper bound."""
+    alpha_sigmoid_steepness: float = 1_000.0
+    """Liquid-alpha sigmoid steepness (used as steepness/100)."""
+    activity_cutoff_factor_milli: int = 13_889
+    """Activity cutoff in thousandths of a tempo (5,000 blocks at tempo 360)."""
+    stake_threshold: float = 0.0
+    """Stake weight below which a UID is zeroed for the epoch, TAO-equivalent."""
+
+    # --- subnet lifecycle ------------------------------------------------------------------
+    subnet_limit: int = 128
+    """Most non-root subnets."""
+    network_immunity_blocks: int = 864_000
+    """Blocks after registration during which a subnet cannot be pruned."""
+    network_min_lock: float = 1.0
+    """Floor of the subnet lock cost, TAO."""
+    lock_reduction_interval: int = 57_600
+    """Blocks over which the doubled lock cost falls back by one lock, at 1 TAO block emission."""
+    network_rate_limit_blocks: int = 28_800
+    """Blocks between subnet registrations."""
+
+    # --- neuron lifecycle ------------------------------------------------------------------
+    max_uids: int = 256
+    """UIDs per subnet."""
+    max_validators: int = 64
+    """Validator permits per subnet."""
+    neuron_immunity_blocks: int = 5_000
+    """Blocks after registration during which a UID is immune from pruning."""
+    min_non_immune_uids: int = 10
+    """A non-immune UID is pruned only if more than this many exist."""
+    neuron_burn_initial: float = 1.0
+    """Registration burn of a new subnet, TAO."""
+    neuron_burn_min: float = 500_000 / RAO_PER_TAO
+    """Floor of the registration burn, TAO."""
+    neuron_burn_max: float = 100.0
+    """Ceiling of the registration burn, TAO."""
+    burn_half_life_blocks: int = 360
+    """Half-life of the per-block burn decay, blocks."""
+    burn_increase_mult: float = 1.26
+    """Burn multiplier after each registration."""
+
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Free-form notes (sources), never read by kernels."""
+
+    # ------------------------------------------------------------------------------------
+    @property
+    def root_sell_always(self) -> bool:
+        """True when root dividends are paid whatever the sum of EMA prices."""
+        return not self.root_sell_needs_price_sum_above_one
+
+    def replace(self, **changes: Any) -> Regime:
+        """A copy with some fields changed (a hypothetical regime); checks names and types."""
+        return with_overrides(self, changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """All fields except ``extra`` as a plain dict (for manifests and result metadata)."""
+        d = dataclasses.asdict(self)
+        d.pop("extra", None)
+        return d
+
+
+# ---------------------------------------------------------------------------------------------
+# The dated registry
+# ---------------------------------------------------------------------------------------------
+
+LAUNCH_2025_02 = Regime(
+    name="launch-2025-02",
+    start_date="2025-02-13",
+    description=(
+        "dTAO launch: constant-product pools with no swap fee (flat 50,000 rao stake fee to the "
+        "pool), emission shares by EMA price, alpha_in = min(tao_in/price, alpha emission) with all "
+        "TAO injected, root alpha dividends sold every block, legacy epoch schedule, original Yuma."
+    ),
+    amm="constant_product",
+    fee_rate=0.0,
+    flat_stake_fee=50_000 / RAO_PER_TAO,
+    min_reserve=10_000_000 / RAO_PER_TAO,
+    share_rule="ema_price",
+    alpha_in_cap="alpha_emission",
+    excess_tao="inject",
+    chain_buy_alpha="recycle",
+    root_dividends="sell_every_block",
+    root_sell_needs_price_sum_above_one=False,
+    ema_slow_start=False,
+    min_stake=500_000 / RAO_PER_TAO,
+    epoch_schedule="legacy_netuid_offset",
+    yuma3=False,
+    network_min_lock=1.0,
+    subnet_limit=128,
+)
+
+V3_2025_07 = dataclasses.replace(
+    LAUNCH_2025_02,
+    name="v3-2025-07",
+    start_date="2025-07-01",
+    description=(
+        "Uniswap-V3 swap pallet with only the protocol's full-range position (mathematically "
+        "constant product) and the 33/65535 fee; EMA slow start; subsidy rule: TAO emission above "
+        "the capped injection buys alpha that is recycled."
+    ),
+    fee_rate=33 / U16_MAX,
+    flat_stake_fee=0.0,
+    min_reserve=1_000_000 / RAO_PER_TAO,
+    ema_slow_start=True,
+    excess_tao="chain_buy",
+    chain_buy_alpha="recycle",
+)
+
+TAOFLOW_2025_11 = dataclasses.replace(
+    V3_2025_07,
+    name="taoflow-2025-11",
+    start_date="2025-11-04",
+    description=(
+        "TAO-flow era: shares by the EMA (30-day half-life) of net user TAO staking flow, offset "
+        "by the lowest negative flow; root claim (dividends swapped to TAO by default); subsidy "
+        "mode (no root sell) when the sum of EMA prices is at most 1; excess TAO chain buys "
+        "recycled."
+    ),
+    share_rule="tao_flow",
+    root_dividends="claim_swap",
+    root_sell_needs_price_sum_above_one=True,
+    min_stake=2_000_000 / RAO_PER_TAO,
+)
+
+NETFLOW_2026_05 = dataclasses.replace(
+    TAOFLOW_2025_11,
+    name="netflow-2026-05",
+    start_date="2026-05-27",
+    description=(
+        "Net TAO flow: user-flow EMA minus the normalized protocol-flow EMA (injection + chain "
+        "buys - root sells); alpha_in capped at min(alpha emission, block emission)."
+    ),
+    share_rule="net_flow",
+    alpha_in_cap="min_alpha_emission_block_emission",
+)
+
+PRICE_BURN_2026_06 = Regime(
+    name="price-burn-2026-06",
+    start_date="2026-06-30",
+    description=(
+        "The chain today (subtensor HEAD 2026-06-30): weighted (Balancer) pools with the "
+        "33/65535 fee, shares by EMA price x (1 - miner burn), alpha injection capped at "
+        "root_proportion x alpha emission, chain-bought alpha kept as protocol alpha, root claim, "
+        "stateful epoch scheduler, Yuma 3."
+    ),
+)
+
+_REGISTRY: dict[str, Regime] = {
+    r.name: r for r in (LAUNCH_2025_02, V3_2025_07, TAOFLOW_2025_11, NETFLOW_2026_05, PRICE_BURN_2026_06)
+}
+
+DEFAULT_REGIME = PRICE_BURN_2026_06.name
+
+
+def regime_names() -> list[str]:
+    """Names of the registered regimes, oldest first."""
+    return sorted(_REGISTRY, key=lambda n: _REGISTRY[n].start_date)
+
+
+def all_regimes() -> list[Regime]:
+    """The registered regimes, oldest first."""
+    return [_REGISTRY[n] for n in regime_names()]
+
+
+def get_regime(name: str) -> Regime:
+    """The registered regime called ``name``; :class:`ConfigError` naming the choices otherwise."""
+    if isinstance(name, Regime):
+        return name
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        raise ConfigError(
+            f"regime: unknown regime {name!r}; allowed: {', '.join(regime_names())}"
+        ) from None
+
+
+def regime_for_date(date: str | _dt.date) -> Regime:
+    """The regime in force on ``date`` (ISO string or date): the latest one started on or before it."""
+    try:
+        d = date if isinstance(date, _dt.date) else _dt.date.fromisoformat(str(date))
+    except ValueError:
+        raise ConfigError(f"regime: date {date!r} is not an ISO date (YYYY-MM-DD)") from None
+    chosen = None
+    for r in all_regimes():
+        if _dt.date.fromisoformat(r.start_date) <= d:
+            chosen = r
+    if chosen is None:
+        raise ConfigError(
+            f"regime: date {d.isoformat()} is before dTAO launch ({LAUNCH_2025_02.start_date})"
+        )
+    return chosen
+
+
+def register_regime(regime: Regime, *, overwrite: bool = False) -> Regime:
+    """Add a (hypothetical) regime to the registry so configs can name it."""
+    if regime.name in _REGISTRY and not overwrite:
+        raise ConfigError(f"regime: a regime named {regime.name!r} is already registered")
+    _REGISTRY[regime.name] = regime
+    return regime
+
+
+_FIELD_TYPES = {f.name: f for f in dataclasses.fields(Regime)}
+_LITERALS: dict[str, tuple[str, ...]] = {
+    "amm": AmmKind.__args__,  # type: ignore[attr-defined]
+    "share_rule": ShareRule.__args__,  # type: ignore[attr-defined]
+    "alpha_in_cap": AlphaInCap.__args__,  # type: ignore[attr-defined]
+    "excess_tao": ExcessTao.__args__,  # type: ignore[attr-defined]
+    "chain_buy_alpha": ChainBuyAlpha.__args__,  # type: ignore[attr-defined]
+    "root_dividends": RootDividends.__args__,  # type: ignore[attr-defined]
+    "epoch_schedule": EpochSchedule.__args__,  # type: ignore[attr-defined]
+}
+_NONNEGATIVE = {
+    "fee_rate", "flat_stake_fee", "min_reserve", "max_input_multiple", "min_pool_weight",
+    "flow_ema_alpha", "flow_exponent", "ema_base_alpha", "ema_halving_blocks", "min_stake",
+    "tempo", "kappa", "bonds_penalty", "bonds_moving_average", "alpha_low", "alpha_high",
+    "stake_threshold", "tao_weight", "owner_cut", "miner_share_of_remainder", "validator_take",
+    "max_supply", "base_block_emission", "network_min_lock", "neuron_burn_initial",
+    "neuron_burn_min", "neuron_burn_max", "burn_increase_mult",
+}
+_FRACTIONS = {
+    "fee_rate", "owner_cut", "miner_share_of_remainder", "validator_take", "kappa", "bonds_penalty",
+    "bonds_moving_average", "alpha_low", "alpha_high", "ema_base_alpha", "flow_ema_alpha",
+    "min_pool_weight",
+}
+
+
+def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name: str | None = None) -> Regime:
+    """``base`` with the fields in ``overrides`` replaced, each checked for name, type and range.
+
+    Raises :class:`ConfigError` naming ``regime.<field>``, the value and what is allowed.
+    """
+    regime = get_regime(base) if isinstance(base, str) else base
+    if not overrides and name is None:
+        return regime
+    changes: dict[str, Any] = {}
+    for key, value in (overrides or {}).items():
+        if key in ("name", "start_date", "extra") or key not in _FIELD_TYPES:
+            allowed = sorted(k for k in _FIELD_TYPES if k not in ("name", "start_date", "extra"))
+            raise ConfigError(
+                f"regime.{key}: unknown regime field (value {value!r}); allowed: {', '.join(allowed)}"
+            )
+        current = getattr(regime, key)
+        if key in _LITERALS:
+            if value not in _LITERALS[key]:
+                raise ConfigError(
+                    f"regime.{key}: {value!r} is not allowed; allowed: {', '.join(_LITERALS[key])}"
+                )
+        elif isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected true or false")
+        elif isinstance(current, int | float):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a number")
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a finite number")
+            if isinstance(current, int) and not float(value).is_integer():
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a whole number")
+            if key in _NONNEGATIVE and value < 0:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a number >= 0")
+            if key in _FRACTIONS and value > 1:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a fraction in [0, 1]")
+            value = int(value) if isinstance(current, int) else float(value)
+        changes[key] = value
+    if "tempo" in changes and changes["tempo"] < 1:
+        raise ConfigError(f"regime.tempo: {changes['tempo']!r} is not allowed; expected at least 1 block")
+    new_name = name or (regime.name + "+custom" if changes else regime.name)
+    return dataclasses.replace(regime, name=new_name, **changes)

@@ -1,0 +1,77 @@
+"""The recorder: per-tick arrays (never per-agent dicts) turned into DataFrames at the end.
+
+Series recorded per subnet (wide frames: index ``block``, one column per netuid):
+
+* ``price`` spot price and ``ema_price`` moving price, TAO per alpha;
+* ``pool_tao`` (TAO) and ``pool_alpha`` (alpha) reserves, ``alpha_out`` alpha outstanding;
+* ``share`` emission share of the tick's last block; over the tick: ``tao_emission``, ``tao_in``
+  (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``.
+
+Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price`` and the
+total value in TAO of each strategy's agents (``value:<strategy>``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dtaosim.kernel import TickFlows
+from dtaosim.state import NetworkState
+
+SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
+                 "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha")
+
+
+class Recorder:
+    """Collects one row per recorded tick into preallocated arrays."""
+
+    def __init__(self, n_netuids: int, n_rows: int, groups: dict[str, np.ndarray]) -> None:
+        self.n_netuids = n_netuids
+        self.groups = groups
+        self.blocks = np.zeros(n_rows, dtype=np.int64)
+        self.subnet = {k: np.zeros((n_rows, n_netuids)) for k in SUBNET_SERIES}
+        self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price")}
+        self.values = {g: np.zeros(n_rows) for g in groups}
+        self.rows = 0
+
+    def record(self, state: NetworkState, flows: TickFlows | None) -> None:
+        """Take one row from the state (and the tick's flows; ``None`` for the initial row)."""
+        i = self.rows
+        if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
+            extra = max(1, self.blocks.size // 2)
+            self.blocks = np.concatenate([self.blocks, np.zeros(extra, dtype=np.int64)])
+            for d in (self.subnet, self.network, self.values):
+                for k, v in d.items():
+                    d[k] = np.concatenate([v, np.zeros((extra, *v.shape[1:]))])
+        price = state.price
+        mask = state.subnet_mask & state.emitting
+        self.blocks[i] = state.block
+        s = self.subnet
+        s["price"][i] = np.where(state.subnet_mask, price, 0.0)
+        s["ema_price"][i] = state.ema_price
+        s["pool_tao"][i] = state.pool_tao
+        s["pool_alpha"][i] = state.pool_alpha
+        s["alpha_out"][i] = state.alpha_out
+        s["protocol_alpha"][i] = state.protocol_alpha
+        if flows is not None:
+            for k in ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao"):
+                s[k][i] = getattr(flows, k)
+        self.network["tao_issuance"][i] = state.tao_issuance
+        self.network["sum_price"][i] = float(price[mask].sum())
+        self.network["sum_ema_price"][i] = float(state.ema_price[mask].sum())
+        value = state.free_tao + state.stake[:, 0] + state.stake[:, 1:] @ price[1:]
+        for g, idx in self.groups.items():
+            self.values[g][i] = float(value[idx].sum())
+        self.rows += 1
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Wide DataFrames: one per subnet series (columns = netuids) and ``network``."""
+        n = self.rows
+        index = pd.Index(self.blocks[:n], name="block")
+        cols = pd.Index(range(self.n_netuids), name="netuid")
+        out = {k: pd.DataFrame(v[:n], index=index, columns=cols) for k, v in self.subnet.items()}
+        net = {k: v[:n] for k, v in self.network.items()}
+        net.update({f"value:{g}": v[:n] for g, v in self.values.items()})
+        out["network"] = pd.DataFrame(net, index=index)
+        return out
