@@ -33,7 +33,7 @@ from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 class Horizon(_Strict):

@@ -317,11 +317,14 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
                 state.pool_tao = state.pool_tao - tao
                 state.alpha_out -= drained_root
                 state.drained_root_tao += tao
+                state.pool_tao[0] += float(tao.sum())
                 root_sold_alpha = root_sold_alpha + drained_root
                 root_sold_tao = root_sold_tao + tao
             else:
                 state.drained_root += drained_root
-            state.drained_root_tao += np.where(due, state.pending_root_tao, 0.0)
+            paid_root_tao = np.where(due, state.pending_root_tao, 0.0)
+            state.drained_root_tao += paid_root_tao
+            state.pool_tao[0] += float(paid_root_tao.sum())
             state.drained_server += np.where(due, state.pending_server, 0.0)
             state.drained_validator += np.where(due, state.pending_validator, 0.0)
             state.drained_owner += np.where(due, state.pending_owner, 0.0)
@@ -386,18 +389,19 @@ def distribute_pro_rata(state: NetworkState) -> np.ndarray:
     state.drained_server[:] = 0.0
     state.drained_validator[:] = 0.0
 
-    root_total = state.root_stake_total
     root_alpha = state.drained_root.copy()
     root_tao = float(state.drained_root_tao.sum())
+    root_total = state.root_stake_total - root_tao  # the stakers who earned it
     if root_total > 0:
         share = state.stake[:, 0] / root_total
+        ext_share = state.external_alpha[0] / root_total
         state.stake[:, 1:] += np.outer(share, root_alpha[1:])
-        state.external_alpha[1:] += root_alpha[1:] * (state.external_alpha[0] / root_total)
+        state.external_alpha[1:] += root_alpha[1:] * ext_share
         state.stake[:, 0] += share * root_tao
-        state.external_alpha[0] += root_tao * (state.external_alpha[0] / root_total)
-        state.pool_tao[0] += root_tao
+        state.external_alpha[0] += root_tao * ext_share
     else:
         state.unclaimed_alpha += root_alpha
+        state.pool_tao[0] -= root_tao
         state.tao_recycled += root_tao
     state.drained_root[:] = 0.0
     state.drained_root_tao[:] = 0.0

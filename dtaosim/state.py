@@ -89,7 +89,8 @@ class NetworkState:
     drained_root: np.ndarray = field(default=None)  # type: ignore[assignment]
     """Root alpha drained by epochs this tick (kept as alpha), waiting for distribution."""
     drained_root_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
-    """Root TAO drained by epochs this tick (sold or claimed as TAO), waiting for distribution."""
+    """Root TAO drained by epochs this tick (sold or claimed as TAO): already root stake (in
+    ``pool_tao[0]``), waiting to be assigned to root stakers pro rata."""
     protocol_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
     """Alpha bought by the chain and kept (SubnetProtocolAlpha)."""
     unclaimed_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -159,7 +160,7 @@ class NetworkState:
     @property
     def root_stake_total(self) -> float:
         """All root stake (simulated accounts and outside holders), TAO."""
-        return float(self.stake[:, 0].sum() + self.external_alpha[0])
+        return float(self.stake[:, 0].sum() + self.external_alpha[0] + self.drained_root_tao.sum())
 
     @property
     def tao_issuance(self) -> float:
@@ -175,7 +176,7 @@ class NetworkState:
         """Every place TAO can be: balances, pools, root stake, pending root TAO, recycled, fees."""
         pools = float(self.pool_tao[self.subnet_mask].sum())
         return (float(self.free_tao.sum()) + self.external_tao + pools + self.root_stake_total
-                + float(self.pending_root_tao.sum() + self.drained_root_tao.sum())
+                + float(self.pending_root_tao.sum())
                 + self.tao_recycled + self.tao_fees)
 
     def copy(self) -> NetworkState:

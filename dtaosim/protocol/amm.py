@@ -90,16 +90,29 @@ def _floor(v: np.ndarray, floor: bool) -> np.ndarray:
     return np.floor(v) if floor else v
 
 
+def _shrink_fraction(reserve_in: ArrayLike, delta: ArrayLike, exponent: ArrayLike) -> np.ndarray:
+    """``1 − (R/(R+Δ))**e`` computed as ``−expm1(−e·log1p(Δ/R))``: exact to rounding for tiny trades."""
+    r = np.asarray(reserve_in, float)
+    d = np.asarray(delta, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = -np.expm1(-np.asarray(exponent, float) * np.log1p(d / np.where(r > 0, r, 1.0)))
+    return np.where(r > 0, np.where(d > 0, frac, 0.0), np.where(d > 0, 1.0, 0.0))
+
+
 def alpha_out_for_tao(y: ArrayLike, x: ArrayLike, w2: ArrayLike, net_tao: ArrayLike, floor: bool = False) -> np.ndarray:
-    """Alpha paid by the pool for ``net_tao`` TAO going in (fee already taken off)."""
-    out = np.asarray(x, float) * (1.0 - reserve_ratio_power(w2, y, net_tao, base_in=False))
+    """Alpha paid by the pool for ``net_tao`` TAO going in (fee already taken off):
+    ``x·(1 − (y/(y+Δy))^(w2/w1))``."""
+    w2 = np.asarray(w2, float)
+    out = np.asarray(x, float) * _shrink_fraction(y, net_tao, w2 / (1.0 - w2))
     return _floor(out, floor)
 
 
 def tao_out_for_alpha(y: ArrayLike, x: ArrayLike, w2: ArrayLike, net_alpha: ArrayLike,
                       floor: bool = False) -> np.ndarray:
-    """TAO paid by the pool for ``net_alpha`` alpha going in (fee already taken off)."""
-    out = np.asarray(y, float) * (1.0 - reserve_ratio_power(w2, x, net_alpha, base_in=True))
+    """TAO paid by the pool for ``net_alpha`` alpha going in (fee already taken off):
+    ``y·(1 − (x/(x+Δx))^(w1/w2))``."""
+    w2 = np.asarray(w2, float)
+    out = np.asarray(y, float) * _shrink_fraction(x, net_alpha, (1.0 - w2) / w2)
     return _floor(out, floor)
 
 
