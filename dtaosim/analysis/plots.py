@@ -25,6 +25,9 @@ def plot_prices(prices: pd.DataFrame, netuids: list[int] | None = None, ax: Any 
     fig, ax = _figure(ax)
     if netuids is None:
         netuids = list(prices.iloc[-1].sort_values(ascending=False).index[:top])
+    from matplotlib import colormaps
+
+    ax.set_prop_cycle(color=colormaps["tab20"].colors)
     x = prices.index.to_numpy()
     xlabel = "block"
     if blocks_per_day:

@@ -189,7 +189,10 @@ def quote_buy(
     fee = np.where(capped, _fee_for_net(net, fee_rate, floor), fee)
 
     out = alpha_out_for_tao(y, x, w2, net, floor)
-    reserve_checked = x - out if min_reserve_after_swap else x
+    x_after = x - out
+    reserve_checked = x_after if min_reserve_after_swap else x
+    # a swap that would empty the reserve (in float) is refused: on chain flooring always leaves dust
+    status = np.where((status == OK) & ~(x_after > 0), POOL_LIMIT, status)
     status = np.where((status == OK) & (reserve_checked < min_reserve), POOL_LIMIT, status)
     status = np.where((status == OK) & ~(out > 0), ZERO_OUTPUT, status)
     ok = status == OK
@@ -199,7 +202,7 @@ def quote_buy(
         amount_out=np.where(ok, out, 0.0),
         fee_out=np.where(ok, fee, 0.0),
         new_y=np.where(ok, y + net, y),
-        new_x=np.where(ok, x - out, x),
+        new_x=np.where(ok, x_after, x),
         status=status,
     )
 
@@ -248,6 +251,7 @@ def quote_sell(
     fee_tao = tao_out_for_alpha(y1, x1, w2, fee, floor)
     reserve_checked = y1 - fee_tao if min_reserve_after_swap else y
     status = np.where((status == OK) & (reserve_checked < min_reserve), POOL_LIMIT, status)
+    status = np.where((status == OK) & ~(y1 - fee_tao > 0), POOL_LIMIT, status)
     status = np.where((status == OK) & ~(out > 0), ZERO_OUTPUT, status)
     ok = status == OK
     return SwapQuote(
