@@ -26,10 +26,22 @@ STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64
 
 
-def spawn_streams(seed: int | np.random.SeedSequence) -> dict[str, np.random.Generator]:
-    """Named random streams of one run from its seed."""
+SeedLike = int | np.random.SeedSequence
+
+
+def spawn_streams(seed: SeedLike, exogenous_seed: SeedLike | None = None) -> dict[str, np.random.Generator]:
+    """Named random streams of one run from its seed.
+
+    ``exogenous_seed``, when given, seeds the ``exogenous`` stream instead (a sweep passes the same
+    one to every point of a Monte Carlo run: common random numbers, so point comparisons are paired).
+    """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
-    return {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)), strict=True)}
+    streams = {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)), strict=True)}
+    if exogenous_seed is not None:
+        ex = exogenous_seed if isinstance(exogenous_seed, np.random.SeedSequence) else np.random.SeedSequence(
+            exogenous_seed)
+        streams["exogenous"] = np.random.default_rng(ex)
+    return streams
 
 
 class DTaoModel(mesa.Model):
@@ -41,13 +53,16 @@ class DTaoModel(mesa.Model):
         An :class:`ExperimentConfig`, a dict, or a path to a TOML file.
     seed:
         Overrides the config's seed (an int or a ``SeedSequence`` from a sweep).
+    exogenous_seed:
+        Seeds the exogenous stream separately (common random numbers across sweep points).
     """
 
-    def __init__(self, config: ExperimentConfig | dict | str, seed: int | np.random.SeedSequence | None = None) -> None:
+    def __init__(self, config: ExperimentConfig | dict | str, seed: SeedLike | None = None,
+                 exogenous_seed: SeedLike | None = None) -> None:
         cfg = as_config(config)
         self.config = cfg
         self.seed_value = cfg.seed if seed is None else seed
-        self.streams = spawn_streams(self.seed_value)
+        self.streams = spawn_streams(self.seed_value, exogenous_seed)
         super().__init__(rng=int(self.streams["agents"].integers(2**63)))
         self.regime = cfg.build_regime()
         self.blocks_per_tick = cfg.horizon.blocks_per_tick
