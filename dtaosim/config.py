@@ -24,7 +24,7 @@ import hashlib
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -107,6 +107,40 @@ class Network(_Strict):
         return v
 
 
+class ValidatorGroup(_Strict):
+    """``count`` network validators setting weights with one ``strategy`` (honest, copier, stale)."""
+
+    strategy: str = "honest"
+    count: int = Field(default=1, ge=1, le=254)
+    take: float | None = Field(default=None, ge=0, le=1)
+    params: dict[str, float | int] = Field(default_factory=dict)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        from dtaosim.agents.validator import VALIDATOR_STRATEGIES
+
+        if v not in VALIDATOR_STRATEGIES:
+            raise ValueError(f"unknown validator strategy; allowed: {', '.join(sorted(VALIDATOR_STRATEGIES))}")
+        return v
+
+
+def _default_validators() -> list[ValidatorGroup]:
+    return [ValidatorGroup(strategy="honest", count=8)]
+
+
+class Consensus(_Strict):
+    """How epochs pay the emission: ``"yuma"`` (validators, miners, weights and Yuma consensus) or
+    ``"stake_pro_rata"`` (no neurons: every holder of a subnet's alpha is paid pro rata)."""
+
+    mode: Literal["yuma", "stake_pro_rata"] = "yuma"
+    miners_per_subnet: int = Field(default=16, ge=1, le=255)
+    commit_reveal_tempos: int = Field(default=0, ge=0, le=100)
+    stake_concentration: float = Field(default=1.0, ge=0)
+    quality_sigma: float = Field(default=0.5, ge=0)
+    quality_drift: float = Field(default=0.02, ge=0)
+
+
 class Record(_Strict):
     """What the recorder keeps: a row every ``every_ticks`` ticks; ``events`` keeps every intent."""
 
@@ -126,6 +160,8 @@ class ExperimentConfig(_Strict):
     horizon: Horizon = Field(default_factory=lambda: Horizon(days=30))
     network: Network = Field(default_factory=Network)
     agents: list[AgentGroup] = Field(default_factory=list)
+    consensus: Consensus = Field(default_factory=Consensus)
+    validators: list[ValidatorGroup] = Field(default_factory=_default_validators)
     record: Record = Field(default_factory=Record)
     sweep: dict[str, Any] | None = None
 

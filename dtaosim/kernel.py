@@ -409,11 +409,12 @@ def distribute_pro_rata(state: NetworkState) -> np.ndarray:
 
 
 def settle(state: NetworkState, intents: Sequence[Intent], regime: Regime, blocks: int,
-           rng: np.random.Generator) -> SettleReport:
-    """One tick: execute ``intents`` in a seeded random order, advance ``blocks`` blocks, distribute."""
+           rng: np.random.Generator, *, distribute: bool = True) -> SettleReport:
+    """One tick: execute ``intents`` in a seeded random order, advance ``blocks`` blocks, and (with
+    ``distribute``) pay the drained epoch emission pro rata; without it the caller pays it (Yuma)."""
     if blocks < 1:
         raise ValueError(f"blocks: {blocks!r} is not allowed; expected at least 1 block per tick")
     events = execute_intents(state, intents, regime, rng)
     flows = advance_blocks(state, regime, blocks)
-    paid = distribute_pro_rata(state)
+    paid = distribute_pro_rata(state) if distribute else np.zeros(state.n_netuids)
     return SettleReport(events=events, flows=flows, yield_per_alpha=paid)

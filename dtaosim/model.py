@@ -14,11 +14,15 @@ import numpy as np
 
 from dtaosim.agents.staker import Staker
 from dtaosim.agents.strategies import STRATEGIES, MarketView
+from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator
 from dtaosim.config import Distribution, ExperimentConfig, as_config
+from dtaosim.consensus import WeightBook, WeightCommit, run_epochs
 from dtaosim.errors import ConfigError
 from dtaosim.initial_state import snapshot_state, synthetic_state
 from dtaosim.intents import Intent
 from dtaosim.kernel import SettleReport, settle
+from dtaosim.neurons import Neurons, build_neurons
+from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
 from dtaosim.state import NetworkState
 
@@ -72,10 +76,15 @@ class DTaoModel(mesa.Model):
         self._intents: list[Intent] = []
         self.events: list[tuple] = []
 
-        counts = [g.count for g in cfg.agents]
-        n_accounts = int(sum(counts))
-        self.state = self._initial_state(cfg, n_accounts)
+        self.yuma = cfg.consensus.mode == "yuma"
+        n_stakers = int(sum(g.count for g in cfg.agents))
+        n_validators = int(sum(g.count for g in cfg.validators)) if self.yuma else 0
+        self.state = self._initial_state(cfg, n_stakers + n_validators)
         self._create_agents(cfg)
+        self.neurons: Neurons | None = None
+        self.weight_book = WeightBook()
+        if self.yuma:
+            self._create_neurons(cfg, n_stakers)
         self.state.check_invariants()
 
         groups = {}
@@ -85,10 +94,11 @@ class DTaoModel(mesa.Model):
             groups[g.strategy] = np.concatenate([groups.get(g.strategy, np.zeros(0, dtype=int)), idx])
             start += g.count
         every = cfg.record.every_ticks
-        self.recorder = Recorder(self.state.n_netuids, self.n_ticks // every + 2, groups)
+        self.recorder = Recorder(self.state.n_netuids, self.n_ticks // every + 2, groups, n_validators=n_validators)
         self._history = np.zeros((0, self.state.n_netuids))
         self._yield = np.zeros(self.state.n_netuids)
-        self.recorder.record(self.state, None)
+        self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))
+        self.recorder.record(self.state, None, self._validator_row())
         self.running = True
 
     # ------------------------------------------------------------------------------------------
@@ -128,6 +138,57 @@ class DTaoModel(mesa.Model):
             )
         self.state.external_tao -= total
 
+    def _create_neurons(self, cfg: ExperimentConfig, n_stakers: int) -> None:
+        c, rng = cfg.consensus, self.streams["init"]
+        n_validators = int(sum(g.count for g in cfg.validators))
+        n_uids = 1 + n_validators + c.miners_per_subnet
+        if n_uids > self.regime.max_uids:
+            raise ConfigError(
+                f"consensus.miners_per_subnet: {c.miners_per_subnet!r} is not allowed; 1 owner + {n_validators} "
+                f"validators + miners must fit in {self.regime.max_uids} uids per subnet"
+            )
+        nn = build_neurons(self.state, n_validators=n_validators, miners_per_subnet=c.miners_per_subnet, rng=rng,
+                           take=self.regime.validator_take, stake_concentration=c.stake_concentration,
+                           quality_sigma=c.quality_sigma)
+        # stakers nominate a validator with probability proportional to its outside root stake
+        if n_stakers:
+            nn.nominee[:n_stakers] = rng.choice(n_validators, size=n_stakers, p=nn.external_root_split)
+        index = 0
+        for gi, g in enumerate(cfg.validators):
+            cls = VALIDATOR_STRATEGIES[g.strategy]
+            for _ in range(g.count):
+                account = n_stakers + index
+                strategy = cls(g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
+                               where=f"validators[{gi}].params")
+                Validator(self, index, account, strategy)
+                nn.validator_account[index] = account
+                nn.validator_take[index] = self.regime.validator_take if g.take is None else g.take
+                nn.nominee[account] = index
+                index += 1
+        self.neurons = nn
+        self.yuma_params = YumaParams.from_regime(self.regime, self.state.n_netuids)
+        self.reveal_delay = c.commit_reveal_tempos * self.regime.tempo
+        MinerPopulation(self, c.quality_drift)
+        # validators' first weights count at once (the network was running before the simulation)
+        delay, self.reveal_delay = self.reveal_delay, 0
+        self.agents_by_type[Validator].do("step")
+        self.reveal_delay = delay
+        self.weight_book.reveal(nn, self.state.block)
+
+    def commit_weights(self, validator: int, netuids: np.ndarray, rows: np.ndarray) -> None:
+        """A validator's set-weights intent: rows over all uids for ``netuids``, counted after the
+        commit-reveal delay."""
+        self.weight_book.commit(WeightCommit(validator, np.asarray(netuids), np.asarray(rows, float),
+                                             self.state.block + self.reveal_delay))
+
+    def _validator_row(self) -> tuple[np.ndarray, np.ndarray] | None:
+        nn = self.neurons
+        if nn is None:
+            return None
+        st = self.state
+        stake_tao = (nn.validator_alpha(st) * st.price[:, None]).sum(axis=0) + nn.validator_root(st)
+        return self._dividends_tao.sum(axis=0), stake_tao
+
     # ------------------------------------------------------------------------------------------
     @property
     def view(self) -> MarketView:
@@ -153,7 +214,18 @@ class DTaoModel(mesa.Model):
         self._intents = []
         self.agents.do("step")
         blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
-        report = settle(st, self._intents, self.regime, blocks, self.streams["order"])
+        if self.neurons is not None:
+            self.weight_book.reveal(self.neurons, st.block)
+            holders = st.stake.sum(axis=0) + st.external_alpha
+        report = settle(st, self._intents, self.regime, blocks, self.streams["order"], distribute=self.neurons is None)
+        if self.neurons is not None:
+            self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
+                                             st.block)
+            after = st.stake.sum(axis=0) + st.external_alpha
+            with np.errstate(divide="ignore", invalid="ignore"):
+                report.yield_per_alpha = np.where(holders > 0, (after - holders) / np.where(holders > 0, holders, 1.0),
+                                                  0.0)
+            report.yield_per_alpha[0] = 0.0
         self._yield = report.yield_per_alpha
         self.tick += 1
         if self.config.record.events:
@@ -161,7 +233,7 @@ class DTaoModel(mesa.Model):
         if self.config.record.check_invariants:
             st.check_invariants()
         if self.tick % self.config.record.every_ticks == 0 or self.tick >= self.n_ticks:
-            self.recorder.record(st, report.flows)
+            self.recorder.record(st, report.flows, self._validator_row())
         if self.tick >= self.n_ticks:
             self.running = False
         return report

@@ -26,22 +26,26 @@ SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "s
 class Recorder:
     """Collects one row per recorded tick into preallocated arrays."""
 
-    def __init__(self, n_netuids: int, n_rows: int, groups: dict[str, np.ndarray]) -> None:
+    def __init__(self, n_netuids: int, n_rows: int, groups: dict[str, np.ndarray], n_validators: int = 0) -> None:
         self.n_netuids = n_netuids
         self.groups = groups
         self.blocks = np.zeros(n_rows, dtype=np.int64)
         self.subnet = {k: np.zeros((n_rows, n_netuids)) for k in SUBNET_SERIES}
         self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price")}
         self.values = {g: np.zeros(n_rows) for g in groups}
+        self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
+                                                                         "validator_stake_tao")}
         self.rows = 0
 
-    def record(self, state: NetworkState, flows: TickFlows | None) -> None:
-        """Take one row from the state (and the tick's flows; ``None`` for the initial row)."""
+    def record(self, state: NetworkState, flows: TickFlows | None,
+               validators: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+        """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
+        optionally the validators' (dividends this tick, stake) in TAO."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
             self.blocks = np.concatenate([self.blocks, np.zeros(extra, dtype=np.int64)])
-            for d in (self.subnet, self.network, self.values):
+            for d in (self.subnet, self.network, self.values, self.validators):
                 for k, v in d.items():
                     d[k] = np.concatenate([v, np.zeros((extra, *v.shape[1:]))])
         price = state.price
@@ -63,6 +67,9 @@ class Recorder:
         value = state.free_tao + state.stake[:, 0] + state.stake[:, 1:] @ price[1:]
         for g, idx in self.groups.items():
             self.values[g][i] = float(value[idx].sum())
+        if validators is not None:
+            self.validators["validator_dividends_tao"][i] = validators[0]
+            self.validators["validator_stake_tao"][i] = validators[1]
         self.rows += 1
 
     def frames(self) -> dict[str, pd.DataFrame]:
@@ -74,4 +81,9 @@ class Recorder:
         net = {k: v[:n] for k, v in self.network.items()}
         net.update({f"value:{g}": v[:n] for g, v in self.values.items()})
         out["network"] = pd.DataFrame(net, index=index)
+        n_val = next(iter(self.validators.values())).shape[1]
+        if n_val:
+            vcols = pd.Index(range(n_val), name="validator")
+            for k, v in self.validators.items():
+                out[k] = pd.DataFrame(v[:n], index=index, columns=vcols)
         return out

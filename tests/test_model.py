@@ -56,14 +56,19 @@ def test_every_regime_runs_and_conserves(small_config, regime):
 def test_agents_are_mesa_agents_with_accounts(small_config):
     import mesa
 
+    from dtaosim.agents import Staker
+    from dtaosim.agents.validator import MinerPopulation, Validator
+
     model = DTaoModel(small_config)
     assert isinstance(model, mesa.Model)
-    agents = list(model.agents)
-    assert len(agents) == 18
-    assert sorted(a.account for a in agents) == list(range(18))
-    assert {type(a.strategy).name for a in agents} == {"passive", "momentum", "yield_chaser"}
+    stakers = list(model.agents_by_type[Staker])
+    validators = list(model.agents_by_type[Validator])
+    assert len(stakers) == 18 and len(validators) == 8
+    assert len(model.agents_by_type[MinerPopulation]) == 1
+    assert sorted(a.account for a in stakers + validators) == list(range(26))
+    assert {type(a.strategy).name for a in stakers} == {"passive", "momentum", "yield_chaser"}
     # budgets come out of the outside holders' free TAO: total TAO is unchanged
-    assert model.state.free_tao.sum() == pytest.approx(sum(a.budget for a in agents))
+    assert model.state.free_tao.sum() == pytest.approx(sum(a.budget for a in stakers))
 
 
 def test_passive_holders_invest_once_and_hold(small_config):
@@ -71,13 +76,15 @@ def test_passive_holders_invest_once_and_hold(small_config):
     model = DTaoModel(small_config)
     model.step()
     st = model.state
-    assert np.all(st.free_tao < 1e-9)
-    assert np.all((st.stake[:, 1:] > 0).sum(axis=1) == 2)
+    stakers = slice(0, 5)  # accounts 5.. belong to the validators
+    assert np.all(st.free_tao[stakers] < 1e-9)
+    assert np.all((st.stake[stakers, 1:] > 0).sum(axis=1) == 2)
     held = st.stake.copy()
     model.step()
-    # no trading after the first tick: positions only grow by emission (pro-rata dividends)
-    assert np.all(model.state.stake[:, 1:] >= held[:, 1:])
-    assert np.all((model.state.stake[:, 1:] > 0) == (held[:, 1:] > 0))
+    # no trading after the first tick: positions only grow by emission (their validators' dividends)
+    assert np.all(model.state.stake[stakers, 1:] >= held[stakers, 1:])
+    assert np.all((model.state.stake[stakers, 1:] > 0) == (held[stakers, 1:] > 0))
+    assert np.any(model.state.stake[stakers, 1:] > held[stakers, 1:])
 
 
 def test_snapshot_start_has_the_real_network():

@@ -1,0 +1,133 @@
+"""Validator agents: each sets weights on the miners of every subnet through its strategy.
+
+Strategies (``[[validators]]`` groups in a config):
+
+* ``honest``: a noisy view of true miner quality, ``quality · exp(noise · N(0, 1))``, every
+  ``interval`` ticks;
+* ``copier``: copies the last revealed consensus of each subnet (costless, no view of quality);
+* ``stale``: honest weights, but only every ``interval`` ticks (default 20): updates rarely.
+
+Weights are committed to the model's :class:`~dtaosim.consensus.WeightBook`; with commit-reveal they
+count only ``commit_reveal_tempos`` tempos later.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import mesa
+import numpy as np
+
+from dtaosim.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dtaosim.model import DTaoModel
+
+
+class WeightStrategy:
+    """Base class: parameters checked against ``defaults``; ``weights`` returns (netuids, uids) rows."""
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params") -> None:
+        params = dict(params or {})
+        unknown = sorted(set(params) - set(self.defaults))
+        if unknown:
+            raise ConfigError(f"{where}.{unknown[0]}: unknown parameter of validator strategy {self.name!r} "
+                              f"(value {params[unknown[0]]!r}); allowed: {', '.join(sorted(self.defaults))}")
+        for k, v in params.items():
+            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+                raise ConfigError(f"{where}.{k}: {v!r} is not allowed; expected a number >= 0")
+        self.params = {**self.defaults, **params}
+        self.rng = rng
+        interval = max(1, int(self.params.get("interval", 1)))
+        self.phase = int(rng.integers(0, interval))
+
+    def due(self, tick: int) -> bool:
+        """Whether weights are set at ``tick``."""
+        return (tick + self.phase) % max(1, int(self.params.get("interval", 1))) == 0
+
+    def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _honest_rows(model: DTaoModel, netuids: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    nn = model.neurons
+    q = nn.quality[netuids]
+    view = q * np.exp(noise * rng.standard_normal(q.shape))
+    view[:, : 1 + nn.n_validators] = 0.0
+    total = view.sum(axis=1, keepdims=True)
+    return np.where(total > 0, view / np.where(total > 0, total, 1.0), 0.0)
+
+
+class Honest(WeightStrategy):
+    """Weights from a noisy view of true miner quality."""
+
+    name = "honest"
+    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 1}
+
+    def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:
+        return _honest_rows(model, netuids, float(self.params["noise"]), self.rng)
+
+
+class Stale(Honest):
+    """Honest weights, updated rarely."""
+
+    name = "stale"
+    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 20}
+
+
+class Copier(WeightStrategy):
+    """Copies the last revealed consensus (what the chain published at the last epoch)."""
+
+    name = "copier"
+    defaults: ClassVar[dict[str, Any]] = {"interval": 1}
+
+    def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:
+        c = model.neurons.consensus[netuids].copy()
+        c[:, : 1 + model.neurons.n_validators] = 0.0
+        total = c.sum(axis=1, keepdims=True)
+        if not np.any(total > 0):
+            return None
+        return np.where(total > 0, c / np.where(total > 0, total, 1.0), 0.0)
+
+
+VALIDATOR_STRATEGIES: dict[str, type[WeightStrategy]] = {c.name: c for c in (Honest, Copier, Stale)}
+"""Validator strategies by the name a config uses."""
+
+
+class Validator(mesa.Agent):
+    """A network validator: registered on every subnet (uid ``index + 1``), owns ``account``."""
+
+    def __init__(self, model: DTaoModel, index: int, account: int, strategy: WeightStrategy) -> None:
+        super().__init__(model)
+        self.index = index
+        self.account = account
+        self.strategy = strategy
+
+    def step(self) -> None:
+        """Set weights on every subnet where due (one batched commit)."""
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        if not self.strategy.due(model.tick):
+            return
+        netuids = np.flatnonzero(model.state.subnet_mask)
+        rows = self.strategy.weights(model, netuids)
+        if rows is not None:
+            model.commit_weights(self.index, netuids, rows)
+
+
+class MinerPopulation(mesa.Agent):
+    """All miners of the network as one collective agent: latent quality drifts each tick
+    (geometric random walk with log-sd ``drift`` per tick), drawn from the exogenous stream."""
+
+    def __init__(self, model: DTaoModel, drift: float) -> None:
+        super().__init__(model)
+        self.drift = drift
+
+    def step(self) -> None:
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        nn = model.neurons
+        if self.drift > 0:
+            shock = model.streams["exogenous"].standard_normal(nn.quality.shape)
+            nn.quality *= np.exp(self.drift * shock - 0.5 * self.drift**2)

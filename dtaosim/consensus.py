@@ -1,0 +1,197 @@
+"""Epochs in the model: weights with commit-reveal, batched Yuma, and paying the drained emission.
+
+After the kernel advances a tick's blocks, the subnets whose epoch fired hold their drained buckets
+(miners', validators', root stakers' and owner's alpha, root TAO).  :func:`run_epochs` runs one
+batched Yuma call for all of them and pays:
+
+* miners by incentive (alpha held by the miners, outside the model); incentive on the owner's
+  hotkey (uid 0) is burned and sets the subnet's ``miner_burned``;
+* validators by dividends: each dividend is split into an alpha part (validators' bucket) and a
+  root part (root bucket) by the validator's root fraction; the validator keeps its take and the
+  rest goes to its nominators pro rata (simulated accounts and outside holders);
+* the owner cut to the owner.
+
+A subnet whose epoch fired more than once in a tick (tempo shorter than the tick) runs the epoch
+that many times (bonds update each time); its drained emission is paid once with the last shares.
+Epoch inputs are the tick's: weights revealed at the tick start and stake after the tick's blocks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dtaosim.neurons import Neurons
+from dtaosim.protocol import distribution as dist
+from dtaosim.protocol.regimes import Regime
+from dtaosim.protocol.yuma import YumaInputs, YumaParams, yuma_epoch
+from dtaosim.state import NetworkState
+
+
+@dataclass(frozen=True)
+class WeightCommit:
+    """Weights set by validator ``validator`` on subnets ``netuids`` (rows over all uids), counted
+    from ``reveal_block`` on."""
+
+    validator: int
+    netuids: np.ndarray
+    weights: np.ndarray
+    reveal_block: int
+
+
+class WeightBook:
+    """Pending weight commits; :meth:`reveal` moves matured ones into :class:`Neurons`."""
+
+    def __init__(self) -> None:
+        self.pending: list[WeightCommit] = []
+
+    def commit(self, c: WeightCommit) -> None:
+        """Queue a commit."""
+        self.pending.append(c)
+
+    def reveal(self, neurons: Neurons, block: int) -> int:
+        """Reveal every commit whose reveal block has come; returns how many were revealed."""
+        ready = [c for c in self.pending if c.reveal_block <= block]
+        self.pending = [c for c in self.pending if c.reveal_block > block]
+        uid = 1
+        for c in ready:
+            uid = c.validator + 1
+            neurons.weights[c.netuids, uid, :] = c.weights
+            neurons.last_update[c.netuids, uid] = c.reveal_block
+        return len(ready)
+
+
+def _pay_nominators_alpha(state: NetworkState, nn: Neurons, idx: np.ndarray, rest: np.ndarray,
+                          hk_alpha: np.ndarray) -> None:
+    """Add ``rest`` (k, validators) alpha to the nominators of each validator on subnets ``idx``."""
+    per_unit = np.where(hk_alpha > 0, rest / np.where(hk_alpha > 0, hk_alpha, 1.0), 0.0)
+    if state.n_accounts:
+        state.stake[:, idx] += state.stake[:, idx] * per_unit[:, nn.nominee].T
+    ext = state.external_alpha[idx, None] * nn.external_split[idx]
+    grown = ext * (1.0 + per_unit)
+    total = grown.sum(axis=1)
+    state.external_alpha[idx] = total
+    nn.external_split[idx] = np.where(total[:, None] > 0, grown / np.where(total > 0, total, 1.0)[:, None],
+                                      nn.external_split[idx])
+
+
+def _credit_alpha(state: NetworkState, accounts: np.ndarray, netuids: np.ndarray, amounts: np.ndarray) -> None:
+    """Stake ``amounts`` alpha for ``accounts`` on ``netuids`` (outside holders where account < 0)."""
+    sim = accounts >= 0
+    np.add.at(state.stake, (accounts[sim], netuids[sim]), amounts[sim])
+    np.add.at(state.external_alpha, netuids[~sim], amounts[~sim])
+
+
+def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaParams, epochs: np.ndarray,
+               block: int) -> np.ndarray:
+    """Run Yuma for the subnets whose epoch fired (``epochs`` counts per netuid) and pay them.
+
+    Returns the (netuids, validators) dividends paid this call, valued in TAO (alpha at spot price).
+    """
+    paid_tao = np.zeros((state.n_netuids, nn.n_validators))
+    idx = np.flatnonzero((np.asarray(epochs) > 0) & state.subnet_mask)
+    if idx.size == 0:
+        return paid_tao
+    tw = regime.tao_weight
+    counts = np.asarray(epochs)[idx].astype(int)
+    stake_w = nn.stake_weight(state, tw)
+    out = None
+    for c in range(int(counts.max())):
+        sub = idx[counts > c]
+        inputs = YumaInputs(
+            stake=stake_w[sub], permits=nn.permits[sub], weights=nn.weights[sub], bonds=nn.bonds[sub],
+            last_update=nn.last_update[sub], block_at_registration=nn.registered_at[sub],
+            owner_uid=np.zeros(sub.size, np.int64), exists=nn.exists[sub], last_epoch_block=nn.last_epoch_block[sub],
+        )
+        res = yuma_epoch(inputs, params.take(sub), block=block)
+        nn.bonds[sub] = res.new_bonds
+        nn.permits[sub] = res.new_permits
+        nn.last_epoch_block[sub] = block
+        if c == 0:
+            out = res
+    assert out is not None
+    nn.incentive[idx] = out.incentive
+    nn.dividends[idx] = out.dividends
+    nn.consensus[idx] = out.consensus
+
+    price = state.price
+    vu = nn.validator_uids
+    owner_controlled = np.zeros((idx.size, nn.n_uids), bool)
+    owner_controlled[:, 0] = True
+
+    # miners
+    server = state.drained_server[idx]
+    paid, withheld, burned = dist.miner_payouts(out.server_share, server, owner_controlled)
+    state.miner_burned[idx] = burned
+    state.unclaimed_alpha[idx] += withheld
+    nn.miner_earned[idx] += paid
+    state.external_alpha[idx] += paid.sum(axis=1)
+
+    # validators: alpha and root parts by root fraction
+    pool = dist.validator_pool(state.drained_validator[idx], server, out.server_share)
+    hk_alpha_all = np.zeros((idx.size, nn.n_uids))
+    hk_alpha = nn.validator_alpha(state)[idx]
+    hk_alpha_all[:, vu] = hk_alpha
+    hk_alpha_all[:, 0] = stake_w[idx, 0]
+    hk_root = np.zeros((idx.size, nn.n_uids))
+    root_by_validator = nn.validator_root(state)
+    hk_root[:, vu] = root_by_validator[None, :]
+    root_alpha = state.drained_root[idx]
+    root_tao = state.drained_root_tao[idx]
+    alpha_pay, root_share = dist.dividend_payouts(out.validator_share, hk_alpha_all, hk_root, tw, pool,
+                                                  np.ones(idx.size))
+    unpaid_alpha = pool - alpha_pay.sum(axis=1) + np.where(root_share.sum(axis=1) > 0, 0.0, root_alpha)
+    state.unclaimed_alpha[idx] += np.maximum(unpaid_alpha, 0.0)
+    unpaid_root_tao = float(np.where(root_share.sum(axis=1) > 0, 0.0, root_tao).sum())
+
+    # validators' alpha part: take, then nominators
+    take = nn.validator_take[None, :]
+    a_pay = alpha_pay[:, vu]
+    kept, rest = dist.apply_take(a_pay, take)
+    no_nominators = hk_alpha <= 0
+    kept = kept + np.where(no_nominators, rest, 0.0)
+    rest = np.where(no_nominators, 0.0, rest)
+    _pay_nominators_alpha(state, nn, idx, rest, hk_alpha)
+    accts = np.broadcast_to(nn.validator_account[None, :], kept.shape)
+    _credit_alpha(state, accts.ravel(), np.repeat(idx, nn.n_validators), kept.ravel())
+    # owner: cut + its own uid's dividends (after the nominators, whose yield it must not share)
+    _credit_alpha(state, state.owner_account[idx], idx, state.drained_owner[idx] + alpha_pay[:, 0])
+
+    # validators' root part
+    r_share = root_share[:, vu]
+    r_alpha = r_share * root_alpha[:, None]
+    r_tao = r_share * root_tao[:, None]
+    hk_r = root_by_validator
+    if r_alpha.any():
+        kept_a, rest_a = dist.apply_take(r_alpha, take)
+        _credit_alpha(state, accts.ravel(), np.repeat(idx, nn.n_validators), kept_a.ravel())
+        frac = np.where(hk_r > 0, rest_a / np.where(hk_r > 0, hk_r, 1.0), 0.0)  # alpha per TAO of root stake
+        if state.n_accounts:
+            state.stake[:, idx] += state.stake[:, [0]] * frac[:, nn.nominee].T
+        state.external_alpha[idx] += (frac * (state.external_alpha[0] * nn.external_root_split)[None, :]).sum(axis=1)
+        state.unclaimed_alpha[idx] += np.where(hk_r[None, :] > 0, 0.0, rest_a).sum(axis=1)
+    if r_tao.any() or unpaid_root_tao:
+        kept_t, rest_t = dist.apply_take(r_tao.sum(axis=0), nn.validator_take)
+        acc = nn.validator_account
+        per_unit = np.where(hk_r > 0, rest_t / np.where(hk_r > 0, hk_r, 1.0), 0.0)
+        kept_t = kept_t + np.where(hk_r > 0, 0.0, rest_t)
+        ext_root = state.external_alpha[0] * nn.external_root_split
+        if state.n_accounts:
+            state.stake[:, 0] += state.stake[:, 0] * per_unit[nn.nominee]
+        grown = ext_root * (1.0 + per_unit)
+        np.add.at(state.stake[:, 0], acc[acc >= 0], kept_t[acc >= 0])
+        grown = grown + np.where(acc < 0, kept_t, 0.0)
+        state.external_alpha[0] = grown.sum()
+        if grown.sum() > 0:
+            nn.external_root_split[:] = grown / grown.sum()
+        # TAO already in pool_tao[0] as drained root stake; unpaid TAO is recycled
+        state.pool_tao[0] -= unpaid_root_tao
+        state.tao_recycled += unpaid_root_tao
+    state.drained_root_tao[idx] = 0.0
+
+    paid_tao[idx] = (a_pay + r_alpha) * price[idx, None] + r_tao
+    nn.dividends_paid[idx] += paid_tao[idx]
+    for name in ("drained_server", "drained_validator", "drained_owner", "drained_root"):
+        getattr(state, name)[idx] = 0.0
+    return paid_tao
