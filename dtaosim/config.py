@@ -163,6 +163,7 @@ class ExperimentConfig(_Strict):
     consensus: Consensus = Field(default_factory=Consensus)
     validators: list[ValidatorGroup] = Field(default_factory=_default_validators)
     record: Record = Field(default_factory=Record)
+    engine: Literal["auto", "numba", "numpy"] = "auto"
     sweep: dict[str, Any] | None = None
 
     @field_validator("regime")

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dtaosim.intents import Intent, MoveStake, Stake, Unstake
-from dtaosim.protocol import amm, emission, staking
+from dtaosim.protocol import amm, emission, epochs, staking
 from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
 
@@ -199,25 +199,22 @@ def execute_intents(state: NetworkState, intents: Sequence[Intent], regime: Regi
 def epochs_due(state: NetworkState, regime: Regime, block: int) -> np.ndarray:
     """Subnets whose epoch runs at ``block`` (and the scheduler's state updated for them).
 
-    Legacy rule: ``(block + netuid + 1) mod (tempo + 1) == 0``.  Stateful rule: ``block −
-    LastEpochBlock ≥ tempo`` or a deferred epoch due, at most ``max_epochs_per_block`` per block in
-    netuid order (the others are deferred one block).
+    Legacy rule (:func:`~dtaosim.protocol.epochs.legacy_epoch_due`): period ``tempo + 1`` staggered
+    by netuid, no per-block cap.  Stateful rule (:func:`~dtaosim.protocol.epochs.step_epochs`):
+    ``block − LastEpochBlock ≥ tempo`` or a deferred epoch due, at most ``max_epochs_per_block`` per
+    block in netuid order (the others are deferred one block).
     """
     m = state.subnet_mask
     netuid = np.arange(state.n_netuids)
     if regime.epoch_schedule == "legacy_netuid_offset":
-        due = m & ((block + netuid + 1) % (state.tempo + 1) == 0)
+        due = m & epochs.legacy_epoch_due(netuid, state.tempo, block)
     else:
-        due = m & (state.tempo > 0) & (
-            (block - state.last_epoch_block >= state.tempo)
-            | ((state.pending_epoch_at > 0) & (block >= state.pending_epoch_at))
-        )
-        idx = np.flatnonzero(due)
-        if idx.size > regime.max_epochs_per_block:
-            deferred = idx[regime.max_epochs_per_block:]
-            state.pending_epoch_at[deferred] = block + 1
-            due[deferred] = False
-        state.pending_epoch_at[due] = 0
+        tempo = np.where(m, state.tempo, 0)  # tempo 0: never (root, missing subnets)
+        step = epochs.step_epochs(block, netuid, tempo, schedule="last_epoch_block",
+                                  last_epoch_block=state.last_epoch_block, pending_epoch_at=state.pending_epoch_at,
+                                  max_epochs_per_block=regime.max_epochs_per_block)
+        due = step.fire
+        state.pending_epoch_at[:] = step.pending_epoch_at
     state.last_epoch_block[due] = block
     return due
 
@@ -408,13 +405,31 @@ def distribute_pro_rata(state: NetworkState) -> np.ndarray:
     return np.concatenate([[0.0], per_unit])
 
 
+ENGINES = ("auto", "numba", "numpy")
+"""Block engines: the compiled fast path (``numba``; ``auto`` uses it when numba imports) or the
+numpy reference loop.  Both give identical results (tested bit for bit)."""
+
+
+def advance(state: NetworkState, regime: Regime, blocks: int, engine: str = "auto") -> TickFlows:
+    """Advance ``blocks`` blocks with the chosen engine (see :data:`ENGINES`)."""
+    if engine == "numpy":
+        return advance_blocks(state, regime, blocks)
+    if engine not in ENGINES:
+        raise ValueError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
+    from dtaosim import fastpath
+
+    if engine == "numba" and not fastpath.NUMBA_AVAILABLE:
+        raise ImportError("engine: 'numba' needs the numba package (pip install numba)")
+    return fastpath.advance_blocks_fast(state, regime, blocks)
+
+
 def settle(state: NetworkState, intents: Sequence[Intent], regime: Regime, blocks: int,
-           rng: np.random.Generator, *, distribute: bool = True) -> SettleReport:
+           rng: np.random.Generator, *, distribute: bool = True, engine: str = "auto") -> SettleReport:
     """One tick: execute ``intents`` in a seeded random order, advance ``blocks`` blocks, and (with
     ``distribute``) pay the drained epoch emission pro rata; without it the caller pays it (Yuma)."""
     if blocks < 1:
         raise ValueError(f"blocks: {blocks!r} is not allowed; expected at least 1 block per tick")
     events = execute_intents(state, intents, regime, rng)
-    flows = advance_blocks(state, regime, blocks)
+    flows = advance(state, regime, blocks, engine)
     paid = distribute_pro_rata(state) if distribute else np.zeros(state.n_netuids)
     return SettleReport(events=events, flows=flows, yield_per_alpha=paid)

@@ -99,6 +99,7 @@ class DTaoModel(mesa.Model):
         self._yield = np.zeros(self.state.n_netuids)
         self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))
         self.recorder.record(self.state, None, self._validator_row())
+        self.view = self.market_view()
         self.running = True
 
     # ------------------------------------------------------------------------------------------
@@ -190,9 +191,8 @@ class DTaoModel(mesa.Model):
         return self._dividends_tao.sum(axis=0), stake_tao
 
     # ------------------------------------------------------------------------------------------
-    @property
-    def view(self) -> MarketView:
-        """The market as agents see it at the start of this tick."""
+    def market_view(self) -> MarketView:
+        """The market as agents see it now (built once per tick into :attr:`view`)."""
         st = self.state
         mask = st.subnet_mask & st.emitting
         return MarketView(
@@ -212,12 +212,14 @@ class DTaoModel(mesa.Model):
         st = self.state
         self._history = np.vstack([self._history, st.price[None, :]])[-PRICE_HISTORY_TICKS:]
         self._intents = []
+        self.view = self.market_view()
         self.agents.do("step")
         blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
         if self.neurons is not None:
             self.weight_book.reveal(self.neurons, st.block)
             holders = st.stake.sum(axis=0) + st.external_alpha
-        report = settle(st, self._intents, self.regime, blocks, self.streams["order"], distribute=self.neurons is None)
+        report = settle(st, self._intents, self.regime, blocks, self.streams["order"],
+                        distribute=self.neurons is None, engine=self.config.engine)
         if self.neurons is not None:
             self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
                                              st.block)

@@ -65,13 +65,34 @@ class RunResult:
         """A recorded per-subnet series by name (see :mod:`dtaosim.recorder`)."""
         if name not in self.frames:
             raise KeyError(f"series: {name!r} was not recorded; available: {', '.join(sorted(self.frames))}")
-        return self._subnets(self.frames[name]) if name != "network" else self.frames[name]
+        return self._subnets(self.frames[name]) if self._kind(name) == "netuid" else self.frames[name]
+
+    def _kind(self, name: str) -> str:
+        df = self.frames[name]
+        return "network" if name == "network" else str(df.columns.name or "netuid")
+
+    def validators(self, run: int | str = 0) -> pd.DataFrame:
+        """Per-validator series in long form: ``run, block, validator, variable, value`` (empty
+        without Yuma consensus).  ``validator_dividends_tao`` are the dividends paid in the tick
+        (alpha at spot price plus root TAO); ``validator_stake_tao`` the stake behind each validator."""
+        parts = []
+        for name in self.frames:
+            if self._kind(name) == "validator":
+                long = self.frames[name].stack().rename("value").reset_index()
+                long["variable"] = name
+                parts.append(long)
+        if not parts:
+            return pd.DataFrame(columns=["run", "block", "validator", "variable", "value"])
+        out = pd.concat(parts, ignore_index=True)
+        out.insert(0, "run", run)
+        return out[["run", "block", "validator", "variable", "value"]]
 
     def tidy(self, run: int | str = 0) -> pd.DataFrame:
-        """All per-subnet series in long form: ``run, block, netuid, variable, value``."""
+        """All per-subnet and network-wide series in long form: ``run, block, netuid, variable, value``
+        (network-wide series have netuid -1)."""
         parts = []
         for name, df in self.frames.items():
-            if name == "network":
+            if self._kind(name) != "netuid":
                 continue
             long = self._subnets(df).stack().rename("value").reset_index()
             long["variable"] = name
@@ -91,8 +112,9 @@ class RunResult:
                            title=f"{self.metadata.get('name', '')} ({self.metadata.get('regime', '')})")
 
     def save(self, out: str | Path) -> Path:
-        """Write ``series.parquet`` (tidy), ``prices.parquet`` (wide), ``events.parquet`` and
-        ``metadata.json`` under ``out``, each atomically.  Returns the folder."""
+        """Write ``series.parquet`` (tidy), ``prices.parquet`` (wide), ``events.parquet``,
+        ``validators.parquet`` (tidy, with Yuma) and ``metadata.json`` under ``out``, each atomically.
+        Returns the folder."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         tidy = self.tidy(run=self.metadata.get("run", 0))
@@ -100,8 +122,11 @@ class RunResult:
         wide.columns = [str(c) for c in wide.columns]
         meta = json.dumps(self.metadata, indent=2, sort_keys=True, default=str).encode()
         parquet_meta = {b"dtaosim": meta}
-        for name, df in (("series.parquet", tidy), ("prices.parquet", wide.reset_index()),
-                         ("events.parquet", self.events)):
+        tables = [("series.parquet", tidy), ("prices.parquet", wide.reset_index()), ("events.parquet", self.events)]
+        validators = self.validators(run=self.metadata.get("run", 0))
+        if len(validators):
+            tables.append(("validators.parquet", validators))
+        for name, df in tables:
             atomic_write_bytes(out / name, lambda p, df=df: _to_parquet(df, p, parquet_meta))
         atomic_write_bytes(out / "metadata.json", lambda p: p.write_bytes(meta))
         return out
@@ -127,5 +152,9 @@ def load_run(folder: str | Path) -> RunResult:
         frames[str(name)] = df.pivot(index="block", columns="netuid", values="value")
     net = tidy[tidy["netuid"] < 0]
     frames["network"] = net.pivot(index="block", columns="variable", values="value")
+    if (folder / "validators.parquet").exists():
+        val = pd.read_parquet(folder / "validators.parquet")
+        for name, df in val.groupby("variable"):
+            frames[str(name)] = df.pivot(index="block", columns="validator", values="value")
     events = pd.read_parquet(folder / "events.parquet")
     return RunResult(frames=frames, events=events, metadata=meta)

@@ -24,13 +24,17 @@ def test_run_writes_parquet_metadata_and_png(tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["events.parquet", "metadata.json", "prices.parquet", "prices.png", "series.parquet"]
+    assert names == ["events.parquet", "metadata.json", "prices.parquet", "prices.png", "series.parquet",
+                     "validators.parquet"]
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["regime"] == "price-burn-2026-06" and meta["seed"] == 3 and meta["version"]
     tidy = pd.read_parquet(out / "series.parquet")
     assert list(tidy.columns) == ["run", "block", "netuid", "variable", "value"]
     back = load_run(out)
     assert back.prices.shape == (4, 4)
+    assert back.series("validator_dividends_tao").shape == (4, 8)
+    v = pd.read_parquet(out / "validators.parquet")
+    assert list(v.columns) == ["run", "block", "validator", "variable", "value"]
     assert (out / "prices.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))
 

@@ -101,3 +101,13 @@ def test_snapshot_start_has_the_real_network():
     model.run()
     st.check_invariants()
     assert st.tao_minted - 10_500_000.0 - 117 * 3600 > 0
+
+
+@pytest.mark.parametrize("regime", ["launch-2025-02", "price-burn-2026-06"])
+def test_compiled_engine_gives_identical_frames(small_config, regime):
+    small_config["regime"] = regime
+    fast = dtaosim.run({**small_config, "engine": "numba"})
+    ref = dtaosim.run({**small_config, "engine": "numpy"})
+    for name in ref.frames:
+        pd.testing.assert_frame_equal(fast.frames[name], ref.frames[name], check_exact=True)
+    pd.testing.assert_frame_equal(fast.events, ref.events, check_exact=True)

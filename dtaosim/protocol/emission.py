@@ -85,7 +85,7 @@ def shares_by_flow(flow: np.ndarray, emit: np.ndarray, cutoff: float, exponent: 
     f = np.where(emit, flow, 0.0)
     lowest = float(f[emit].min()) if np.any(emit) else 0.0
     offset = max(cutoff, min(lowest, 0.0))
-    z = np.where(emit, np.maximum(f - offset, 0.0), 0.0) ** exponent
+    z = np.where(emit, np.maximum(f - offset, 0.0) ** exponent, 0.0)
     return _safe_div(z, np.full_like(z, z.sum()))
 
 
@@ -181,7 +181,7 @@ def ema_coefficient(age_blocks: np.ndarray, base_alpha: float, halving_blocks: f
     age = np.maximum(np.asarray(age_blocks, float), 0.0)
     if not slow_start:
         return np.full_like(age, base_alpha)
-    return base_alpha * age / (age + halving_blocks)
+    return base_alpha * _safe_div(age, age + halving_blocks)
 
 
 def update_ema_price(ema: np.ndarray, spot: np.ndarray, coefficient: np.ndarray, input_cap: float) -> np.ndarray:
