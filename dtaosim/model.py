@@ -20,7 +20,7 @@ from dtaosim.consensus import WeightBook, WeightCommit, run_epochs
 from dtaosim.errors import ConfigError
 from dtaosim.initial_state import snapshot_state, synthetic_state
 from dtaosim.intents import Intent
-from dtaosim.kernel import SettleReport, settle
+from dtaosim.kernel import SettleReport, execute_intents, settle
 from dtaosim.neurons import Neurons, build_neurons
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
@@ -93,12 +93,16 @@ class DTaoModel(mesa.Model):
             idx = np.arange(start, start + g.count)
             groups[g.strategy] = np.concatenate([groups.get(g.strategy, np.zeros(0, dtype=int)), idx])
             start += g.count
+        if n_validators:
+            groups["validators"] = np.arange(n_stakers, n_stakers + n_validators)
+        self.pnl = np.zeros((self.state.n_accounts, 3))
+        """Cumulative return of each account in TAO: columns trading, emissions, revaluation."""
         every = cfg.record.every_ticks
         self.recorder = Recorder(self.state.n_netuids, self.n_ticks // every + 2, groups, n_validators=n_validators)
         self._history = np.zeros((0, self.state.n_netuids))
         self._yield = np.zeros(self.state.n_netuids)
         self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))
-        self.recorder.record(self.state, None, self._validator_row())
+        self.recorder.record(self.state, None, self._validator_row(), self.pnl)
         self.view = self.market_view()
         self.running = True
 
@@ -217,9 +221,13 @@ class DTaoModel(mesa.Model):
         blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
         if self.neurons is not None:
             self.weight_book.reveal(self.neurons, st.block)
-            holders = st.stake.sum(axis=0) + st.external_alpha
-        report = settle(st, self._intents, self.regime, blocks, self.streams["order"],
+        p0, h0, f0 = st.price, st.stake.copy(), st.free_tao.copy()
+        events = execute_intents(st, self._intents, self.regime, self.streams["order"])
+        h1 = st.stake.copy()
+        holders = st.stake.sum(axis=0) + st.external_alpha
+        report = settle(st, [], self.regime, blocks, self.streams["order"],
                         distribute=self.neurons is None, engine=self.config.engine)
+        report.events = events
         if self.neurons is not None:
             self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
                                              st.block)
@@ -229,13 +237,19 @@ class DTaoModel(mesa.Model):
                                                   0.0)
             report.yield_per_alpha[0] = 0.0
         self._yield = report.yield_per_alpha
+        # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
+        # emissions at closing prices, everything else is revaluation
+        p2 = st.price
+        self.pnl[:, 0] += st.free_tao - f0 + (h1 - h0) @ p0
+        self.pnl[:, 1] += (st.stake - h1) @ p2
+        self.pnl[:, 2] += h1 @ (p2 - p0)
         self.tick += 1
         if self.config.record.events:
             self.events.extend(report.events)
         if self.config.record.check_invariants:
             st.check_invariants()
         if self.tick % self.config.record.every_ticks == 0 or self.tick >= self.n_ticks:
-            self.recorder.record(st, report.flows, self._validator_row())
+            self.recorder.record(st, report.flows, self._validator_row(), self.pnl)
         if self.tick >= self.n_ticks:
             self.running = False
         return report

@@ -8,7 +8,8 @@ Series recorded per subnet (wide frames: index ``block``, one column per netuid)
   (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``.
 
 Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price`` and the
-total value in TAO of each strategy's agents (``value:<strategy>``).
+total value in TAO of each strategy's agents (``value:<strategy>``) and its cumulative return split into
+``pnl_trading:<strategy>``, ``pnl_emissions:<strategy>`` and ``pnl_revaluation:<strategy>`` (TAO).
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ import pandas as pd
 
 from dtaosim.kernel import TickFlows
 from dtaosim.state import NetworkState
+
+PNL_PARTS = ("trading", "emissions", "revaluation")
+"""Parts of an account's return: trades (at execution prices), emissions received, price moves."""
 
 SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
                  "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha")
@@ -33,19 +37,20 @@ class Recorder:
         self.subnet = {k: np.zeros((n_rows, n_netuids)) for k in SUBNET_SERIES}
         self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price")}
         self.values = {g: np.zeros(n_rows) for g in groups}
+        self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
         self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
                                                                          "validator_stake_tao")}
         self.rows = 0
 
     def record(self, state: NetworkState, flows: TickFlows | None,
-               validators: tuple[np.ndarray, np.ndarray] | None = None) -> None:
+               validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None) -> None:
         """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
         optionally the validators' (dividends this tick, stake) in TAO."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
             self.blocks = np.concatenate([self.blocks, np.zeros(extra, dtype=np.int64)])
-            for d in (self.subnet, self.network, self.values, self.validators):
+            for d in (self.subnet, self.network, self.values, self.validators, self.pnl):
                 for k, v in d.items():
                     d[k] = np.concatenate([v, np.zeros((extra, *v.shape[1:]))])
         price = state.price
@@ -67,6 +72,9 @@ class Recorder:
         value = state.free_tao + state.stake[:, 0] + state.stake[:, 1:] @ price[1:]
         for g, idx in self.groups.items():
             self.values[g][i] = float(value[idx].sum())
+            if pnl is not None:
+                for j, k in enumerate(PNL_PARTS):
+                    self.pnl[(g, k)][i] = float(pnl[idx, j].sum())
         if validators is not None:
             self.validators["validator_dividends_tao"][i] = validators[0]
             self.validators["validator_stake_tao"][i] = validators[1]
@@ -80,6 +88,7 @@ class Recorder:
         out = {k: pd.DataFrame(v[:n], index=index, columns=cols) for k, v in self.subnet.items()}
         net = {k: v[:n] for k, v in self.network.items()}
         net.update({f"value:{g}": v[:n] for g, v in self.values.items()})
+        net.update({f"pnl_{k}:{g}": v[:n] for (g, k), v in self.pnl.items()})
         out["network"] = pd.DataFrame(net, index=index)
         n_val = next(iter(self.validators.values())).shape[1]
         if n_val:

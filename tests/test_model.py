@@ -111,3 +111,21 @@ def test_compiled_engine_gives_identical_frames(small_config, regime):
     for name in ref.frames:
         pd.testing.assert_frame_equal(fast.frames[name], ref.frames[name], check_exact=True)
     pd.testing.assert_frame_equal(fast.events, ref.events, check_exact=True)
+
+
+def test_return_attribution_adds_up(small_config):
+    model = DTaoModel(small_config)
+    st = model.state
+    start = st.free_tao + st.stake @ st.price
+    model.run()
+    end = st.free_tao + st.stake @ st.price
+    # trading + emissions + revaluation = change in value, per account
+    np.testing.assert_allclose(model.pnl.sum(axis=1), end - start, rtol=1e-9, atol=1e-9)
+    net = dtaosim.run(small_config).network
+    for g in ("passive", "momentum", "yield_chaser", "validators"):
+        total = net[[f"pnl_{k}:{g}" for k in ("trading", "emissions", "revaluation")]].sum(axis=1)
+        np.testing.assert_allclose(total, net[f"value:{g}"] - net[f"value:{g}"].iloc[0], rtol=1e-9, atol=1e-6)
+    # passive holders trade once (paying fees and slippage), then only earn and revalue
+    assert net["pnl_trading:passive"].iloc[-1] < 0
+    assert net["pnl_emissions:passive"].iloc[-1] > 0
+    assert net["pnl_emissions:validators"].iloc[-1] > 0
