@@ -51,3 +51,19 @@ def test_frame_metrics():
     s = pd.DataFrame({0: [1000.0, 1002.0]}, index=idx)
     assert metrics.dividends_per_1000_tao(d, s).iloc[1, 0] == pytest.approx(2.0)
     np.testing.assert_allclose(metrics.root_proportion(0.18, 6e6, np.array([1.08e6, 0.0])), [0.5, 1.0])
+
+
+def test_report_writes_every_plot_and_an_index(tmp_path, small_config):
+    import dtaosim
+    from dtaosim.analysis.report import write_report
+
+    res = dtaosim.run(small_config)
+    files = write_report(res, tmp_path / "report")
+    names = sorted(p.name for p in files)
+    assert names == ["concentration.png", "emission_shares.png", "index.html", "prices.png", "reserves.png",
+                     "returns_by_strategy.png", "sum_of_prices.png", "validator_dividends.png"]
+    for p in files:
+        if p.suffix == ".png":
+            assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.stat().st_size > 5_000
+    page = (tmp_path / "report" / "index.html").read_text()
+    assert page.count("<img ") == 7 and "price-burn-2026-06" in page

@@ -72,7 +72,8 @@ def test_agents_are_mesa_agents_with_accounts(small_config):
 
 
 def test_passive_holders_invest_once_and_hold(small_config):
-    small_config["agents"] = [{"strategy": "passive", "count": 5, "budget": 40.0, "params": {"n_subnets": 2}}]
+    small_config["agents"] = [{"strategy": "passive", "count": 5, "budget": 40.0,
+                               "params": {"n_subnets": 2, "max_slippage": 100.0}}]
     model = DTaoModel(small_config)
     model.step()
     st = model.state

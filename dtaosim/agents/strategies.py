@@ -94,6 +94,17 @@ class Strategy:
         raise NotImplementedError
 
 
+def _buy(account: int, netuid: int, tao: float, view: MarketView, max_slippage: float) -> Stake:
+    """A stake that stops (partial fill) once the price has risen by ``max_slippage``."""
+    return Stake(account, netuid, tao, limit_price=float(view.price[netuid]) * (1.0 + max_slippage), allow_partial=True)
+
+
+def _sell(account: int, netuid: int, alpha: float, view: MarketView, max_slippage: float) -> Unstake:
+    """An unstake that stops (partial fill) once the price has fallen by ``max_slippage``."""
+    return Unstake(account, netuid, alpha, limit_price=float(view.price[netuid]) * (1.0 - max_slippage),
+                   allow_partial=True)
+
+
 def _choose(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
     w = np.where(weights > 0, weights, 0.0)
     k = min(k, int((w > 0).sum()))
@@ -106,7 +117,8 @@ class PassiveHolder(Strategy):
     """Stakes a fraction of its budget once, spread over a few subnets picked by pool depth, and holds."""
 
     name = "passive"
-    defaults: ClassVar[dict[str, Any]] = {"n_subnets": 3, "invest_fraction": 1.0, "root_fraction": 0.0}
+    defaults: ClassVar[dict[str, Any]] = {"n_subnets": 3, "invest_fraction": 1.0, "root_fraction": 0.0,
+                                          "max_slippage": 0.05}
 
     def validate(self) -> None:
         if not 0 <= self.params["invest_fraction"] <= 1 or not 0 <= self.params["root_fraction"] <= 1:
@@ -127,17 +139,22 @@ class PassiveHolder(Strategy):
         rest = budget - to_root
         picks = _choose(self.rng, np.where(view.subnets, view.pool_tao, 0.0), int(self.params["n_subnets"]))
         if picks.size and rest / picks.size >= view.min_stake:
-            intents += [Stake(account, int(s), rest / picks.size) for s in picks]
+            intents += [_buy(account, int(s), rest / picks.size, view, self.params["max_slippage"]) for s in picks]
         return intents
 
 
 class MomentumTrader(Strategy):
-    """Buys the subnet with the best recent price return, sells positions whose return turned negative."""
+    """Buys one of the subnets with the best recent price return (picked at random among the top
+    ``top_k``), sells positions whose return turned negative or that gained ``take_profit`` since bought."""
 
     name = "momentum"
     defaults: ClassVar[dict[str, Any]] = {
-        "lookback": 6, "interval": 1, "threshold": 0.02, "fraction": 0.5, "max_positions": 3,
+        "lookback": 6, "interval": 1, "threshold": 0.02, "fraction": 0.5, "max_positions": 3, "top_k": 3,
+        "take_profit": 0.3, "max_slippage": 0.05,
     }
+
+    def validate(self) -> None:
+        self.entry: dict[int, float] = {}
 
     def decide(self, account: int, view: MarketView) -> list[Intent]:
         if not self.due(view.tick) or view.price_history.shape[0] < 2:
@@ -145,15 +162,21 @@ class MomentumTrader(Strategy):
         p = self.params
         r = view.returns(int(p["lookback"]))
         held = np.flatnonzero(view.stake[account, 1:] > 0) + 1
-        intents: list[Intent] = [Unstake(account, int(s), float(view.stake[account, s]))
-                                 for s in held if r[s] < -p["threshold"]]
+        intents: list[Intent] = []
+        for s in held:
+            gain = view.price[s] / self.entry.get(int(s), view.price[s]) - 1.0
+            if r[s] < -p["threshold"] or gain > p["take_profit"]:
+                intents.append(_sell(account, int(s), float(view.stake[account, s]), view, p["max_slippage"]))
+                self.entry.pop(int(s), None)
         n_held = held.size - len(intents)
         free = float(view.free_tao[account])
         if n_held < p["max_positions"] and free * p["fraction"] >= view.min_stake:
-            candidates = np.where(view.subnets & (r > p["threshold"]), r, -np.inf)
-            best = int(np.argmax(candidates))
-            if np.isfinite(candidates[best]):
-                intents.append(Stake(account, best, free * p["fraction"]))
+            candidates = np.flatnonzero(view.subnets & (r > p["threshold"]))
+            if candidates.size:
+                top = candidates[np.argsort(-r[candidates])[: int(p["top_k"])]]
+                best = int(self.rng.choice(top))
+                intents.append(_buy(account, best, free * p["fraction"], view, p["max_slippage"]))
+                self.entry.setdefault(best, float(view.price[best]))
         return intents
 
 
@@ -162,7 +185,7 @@ class YieldChaser(Strategy):
     current position by ``margin``."""
 
     name = "yield_chaser"
-    defaults: ClassVar[dict[str, Any]] = {"interval": 20, "margin": 0.25, "min_apy": 0.0}
+    defaults: ClassVar[dict[str, Any]] = {"interval": 20, "margin": 0.25, "min_apy": 0.0, "max_slippage": 0.05}
 
     def decide(self, account: int, view: MarketView) -> list[Intent]:
         if not self.due(view.tick):
@@ -181,7 +204,7 @@ class YieldChaser(Strategy):
                 intents.append(MoveStake(account, current, best, float(row[current])))
         free = float(view.free_tao[account])
         if free >= view.min_stake:
-            intents.append(Stake(account, best, free))
+            intents.append(_buy(account, best, free, view, self.params["max_slippage"]))
         return intents
 
 

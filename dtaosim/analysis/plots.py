@@ -50,3 +50,141 @@ def save_figure(fig: Any, path: Any, dpi: int = 120) -> None:
     from dtaosim.results import atomic_write_bytes
 
     atomic_write_bytes(path, lambda p: fig.savefig(p, dpi=dpi, format="png"))
+
+
+def _days(index: pd.Index, blocks_per_day: int | None) -> tuple[Any, str]:
+    x = index.to_numpy()
+    if blocks_per_day:
+        return (x - x[0]) / blocks_per_day, "day"
+    return x, "block"
+
+
+def plot_fan(paths: pd.DataFrame, ax: Any = None, title: str = "", ylabel: str = "", log: bool = False,
+             blocks_per_day: int | None = None, bands: tuple[float, float] = (0.05, 0.95)) -> Any:
+    """Monte Carlo fan chart: median and a ``bands`` quantile band over runs.
+
+    ``paths`` has one row per time (index: block) and one column per run.
+    """
+    fig, ax = _figure(ax)
+    x, xlabel = _days(paths.index, blocks_per_day)
+    lo, hi = paths.quantile(bands[0], axis=1), paths.quantile(bands[1], axis=1)
+    ax.fill_between(x, lo.to_numpy(), hi.to_numpy(), alpha=0.25, lw=0,
+                    label=f"{int(bands[0] * 100)}-{int(bands[1] * 100)}% of {paths.shape[1]} runs")
+    ax.plot(x, paths.median(axis=1).to_numpy(), lw=1.6, label="median")
+    if log:
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_reserves(pool_tao: pd.DataFrame, pool_alpha: pd.DataFrame, netuids: list[int] | None = None,
+                  blocks_per_day: int | None = None, top: int = 8) -> Any:
+    """Pool reserves (TAO and alpha) of the ``top`` deepest subnets, two panels."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 6), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    if netuids is None:
+        netuids = list(pool_tao.iloc[-1].sort_values(ascending=False).index[:top])
+    x, xlabel = _days(pool_tao.index, blocks_per_day)
+    for n in netuids:
+        axes[0].plot(x, pool_tao[n].to_numpy(), lw=1.1, label=f"SN{n}")
+        axes[1].plot(x, pool_alpha[n].to_numpy(), lw=1.1)
+    axes[0].set_ylabel("pool TAO")
+    axes[1].set_ylabel("pool alpha")
+    axes[1].set_xlabel(xlabel)
+    for a in axes:
+        a.set_yscale("log")
+        a.grid(alpha=0.3, which="both")
+    axes[0].legend(ncol=4, fontsize="small", frameon=False)
+    axes[0].set_title("pool reserves")
+    return fig
+
+
+def plot_emission_shares(shares: pd.DataFrame, top: int = 10, ax: Any = None,
+                         blocks_per_day: int | None = None) -> Any:
+    """Stacked emission shares of the ``top`` subnets (by final share) and the rest."""
+    from matplotlib import colormaps
+
+    fig, ax = _figure(ax)
+    data = shares.iloc[1:] if len(shares) > 1 else shares
+    order = list(data.iloc[-1].sort_values(ascending=False).index[:top])
+    stack = [data[n].to_numpy() for n in order] + [data.drop(columns=order).sum(axis=1).to_numpy()]
+    x, xlabel = _days(data.index, blocks_per_day)
+    colors = [*colormaps["tab20"].colors[: len(order)], (0.8, 0.8, 0.8)]
+    ax.stackplot(x, stack, labels=[f"SN{n}" for n in order] + ["others"], colors=colors)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("share of TAO emission")
+    ax.set_title("emission shares")
+    ax.legend(ncol=6, fontsize="small", frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.12))
+    return fig
+
+
+def plot_sum_of_prices(network: pd.DataFrame, ax: Any = None, blocks_per_day: int | None = None) -> Any:
+    """Sum of spot and EMA prices against 1 (root sells stop at or below 1 in the subsidy regimes)."""
+    fig, ax = _figure(ax)
+    x, xlabel = _days(network.index, blocks_per_day)
+    ax.plot(x, network["sum_price"].to_numpy(), label="sum of spot prices")
+    ax.plot(x, network["sum_ema_price"].to_numpy(), label="sum of EMA prices")
+    ax.axhline(1.0, color="k", lw=0.8, ls="--", label="1")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("TAO")
+    ax.set_title("sum of alpha prices")
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_concentration(series: dict[str, pd.Series], ax: Any = None, blocks_per_day: int | None = None,
+                       title: str = "concentration") -> Any:
+    """Concentration measures over time (e.g. Gini of pool depth, HHI of emission)."""
+    fig, ax = _figure(ax)
+    for name, s in series.items():
+        x, xlabel = _days(s.index, blocks_per_day)
+        ax.plot(x, s.to_numpy(), label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
+    ax.legend(frameon=False)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_returns_by_strategy(network: pd.DataFrame, ax: Any = None) -> Any:
+    """Final return of each strategy group split into trading, emissions and revaluation (TAO)."""
+    import numpy as np
+
+    fig, ax = _figure(ax)
+    groups = sorted({c.split(":", 1)[1] for c in network.columns if c.startswith("pnl_")})
+    parts = ("trading", "emissions", "revaluation")
+    last = network.iloc[-1]
+    x = np.arange(len(groups))
+    width = 0.26
+    for k, part in enumerate(parts):
+        vals = [float(last.get(f"pnl_{part}:{g}", 0.0)) for g in groups]
+        ax.bar(x + (k - 1) * width, vals, width, label=part)
+    ax.axhline(0, color="k", lw=0.8)
+    ax.set_xticks(x, groups)
+    ax.set_ylabel("cumulative return (TAO)")
+    ax.set_title("who earned what: returns by strategy")
+    ax.legend(frameon=False)
+    return fig
+
+
+def plot_matrix(matrix: Any, ax: Any = None, title: str = "", xlabel: str = "uid",
+                ylabel: str = "validator uid") -> Any:
+    """Heatmap of a (validators, uids) matrix, e.g. one subnet's weights or bonds."""
+    import numpy as np
+
+    fig, ax = _figure(ax)
+    m = np.asarray(matrix, float)
+    im = ax.imshow(m, aspect="auto", interpolation="nearest", cmap="viridis")
+    fig.colorbar(im, ax=ax)
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
