@@ -114,30 +114,41 @@ def _choose(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray
 
 
 class PassiveHolder(Strategy):
-    """Stakes a fraction of its budget once, spread over a few subnets picked by pool depth, and holds."""
+    """Stakes a fraction of its budget into a few subnets picked by pool depth, then holds.
+
+    It arrives after a random delay of up to ``delay_ticks`` ticks and invests in ``entry_ticks``
+    equal parts, one per tick (dollar-cost averaging), into the same subnets.
+    """
 
     name = "passive"
     defaults: ClassVar[dict[str, Any]] = {"n_subnets": 3, "invest_fraction": 1.0, "root_fraction": 0.0,
-                                          "max_slippage": 0.05}
+                                          "max_slippage": 0.05, "delay_ticks": 0, "entry_ticks": 1}
 
     def validate(self) -> None:
         if not 0 <= self.params["invest_fraction"] <= 1 or not 0 <= self.params["root_fraction"] <= 1:
             raise ConfigError("params.invest_fraction: expected fractions in [0, 1] for invest_fraction and "
                               f"root_fraction, got {self.params['invest_fraction']!r}, "
                               f"{self.params['root_fraction']!r}")
-        self.invested = False
+        self.start = int(self.rng.integers(0, int(self.params["delay_ticks"]) + 1))
+        self.parts_left = max(1, int(self.params["entry_ticks"]))
+        self.budget: float | None = None
+        self.picks = np.zeros(0, dtype=int)
 
     def decide(self, account: int, view: MarketView) -> list[Intent]:
-        if self.invested:
+        if self.parts_left == 0 or view.tick < self.start:
             return []
-        self.invested = True
-        budget = float(view.free_tao[account]) * self.params["invest_fraction"]
+        if self.budget is None:
+            self.budget = float(view.free_tao[account]) * self.params["invest_fraction"]
+            self.picks = _choose(self.rng, np.where(view.subnets, view.pool_tao, 0.0), int(self.params["n_subnets"]))
+        part = min(self.budget / self.parts_left, float(view.free_tao[account]))
+        self.budget -= part
+        self.parts_left -= 1
         intents: list[Intent] = []
-        to_root = budget * self.params["root_fraction"]
+        to_root = part * self.params["root_fraction"]
         if to_root >= view.min_stake:
             intents.append(Stake(account, 0, to_root))
-        rest = budget - to_root
-        picks = _choose(self.rng, np.where(view.subnets, view.pool_tao, 0.0), int(self.params["n_subnets"]))
+        rest = part - to_root
+        picks = self.picks
         if picks.size and rest / picks.size >= view.min_stake:
             intents += [_buy(account, int(s), rest / picks.size, view, self.params["max_slippage"]) for s in picks]
         return intents
