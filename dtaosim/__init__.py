@@ -23,6 +23,7 @@ from dtaosim.model import DTaoModel
 from dtaosim.protocol.regimes import Regime, all_regimes, get_regime, regime_for_date, regime_names
 from dtaosim.results import RunResult, load_run
 from dtaosim.runner import run
+from dtaosim.sweep import SweepResult, load, sweep
 
 __all__ = [
     "ConfigError",
@@ -32,13 +33,16 @@ __all__ = [
     "ProtocolError",
     "Regime",
     "RunResult",
+    "SweepResult",
     "__version__",
     "all_regimes",
     "get_regime",
+    "load",
     "load_config",
     "load_run",
     "parse_config",
     "regime_for_date",
     "regime_names",
     "run",
+    "sweep",
 ]

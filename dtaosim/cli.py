@@ -1,4 +1,4 @@
-"""Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim regimes``.
+"""Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim regimes``.
 
 Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
 never a traceback.
@@ -30,6 +30,22 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sweep(args: argparse.Namespace) -> int:
+    from dtaosim.sweep import sweep
+
+    try:
+        result = sweep(args.config, out=args.out, workers=args.workers, executor=args.executor,
+                       scheduler=args.scheduler, quiet=args.quiet)
+    except ImportError as e:  # an optional extra (dask) is missing
+        print(f"dtaosim: error: {e}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        n = len(result.manifest)
+        print(f"{n} runs: {result.n_ok} ok ({result.skipped} already done), {result.n_failed} failed "
+              f"-> {result.out}/ (manifest.parquet, runs/)")
+    return 0 if result.n_failed == 0 else 1
+
+
 def _cmd_regimes(args: argparse.Namespace) -> int:
     from dtaosim.protocol.regimes import DEFAULT_REGIME, all_regimes
 
@@ -52,6 +68,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=int, default=None, help="override the config's seed")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.set_defaults(func=_cmd_run)
+    w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
+    w.add_argument("config", help="experiment TOML file with a [sweep] table")
+    w.add_argument("--out", required=True, help="output folder; finished runs in it are skipped")
+    w.add_argument("--workers", type=int, default=None, help="worker processes (default: all cores)")
+    w.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                   help="where runs execute (default: processes)")
+    w.add_argument("--scheduler", default=None, help="dask scheduler address (default: a local cluster)")
+    w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    w.set_defaults(func=_cmd_sweep)
     g = sub.add_parser("regimes", help="list the chain-rule regimes")
     g.add_argument("-v", "--verbose", action="store_true", help="show each regime's description")
     g.set_defaults(func=_cmd_regimes)

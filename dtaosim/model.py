@@ -36,15 +36,18 @@ SeedLike = int | np.random.SeedSequence
 def spawn_streams(seed: SeedLike, exogenous_seed: SeedLike | None = None) -> dict[str, np.random.Generator]:
     """Named random streams of one run from its seed.
 
-    ``exogenous_seed``, when given, seeds the ``exogenous`` stream instead (a sweep passes the same
-    one to every point of a Monte Carlo run: common random numbers, so point comparisons are paired).
+    ``exogenous_seed``, when given, seeds the ``init`` (initial network) and ``exogenous`` (outside
+    processes) streams instead: a sweep passes the same one to every point of a Monte Carlo run, so
+    points share their initial network and shocks (common random numbers, paired comparisons).
     """
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     streams = {name: np.random.default_rng(child) for name, child in zip(STREAMS, ss.spawn(len(STREAMS)), strict=True)}
     if exogenous_seed is not None:
         ex = exogenous_seed if isinstance(exogenous_seed, np.random.SeedSequence) else np.random.SeedSequence(
             exogenous_seed)
-        streams["exogenous"] = np.random.default_rng(ex)
+        init, exo = ex.spawn(2)
+        streams["init"] = np.random.default_rng(init)
+        streams["exogenous"] = np.random.default_rng(exo)
     return streams
 
 

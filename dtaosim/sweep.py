@@ -1,0 +1,1009 @@
+"""Parameter sweeps and Monte Carlo: one experiment file, many runs, from a laptop to a cluster.
+
+An experiment file gains a ``[sweep]`` table::
+
+    [sweep]
+    design = "grid"              # grid (every combination) | zip (i-th values together) | lhs (Latin hypercube)
+    runs = 4                     # Monte Carlo runs (seeds) per point
+    seed = 7                     # seed of the whole sweep (default: the config's seed)
+    # samples = 16               # lhs only: number of points
+
+    [sweep.parameters]           # any config field by its dotted path
+    "regime_overrides.fee_rate" = [0.0, 0.0005, 0.003]         # a list of values
+    "network.n_subnets" = { start = 4, stop = 12, step = 4 }    # 4, 8, 12 (stop included when on the step)
+    "network.price_median" = { start = 0.01, stop = 0.05, num = 3, log = true }   # 3 log-spaced values
+    "agents[1].count" = [10, 20]                                # a list index: agents[1] or agents.1
+
+Paths: ``table.field`` (``horizon.days``, ``network.n_subnets``, ``record.every_ticks``), ``regime`` and
+``regime_overrides.<Regime field>``, ``agents[i].<field>`` (``count``, ``strategy``, ``budget``,
+``budget.median``, ``params.<name>``).  Both ``agents[1].count`` and ``agents.1.count`` are accepted, and so
+are nested tables (``[sweep.parameters.network]`` with ``n_subnets = [4, 8]``).  Sweeping ``horizon.days``
+clears ``horizon.blocks`` (and the reverse).
+
+Ranges: ``{start, stop, num}`` gives ``num`` evenly spaced values with both ends (``log = true``: spaced
+evenly in log); ``{start, stop, step}`` gives ``start, start + step, ...`` up to ``stop``.  A range whose
+``start``/``stop``/``step`` are all integers gives integers when every value is whole.  Under
+``design = "lhs"`` a range is ``{start, stop}`` (optionally ``log = true``) and is sampled continuously
+(integers when ``start`` and ``stop`` are integers: each whole value in ``[start, stop]`` equally likely);
+a list is sampled as a categorical parameter.
+
+Seeds: ``SeedSequence(seed)`` is the root of the sweep.  Run ``r`` of point ``p`` seeds its own streams from
+``SeedSequence(seed, spawn_key=(1, p, r))`` and its exogenous stream from ``SeedSequence(seed,
+spawn_key=(0, r))`` -- shared by every point (common random numbers, so point comparisons are paired).
+These are the children ``root.spawn(2)[1].spawn(..)[p].spawn(..)[r]`` and ``root.spawn(2)[0].spawn(..)[r]``.
+The LHS design draws from ``spawn_key=(2,)``.
+
+Output folder ``DIR``::
+
+    sweep.json                 the base config, the sweep table, the points and the sweep hash
+    manifest.parquet           one row per run: status, seeds, hashes, parameters, wall time, metrics, traceback
+    runs/p0003-r0001/          one finished run (RunResult.save files + record.json), renamed into place whole
+    failed/p0004-r0000.json    the record (with traceback) of a run that raised
+
+Runs whose folder exists are skipped when the same sweep is run again; failed runs are retried.
+
+Note: ``dtaosim.sweep`` (the package attribute) is the :func:`sweep` function; reach this module with
+``from dtaosim.sweep import ...`` or ``importlib.import_module("dtaosim.sweep")``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import dataclasses
+import datetime as _dt
+import hashlib
+import itertools
+import json
+import math
+import os
+import secrets
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
+
+from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
+from dtaosim.errors import ConfigError
+from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
+from dtaosim.results import atomic_write_bytes
+
+EXECUTORS = ("serial", "processes", "dask")
+MAX_RUNS = 10_000_000
+_RANGE_KEYS = ("start", "stop")
+_NOT_SWEPT = {"seed": "the sweep draws every run's seed; set sweep.seed instead",
+              "sweep": "a sweep cannot sweep itself"}
+
+# ---------------------------------------------------------------------------------------------
+# schema
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Range(_Strict):
+    """A numeric range: ``start``/``stop`` with ``num`` values or a ``step`` (``log``: log-spaced)."""
+
+    start: int | float
+    stop: int | float
+    num: int | None = Field(default=None, ge=1, le=MAX_RUNS)
+    step: int | float | None = Field(default=None, gt=0)
+    log: bool = False
+
+    @field_validator("start", "stop", "step")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("must be a finite number")
+        return v
+
+
+def _kind(v: Any) -> str | None:
+    if isinstance(v, list):
+        return "list[values]"
+    if isinstance(v, dict | Range):
+        return "range[table]"
+    return None
+
+
+ParameterValues = Annotated[
+    Union[  # noqa: UP007 - the tags (with '[') keep the union out of error paths
+        Annotated[list[Any], Field(min_length=1), Tag("list[values]")],
+        Annotated[Range, Tag("range[table]")],
+    ],
+    Discriminator(_kind, custom_error_type="parameter_values",
+                  custom_error_message="expected a list of values or a range table {start, stop, num | step}"),
+]
+
+
+class SweepSpec(_Strict):
+    """The ``[sweep]`` table: a design over ``parameters`` (dotted path -> values) and ``runs`` per point."""
+
+    design: Literal["grid", "zip", "lhs"] = "grid"
+    parameters: dict[str, ParameterValues] = Field(default_factory=dict)
+    runs: int = Field(default=1, ge=1, le=MAX_RUNS)
+    seed: int | None = Field(default=None, ge=0)
+    samples: int | None = Field(default=None, ge=1, le=MAX_RUNS)
+
+
+class _SweepTable(_Strict):
+    sweep: SweepSpec
+
+
+# ---------------------------------------------------------------------------------------------
+# dotted paths
+
+
+def parse_path(path: str) -> list[str | int]:
+    """``"agents[1].count"`` or ``"agents.1.count"`` -> ``["agents", 1, "count"]``; ``ValueError`` if malformed."""
+    parts: list[str | int] = []
+    for seg in path.split("."):
+        if seg.isdigit():
+            parts.append(int(seg))
+            continue
+        name, bracket, rest = seg.partition("[")
+        if not name.isidentifier():
+            raise ValueError(path)
+        parts.append(name)
+        if bracket:
+            for idx in ("[" + rest).split("]")[:-1]:
+                if not idx.startswith("[") or not idx[1:].isdigit():
+                    raise ValueError(path)
+                parts.append(int(idx[1:]))
+            if not rest.endswith("]"):
+                raise ValueError(path)
+    return parts
+
+
+def format_path(parts: list[str | int]) -> str:
+    """``["agents", 1, "count"]`` -> ``"agents[1].count"`` (the canonical form used in errors and columns)."""
+    out = ""
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else ("." if out else "") + p
+    return out
+
+
+def _flatten(params: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested TOML tables -> ``{dotted path: values}``; a table holding ``start``/``stop`` is a range."""
+    if not isinstance(params, dict):
+        return params
+    flat: dict[str, Any] = {}
+    for key, value in params.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value and not any(k in value for k in _RANGE_KEYS):
+            flat.update(_flatten(value, path))
+        else:
+            flat[path] = value
+    return flat
+
+
+def _model_of(ann: Any) -> type[BaseModel] | None:
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    if get_origin(ann) is Annotated:
+        return _model_of(get_args(ann)[0])
+    return None
+
+
+def _check_path(parts: list[str | int], base: dict) -> str | None:
+    """Why ``parts`` is not a field of the config (``None`` if it is)."""
+    if parts[0] in _NOT_SWEPT:
+        return f"cannot be swept: {_NOT_SWEPT[str(parts[0])]}"
+    ann: Any = ExperimentConfig
+    data: Any = base
+    i = 0
+    while i < len(parts):
+        p, here = parts[i], format_path(parts[:i]) or "the config"
+        model = _model_of(ann)
+        if model is not None:
+            if not isinstance(p, str) or p not in model.model_fields:
+                allowed = ", ".join(k for k in model.model_fields if k not in _NOT_SWEPT)
+                return f"{p!r} is not a field of {here}; allowed: {allowed}"
+            data = data.get(p) if isinstance(data, dict) else None
+            ann, i = model.model_fields[p].annotation, i + 1
+            continue
+        origin, args = get_origin(ann), get_args(ann)
+        if origin is list:
+            n = len(data) if isinstance(data, list) else 0
+            if not isinstance(p, int):
+                return f"{here} is a list; give an index such as {here}[0] or {here}.0"
+            if p >= n:
+                return f"index {p} is out of range: {here} has {n} entr{'y' if n == 1 else 'ies'} in the base config"
+            ann, data, i = args[0], data[p], i + 1
+            continue
+        if origin is dict:
+            if parts[:i] == ["regime_overrides"]:
+                allowed = sorted(f.name for f in dataclasses.fields(Regime) if f.name not in ("name", "start_date",
+                                                                                                "extra"))
+                if p not in allowed:
+                    return f"{p!r} is not a regime field; allowed: {', '.join(allowed)}"
+            if i != len(parts) - 1:
+                return f"{format_path(parts[:i + 1])} is a single value; it has no field {parts[i + 1]!r}"
+            return None
+        models = [a for a in args if _model_of(a) is not None]
+        if models:  # a union such as float | Distribution: go into the table
+            if data is not None and not isinstance(data, dict):
+                return (f"{here} is a single value ({data!r}) in the base config; give it as a table to sweep "
+                        f"its fields, or sweep {here} itself")
+            ann = models[0]
+            continue
+        return f"{here} is a single value; it has no field {p!r}"
+    return None
+
+
+def _set_path(data: dict, parts: list[str | int], value: Any) -> None:
+    cur: Any = data
+    for p in parts[:-1]:
+        nxt = cur[p] if isinstance(cur, list) else cur.get(p)
+        if nxt is None:
+            nxt = {}
+            cur[p] = nxt
+        cur = nxt
+    cur[parts[-1]] = copy.deepcopy(value)
+    if parts[:-1] == ["horizon"] and parts[-1] in ("days", "blocks"):  # days and blocks exclude each other
+        other = "blocks" if parts[-1] == "days" else "days"
+        cur[other] = None
+
+
+# ---------------------------------------------------------------------------------------------
+# designs
+
+
+def _clean(v: float, integral: bool) -> int | float:
+    if integral and float(v).is_integer():
+        return int(v)
+    return float(f"{v:.12g}")
+
+
+def _expand_range(r: Range) -> list[int | float]:
+    integral = all(isinstance(x, int) for x in (r.start, r.stop, r.step) if x is not None)
+    if r.num is not None:
+        if r.log:
+            vals = np.geomspace(r.start, r.stop, r.num)
+        else:
+            vals = np.linspace(r.start, r.stop, r.num)
+    else:
+        assert r.step is not None
+        n = math.floor((r.stop - r.start) / r.step * (1 + 1e-12) + 1e-9) + 1
+        vals = r.start + r.step * np.arange(n)
+    return [_clean(float(v), integral) for v in vals]
+
+
+def _lhs(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
+    n, rng = int(spec.samples or 1), np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    cols: dict[str, list[Any]] = {}
+    for path, values in spec.parameters.items():
+        u = (rng.permutation(n) + rng.random(n)) / n  # one draw in each of n equal strata, strata shuffled
+        if isinstance(values, list):
+            cols[path] = [values[min(int(x * len(values)), len(values) - 1)] for x in u]
+        elif isinstance(values.start, int) and isinstance(values.stop, int) and not values.log:
+            lo, hi = values.start, values.stop
+            cols[path] = [int(min(lo + math.floor(x * (hi - lo + 1)), hi)) for x in u]
+        elif values.log:
+            a, b = math.log(values.start), math.log(values.stop)
+            cols[path] = [float(f"{math.exp(a + x * (b - a)):.12g}") for x in u]
+        else:
+            cols[path] = [float(f"{values.start + x * (values.stop - values.start):.12g}") for x in u]
+    return [{p: cols[p][i] for p in cols} for i in range(n)]
+
+
+# ---------------------------------------------------------------------------------------------
+# plan
+
+
+def _error(source: str | None, field: str, value: Any, allowed: str) -> ConfigError:
+    prefix = f"{source}: " if source else ""
+    return ConfigError(f"{prefix}{field}: {value!r} is not allowed; {allowed}")
+
+
+def _raw(values: Any) -> Any:
+    return values.model_dump(exclude_defaults=True) if isinstance(values, BaseModel) else values
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    """One run of a sweep: what a worker needs (picklable, small)."""
+
+    run_id: str
+    point: int
+    run: int
+    config: dict
+    parameters: dict[str, Any]
+    entropy: int
+    progress: bool = False
+
+    @property
+    def seed(self) -> np.random.SeedSequence:
+        """The run's own seed: ``SeedSequence(sweep seed, spawn_key=(1, point, run))``."""
+        return np.random.SeedSequence(self.entropy, spawn_key=(1, self.point, self.run))
+
+    @property
+    def exogenous_seed(self) -> np.random.SeedSequence:
+        """The exogenous stream's seed, shared across points: ``SeedSequence(sweep seed, spawn_key=(0, run))``."""
+        return np.random.SeedSequence(self.entropy, spawn_key=(0, self.run))
+
+
+@dataclasses.dataclass
+class SweepPlan:
+    """A validated sweep: the base config, the points (``{path: value}``) and their configs."""
+
+    name: str
+    source: str | None
+    base: dict
+    spec: SweepSpec
+    seed: int
+    points: list[dict[str, Any]]
+    configs: list[ExperimentConfig]
+
+    @property
+    def runs(self) -> int:
+        """Monte Carlo runs per point."""
+        return self.spec.runs
+
+    @property
+    def n_runs(self) -> int:
+        """Points x runs."""
+        return len(self.points) * self.spec.runs
+
+    @property
+    def parameter_names(self) -> list[str]:
+        """Swept parameters (canonical dotted paths), in the file's order."""
+        return list(self.spec.parameters)
+
+    @property
+    def sweep_hash(self) -> str:
+        """Short hash of the base config and the sweep table: names the sweep an output folder holds."""
+        blob = json.dumps({"base": self.base, "sweep": self.spec.model_dump(mode="json"), "seed": self.seed},
+                          sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()[:16]
+
+    def run_id(self, point: int, run: int) -> str:
+        """``p0003-r0001``: zero-padded to the sweep's size."""
+        wp, wr = max(4, len(str(len(self.points) - 1))), max(4, len(str(self.runs - 1)))
+        return f"p{point:0{wp}d}-r{run:0{wr}d}"
+
+    def tasks(self, progress: bool = False) -> Iterator[Task]:
+        """Every run, point-major."""
+        for p, (params, cfg) in enumerate(zip(self.points, self.configs, strict=True)):
+            dump = cfg.model_dump(mode="json")
+            for r in range(self.runs):
+                yield Task(self.run_id(p, r), p, r, dump, params, self.seed, progress)
+
+
+def _validate_point(data: dict, params: dict[str, Any], source: str | None, index: int) -> ExperimentConfig:
+    prefix = f"{source}: " if source else ""
+    where = f" (sweep point {index}: " + ", ".join(f"{k} = {v!r}" for k, v in params.items()) + ")"
+    swept = list(params)
+
+    def rewrite(line: str) -> str:
+        body = line.removeprefix(prefix)
+        field = body.split(": ", 1)[0]
+        for path in swept:
+            if field == path or field.startswith((path + ".", path + "[")):
+                return f"{prefix}sweep.parameters.{body}{where}"
+        return line + where
+
+    if data.get("regime") in regime_names() and any(p.startswith("regime_overrides") for p in swept):
+        try:
+            with_overrides(data["regime"], data.get("regime_overrides") or {})
+        except ConfigError as e:
+            body = str(e).removeprefix("regime.")
+            raise ConfigError(f"{prefix}sweep.parameters.regime_overrides.{body}{where}") from None
+    try:
+        return ExperimentConfig.model_validate(data)
+    except ValidationError as e:
+        lines = str(_config_error(e, data, source)).splitlines()
+        raise ConfigError("\n".join(rewrite(line) for line in lines)) from None
+
+
+def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
+    """Validate ``config`` and its ``[sweep]`` table and expand the design into validated point configs.
+
+    Raises :class:`ConfigError` naming the file, the field (``sweep.parameters.network.n_subnets``), the
+    value and what is allowed -- before anything runs.  A config without ``[sweep]`` is one point, one run.
+    """
+    source = Path(config).name if isinstance(config, str | Path) else None
+    cfg = load_config(config) if isinstance(config, str | Path) else as_config(config)
+    raw = dict(cfg.sweep or {})
+    if "parameters" in raw and isinstance(raw["parameters"], dict):
+        flat = _flatten(raw["parameters"])
+        canon: dict[str, Any] = {}
+        for path, values in flat.items():
+            try:
+                key = format_path(parse_path(path))
+            except ValueError:
+                raise _error(source, f"sweep.parameters.{path}", _raw(values),
+                             "the name is not a dotted field path such as network.n_subnets or agents[0].count"
+                             ) from None
+            if key in canon:
+                raise _error(source, f"sweep.parameters.{key}", values, "the parameter is given twice")
+            canon[key] = values
+        raw["parameters"] = canon
+    try:
+        spec = _SweepTable.model_validate({"sweep": raw}).sweep
+    except ValidationError as e:
+        raise _config_error(e, {"sweep": raw}, source) from None
+
+    base = cfg.model_dump(mode="json")
+    base.pop("sweep", None)
+    for path, values in spec.parameters.items():
+        field = f"sweep.parameters.{path}"
+        why = _check_path(parse_path(path), base)
+        if why:
+            raise _error(source, field, _raw(values), why)
+        if isinstance(values, Range):
+            r = values
+            if r.num is not None and r.step is not None:
+                raise _error(source, field, _raw(values), "give num or step, not both")
+            if spec.design != "lhs" and r.num is None and r.step is None:
+                raise _error(source, field, _raw(values),
+                             f"a range in a {spec.design} design needs num (evenly spaced values) or step")
+            if spec.design == "lhs" and (r.num is not None or r.step is not None):
+                raise _error(source, field, _raw(values), "an lhs range is {start, stop} (sampled); drop num/step")
+            if r.log and r.step is not None:
+                raise _error(source, field, _raw(values), "log spacing needs num, not step")
+            if r.log and (r.start <= 0 or r.stop <= 0):
+                raise _error(source, field, _raw(values), "log spacing needs start > 0 and stop > 0")
+            if r.step is not None and r.stop < r.start:
+                raise _error(source, field, _raw(values), "with a step, stop must be >= start")
+            if spec.design == "lhs" and not r.start < r.stop:
+                raise _error(source, field, _raw(values), "an lhs range needs start < stop")
+    if spec.design == "lhs":
+        if spec.samples is None:
+            raise _error(source, "sweep.samples", None, "design = 'lhs' needs samples = <number of points>")
+        if not spec.parameters:
+            raise _error(source, "sweep.parameters", {}, "design = 'lhs' needs at least one parameter")
+    elif spec.samples is not None:
+        raise _error(source, "sweep.samples", spec.samples, "samples is for design = 'lhs' only")
+
+    seed = cfg.seed if spec.seed is None else spec.seed
+    expanded = {} if spec.design == "lhs" else {
+        p: (v if isinstance(v, list) else _expand_range(v)) for p, v in spec.parameters.items()}
+    if spec.design == "zip":
+        lengths = {p: len(v) for p, v in expanded.items()}
+        if len(set(lengths.values())) > 1:
+            raise _error(source, "sweep.parameters", lengths, "design = 'zip' needs every parameter to have the "
+                         "same number of values (use design = 'grid' for every combination)")
+    if spec.design == "lhs":
+        n_points = spec.samples or 1
+    elif spec.design == "zip":
+        n_points = len(next(iter(expanded.values()))) if expanded else 1
+    else:
+        n_points = math.prod(len(v) for v in expanded.values())
+    if n_points * spec.runs > MAX_RUNS:
+        raise _error(source, "sweep", f"{n_points} points x {spec.runs} runs", f"at most {MAX_RUNS} runs in a sweep")
+
+    if spec.design == "lhs":
+        points = _lhs(spec, seed)
+    elif spec.design == "zip":
+        points = [dict(zip(expanded, vals, strict=True)) for vals in zip(*expanded.values(), strict=True)] \
+            if expanded else [{}]
+    else:
+        points = [dict(zip(expanded, vals, strict=True)) for vals in itertools.product(*expanded.values())]
+
+    configs = []
+    parsed = {p: parse_path(p) for p in spec.parameters}
+    for i, params in enumerate(points):
+        data = copy.deepcopy(base)
+        for path, value in params.items():
+            _set_path(data, parsed[path], value)
+        configs.append(_validate_point(data, params, source, i))
+    return SweepPlan(name=cfg.name, source=source, base=base, spec=spec, seed=seed, points=points, configs=configs)
+
+
+# ---------------------------------------------------------------------------------------------
+# one run (in a worker)
+
+
+def _seed_text(ss: np.random.SeedSequence) -> str:
+    return f"SeedSequence(entropy={ss.entropy}, spawn_key={tuple(int(k) for k in ss.spawn_key)})"
+
+
+def run_metrics(result: Any) -> dict[str, float]:
+    """Scalar outcomes of one run, for summaries and sensitivity analysis.
+
+    ``final_mean_price`` / ``final_sum_price`` / ``final_sum_ema_price``: the last recorded tick's mean and
+    sum over subnets of the price (TAO per alpha); ``mean_sum_price``: the time average of the sum;
+    ``final_tao_issuance`` and ``final_pool_tao`` (TAO); ``final_value:<strategy>``: TAO value held.
+    """
+    net = result.network
+    last = net.iloc[-1]
+    prices = result.prices
+    out = {
+        "final_mean_price": float(prices.iloc[-1].mean()) if prices.shape[1] else float("nan"),
+        "final_sum_price": float(last["sum_price"]),
+        "final_sum_ema_price": float(last["sum_ema_price"]),
+        "mean_sum_price": float(net["sum_price"].mean()),
+        "final_tao_issuance": float(last["tao_issuance"]),
+        "final_pool_tao": float(result.series("pool_tao").iloc[-1].sum()),
+    }
+    for col in net.columns:
+        if str(col).startswith("value:"):
+            out[f"final_{col}"] = float(last[col])
+    return out
+
+
+def _base_record(task: Task) -> dict[str, Any]:
+    from dtaosim.runner import package_version
+
+    return {
+        "run_id": task.run_id, "point": task.point, "run": task.run,
+        "parameters": json.dumps(task.parameters, sort_keys=True, default=str),
+        "seed": _seed_text(task.seed), "exogenous_seed": _seed_text(task.exogenous_seed),
+        "version": package_version(), "host": os.uname().nodename if hasattr(os, "uname") else "",
+    }
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Run one task and return ``{"record": {...}, "files": {name: bytes} | None}``; never raises ``Exception``.
+
+    The run's files are those of :meth:`RunResult.save`, written to a private temporary folder and
+    returned as bytes, so the caller (possibly on another machine) writes them into place.
+    """
+    from dtaosim.runner import run
+
+    t0 = time.perf_counter()
+    record = _base_record(task)
+    files = None
+    try:
+        result = run(task.config, seed=task.seed, exogenous_seed=task.exogenous_seed, progress=task.progress)
+        result.metadata.update(run=task.run, run_id=task.run_id, point=task.point, parameters=task.parameters,
+                               exogenous_seed=_seed_text(task.exogenous_seed))
+        metrics = run_metrics(result)
+        with tempfile.TemporaryDirectory(prefix="dtaosim-run-") as d:
+            result.save(d)
+            files = {p.name: p.read_bytes() for p in sorted(Path(d).iterdir())}
+        record.update(status="ok", regime=result.metadata["regime"], config_hash=result.metadata["config_hash"],
+                      error="", metrics=metrics, files=sorted(files))
+    except Exception:
+        files = None
+        try:
+            chash = ExperimentConfig.model_validate(task.config).config_hash()
+        except Exception:
+            chash = ""
+        record.update(status="failed", regime=task.config.get("regime", ""), config_hash=chash,
+                      error=traceback.format_exc(), metrics={})
+    record["wall_seconds"] = round(time.perf_counter() - t0, 4)
+    record["finished_at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    return {"record": record, "files": files}
+
+
+# ---------------------------------------------------------------------------------------------
+# the output folder
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class _Store:
+    """``DIR``: sweep.json, runs/<run_id>/ (whole or absent), failed/<run_id>.json, manifest.parquet."""
+
+    def __init__(self, out: Path, plan: SweepPlan) -> None:
+        self.out, self.plan = out, plan
+        self.runs_dir, self.failed_dir = out / "runs", out / "failed"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.failed_dir.mkdir(exist_ok=True)
+        info = out / "sweep.json"
+        if info.exists():
+            try:
+                old = json.loads(info.read_text()).get("sweep_hash")
+            except (OSError, ValueError):
+                old = None
+            if old != plan.sweep_hash:
+                raise ConfigError(f"{out}: holds a different sweep (sweep hash {old}, this one {plan.sweep_hash}); "
+                                  "choose another output folder")
+        else:
+            doc = {"name": plan.name, "sweep_hash": plan.sweep_hash, "seed": plan.seed, "runs": plan.runs,
+                   "design": plan.spec.design, "parameters": plan.parameter_names, "base": plan.base,
+                   "sweep": plan.spec.model_dump(mode="json"),
+                   "points": [{"point": i, "parameters": p} for i, p in enumerate(plan.points)]}
+            blob = json.dumps(doc, indent=1, default=str).encode()
+            atomic_write_bytes(info, lambda p: p.write_bytes(blob))
+        self.records: dict[str, dict] = {}
+        self.done: set[str] = set()
+        self._tmp_prefix = f".tmp-{os.getpid()}-"
+        for d in self.runs_dir.iterdir():
+            if d.name.startswith(".tmp-"):
+                pid = d.name.split("-")[1] if d.name.count("-") >= 2 else ""
+                if not pid.isdigit() or int(pid) == os.getpid() or not _pid_alive(int(pid)):
+                    shutil.rmtree(d, ignore_errors=True)
+            elif (d / "record.json").is_file():
+                self.records[d.name] = json.loads((d / "record.json").read_text())
+                self.done.add(d.name)
+        for f in self.failed_dir.glob("*.json"):
+            if f.stem not in self.done:
+                with contextlib.suppress(OSError, ValueError):
+                    self.records[f.stem] = json.loads(f.read_text())
+        self._last_manifest = 0.0
+
+    def commit(self, outcome: dict[str, Any]) -> None:
+        """Write one finished task: a run folder renamed into place, or a failure record."""
+        rec, files = outcome["record"], outcome["files"]
+        run_id = rec["run_id"]
+        blob = json.dumps(rec, indent=1, sort_keys=True, default=str).encode()
+        if rec["status"] == "ok" and files is not None:
+            tmp = self.runs_dir / f"{self._tmp_prefix}{run_id}-{secrets.token_hex(4)}"
+            try:
+                tmp.mkdir()
+                for name, data in files.items():
+                    (tmp / name).write_bytes(data)
+                (tmp / "record.json").write_bytes(blob)
+                try:
+                    os.rename(tmp, self.runs_dir / run_id)
+                except OSError:  # already there (another sweep process): keep the first
+                    shutil.rmtree(tmp, ignore_errors=True)
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+            (self.failed_dir / f"{run_id}.json").unlink(missing_ok=True)
+            self.done.add(run_id)
+        else:
+            atomic_write_bytes(self.failed_dir / f"{run_id}.json", lambda p: p.write_bytes(blob))
+        self.records[run_id] = rec
+
+    def cleanup(self) -> None:
+        """Remove this process's temporary folders (after an interruption)."""
+        for d in self.runs_dir.glob(f"{self._tmp_prefix}*"):
+            shutil.rmtree(d, ignore_errors=True)
+
+    def write_manifest(self, force: bool = True) -> None:
+        """Rewrite ``manifest.parquet`` atomically (at most every 5 s unless ``force``)."""
+        if not force and time.monotonic() - self._last_manifest < 5.0:
+            return
+        self._last_manifest = time.monotonic()
+        df = manifest_frame(list(self.records.values()), self.plan.sweep_hash)
+        atomic_write_bytes(self.out / "manifest.parquet", lambda p: df.to_parquet(p, index=False))
+
+
+MANIFEST_COLUMNS = ("run_id", "point", "run", "status", "sweep_hash", "config_hash", "regime", "parameters", "seed",
+                    "exogenous_seed", "version", "host", "wall_seconds", "finished_at", "error")
+
+
+def manifest_frame(records: list[dict], sweep_hash: str = "") -> pd.DataFrame:
+    """Run records -> one row per run (sorted by point, run); metrics become ``metric:<name>`` columns."""
+    rows = []
+    for rec in records:
+        row = {k: rec.get(k) for k in MANIFEST_COLUMNS}
+        row["sweep_hash"] = rec.get("sweep_hash") or sweep_hash
+        for k, v in (rec.get("metrics") or {}).items():
+            row[f"metric:{k}"] = v
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=None if rows else list(MANIFEST_COLUMNS))
+    if len(df):
+        df = df.sort_values(["point", "run"], kind="stable").reset_index(drop=True)
+    return df
+
+
+# ---------------------------------------------------------------------------------------------
+# executors
+
+
+@contextlib.contextmanager
+def _sigterm_raises_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _process_executor(workers: int) -> tuple[Executor, Callable[[bool], None]]:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    ctx = mp.get_context(method)
+    if method == "forkserver":
+        ctx.set_forkserver_preload(["dtaosim.sweep", "dtaosim.runner"])
+    ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+
+    def close(interrupted: bool) -> None:
+        if interrupted:
+            for p in list((getattr(ex, "_processes", None) or {}).values()):
+                with contextlib.suppress(Exception):
+                    p.terminate()
+        ex.shutdown(wait=True, cancel_futures=interrupted)
+
+    return ex, close
+
+
+def _dask_executor(workers: int, scheduler: str | None) -> tuple[Executor, Callable[[bool], None], int]:
+    try:
+        import logging
+
+        from dask.distributed import Client, LocalCluster
+    except ImportError as e:
+        raise ImportError("executor='dask' needs dask.distributed, an optional extra: "
+                          "pip install 'dtaosim[distributed]'") from e
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+    ex = client.get_executor(pure=False)
+    slots = max(1, sum(client.nthreads().values()))
+
+    def close(interrupted: bool) -> None:
+        with contextlib.suppress(Exception):
+            ex.shutdown(wait=not interrupted)
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+    return ex, close, slots
+
+
+def _failure(task: Task, message: str) -> dict[str, Any]:
+    rec = _base_record(task)
+    rec.update(status="failed", regime=task.config.get("regime", ""), config_hash="", error=message, metrics={},
+               wall_seconds=0.0, finished_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
+    return {"record": rec, "files": None}
+
+
+def _run_pool(make: Callable[[], tuple[Executor, Callable[[bool], None], int]], todo: list[Task],
+              on_result: Callable[[dict], None]) -> None:
+    """Run ``todo`` on executors from ``make`` with a bounded number in flight; a broken pool is replaced."""
+    queue = deque(todo)
+    while queue:
+        ex, close, slots = make()
+        inflight: dict[Future, Task] = {}
+        interrupted = True
+        try:
+            broken = False
+            while (queue or inflight) and not broken:
+                while queue and len(inflight) < 2 * slots:
+                    task = queue.popleft()
+                    inflight[ex.submit(run_task, task)] = task
+                done, _ = wait(list(inflight), return_when=FIRST_COMPLETED)
+                for fut in done:
+                    task = inflight.pop(fut)
+                    try:
+                        outcome = fut.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        outcome = _failure(task, "the worker pool broke (a worker process died):\n"
+                                           + traceback.format_exc())
+                    except Exception:
+                        outcome = _failure(task, traceback.format_exc())
+                    on_result(outcome)
+            if broken:
+                for task in inflight.values():
+                    on_result(_failure(task, "the worker pool broke while this run was in flight"))
+                inflight.clear()
+            interrupted = False
+        finally:
+            close(interrupted)
+
+
+# ---------------------------------------------------------------------------------------------
+# results
+
+
+def _points_frame(points: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    df = pd.DataFrame([{n: p.get(n) for n in names} for p in points], columns=names)
+    df.insert(0, "point", np.arange(len(points), dtype=np.int64))
+    return df
+
+
+def _read_sweep_json(out: Path) -> dict:
+    info = out / "sweep.json"
+    if not info.is_file():
+        raise FileNotFoundError(f"{out}: not a sweep folder (no sweep.json)")
+    return json.loads(info.read_text())
+
+
+def load(out: str | Path, variables: list[str] | None = None) -> pd.DataFrame:
+    """Read a sweep folder's finished runs into one tidy DataFrame.
+
+    Columns: ``run_id, point, run, block, netuid, variable, value`` and one column per swept parameter
+    (its dotted path).  ``netuid`` is -1 for network-wide series.  Rows are ordered by point, run.
+    ``variables`` keeps only those series (e.g. ``["price", "sum_price"]``).
+    """
+    out = Path(out)
+    info = _read_sweep_json(out)
+    names = list(info["parameters"])
+    points = {p["point"]: p["parameters"] for p in info["points"]}
+    frames = []
+    folders = sorted(d for d in (out / "runs").iterdir()
+                     if not d.name.startswith(".") and (d / "record.json").is_file())
+    for d in folders:
+        rec = json.loads((d / "record.json").read_text())
+        filters = [("variable", "in", list(variables))] if variables else None
+        df = pd.read_parquet(d / "series.parquet", filters=filters)
+        df.insert(0, "point", np.int64(rec["point"]))
+        df.insert(0, "run_id", rec["run_id"])
+        df["run"] = df["run"].astype(np.int64)
+        for n in names:
+            df[n] = points[rec["point"]].get(n)
+        frames.append(df)
+    cols = ["run_id", "point", "run", "block", "netuid", "variable", "value", *names]
+    if not frames:
+        return pd.DataFrame(columns=cols)
+    tidy = pd.concat(frames, ignore_index=True)
+    return tidy[cols]
+
+
+@dataclasses.dataclass
+class SweepResult:
+    """A sweep's output folder, read back: manifest, points, per-point summary and (lazily) the tidy series.
+
+    ``manifest``: one row per run (``run_id, point, run, status, seed, exogenous_seed, wall_seconds, error,
+    metric:<name>, ...``); ``points``: one row per point (``point`` + a column per swept parameter).
+    """
+
+    out: Path
+    manifest: pd.DataFrame
+    points: pd.DataFrame
+    skipped: int = 0
+    _tidy: pd.DataFrame | None = dataclasses.field(default=None, repr=False, init=False)
+
+    @classmethod
+    def open(cls, out: str | Path, skipped: int = 0) -> SweepResult:
+        """Read a sweep folder (its manifest is rebuilt from the run folders, so it is never stale)."""
+        out = Path(out)
+        info = _read_sweep_json(out)
+        records = []
+        done = set()
+        for d in sorted((out / "runs").iterdir()):
+            if not d.name.startswith(".") and (d / "record.json").is_file():
+                records.append(json.loads((d / "record.json").read_text()))
+                done.add(d.name)
+        for f in sorted((out / "failed").glob("*.json")) if (out / "failed").is_dir() else []:
+            if f.stem not in done:
+                records.append(json.loads(f.read_text()))
+        points = _points_frame([p["parameters"] for p in info["points"]], list(info["parameters"]))
+        return cls(out=out, manifest=manifest_frame(records, info.get("sweep_hash", "")), points=points,
+                   skipped=skipped)
+
+    @property
+    def parameters(self) -> list[str]:
+        """Swept parameters (dotted paths)."""
+        return [c for c in self.points.columns if c != "point"]
+
+    @property
+    def n_ok(self) -> int:
+        """Finished runs."""
+        return int((self.manifest["status"] == "ok").sum()) if len(self.manifest) else 0
+
+    @property
+    def n_failed(self) -> int:
+        """Runs that raised (see ``failed`` for their tracebacks)."""
+        return int((self.manifest["status"] == "failed").sum()) if len(self.manifest) else 0
+
+    @property
+    def failed(self) -> pd.DataFrame:
+        """Manifest rows of failed runs, with their ``error`` (traceback)."""
+        return self.manifest[self.manifest["status"] == "failed"].reset_index(drop=True)
+
+    @property
+    def tidy(self) -> pd.DataFrame:
+        """All finished runs' series in long form (see :func:`load`); read on first use."""
+        if self._tidy is None:
+            self._tidy = load(self.out)
+        return self._tidy
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per finished run: ``run_id, point, run``, the parameters and the metrics (no prefix)."""
+        ok = self.manifest[self.manifest["status"] == "ok"]
+        mcols = [c for c in ok.columns if c.startswith("metric:")]
+        df = ok[["run_id", "point", "run", *mcols]].rename(columns={c: c[len("metric:"):] for c in mcols})
+        return df.merge(self.points, on="point", how="left").reset_index(drop=True)
+
+    def summary(self, quantiles: tuple[float, float] = (0.05, 0.95)) -> pd.DataFrame:
+        """Per point and metric over its finished runs: ``n, mean, median, q05, q95`` (long form).
+
+        Columns: ``point``, the parameters, ``metric, n, mean, median, q05, q95`` (quantile names follow
+        ``quantiles``).  Metrics are those of :func:`run_metrics` (prices in TAO per alpha, amounts in TAO).
+        """
+        runs = self.runs
+        lo, hi = quantiles
+        qlo, qhi = f"q{round(lo * 100):02d}", f"q{round(hi * 100):02d}"
+        metrics = [c for c in runs.columns if c not in ("run_id", "point", "run", *self.parameters)]
+        if runs.empty or not metrics:
+            return pd.DataFrame(columns=["point", *self.parameters, "metric", "n", "mean", "median", qlo, qhi])
+        long = runs.melt(id_vars=["point"], value_vars=metrics, var_name="metric")
+        g = long.groupby(["point", "metric"], sort=True)["value"]
+        stats = pd.DataFrame({"n": g.count(), "mean": g.mean(), "median": g.median(), qlo: g.quantile(lo),
+                              qhi: g.quantile(hi)}).reset_index()
+        return self.points.merge(stats, on="point", how="right")[
+            ["point", *self.parameters, "metric", "n", "mean", "median", qlo, qhi]]
+
+
+# ---------------------------------------------------------------------------------------------
+# the entry point
+
+
+def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path | None = None, *,
+          workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
+          quiet: bool = False) -> SweepResult:
+    """Run every (point, run) of a config's ``[sweep]`` and write them under ``out``; return a :class:`SweepResult`.
+
+    ``executor``: ``"serial"`` (this process), ``"processes"`` (a local process pool of ``workers``, default
+    all cores) or ``"dask"`` (dask.distributed: a LocalCluster of ``workers`` processes, or the cluster at
+    ``scheduler`` such as ``"tcp://10.0.0.5:8786"`` whose workers have dtaosim installed).  Same seeds,
+    same results on every executor.  Finished runs in ``out`` are skipped; a run that raises is recorded
+    with its traceback and the sweep goes on.  ``out=None`` uses a new temporary folder.  ``quiet`` turns
+    the progress bar off.  Ctrl-C or SIGTERM stops the sweep, leaving only whole run folders.
+    """
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor: {executor!r} is not allowed; allowed: {', '.join(EXECUTORS)}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"workers: {workers!r} is not allowed; expected a whole number >= 1")
+    plan = plan_sweep(config_or_path)
+    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="dtaosim-sweep-"))
+    store = _Store(out, plan)
+    todo = [t for t in plan.tasks(progress=False) if t.run_id not in store.done]
+    skipped = plan.n_runs - len(todo)
+    n_workers = workers or _default_workers()
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=plan.n_runs, initial=skipped, desc=plan.name, unit="run", disable=True if quiet else None,
+               mininterval=0.5, smoothing=0.1)
+    failed = 0
+
+    def on_result(outcome: dict) -> None:
+        nonlocal failed
+        store.commit(outcome)
+        failed += outcome["record"]["status"] != "ok"
+        bar.update(1)
+        if failed:
+            bar.set_postfix(failed=failed, refresh=False)
+        store.write_manifest(force=False)
+
+    try:
+        with _sigterm_raises_interrupt():
+            try:
+                if executor == "serial" or not todo:
+                    for task in todo:
+                        on_result(run_task(dataclasses.replace(task, progress=not quiet)))
+                elif executor == "processes":
+                    def make_processes() -> tuple[Executor, Callable[[bool], None], int]:
+                        return (*_process_executor(n_workers), n_workers)
+
+                    _run_pool(make_processes, todo, on_result)
+                else:
+                    _run_pool(lambda: _dask_executor(n_workers, scheduler), todo, on_result)
+            finally:
+                store.cleanup()
+                store.write_manifest()
+    finally:
+        bar.close()
+    return SweepResult.open(out, skipped=skipped)
