@@ -45,7 +45,8 @@ def spawn_streams(seed: SeedLike, exogenous_seed: SeedLike | None = None) -> dic
     if exogenous_seed is not None:
         ex = exogenous_seed if isinstance(exogenous_seed, np.random.SeedSequence) else np.random.SeedSequence(
             exogenous_seed)
-        init, exo = ex.spawn(2)
+        # children derived without spawn(), which is stateful: the same seed object gives the same streams
+        init, exo = (np.random.SeedSequence(ex.entropy, spawn_key=(*ex.spawn_key, k)) for k in (0, 1))
         streams["init"] = np.random.default_rng(init)
         streams["exogenous"] = np.random.default_rng(exo)
     return streams
