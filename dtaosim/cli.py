@@ -46,6 +46,19 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     return 0 if result.n_failed == 0 else 1
 
 
+def _cmd_plot(args: argparse.Namespace) -> int:
+    from dtaosim.analysis.report import write_report
+
+    folder = Path(args.results)
+    if not (folder / "metadata.json").exists():
+        raise ConfigError(f"results: {str(folder)!r} is not a run folder (no metadata.json); expected the --out "
+                          "folder of `dtaosim run`")
+    files = write_report(folder, args.out)
+    if not args.quiet:
+        print(f"{len(files)} files -> {args.out}/ (open index.html)")
+    return 0
+
+
 def _cmd_regimes(args: argparse.Namespace) -> int:
     from dtaosim.protocol.regimes import DEFAULT_REGIME, all_regimes
 
@@ -77,6 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--scheduler", default=None, help="dask scheduler address (default: a local cluster)")
     w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     w.set_defaults(func=_cmd_sweep)
+    pl = sub.add_parser("plot", help="write the standard plots of a run folder and an index.html")
+    pl.add_argument("results", help="a folder written by `dtaosim run --out`")
+    pl.add_argument("--out", default="plots", help="output folder (default: plots)")
+    pl.add_argument("--quiet", action="store_true", help="no summary line")
+    pl.set_defaults(func=_cmd_plot)
     g = sub.add_parser("regimes", help="list the chain-rule regimes")
     g.add_argument("-v", "--verbose", action="store_true", help="show each regime's description")
     g.set_defaults(func=_cmd_regimes)

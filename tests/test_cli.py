@@ -58,3 +58,17 @@ def test_bad_config_is_one_line_and_status_2(tmp_path):
     assert lines[0].startswith("dtaosim: error: bad.toml: ")
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_plot_writes_pngs_and_index(tmp_path):
+    cfg = _write_small(tmp_path)
+    out = tmp_path / "out"
+    assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
+    assert main(["plot", str(out), "--out", str(tmp_path / "plots"), "--quiet"]) == 0
+    names = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert "index.html" in names and "prices.png" in names and len(names) == 8
+
+
+def test_plot_of_a_missing_folder_is_status_2(tmp_path, capsys):
+    assert main(["plot", str(tmp_path / "nope"), "--out", str(tmp_path / "p")]) == 2
+    assert "not a run folder" in capsys.readouterr().err
