@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from dtaosim.agents.params import check_params
 from dtaosim.errors import ConfigError
 from dtaosim.intents import Intent, MoveStake, Stake, Unstake
 
@@ -61,22 +62,7 @@ class Strategy:
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params") -> None:
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            raise ConfigError(
-                f"{where}.{unknown[0]}: unknown parameter of strategy {self.name!r} (value {params[unknown[0]]!r}); "
-                f"allowed: {', '.join(sorted(self.defaults)) or 'none'}"
-            )
-        merged = {**self.defaults, **params}
-        for key, default in self.defaults.items():
-            value = merged[key]
-            if isinstance(default, bool) != isinstance(value, bool) or (
-                isinstance(default, int | float) and not isinstance(value, int | float)
-            ):
-                raise ConfigError(f"{where}.{key}: {value!r} is not allowed; expected {type(default).__name__}")
-            if isinstance(default, int | float) and not isinstance(default, bool) and value < 0:
-                raise ConfigError(f"{where}.{key}: {value!r} is not allowed; expected a number >= 0")
+        merged = check_params(params, self.defaults, owner=f"strategy {self.name!r}", where=where)
         self.params = merged
         self.rng = rng
         self.phase = int(rng.integers(0, max(1, int(merged.get("interval", 1)))))

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-from dtaosim.errors import ConfigError
+from dtaosim.agents.params import check_params
 
 if TYPE_CHECKING:
     from dtaosim.model import DTaoModel
@@ -31,15 +31,7 @@ class WeightStrategy:
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params") -> None:
-        params = dict(params or {})
-        unknown = sorted(set(params) - set(self.defaults))
-        if unknown:
-            raise ConfigError(f"{where}.{unknown[0]}: unknown parameter of validator strategy {self.name!r} "
-                              f"(value {params[unknown[0]]!r}); allowed: {', '.join(sorted(self.defaults))}")
-        for k, v in params.items():
-            if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
-                raise ConfigError(f"{where}.{k}: {v!r} is not allowed; expected a number >= 0")
-        self.params = {**self.defaults, **params}
+        self.params = check_params(params, self.defaults, owner=f"validator strategy {self.name!r}", where=where)
         self.rng = rng
         interval = max(1, int(self.params.get("interval", 1)))
         self.phase = int(rng.integers(0, interval))
