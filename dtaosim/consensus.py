@@ -84,8 +84,10 @@ def _credit_alpha(state: NetworkState, accounts: np.ndarray, netuids: np.ndarray
 
 
 def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaParams, epochs: np.ndarray,
-               block: int) -> np.ndarray:
+               block: int, engine: str = "auto") -> np.ndarray:
     """Run Yuma for the subnets whose epoch fired (``epochs`` counts per netuid) and pay them.
+
+    ``engine`` picks the Yuma kernel (``"numba"``, ``"numpy"`` or ``"auto"``; identical results).
 
     Returns the (netuids, validators) dividends paid this call, valued in TAO (alpha at spot price).
     """
@@ -104,7 +106,7 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
             last_update=nn.last_update[sub], block_at_registration=nn.registered_at[sub],
             owner_uid=np.zeros(sub.size, np.int64), exists=nn.exists[sub], last_epoch_block=nn.last_epoch_block[sub],
         )
-        res = yuma_epoch(inputs, params.take(sub), block=block)
+        res = yuma_epoch(inputs, params.take(sub), block=block, engine=engine)
         nn.bonds[sub] = res.new_bonds
         nn.permits[sub] = res.new_permits
         nn.last_epoch_block[sub] = block

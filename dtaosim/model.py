@@ -234,7 +234,7 @@ class DTaoModel(mesa.Model):
         report.events = events
         if self.neurons is not None:
             self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
-                                             st.block)
+                                             st.block, engine=self.config.engine)
             after = st.stake.sum(axis=0) + st.external_alpha
             with np.errstate(divide="ignore", invalid="ignore"):
                 report.yield_per_alpha = np.where(holders > 0, (after - holders) / np.where(holders > 0, holders, 1.0),

@@ -538,6 +538,7 @@ def yuma_epoch(
     bonds_out: np.ndarray | None = None,
     chunk_subnets: int | None = None,
     workers: int = 1,
+    engine: str = "numpy",
 ) -> YumaOutputs:
     """Run one Yuma epoch for every subnet of the batch.
 
@@ -553,12 +554,28 @@ def yuma_epoch(
             the epoch reads are written, the others must already be empty (as the chain keeps them).
         chunk_subnets: subnets per chunk (default: about 2 MiB of float64 per chunk array).
         workers: threads running chunks in parallel (numpy releases the GIL in its loops).
+        engine: ``"numpy"`` (this kernel), ``"numba"`` (the compiled twin
+            :func:`dtaosim.protocol.yuma_numba.yuma_epoch_numba`: same outputs, ``chunk_subnets`` and
+            ``workers`` ignored, threads set by ``numba.set_num_threads``) or ``"auto"`` (numba when
+            importable, else numpy).
 
     Returns:
         :class:`YumaOutputs`, float64 arrays with the subnet axis first.  Variant per subnet:
         original Yuma (``yuma3`` false), Yuma 3 with a fixed EMA coefficient, or Yuma 3 with liquid
         alpha (``yuma3`` and ``liquid_alpha`` and some consensus > 0).
     """
+    if engine not in ("numpy", "numba", "auto"):
+        raise ConfigError(f"yuma.engine: {engine!r} is not allowed; expected one of 'numpy', 'numba', 'auto'")
+    if engine != "numpy":
+        try:
+            from dtaosim.protocol.yuma_numba import yuma_epoch_numba
+        except ImportError as exc:
+            if engine == "numba":
+                raise ConfigError(
+                    f"yuma.engine: 'numba' is not allowed here ({exc}); expected 'numpy' or 'auto'"
+                ) from exc
+        else:
+            return yuma_epoch_numba(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out)
     s_count, n = inputs.n_subnets, inputs.n_uids
     if params.n_subnets != s_count:
         raise ConfigError(

@@ -1,0 +1,364 @@
+"""The numba Yuma engine equals the numpy engine (``yuma_epoch(..., engine="numba")``).
+
+(a) every chain-vector scenario of ``test_yuma.py`` is re-run with its ``yuma_epoch`` replaced by
+a twin that runs both engines on the same state and compares every output field; (b) hypothesis
+batches mixing variants, subnet sizes, owners, inactive uids, outdated weights, zero stakes,
+liquid alpha, quantisation and the optional inputs; (c) the full-size benchmark network.
+
+Equality: booleans exactly, floats within 1e-12 absolute, and bit for bit wherever numpy's float64
+``exp`` is the C library's (the numba engine calls the C library; on CPUs where numpy uses its
+own AVX-512 ``exp`` the liquid-alpha coefficients may differ by an ulp).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import itertools
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tests.protocol.test_yuma as chain_tests
+from dtaosim.errors import ConfigError
+from dtaosim.protocol.yuma import YumaInputs, YumaOutputs, YumaParams, yuma_epoch
+from dtaosim.protocol.yuma_numba import pairwise_sum, yuma_epoch_numba
+from tests.protocol.test_yuma import KAPPA_CHAIN, REGIME, random_batch
+
+ROOT = Path(__file__).resolve().parents[2]
+TOLERANCE = 1e-12
+_PROBE = np.random.default_rng(0).uniform(-20.0, 20.0, 4096)
+BIT_EXACT = all(float(a) == math.exp(x) for a, x in zip(np.exp(_PROBE), _PROBE, strict=True))
+"""numpy's float64 exp is the C library's here: the engines must agree bit for bit."""
+
+
+def assert_engines_agree(ref: YumaOutputs, got: YumaOutputs, context: object = "") -> None:
+    """Every output field: same shape and dtype, bools equal, floats within 1e-12 (bit-equal if BIT_EXACT)."""
+    for name in YumaOutputs.__dataclass_fields__:
+        a, b = getattr(ref, name), getattr(got, name)
+        assert a.shape == b.shape and a.dtype == b.dtype, (context, name, a.shape, b.shape, a.dtype, b.dtype)
+        if a.dtype == np.bool_ or BIT_EXACT:
+            assert np.array_equal(a, b), (context, name, np.argwhere(a != b)[:5])
+        else:
+            assert np.allclose(a, b, rtol=0.0, atol=TOLERANCE), (context, name, np.abs(a - b).max())
+
+
+def run_both(inputs: YumaInputs, params: YumaParams, *, block, quantize_u16: bool = False,
+             bonds_out: np.ndarray | None = None, **numpy_only) -> YumaOutputs:
+    """Both engines on the same state (the numba one on copies when bonds are updated in place);
+    asserts they agree and returns the numpy engine's result."""
+    nb_inputs, nb_bonds_out = inputs, None
+    if bonds_out is not None:
+        nb_bonds_out = bonds_out.copy()
+        if np.shares_memory(bonds_out, inputs.bonds):
+            nb_inputs = YumaInputs(**{**inputs.__dict__, "bonds": nb_bonds_out})
+    got = yuma_epoch(nb_inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=nb_bonds_out,
+                     engine="numba")
+    ref = yuma_epoch(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out, **numpy_only)
+    assert_engines_agree(ref, got, "scenario")
+    run_both.calls += 1
+    return ref
+
+
+run_both.calls = 0
+
+
+# ---------------------------------------------------------------------------------------------
+# (a) the chain-vector scenarios of test_yuma.py, both engines
+# ---------------------------------------------------------------------------------------------
+
+_NOT_SCENARIOS = {  # batch, property and error tests of the numpy kernel; their numba twins are below
+    "test_properties", "test_batch_equals_single_many_random_batches", "test_batch_equals_single_subnet_calls",
+    "test_batch_equals_single_with_large_validator_sets", "test_bonds_out_in_place_matches_copy",
+    "test_mismatched_params_rejected",
+}
+_RUNS_EPOCH = re.compile(r"\b(yuma_epoch|single|Subnet|yuma3_scenario)\(")
+
+
+def _scenario_cases() -> list:
+    cases = []
+    for name, fn in sorted(vars(chain_tests).items()):
+        if not (name.startswith("test_") and callable(fn)) or name in _NOT_SCENARIOS:
+            continue
+        if not _RUNS_EPOCH.search(inspect.getsource(fn)):
+            continue
+        axes = []
+        for mark in getattr(fn, "pytestmark", []):
+            if mark.name != "parametrize":
+                continue
+            names, values = mark.args[0], mark.args[1]
+            names = [x.strip() for x in names.split(",")] if isinstance(names, str) else list(names)
+            axes.append([dict(zip(names, v if len(names) > 1 else (v,), strict=True)) for v in values])
+        for combo in itertools.product(*axes):
+            kwargs = {k: v for part in combo for k, v in part.items()}
+            label = name + ("[" + "-".join(f"{k}={v}" for k, v in kwargs.items()) + "]" if kwargs else "")
+            cases.append(pytest.param(fn, kwargs, id=label))
+    return cases
+
+
+SCENARIOS = _scenario_cases()
+
+
+def test_scenarios_found():
+    names = {case.id.split("[")[0] for case in SCENARIOS}
+    for expected in ("test_512_graph", "test_bonds_multi_epoch_yc2", "test_active_stake", "test_outdated_weights",
+                     "test_yuma3_kappa_moves_first", "test_yuma3_bonds_reset", "test_validator_permits",
+                     "test_logs_three_mechanisms_separate_state",
+                     "test_liquid_alpha_resets_absent_bonds_and_decays_explicit_zeros"):
+        assert expected in names
+    assert len(SCENARIOS) >= 40
+
+
+@pytest.mark.parametrize(("scenario", "kwargs"), SCENARIOS)
+def test_chain_scenario_both_engines(scenario, kwargs, monkeypatch):
+    monkeypatch.setattr(chain_tests, "yuma_epoch", run_both)
+    before = run_both.calls
+    scenario(**kwargs)  # the scenario's own assertions run on the numpy results
+    assert run_both.calls > before
+
+
+# ---------------------------------------------------------------------------------------------
+# (b) random batches
+# ---------------------------------------------------------------------------------------------
+
+
+@st.composite
+def engine_cases(draw):
+    """A random batch (test_yuma.random_batch: mixed variants, sizes, owners, activity, registration
+    blocks, bonds, permits, resets) with optional inputs dropped and other weight encodings."""
+    seed = draw(st.integers(0, 2**32 - 1))
+    s = draw(st.integers(1, 6))
+    n = draw(st.integers(1, 40))
+    rng = np.random.default_rng(seed)
+    inp, prm, block = random_batch(rng, s, n, zero_stake=draw(st.booleans()) and draw(st.booleans()),
+                                   zero_weights=draw(st.booleans()) and draw(st.booleans()))
+    fields = dict(inp.__dict__)
+    encoding = draw(st.sampled_from(["u16", "float", "continuous", "uint16", "float32", "bool"]))
+    w = fields["weights"]
+    if encoding == "continuous":  # few ties, full float range of weights
+        w = rng.random(w.shape) * rng.lognormal(0.0, 3.0, w.shape) * (w > 0)
+    elif encoding == "float":
+        w = w / 3.0
+    elif encoding == "uint16":
+        w = (w * 21_000).astype(np.uint16)
+    elif encoding == "float32":
+        w = (w / 7.0).astype(np.float32)
+    elif encoding == "bool":
+        w = w > 0
+    fields["weights"] = w
+    if draw(st.booleans()):
+        fields["weights_present"] = None
+    if draw(st.booleans()):
+        fields["stake"] = fields["stake"].round(0)  # equal stakes: permit ties
+    for name in ("owner_uid", "last_epoch_block", "reset_bonds"):
+        if draw(st.integers(0, 3)) == 0:
+            fields[name] = None
+    if draw(st.integers(0, 3)) == 0:
+        fields["exists"] = None
+    overrides = {}
+    if draw(st.booleans()):
+        overrides["bonds_penalty"] = rng.choice([0.0, 0.3, 1.0], s)
+    if draw(st.booleans()):
+        overrides["kappa"] = rng.choice([KAPPA_CHAIN, 0.5, 0.9, 1e-15, 0.0, 1.0], s)
+    if draw(st.booleans()):
+        overrides["alpha_sigmoid_steepness"] = rng.choice([1000.0, 10.0, -500.0, 1e6], s)
+    if draw(st.booleans()):
+        overrides["alpha_low"] = rng.uniform(0.0, 1.0, s)  # may exceed alpha_high
+    if overrides:
+        prm = prm.with_overrides(**overrides)
+    block = block if draw(st.booleans()) else np.full(s, block) - rng.integers(0, 20, s)
+    return YumaInputs(**fields), prm, block, draw(st.booleans())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(engine_cases())
+def test_random_batches_both_engines(case):
+    inp, prm, block, quantize = case
+    ref = yuma_epoch(inp, prm, block=block, quantize_u16=quantize)
+    got = yuma_epoch(inp, prm, block=block, quantize_u16=quantize, engine="numba")
+    assert_engines_agree(ref, got)
+
+
+@pytest.mark.parametrize("quantize", [False, True])
+def test_batch_equals_single_and_numpy(quantize):
+    rng = np.random.default_rng(11)
+    inp, prm, block = random_batch(rng, 9, 24, sizes=[24, 3, 17, 1, 24, 9, 12, 24, 5])
+    prm = prm.with_overrides(yuma3=[False, True, True] * 3, liquid_alpha=[False, False, True] * 3)
+    batched = yuma_epoch_numba(inp, prm, block=block, quantize_u16=quantize)
+    assert batched.liquid_alpha_applied.any() and not batched.liquid_alpha_applied.all()
+    assert_engines_agree(yuma_epoch(inp, prm, block=block, quantize_u16=quantize), batched)
+    for i in range(9):
+        one = yuma_epoch_numba(inp.take([i]), prm.take([i]), block=block, quantize_u16=quantize)
+        for name in one.__dataclass_fields__:
+            assert np.array_equal(getattr(one, name)[0], getattr(batched, name)[i]), (i, name)
+
+
+def test_large_validator_sets():
+    # more than 64 and more than 128 staked rows: other median key resolutions
+    rng = np.random.default_rng(12)
+    inp, prm, block = random_batch(rng, 3, 150, sizes=[150, 70, 8])
+    inp = YumaInputs(**{**inp.__dict__, "permits": inp.exists.copy(), "last_update": np.full((3, 150), block)})
+    prm = prm.with_overrides(yuma3=[True, False, True], liquid_alpha=True, max_validators=150)
+    for quantize in (False, True):
+        assert_engines_agree(yuma_epoch(inp, prm, block=block, quantize_u16=quantize),
+                             yuma_epoch_numba(inp, prm, block=block, quantize_u16=quantize), quantize)
+
+
+def _two_validators(stake, weights, kappa):
+    n = len(stake)
+    w = np.asarray(weights, float)
+    inp = YumaInputs(stake=np.asarray(stake, float)[None], permits=np.ones((1, n), bool), weights=w[None],
+                     bonds=np.zeros((1, n, n)), last_update=np.ones((1, n), np.int64),
+                     block_at_registration=np.zeros((1, n), np.int64))
+    return inp, YumaParams.from_regime(REGIME, 1, kappa=kappa, yuma3=True, tempo=10, activity_cutoff=10)
+
+
+@pytest.mark.parametrize("kappa", [0.5 + 1e-12, 0.5 + 1.5e-12, 0.5 + 5e-13, 0.25 + 1e-12, 1e-12])
+def test_median_threshold_ties_sorted_path(kappa):
+    # partial stake sums within ~1e-13 of kappa - 1e-12: the engine sorts the column like numpy
+    stake = [1.0, 1.0, 2.0, 0.0, 0.0]
+    w = np.zeros((5, 5))
+    w[:3, 3] = [0.2, 0.7, 0.4]
+    w[:3, 4] = [0.6, 0.6, 0.1]
+    inp, prm = _two_validators(stake, w, kappa)
+    ref = yuma_epoch(inp, prm, block=2)
+    assert ref.consensus[0, 3:].max() > 0
+    assert_engines_agree(ref, yuma_epoch_numba(inp, prm, block=2), kappa)
+
+
+def test_median_tiny_weights_sorted_path():
+    # weights below the median's key resolution (subnormals) are ordered with the zeros by numpy
+    tiny = 5e-324
+    w = np.zeros((4, 4))
+    w[0, 1:] = [1.0, tiny, 0.0]
+    w[1, 1:] = [1.0, 0.0, 2 * tiny]
+    w[2, 1:] = [1.0, 3 * tiny, tiny]
+    for kappa in (KAPPA_CHAIN, 0.9, 1.0):
+        inp, prm = _two_validators([1.0, 1.0, 1.0, 0.0], w, kappa)
+        assert_engines_agree(yuma_epoch(inp, prm, block=2), yuma_epoch_numba(inp, prm, block=2), kappa)
+
+
+def test_bonds_out_in_place_and_strided():
+    rng = np.random.default_rng(5)
+    inp, prm, block = random_batch(rng, 4, 16)
+    state = inp.bonds * (inp.permits | (np.arange(16) == inp.owner_uid[:, None]))[:, :, None]
+    inp = YumaInputs(**{**inp.__dict__, "bonds": state})
+    ref = yuma_epoch(inp, prm, block=block)
+    in_place = state.copy()
+    out = yuma_epoch_numba(YumaInputs(**{**inp.__dict__, "bonds": in_place}), prm, block=block, bonds_out=in_place)
+    assert out.new_bonds is in_place
+    assert_engines_agree(ref, out)
+    strided = np.full((4, 16, 32), 7.0)[:, :, ::2]  # not contiguous; rows outside the permitted ones kept
+    out = yuma_epoch_numba(inp, prm, block=block, bonds_out=strided)
+    assert out.new_bonds is strided
+    rows = (inp.permits | (np.arange(16) == inp.owner_uid[:, None])) & inp.exists
+    np.testing.assert_array_equal(strided[rows], ref.new_bonds[rows])
+    assert (strided[~rows] == 7.0).all()
+
+
+def test_strided_and_integer_weights():
+    # weights that are not C-contiguous float64 are gathered (rows read only) into float64
+    rng = np.random.default_rng(8)
+    inp, prm, block = random_batch(rng, 5, 12)
+    wide = np.zeros((5, 12, 24))
+    wide[:, :, ::2] = inp.weights
+    for weights in (wide[:, :, ::2], inp.weights.astype(np.int64), inp.weights.astype(np.uint8) > 1):
+        case = YumaInputs(**{**inp.__dict__, "weights": weights})
+        for quantize in (False, True):
+            assert_engines_agree(yuma_epoch(case, prm, block=block, quantize_u16=quantize),
+                                 yuma_epoch_numba(case, prm, block=block, quantize_u16=quantize), weights.dtype)
+
+
+def test_pairwise_sum_is_numpys():
+    rng = np.random.default_rng(3)
+    for n in (0, 1, 7, 8, 9, 127, 128, 129, 256, 1000, 1928, 1929, 5000):
+        x = rng.lognormal(0.0, 3.0, n)
+        assert pairwise_sum(x, 0, n) == x.sum(), n
+        if n > 3:
+            assert pairwise_sum(x, 2, n - 3) == x[2:-1].sum(), n
+
+
+# ---------------------------------------------------------------------------------------------
+# (c) full size
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_full_network_both_engines():
+    spec = importlib.util.spec_from_file_location("bench_yuma", ROOT / "benchmarks" / "bench_yuma.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    inputs, params, block = bench.build_network(128, 256, 64, seed=0, owner_outside=True)
+    for quantize in (False, True):
+        ref = yuma_epoch(inputs, params, block=block, quantize_u16=quantize)
+        got = yuma_epoch(inputs, params, block=block, quantize_u16=quantize, engine="numba")
+        assert ref.liquid_alpha_applied.all() and ref.new_bonds.sum() > 0
+        assert_engines_agree(ref, got, quantize)
+
+
+# ---------------------------------------------------------------------------------------------
+# engine selection, errors, constants
+# ---------------------------------------------------------------------------------------------
+
+
+def test_engine_selection_and_errors():
+    rng = np.random.default_rng(1)
+    inp, prm, block = random_batch(rng, 3, 6)
+    assert_engines_agree(yuma_epoch(inp, prm, block=block), yuma_epoch(inp, prm, block=block, engine="auto"))
+    with pytest.raises(ConfigError, match=r"yuma\.engine: 'cuda' is not allowed; expected one of 'numpy', 'numba'"):
+        yuma_epoch(inp, prm, block=block, engine="cuda")
+    with pytest.raises(ConfigError, match=r"yuma\.params"):
+        yuma_epoch(inp, prm.take([0, 1]), block=block, engine="numba")
+    with pytest.raises(ConfigError, match=r"yuma\.bonds_out"):
+        yuma_epoch(inp, prm, block=block, engine="numba", bonds_out=np.zeros((3, 6, 6), np.float32))
+    empty = yuma_epoch_numba(inp.take(slice(0, 0)), prm.take(slice(0, 0)), block=block)
+    assert empty.stake.shape == (0, 6) and empty.new_bonds.shape == (0, 6, 6)
+
+
+def test_no_chain_constant_literals_in_numba_kernel():
+    text = (ROOT / "dtaosim" / "protocol" / "yuma_numba.py").read_text()
+    for lit in ["0.18", "0.41", "360", "7200", "7_200", "201600", "201_600", "65535", "65_535", "11796", "11_796",
+                "32767", "32_767", "900000", "900_000", "50400", "50_400", "975000", "13889"]:
+        assert not re.search(rf"(?<![\w.]){re.escape(lit)}(?![\w])", text), lit
+
+
+def test_median_column_bisection_equals_sort():
+    # the bisection (with its margin) against the numpy-order sort, on tie-heavy columns and thresholds
+    # on (or within 1e-13 of) partial sums of the stake, where the bisection hands over to the sort
+    from dtaosim.protocol import yuma_numba as nb
+
+    rng = np.random.default_rng(4)
+    for case in range(400):
+        v, n = int(rng.integers(1, 80)), 6
+        w = rng.integers(0, 5, (v, n)) / rng.choice([3.0, 7.0, 1e300, 1e-300])
+        w[rng.random((v, n)) < 0.05] = 5e-324 * rng.integers(1, 4)
+        stake = rng.lognormal(0, 2, v) * (rng.random(v) < 0.9)
+        stake = np.sort(stake)[::-1] if case % 2 else stake
+        staked = int((stake > 0).sum())
+        order = np.argsort(stake <= 0, kind="stable")  # staked rows first, like the kernel's slots
+        w, stake = np.ascontiguousarray(w[order]), stake[order] / max(stake.sum(), 1e-300)
+        partial = np.cumsum(stake[rng.permutation(v)])[rng.integers(0, v)]
+        kappa = float(np.clip(rng.choice([partial + 1e-12, partial + rng.normal(0, 1e-14) + 1e-12, partial,
+                                          rng.random(), KAPPA_CHAIN]), 0, 1))
+        threshold = max(kappa - 1e-12, 5e-324)
+        low = nb.median_key_mask(staked)
+        wbits = w.view(np.int64)
+        keys_rows, keys_t = np.empty((v, n), np.int64), np.empty((n, v), np.int64)
+        nb.median_sort_keys(wbits, staked, n, low, keys_rows, keys_t)
+        fixed = (stake * nb._FIXED_ONE).astype(np.int64)
+        tiny = nb.has_tiny_weights(wbits, staked, n, low)
+        keys = np.empty(v, np.int64)
+        for j in range(n):
+            exact = nb.median_column_sorted(w, wbits, j, staked, stake, threshold, low, keys)
+            fast = nb.stake_weighted_median_column(
+                w, wbits, j, staked, stake, fixed, keys_t[j], threshold, np.int64(threshold * nb._FIXED_ONE),
+                (staked + 1) * nb._MEDIAN_MARGIN_PER_ROW, low, tiny, keys)
+            assert fast == exact, (case, j)
+        expected = chain_tests.stake_weighted_median(w, stake, kappa)
+        got = [nb.median_column_sorted(w, wbits, j, staked, stake, threshold, low, keys) for j in range(n)]
+        np.testing.assert_array_equal(got, expected)
