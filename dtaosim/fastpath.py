@@ -46,13 +46,20 @@ from dtaosim.state import NetworkState
 try:  # numba stays optional
     from numba import njit
 
+    from dtaosim.protocol.numpy_sum import PAIRWISE_LEVEL4_MAX, pairwise_sum
+
     NUMBA_AVAILABLE = True
 except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
     NUMBA_AVAILABLE = False
+    PAIRWISE_LEVEL4_MAX = 0
 
     def njit(*_args, **_kwargs):  # type: ignore[no-redef]
         """Stand-in decorator: leaves the function as plain Python (never called on the hot path)."""
         return lambda fn: fn
+
+    def pairwise_sum(a, lo, n):  # type: ignore[no-redef]
+        """Stand-in (never called without numba)."""
+        return float(np.sum(a[lo:lo + n]))
 
 
 _JIT = {"cache": True, "error_model": "numpy"}  # IEEE division (inf/NaN, no ZeroDivisionError); no fastmath
@@ -75,10 +82,6 @@ _HALVING_SAFE_MANTISSA = 1.0 - 1e-11
 """Below this mantissa of ``v``, ``log2 v`` is more than 1.4e-11 under the next integer, far beyond the
 rounding error of ``log2`` (under 2.3e-13 for any double), so ``floor(log2 v)`` is its exponent − 1."""
 
-_PAIRWISE_UNROLL = 8
-"""numpy's pairwise summation keeps 8 partial sums ..."""
-_PAIRWISE_BLOCK = 128
-"""... over blocks of at most this many elements (numpy's PW_BLOCKSIZE; not a chain constant)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,92 +240,11 @@ class Scratch(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 # numeric building blocks (same expression trees as numpy in dtaosim.protocol)
 # ---------------------------------------------------------------------------------------------
-@njit(**_JIT)
-def pairwise_block(a, lo, n):
-    """``a[lo:lo+n].sum()`` for ``n <= 128`` exactly as numpy computes it (8 partial sums)."""
-    if n < _PAIRWISE_UNROLL:
-        res = 0.0
-        for i in range(n):
-            res += a[lo + i]
-        return res
-    r0, r1, r2, r3 = a[lo], a[lo + 1], a[lo + 2], a[lo + 3]
-    r4, r5, r6, r7 = a[lo + 4], a[lo + 5], a[lo + 6], a[lo + 7]
-    i = _PAIRWISE_UNROLL
-    stop = n - n % _PAIRWISE_UNROLL
-    while i < stop:
-        j = lo + i
-        r0 += a[j]
-        r1 += a[j + 1]
-        r2 += a[j + 2]
-        r3 += a[j + 3]
-        r4 += a[j + 4]
-        r5 += a[j + 5]
-        r6 += a[j + 6]
-        r7 += a[j + 7]
-        i += _PAIRWISE_UNROLL
-    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-    while i < n:
-        res += a[lo + i]
-        i += 1
-    return res
+# numpy's pairwise sum over the subnet axis (shared with the Yuma engine)
+np_sum = pairwise_sum
 
 
-def _pairwise_split(n: int) -> int:
-    """Where numpy splits a sum of ``n > 128`` terms: half, rounded down to a multiple of 8."""
-    n2 = n // 2
-    return n2 - n2 % _PAIRWISE_UNROLL
-
-
-# numpy's pairwise sum recurses; numba cannot cache recursive functions (the cached code
-# segfaults), so the recursion is unrolled into a ladder of levels, each calling the one below.
-@njit(**_JIT)
-def pairwise_level1(a, lo, n):
-    """Pairwise sum of up to 248 terms."""
-    if n <= _PAIRWISE_BLOCK:
-        return pairwise_block(a, lo, n)
-    n2 = n // 2
-    n2 -= n2 % _PAIRWISE_UNROLL
-    return pairwise_block(a, lo, n2) + pairwise_block(a, lo + n2, n - n2)
-
-
-@njit(**_JIT)
-def pairwise_level2(a, lo, n):
-    """Pairwise sum of up to 488 terms."""
-    if n <= _PAIRWISE_BLOCK:
-        return pairwise_block(a, lo, n)
-    n2 = n // 2
-    n2 -= n2 % _PAIRWISE_UNROLL
-    return pairwise_level1(a, lo, n2) + pairwise_level1(a, lo + n2, n - n2)
-
-
-@njit(**_JIT)
-def pairwise_level3(a, lo, n):
-    """Pairwise sum of up to 968 terms."""
-    if n <= _PAIRWISE_BLOCK:
-        return pairwise_block(a, lo, n)
-    n2 = n // 2
-    n2 -= n2 % _PAIRWISE_UNROLL
-    return pairwise_level2(a, lo, n2) + pairwise_level2(a, lo + n2, n - n2)
-
-
-@njit(**_JIT)
-def np_sum(a, lo, n):
-    """``a[lo:lo+n].sum()`` exactly as numpy computes it (pairwise summation), for ``n <= MAX_NETUIDS``."""
-    if n <= _PAIRWISE_BLOCK:
-        return pairwise_block(a, lo, n)
-    n2 = n // 2
-    n2 -= n2 % _PAIRWISE_UNROLL
-    return pairwise_level3(a, lo, n2) + pairwise_level3(a, lo + n2, n - n2)
-
-
-def _pairwise_fits(n: int, levels: int) -> bool:
-    if n <= _PAIRWISE_BLOCK:
-        return True
-    n2 = _pairwise_split(n)
-    return levels > 0 and _pairwise_fits(n2, levels - 1) and _pairwise_fits(n - n2, levels - 1)
-
-
-MAX_NETUIDS = next(n for n in range(1, 1 << 16) if not _pairwise_fits(n, 4)) - 1
+MAX_NETUIDS = PAIRWISE_LEVEL4_MAX
 """Largest network :func:`np_sum` sums exactly (1928 netuids); larger ones use the reference kernel."""
 
 
