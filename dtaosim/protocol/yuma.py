@@ -529,6 +529,41 @@ def _gather_rows(big: np.ndarray, lin_rows: np.ndarray, out: np.ndarray) -> np.n
 # ---------------------------------------------------------------------------------------------
 
 
+def allocate_outputs(inputs: YumaInputs, params: YumaParams, block: int | np.ndarray,
+                     bonds_out: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Check the batch sizes and allocate every output array of an epoch (shared by both engines).
+
+    Returns ``(blocks (S,) int64, outputs)``; ``bonds_out`` (S, N, N) float64 is used as the new bonds
+    array when given (checked), else a zero array is allocated.
+    """
+    s_count, n = inputs.n_subnets, inputs.n_uids
+    if params.n_subnets != s_count:
+        raise ConfigError(
+            f"yuma.params: {params.n_subnets} subnets is not allowed; expected {s_count} (one per input subnet)"
+        )
+    blocks = np.ascontiguousarray(np.broadcast_to(np.asarray(block, dtype=np.int64), (s_count,)))
+    out: dict[str, np.ndarray] = {
+        name: np.zeros((s_count, n), dtype=dt)
+        for name, dt in (
+            ("stake", np.float64), ("active_stake", np.float64), ("inactive", np.bool_),
+            ("new_permits", np.bool_), ("consensus", np.float64), ("ranks", np.float64),
+            ("incentive", np.float64), ("validator_trust", np.float64), ("dividends", np.float64),
+            ("server_share", np.float64), ("validator_share", np.float64), ("emission_share", np.float64),
+        )
+    }
+    if bonds_out is None:
+        bonds_out = np.zeros((s_count, n, n))
+    elif bonds_out.shape != (s_count, n, n) or bonds_out.dtype != np.float64:
+        raise ConfigError(
+            f"yuma.bonds_out: shape {bonds_out.shape} {bonds_out.dtype} is not allowed; "
+            f"expected ({s_count}, {n}, {n}) float64"
+        )
+    out["new_bonds"] = bonds_out
+    out["fallback"] = np.zeros(s_count, dtype=np.bool_)
+    out["liquid_alpha_applied"] = np.zeros(s_count, dtype=np.bool_)
+    return blocks, out
+
+
 def yuma_epoch(
     inputs: YumaInputs,
     params: YumaParams,
@@ -577,30 +612,8 @@ def yuma_epoch(
         else:
             return yuma_epoch_numba(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out)
     s_count, n = inputs.n_subnets, inputs.n_uids
-    if params.n_subnets != s_count:
-        raise ConfigError(
-            f"yuma.params: {params.n_subnets} subnets is not allowed; expected {s_count} (one per input subnet)"
-        )
-    blocks = np.broadcast_to(np.asarray(block, dtype=np.int64), (s_count,))
-    out: dict[str, np.ndarray] = {
-        name: np.zeros((s_count, n), dtype=dt)
-        for name, dt in (
-            ("stake", np.float64), ("active_stake", np.float64), ("inactive", np.bool_),
-            ("new_permits", np.bool_), ("consensus", np.float64), ("ranks", np.float64),
-            ("incentive", np.float64), ("validator_trust", np.float64), ("dividends", np.float64),
-            ("server_share", np.float64), ("validator_share", np.float64), ("emission_share", np.float64),
-        )
-    }
-    if bonds_out is None:
-        bonds_out = np.zeros((s_count, n, n))
-    elif bonds_out.shape != (s_count, n, n) or bonds_out.dtype != np.float64:
-        raise ConfigError(
-            f"yuma.bonds_out: shape {bonds_out.shape} {bonds_out.dtype} is not allowed; "
-            f"expected ({s_count}, {n}, {n}) float64"
-        )
-    out["new_bonds"] = bonds_out
-    out["fallback"] = np.zeros(s_count, dtype=np.bool_)
-    out["liquid_alpha_applied"] = np.zeros(s_count, dtype=np.bool_)
+    blocks, out = allocate_outputs(inputs, params, block, bonds_out)
+    bonds_out = out["new_bonds"]
     if s_count and n:
         if chunk_subnets is None:  # about _CHUNK_ELEMENTS per chunk array, a multiple of `workers` chunks
             width = min(n, int(params.max_validators.max(initial=0)) + 1)

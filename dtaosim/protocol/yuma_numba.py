@@ -48,7 +48,6 @@ import math
 import numpy as np
 from numba import get_num_threads, njit, prange
 
-from dtaosim.errors import ConfigError
 from dtaosim.protocol.numpy_sum import pairwise_sum
 from dtaosim.protocol.regimes import U16_MAX
 from dtaosim.protocol.yuma import (
@@ -59,6 +58,7 @@ from dtaosim.protocol.yuma import (
     YumaInputs,
     YumaOutputs,
     YumaParams,
+    allocate_outputs,
 )
 
 __all__ = ["pairwise_sum", "yuma_epoch_numba"]
@@ -850,30 +850,8 @@ def yuma_epoch_numba(
         fractions), (S,) flags; equal to the numpy engine's (see the module docstring).
     """
     s_count, n = inputs.n_subnets, inputs.n_uids
-    if params.n_subnets != s_count:
-        raise ConfigError(
-            f"yuma.params: {params.n_subnets} subnets is not allowed; expected {s_count} (one per input subnet)"
-        )
-    blocks = np.ascontiguousarray(np.broadcast_to(np.asarray(block, dtype=np.int64), (s_count,)))
-    out: dict[str, np.ndarray] = {
-        name: np.zeros((s_count, n), dtype=dt)
-        for name, dt in (
-            ("stake", np.float64), ("active_stake", np.float64), ("inactive", np.bool_),
-            ("new_permits", np.bool_), ("consensus", np.float64), ("ranks", np.float64),
-            ("incentive", np.float64), ("validator_trust", np.float64), ("dividends", np.float64),
-            ("server_share", np.float64), ("validator_share", np.float64), ("emission_share", np.float64),
-        )
-    }
-    if bonds_out is None:
-        bonds_out = np.zeros((s_count, n, n))
-    elif bonds_out.shape != (s_count, n, n) or bonds_out.dtype != np.float64:
-        raise ConfigError(
-            f"yuma.bonds_out: shape {bonds_out.shape} {bonds_out.dtype} is not allowed; "
-            f"expected ({s_count}, {n}, {n}) float64"
-        )
-    out["new_bonds"] = bonds_out
-    out["fallback"] = np.zeros(s_count, dtype=np.bool_)
-    out["liquid_alpha_applied"] = np.zeros(s_count, dtype=np.bool_)
+    blocks, out = allocate_outputs(inputs, params, block, bonds_out)
+    bonds_out = out["new_bonds"]
     if not (s_count and n):
         return YumaOutputs(**out)
 
