@@ -220,6 +220,7 @@ def test_reference_output_layout_and_load_round_trip(reference):
 
 
 def test_same_seeds_same_results_on_every_executor(reference, tmp_path):
+    pytest.importorskip("dask.distributed", reason="the distributed extra (dask) is not installed")
     ref_out, _ = reference
     expected = load(ref_out)
     for executor in ("processes", "dask"):
