@@ -18,7 +18,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from dtaosim.runner import run
 
     out = Path(args.out)
-    result = run(args.config, seed=args.seed, out=out, progress=not args.quiet)
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        result = profiler.runcall(run, args.config, seed=args.seed, out=out, progress=False)
+        stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime")
+        print("where the time goes (top 20 functions by own time):")
+        stats.print_stats(20)
+    else:
+        result = run(args.config, seed=args.seed, out=out, progress=not args.quiet)
     fig = plot_prices(result.prices, title=f"{result.metadata['name']} ({result.metadata['regime']})",
                       blocks_per_day=result.metadata["regime_fields"]["blocks_per_day"])
     save_figure(fig, out / "prices.png")
@@ -80,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="results", help="output folder (default: results)")
     r.add_argument("--seed", type=int, default=None, help="override the config's seed")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    r.add_argument("--profile", action="store_true", help="print where the time goes (cProfile, top 20)")
     r.set_defaults(func=_cmd_run)
     w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
     w.add_argument("config", help="experiment TOML file with a [sweep] table")

@@ -72,3 +72,10 @@ def test_plot_writes_pngs_and_index(tmp_path):
 def test_plot_of_a_missing_folder_is_status_2(tmp_path, capsys):
     assert main(["plot", str(tmp_path / "nope"), "--out", str(tmp_path / "p")]) == 2
     assert "not a run folder" in capsys.readouterr().err
+
+
+def test_run_profile_prints_where_time_goes(tmp_path, capsys):
+    cfg = _write_small(tmp_path)
+    assert main(["run", str(cfg), "--out", str(tmp_path / "o"), "--quiet", "--profile"]) == 0
+    out = capsys.readouterr().out
+    assert "where the time goes" in out and "tottime" in out and "function calls" in out
