@@ -32,6 +32,13 @@ from dtaosim.errors import ConfigError
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
 
 
+def _known_name(value: str, registry: dict[str, Any], what: str) -> str:
+    """``value`` if it names an entry of ``registry``; else a ValueError listing the allowed names."""
+    if value not in registry:
+        raise ValueError(f"unknown {what}; allowed: {', '.join(sorted(registry))}")
+    return value
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -77,9 +84,7 @@ class AgentGroup(_Strict):
     def _known_strategy(cls, v: str) -> str:
         from dtaosim.agents.strategies import STRATEGIES
 
-        if v not in STRATEGIES:
-            raise ValueError(f"unknown strategy; allowed: {', '.join(sorted(STRATEGIES))}")
-        return v
+        return _known_name(v, STRATEGIES, "strategy")
 
 
 class Network(_Strict):
@@ -120,9 +125,7 @@ class ValidatorGroup(_Strict):
     def _known_strategy(cls, v: str) -> str:
         from dtaosim.agents.validator import VALIDATOR_STRATEGIES
 
-        if v not in VALIDATOR_STRATEGIES:
-            raise ValueError(f"unknown validator strategy; allowed: {', '.join(sorted(VALIDATOR_STRATEGIES))}")
-        return v
+        return _known_name(v, VALIDATOR_STRATEGIES, "validator strategy")
 
 
 def _default_validators() -> list[ValidatorGroup]:
