@@ -144,6 +144,69 @@ class Consensus(_Strict):
     quality_drift: float = Field(default=0.02, ge=0)
 
 
+class OwnerGroup(_Strict):
+    """Subnet owner agents of one ``strategy`` on ``netuids`` (``None``: every subnet not claimed by an
+    earlier group), each with ``budget`` TAO of free balance (for buybacks)."""
+
+    strategy: str = "holder"
+    netuids: list[int] | None = None
+    budget: float = Field(default=0.0, ge=0)
+    params: dict[str, float | int | bool | str] = Field(default_factory=dict)
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        from dtaosim.agents.owner import OWNER_STRATEGIES
+
+        return _known_name(v, OWNER_STRATEGIES, "owner strategy")
+
+    @field_validator("netuids")
+    @classmethod
+    def _positive_netuids(cls, v: list[int] | None) -> list[int] | None:
+        if v is not None and any(n < 1 for n in v):
+            raise ValueError("netuids are subnets (>= 1; 0 is root)")
+        return v
+
+
+class Lifecycle(_Strict):
+    """Subnet registration and pruning.  With ``registrations``, would-be owners arrive at
+    ``entry_rate_per_day`` (Poisson) and register a subnet when the lock cost (TAO) is at most their
+    ``max_lock`` (log-normal); at the subnet limit the lowest-EMA-price non-immune subnet is dissolved.
+    ``max_new_subnets`` bounds the registrations of a run (owner accounts are reserved for them)."""
+
+    registrations: bool = False
+    entry_rate_per_day: float = Field(default=0.5, ge=0)
+    max_lock: Distribution = Field(default_factory=lambda: Distribution(median=1_000.0, sigma=1.0))
+    max_new_subnets: int = Field(default=32, ge=0, le=10_000)
+    entrant_strategy: str = "holder"
+    entrant_params: dict[str, float | int | bool | str] = Field(default_factory=dict)
+
+    @field_validator("entrant_strategy")
+    @classmethod
+    def _known_strategy(cls, v: str) -> str:
+        from dtaosim.agents.owner import OWNER_STRATEGIES
+
+        return _known_name(v, OWNER_STRATEGIES, "owner strategy")
+
+
+class MinerEconomics(_Strict):
+    """Miners as economic agents (register at the burn price, pay a running cost, leave or move)."""
+
+    enabled: bool = False
+
+
+class ValidatorMarket(_Strict):
+    """Validators compete for nominators by past yield and set their take."""
+
+    enabled: bool = False
+
+
+class Fundamentals(_Strict):
+    """Latent subnet utility and demand, optional dependency graph, stakers' beliefs."""
+
+    enabled: bool = False
+
+
 class Record(_Strict):
     """What the recorder keeps: a row every ``every_ticks`` ticks; ``events`` keeps every intent."""
 
@@ -165,6 +228,11 @@ class ExperimentConfig(_Strict):
     agents: list[AgentGroup] = Field(default_factory=list)
     consensus: Consensus = Field(default_factory=Consensus)
     validators: list[ValidatorGroup] = Field(default_factory=_default_validators)
+    owners: list[OwnerGroup] = Field(default_factory=list)
+    lifecycle: Lifecycle = Field(default_factory=Lifecycle)
+    miners: MinerEconomics = Field(default_factory=MinerEconomics)
+    validator_market: ValidatorMarket = Field(default_factory=ValidatorMarket)
+    fundamentals: Fundamentals = Field(default_factory=Fundamentals)
     record: Record = Field(default_factory=Record)
     engine: Literal["auto", "numba", "numpy"] = "auto"
     sweep: dict[str, Any] | None = None
