@@ -12,6 +12,7 @@ import math
 import mesa
 import numpy as np
 
+from dtaosim.agents.owner import OWNER_STRATEGIES, SubnetEntrants, SubnetOwner
 from dtaosim.agents.staker import Staker
 from dtaosim.agents.strategies import STRATEGIES, MarketView
 from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator
@@ -25,6 +26,7 @@ from dtaosim.neurons import Neurons, build_neurons
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
 from dtaosim.state import NetworkState
+from dtaosim.subnet_lifecycle import current_lock_cost, register_subnet, registration_blocked, start_calls_due
 
 STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64
@@ -83,8 +85,22 @@ class DTaoModel(mesa.Model):
         self.yuma = cfg.consensus.mode == "yuma"
         n_stakers = int(sum(g.count for g in cfg.agents))
         n_validators = int(sum(g.count for g in cfg.validators)) if self.yuma else 0
-        self.state = self._initial_state(cfg, n_stakers + n_validators)
+        # account axis: stakers | validators | subnet owners (existing subnets, then reserved slots for
+        # subnets registered during the run) | the miners' collective account
+        n_owner_slots = self._owner_slots(cfg)
+        self.owner_account_start = n_stakers + n_validators
+        self.n_owner_slots = n_owner_slots
+        n_accounts = n_stakers + n_validators + n_owner_slots + (1 if cfg.miners.enabled else 0)
+        self.miner_account: int | None = n_accounts - 1 if cfg.miners.enabled else None
+        """Account holding every simulated miner's alpha and TAO (None: miners are outside holders)."""
+        self.state = self._netuid_capacity(self._initial_state(cfg, n_accounts))
         self._create_agents(cfg)
+        self._free_owner_slots = list(range(self.owner_account_start + self.n_owner_slots - 1,
+                                            self.owner_account_start - 1, -1))
+        self._registrations: list[float] = []
+        self.registration_rejections: dict[str, int] = {}
+        """Registration requests that failed, by reason (rate_limited, subnet_limit, too_expensive, ...)."""
+        self._create_owners(cfg)
         self.neurons: Neurons | None = None
         self.weight_book = WeightBook()
         if self.yuma:
@@ -99,6 +115,10 @@ class DTaoModel(mesa.Model):
             start += g.count
         if n_validators:
             groups["validators"] = np.arange(n_stakers, n_stakers + n_validators)
+        if self.n_owner_slots:
+            groups["owners"] = np.arange(self.owner_account_start, self.owner_account_start + self.n_owner_slots)
+        if self.miner_account is not None:
+            groups["miners"] = np.array([self.miner_account])
         self.pnl = np.zeros((self.state.n_accounts, 3))
         """Cumulative return of each account in TAO: columns trading, emissions, revaluation."""
         every = cfg.record.every_ticks
@@ -123,6 +143,108 @@ class DTaoModel(mesa.Model):
                 block=int(net.subnet_age_days * self.regime.blocks_per_day) + 1,
             )
         return snapshot_state(self.regime, n_accounts=n_accounts, date=net.initial_state.split(":", 1)[1])
+
+    def _netuid_capacity(self, state: NetworkState) -> NetworkState:
+        """Room for new subnets up to the regime's limit when registrations are on."""
+        if self.config.lifecycle.registrations and state.n_netuids < self.regime.subnet_limit + 1:
+            return state.with_capacity(self.regime.subnet_limit + 1)
+        return state
+
+    def _take_owner_account(self, budget: float) -> int:
+        """A reserved owner account, funded with ``budget`` TAO from the outside holders."""
+        account = self._free_owner_slots.pop()
+        if budget > self.state.external_tao:
+            raise ConfigError(f"owners: budget {budget!r} TAO is more than the free TAO outside the model "
+                              f"({self.state.external_tao!r}); lower it or raise network.external_tao")
+        self.state.external_tao -= budget
+        self.state.free_tao[account] += budget
+        return account
+
+    def _create_owners(self, cfg: ExperimentConfig) -> None:
+        """Owner agents for the subnets claimed by the ``[[owners]]`` groups (config order)."""
+        st, claimed = self.state, set()
+        existing = [int(u) for u in np.flatnonzero(st.subnet_mask)]
+        for gi, g in enumerate(cfg.owners):
+            if g.netuids is None:
+                netuids = [u for u in existing if u not in claimed]
+            else:
+                missing = [u for u in g.netuids if u not in existing]
+                if missing:
+                    raise ConfigError(f"owners[{gi}].netuids: {missing[0]!r} is not allowed; no such subnet at the "
+                                      f"start (subnets: 1..{max(existing, default=0)})")
+                netuids = [u for u in g.netuids if u not in claimed]
+            for netuid in netuids:
+                claimed.add(netuid)
+                strategy = OWNER_STRATEGIES[g.strategy](
+                    g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
+                    where=f"owners[{gi}].params")
+                account = self._take_owner_account(g.budget)
+                frac = float(strategy.params["initial_alpha_fraction"])
+                held = st.external_alpha[netuid] * frac
+                st.external_alpha[netuid] -= held
+                st.stake[account, netuid] += held
+                st.owner_account[netuid] = account
+                SubnetOwner(self, netuid, account, strategy)
+        lc = cfg.lifecycle
+        if lc.registrations:
+            OWNER_STRATEGIES[lc.entrant_strategy](lc.entrant_params, np.random.default_rng(0),
+                                                  where="lifecycle.entrant_params")  # check the params now
+            SubnetEntrants(self, lc.entry_rate_per_day, lc.max_lock.median, lc.max_lock.sigma)
+
+    def request_registration(self, max_lock: float) -> None:
+        """A would-be owner asks to register a subnet if the lock is at most ``max_lock`` TAO (settled
+        after this tick's intents)."""
+        self._registrations.append(float(max_lock))
+
+    def _reject(self, reason: str) -> None:
+        self.registration_rejections[reason] = self.registration_rejections.get(reason, 0) + 1
+
+    def _process_registrations(self) -> None:
+        st, lc = self.state, self.config.lifecycle
+        for max_lock in self._registrations:
+            why = registration_blocked(st, self.regime)
+            lock = current_lock_cost(st, self.regime)
+            if why is None and lock > max_lock:
+                why = "too_expensive"
+            if why is None and not self._free_owner_slots:
+                why = "max_new_subnets"
+            if why is None and lock > st.external_tao:
+                why = "no_outside_tao"
+            if why is not None:
+                self._reject(why)
+                continue
+            account = self._take_owner_account(lock)
+            reg = register_subnet(st, self.regime, account)
+            d = reg.dissolved
+            if d is not None:
+                self.events.append((st.block, -1, "dissolve", d.netuid, d.pot,
+                                    float(d.paid_accounts.sum()) + d.paid_outside, d.recycled, "ok"))
+                if self.neurons is not None and hasattr(self.neurons, "clear_subnet"):
+                    self.neurons.clear_subnet(d.netuid)
+            self.events.append((st.block, account, "register", reg.netuid, reg.lock, reg.pool_alpha, reg.recycled,
+                                "ok"))
+            if self.neurons is not None and hasattr(self.neurons, "register_subnet"):
+                self.neurons.register_subnet(reg.netuid, st.block, self.streams["exogenous"],
+                                             self.config.consensus.quality_sigma)
+            strategy = OWNER_STRATEGIES[lc.entrant_strategy](
+                lc.entrant_params, np.random.default_rng(self.streams["agents"].integers(2**63)),
+                where="lifecycle.entrant_params")
+            SubnetOwner(self, reg.netuid, account, strategy)
+        self._registrations = []
+
+    def _owner_slots(self, cfg: ExperimentConfig) -> int:
+        """Accounts reserved for subnet owner agents: one per subnet an ``[[owners]]`` group claims (an
+        upper bound: the subnet limit when a group claims every subnet) plus one per registration the
+        lifecycle allows."""
+        n = 0
+        if cfg.owners:
+            if any(g.netuids is None for g in cfg.owners):
+                n = self.regime.subnet_limit if cfg.network.initial_state != "synthetic" else cfg.network.n_subnets
+            else:
+                n = len({u for g in cfg.owners for u in (g.netuids or [])})
+        if cfg.lifecycle.registrations:
+            n += cfg.lifecycle.max_new_subnets
+        return n
 
     def _create_agents(self, cfg: ExperimentConfig) -> None:
         rng = self.streams["init"]
@@ -211,6 +333,15 @@ class DTaoModel(mesa.Model):
             free_tao=st.free_tao, stake=st.stake,
         )
 
+    def _pay_owner_revenue(self) -> None:
+        """Outside revenue of owners whose strategy sells a product: outside holders' TAO to the owner."""
+        ticks_per_day = self.regime.blocks_per_day / self.blocks_per_tick
+        for owner in self.agents_by_type[SubnetOwner] if SubnetOwner in self.agents_by_type else ():
+            tao = min(owner.strategy.revenue_per_tick(ticks_per_day), self.state.external_tao) if owner.active else 0.0
+            if tao > 0:
+                self.state.external_tao -= tao
+                self.state.free_tao[owner.account] += tao
+
     def submit(self, intents: list[Intent]) -> None:
         """Queue intents for this tick's settlement."""
         self._intents.extend(intents)
@@ -220,6 +351,8 @@ class DTaoModel(mesa.Model):
         st = self.state
         self._history = np.vstack([self._history, st.price[None, :]])[-PRICE_HISTORY_TICKS:]
         self._intents = []
+        start_calls_due(st)
+        self._pay_owner_revenue()
         self.view = self.market_view()
         self.agents.do("step")
         blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
@@ -227,6 +360,7 @@ class DTaoModel(mesa.Model):
             self.weight_book.reveal(self.neurons, st.block)
         p0, h0, f0 = st.price, st.stake.copy(), st.free_tao.copy()
         events = execute_intents(st, self._intents, self.regime, self.streams["order"])
+        self._process_registrations()
         h1 = st.stake.copy()
         holders = st.stake.sum(axis=0) + st.external_alpha
         report = settle(st, [], self.regime, blocks, self.streams["order"],

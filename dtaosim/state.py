@@ -69,6 +69,10 @@ class NetworkState:
     """Fraction of the last epoch's miner incentive withheld from owner hotkeys."""
     owner_account: np.ndarray = field(default=None)  # type: ignore[assignment]
     """Account index of each subnet's owner (-1: owner outside the model)."""
+    start_call_at: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Block at which a registered subnet's owner calls ``start_call`` (0: done or none)."""
+    pool_alpha_claims: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Whether the pool's alpha counts as a claimant of the subnet's dissolution pot."""
 
     pending_server: np.ndarray = field(default=None)  # type: ignore[assignment]
     """Miners' alpha accrued since the last epoch."""
@@ -120,19 +124,23 @@ class NetworkState:
     """Swap fees paid to block authors, TAO."""
     external_tao: float = 0.0
     """Free TAO of holders outside the model."""
+    last_lock: float = 0.0
+    """Lock paid by the most recent subnet registration (NetworkLastLockCost), TAO."""
+    last_lock_block: int = 0
+    """Block of the most recent subnet registration (NetworkLastLockBlock)."""
 
     def __post_init__(self) -> None:
         n, a = self.n_netuids, self.n_accounts
         for f in fields(self):
             if getattr(self, f.name) is None:
-                if f.name in ("exists", "emitting", "emission_enabled"):
+                if f.name in ("exists", "emitting", "emission_enabled", "pool_alpha_claims"):
                     setattr(self, f.name, np.zeros(n, dtype=bool))
                 elif f.name == "pool_w2":
                     setattr(self, f.name, np.full(n, 0.5))
                 elif f.name == "owner_account":
                     setattr(self, f.name, np.full(n, -1, dtype=np.int64))
                 elif f.name in ("first_emission_block", "registered_at", "tempo", "last_epoch_block",
-                                "pending_epoch_at"):
+                                "pending_epoch_at", "start_call_at"):
                     setattr(self, f.name, np.zeros(n, dtype=np.int64))
                 elif f.name == "free_tao":
                     setattr(self, f.name, _zeros(a))
@@ -178,6 +186,26 @@ class NetworkState:
         return (float(self.free_tao.sum()) + self.external_tao + pools + self.root_stake_total
                 + float(self.pending_root_tao.sum())
                 + self.tao_recycled + self.tao_fees)
+
+    def with_capacity(self, n_netuids: int) -> NetworkState:
+        """A copy with room for ``n_netuids`` netuids (new slots empty: no subnet registered there)."""
+        if n_netuids < self.n_netuids:
+            raise ValueError(f"n_netuids: {n_netuids!r} is not allowed; expected >= {self.n_netuids}")
+        out = self.copy()
+        extra = n_netuids - self.n_netuids
+        if extra == 0:
+            return out
+        blank = NetworkState(extra, self.n_accounts)
+        for f in fields(self):
+            value = getattr(out, f.name)
+            if not isinstance(value, np.ndarray):
+                continue
+            if f.name == "stake":
+                setattr(out, f.name, np.concatenate([value, blank.stake], axis=1))
+            elif f.name != "free_tao":
+                setattr(out, f.name, np.concatenate([value, getattr(blank, f.name)]))
+        out.n_netuids = n_netuids
+        return out
 
     def copy(self) -> NetworkState:
         """A deep copy (arrays included)."""

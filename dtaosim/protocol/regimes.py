@@ -164,6 +164,20 @@ class Regime:
     """Blocks over which the doubled lock cost falls back by one lock, at 1 TAO block emission."""
     network_rate_limit_blocks: int = 28_800
     """Blocks between subnet registrations."""
+    subnet_pruning: bool = True
+    """At the subnet limit a registration dissolves the lowest-EMA-price non-immune subnet (live since
+    2025-09-17); False: registrations at the limit fail."""
+    lock_to_pool: bool = True
+    """The whole lock seeds the new pool at the median price (since 2026-04-22); False: the pool gets
+    ``network_min_lock`` TAO and as much alpha (price 1) and the rest of the lock is recycled."""
+    start_call_delay_blocks: int = 0
+    """Blocks from registration until the owner may call ``start_call`` (StartCallDelay)."""
+    new_subnet_emission_enabled: bool = False
+    """SubnetEmissionEnabled of a newly registered subnet (False since 2026-06-23: no TAO injection
+    until governance enables it)."""
+    dissolution_pool_alpha_claims: bool = True
+    """Subnets registered under this regime count their pool alpha as a claimant of the dissolution
+    pot (TaoInRefund deployment, 2026-06-02); the pool's share is recycled."""
 
     # --- neuron lifecycle ------------------------------------------------------------------
     max_uids: int = 256
@@ -233,6 +247,11 @@ LAUNCH_2025_02 = Regime(
     yuma3=False,
     network_min_lock=1.0,
     subnet_limit=128,
+    subnet_pruning=False,
+    lock_to_pool=False,
+    start_call_delay_blocks=50_400,
+    new_subnet_emission_enabled=True,
+    dissolution_pool_alpha_claims=False,
 )
 
 V3_2025_07 = dataclasses.replace(
@@ -266,6 +285,7 @@ TAOFLOW_2025_11 = dataclasses.replace(
     root_dividends="claim_swap",
     root_sell_needs_price_sum_above_one=True,
     min_stake=2_000_000 / RAO_PER_TAO,
+    subnet_pruning=True,
 )
 
 NETFLOW_2026_05 = dataclasses.replace(
@@ -278,6 +298,8 @@ NETFLOW_2026_05 = dataclasses.replace(
     ),
     share_rule="net_flow",
     alpha_in_cap="min_alpha_emission_block_emission",
+    lock_to_pool=True,
+    start_call_delay_blocks=0,
 )
 
 PRICE_BURN_2026_06 = Regime(

@@ -1,0 +1,201 @@
+"""Subnet owners: one Mesa agent per owned subnet, and the would-be owners who register new subnets.
+
+An owner receives the owner cut (18% of its subnet's alpha emission) as stake on its own hotkey, sets
+the subnet's miner-burn fraction (the share of validators' weight put on the owner's uid 0, whose
+incentive the chain burns; under the price-x-burn share rule burning lowers the subnet's TAO emission),
+and sells, holds or buys back alpha through its strategy:
+
+* ``holder``: keeps everything staked;
+* ``seller``: sells ``sell_fraction`` of its alpha every ``interval`` ticks;
+* ``dumper``: holds until day ``dump_day``, then sells everything in ``dump_ticks`` equal parts;
+* ``buyback``: receives outside revenue (``revenue_tao_per_day`` TAO from its product's customers)
+  and spends ``buyback_fraction`` of its free TAO each tick buying its own alpha.
+
+Common parameters: ``burn_fraction`` (miner burn, fraction), ``initial_alpha_fraction`` (share of its
+subnet's outside-held alpha the owner holds at the start, for subnets that exist when the run starts),
+``max_slippage`` (fraction; 1 = no price limit), ``interval`` (ticks).
+
+Units: TAO, alpha, TAO per alpha, ticks and days.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import mesa
+import numpy as np
+
+from dtaosim.agents.params import check_params
+from dtaosim.errors import ConfigError
+from dtaosim.intents import Intent, Stake, Unstake
+
+if TYPE_CHECKING:
+    from dtaosim.agents.strategies import MarketView
+    from dtaosim.model import DTaoModel
+
+_COMMON: dict[str, Any] = {"burn_fraction": 0.0, "initial_alpha_fraction": 0.0, "max_slippage": 0.05,
+                           "interval": 1}
+
+
+class OwnerStrategy:
+    """Base class: parameters checked against ``defaults``; ``decide`` returns intents for one subnet."""
+
+    name: ClassVar[str] = ""
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params") -> None:
+        self.params = check_params(params, {**_COMMON, **self.defaults}, owner=f"owner strategy {self.name!r}",
+                                   where=where)
+        self.rng = rng
+        for key in ("burn_fraction", "initial_alpha_fraction", "max_slippage"):
+            if not 0.0 <= float(self.params[key]) <= 1.0:
+                raise ConfigError(f"{where}.{key}: {self.params[key]!r} is not allowed; expected a fraction in [0, 1]")
+        self.validate(where)
+
+    def validate(self, where: str) -> None:
+        """Extra parameter checks (raise ConfigError)."""
+
+    def due(self, tick: int) -> bool:
+        """Whether the owner trades at ``tick``."""
+        return tick % max(1, int(self.params["interval"])) == 0
+
+    def revenue_per_tick(self, ticks_per_day: float) -> float:
+        """Outside revenue received each tick, TAO (0 unless the strategy has a product to sell)."""
+        return 0.0
+
+    def decide(self, account: int, netuid: int, view: MarketView) -> list[Intent]:
+        return []
+
+    # helpers ---------------------------------------------------------------------------------
+    def _sell(self, account: int, netuid: int, alpha: float, view: MarketView) -> list[Intent]:
+        if alpha <= 0 or alpha * float(view.price[netuid]) < view.min_stake:
+            return []
+        slip = float(self.params["max_slippage"])
+        limit = None if slip >= 1.0 else float(view.price[netuid]) * (1.0 - slip)
+        return [Unstake(account, netuid, alpha, limit_price=limit, allow_partial=limit is not None)]
+
+    def _buy(self, account: int, netuid: int, tao: float, view: MarketView) -> list[Intent]:
+        if tao < view.min_stake:
+            return []
+        slip = float(self.params["max_slippage"])
+        limit = None if slip >= 1.0 else float(view.price[netuid]) * (1.0 + slip)
+        return [Stake(account, netuid, tao, limit_price=limit, allow_partial=limit is not None)]
+
+
+class Holder(OwnerStrategy):
+    """Keeps the owner cut staked."""
+
+    name = "holder"
+
+
+class Seller(OwnerStrategy):
+    """Sells a fraction of its alpha every ``interval`` ticks (pays its bills with the owner cut)."""
+
+    name = "seller"
+    defaults: ClassVar[dict[str, Any]] = {"sell_fraction": 0.5}
+
+    def validate(self, where: str) -> None:
+        if not 0.0 <= float(self.params["sell_fraction"]) <= 1.0:
+            raise ConfigError(f"{where}.sell_fraction: {self.params['sell_fraction']!r} is not allowed; "
+                              "expected a fraction in [0, 1]")
+
+    def decide(self, account: int, netuid: int, view: MarketView) -> list[Intent]:
+        if not self.due(view.tick):
+            return []
+        return self._sell(account, netuid, float(view.stake[account, netuid]) * self.params["sell_fraction"], view)
+
+
+class Dumper(OwnerStrategy):
+    """Holds until ``dump_day``, then sells everything in ``dump_ticks`` equal parts."""
+
+    name = "dumper"
+    defaults: ClassVar[dict[str, Any]] = {"dump_day": 10.0, "dump_ticks": 1, "max_slippage": 1.0}
+
+    def validate(self, where: str) -> None:
+        if int(self.params["dump_ticks"]) < 1:
+            raise ConfigError(f"{where}.dump_ticks: {self.params['dump_ticks']!r} is not allowed; expected >= 1")
+        self.parts_left = int(self.params["dump_ticks"])
+
+    def decide(self, account: int, netuid: int, view: MarketView) -> list[Intent]:
+        day = view.tick / view.ticks_per_year * 365.0
+        if day < float(self.params["dump_day"]) or self.parts_left == 0:
+            return []
+        alpha = float(view.stake[account, netuid]) / self.parts_left
+        self.parts_left -= 1
+        return self._sell(account, netuid, alpha, view)
+
+
+class Buyback(OwnerStrategy):
+    """Spends outside revenue buying its own alpha (and holds it)."""
+
+    name = "buyback"
+    defaults: ClassVar[dict[str, Any]] = {"revenue_tao_per_day": 10.0, "buyback_fraction": 1.0}
+
+    def validate(self, where: str) -> None:
+        if not 0.0 <= float(self.params["buyback_fraction"]) <= 1.0:
+            raise ConfigError(f"{where}.buyback_fraction: {self.params['buyback_fraction']!r} is not allowed; "
+                              "expected a fraction in [0, 1]")
+
+    def revenue_per_tick(self, ticks_per_day: float) -> float:
+        return float(self.params["revenue_tao_per_day"]) / ticks_per_day
+
+    def decide(self, account: int, netuid: int, view: MarketView) -> list[Intent]:
+        if not self.due(view.tick):
+            return []
+        return self._buy(account, netuid, float(view.free_tao[account]) * self.params["buyback_fraction"], view)
+
+
+OWNER_STRATEGIES: dict[str, type[OwnerStrategy]] = {c.name: c for c in (Holder, Seller, Dumper, Buyback)}
+"""Owner strategies by the name a config uses."""
+
+
+class SubnetOwner(mesa.Agent):
+    """The owner of subnet ``netuid``, trading from ``account`` (its coldkey; it stakes on its own hotkey)."""
+
+    def __init__(self, model: DTaoModel, netuid: int, account: int, strategy: OwnerStrategy) -> None:
+        super().__init__(model)
+        self.netuid = netuid
+        self.account = account
+        self.strategy = strategy
+
+    @property
+    def active(self) -> bool:
+        """Whether the agent still owns its subnet (False once the subnet is dissolved)."""
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        return int(model.state.owner_account[self.netuid]) == self.account
+
+    def step(self) -> None:
+        """Set the miner burn and trade the owner cut through the strategy."""
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        if not self.active:
+            self.remove()  # its subnet was dissolved
+            return
+        nn = model.neurons
+        if nn is not None and hasattr(nn, "owner_burn"):
+            nn.owner_burn[self.netuid] = float(self.strategy.params["burn_fraction"])
+        if not model.view.subnets[self.netuid]:
+            return  # not started yet: no staking
+        intents = self.strategy.decide(self.account, self.netuid, model.view)
+        if intents:
+            model.submit(intents)
+
+
+class SubnetEntrants(mesa.Agent):
+    """Would-be subnet owners: arrive at ``rate_per_day`` (Poisson, exogenous stream) with a willingness
+    to pay drawn log-normal (median ``max_lock_median`` TAO, log-sd ``max_lock_sigma``); each asks the
+    model to register a subnet when the lock cost is at most what it will pay."""
+
+    def __init__(self, model: DTaoModel, rate_per_day: float, max_lock_median: float, max_lock_sigma: float) -> None:
+        super().__init__(model)
+        self.rate_per_day = rate_per_day
+        self.max_lock_median = max_lock_median
+        self.max_lock_sigma = max_lock_sigma
+
+    def step(self) -> None:
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        rng = model.streams["exogenous"]
+        days = model.blocks_per_tick / model.regime.blocks_per_day
+        arrivals = int(rng.poisson(self.rate_per_day * days))
+        for _ in range(arrivals):
+            budget = self.max_lock_median * float(np.exp(self.max_lock_sigma * rng.standard_normal()))
+            model.request_registration(budget)
