@@ -1,0 +1,148 @@
+"""Whole-network scale: one simulated year, and how cost grows with subnets, agents and horizon.
+
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--year] [--table] [--quick]``
+
+``--year`` (issue 7's headline): the real network (snapshot of 2026-04-11, 128 subnets) for 365 days
+at ``blocks_per_tick = 360`` (7,300 ticks), 64 validators and 191 miners on every subnet (256 uids),
+Yuma 3 every tempo, 5,000 staker agents of mixed strategies, an owner agent on every subnet, miners
+as economic agents, validators competing for nominators, would-be owners registering subnets.
+Targets: at most 60 s wall and 2 GiB peak memory.
+
+``--table``: wall time and peak memory against subnets (8, 32, 128), staker agents (1e3, 1e4, 1e5)
+and horizon (30, 90, 365 days), one factor at a time from a base of 32 subnets, 1e3 agents, 30 days,
+64 validators and 64 miners per subnet.  Cost should grow no faster than linearly in each.
+
+Each case runs in a fresh subprocess so its peak memory (``ru_maxrss``) is its own; the first
+(compile-warming) case is run once untimed.  Invariant checks and per-intent event records are off
+(they are test and audit features); the recorder keeps one row per day.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+MIX = (  # strategy, share of the stakers, params
+    ("passive", 0.40, {"n_subnets": 3, "delay_ticks": 40, "entry_ticks": 5}),
+    ("momentum", 0.15, {"interval": 4}),
+    ("yield_chaser", 0.10, {"interval": 40}),
+    ("mean_reversion", 0.10, {"interval": 4}),
+    ("panic_seller", 0.15, {}),
+    ("root_staker", 0.05, {}),
+    ("arbitrageur", 0.04, {"interval": 2}),
+    ("whale", 0.01, {}),
+)
+
+
+def build_config(*, subnets: int, agents: int, days: float, validators: int, miners: int,
+                 full: bool = True) -> dict:
+    """A config of the benchmark: ``subnets`` (128 = the real snapshot, else synthetic)."""
+    from dtaosim.config import ExperimentConfig
+
+    cfg: dict = {
+        "name": f"scale-{subnets}x{agents}x{days:g}", "seed": 7, "regime": "price-burn-2026-06",
+        "horizon": {"days": days, "blocks_per_tick": 360},
+        "network": ({"initial_state": "snapshot:2026-04-11"} if subnets == 128 else
+                    {"initial_state": "synthetic", "n_subnets": subnets, "pool_tao_median": 8000.0,
+                     "pool_tao_sigma": 1.2, "price_median": 0.0056, "price_sigma": 0.7,
+                     "root_stake": 5_000_000.0, "external_tao": 3_000_000.0}),
+        "consensus": {"mode": "yuma", "miners_per_subnet": miners},
+        "validators": [{"strategy": "honest", "count": max(1, validators - validators // 8)},
+                       {"strategy": "copier", "count": validators // 8}] if validators >= 8 else
+                      [{"strategy": "honest", "count": validators}],
+        "record": {"every_ticks": 20, "events": False, "check_invariants": False},
+        "agents": [],
+    }
+    left = agents
+    for i, (name, share, params) in enumerate(MIX):
+        n = left if i == len(MIX) - 1 else int(round(agents * share))
+        left -= n
+        if n > 0:
+            cfg["agents"].append({"strategy": name, "count": n, "budget": {"median": 100.0, "sigma": 1.0},
+                                  "params": params})
+    if full:
+        cfg["owners"] = [{"strategy": "seller", "params": {"sell_fraction": 0.1, "interval": 20}}]
+        fields = ExperimentConfig.model_fields
+        if "enabled" in fields["miners"].annotation.model_fields:
+            cfg["miners"] = {"enabled": True}
+        if "enabled" in fields["validator_market"].annotation.model_fields:
+            cfg["validator_market"] = {"enabled": True}
+        if subnets == 128:
+            cfg["lifecycle"] = {"registrations": True, "entry_rate_per_day": 0.5, "max_new_subnets": 64}
+    return cfg
+
+
+def _run_case(spec: dict) -> dict:
+    """Run one case in this process; returns wall seconds, ticks and peak RSS."""
+    import resource
+
+    from dtaosim.model import DTaoModel
+
+    cfg = build_config(**spec)
+    t0 = time.perf_counter()
+    model = DTaoModel(cfg)
+    t1 = time.perf_counter()
+    model.run()
+    t2 = time.perf_counter()
+    model.state.check_invariants()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB -> MiB on Linux
+    return {"build_s": t1 - t0, "run_s": t2 - t1, "ticks": model.n_ticks, "peak_mib": peak,
+            "subnets": int(model.state.subnet_mask.sum())}
+
+
+def run_case(spec: dict) -> dict:
+    """Run one case in a fresh subprocess (its own peak memory)."""
+    out = subprocess.run([sys.executable, __file__, "--case", json.dumps(spec)], capture_output=True, text=True,
+                         check=False, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"case {spec} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _row(label: str, spec: dict, res: dict) -> str:
+    per_tick = 1e3 * res["run_s"] / max(res["ticks"], 1)
+    return (f"| {label} | {spec['subnets']} | {spec['agents']:,} | {spec['days']:g} | {res['run_s']:.1f} | "
+            f"{per_tick:.2f} | {res['peak_mib']:.0f} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--year", action="store_true", help="the whole-network year (targets 60 s, 2 GiB)")
+    ap.add_argument("--table", action="store_true", help="the scaling table")
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    ap.add_argument("--case", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.case:
+        print(json.dumps(_run_case(json.loads(args.case))))
+        return
+    if not (args.year or args.table):
+        args.year = args.table = True
+    run_case({"subnets": 8, "agents": 100, "days": 1, "validators": 8, "miners": 8})  # warm the numba cache
+    header = "| case | subnets | stakers | days | run (s) | ms/tick | peak (MiB) |\n|---|---|---|---|---|---|---|"
+    if args.year:
+        spec = {"subnets": 128, "agents": 5_000, "days": 30 if args.quick else 365, "validators": 64,
+                "miners": 191}
+        res = run_case(spec)
+        print("\nWhole network, one year (targets: <= 60 s, <= 2 GiB)\n" + header)
+        print(_row("year", spec, res))
+        print(f"build {res['build_s']:.1f} s; {res['subnets']} subnets at the end")
+    if args.table:
+        base = {"subnets": 32, "agents": 1_000, "days": 30, "validators": 64, "miners": 64}
+        cases = [("subnets", {"subnets": s}) for s in (8, 32, 128)]
+        cases += [("stakers", {"agents": a}) for a in ((1_000, 10_000) if args.quick else (1_000, 10_000, 100_000))]
+        cases += [("horizon", {"days": d}) for d in ((30, 90) if args.quick else (30, 90, 365))]
+        print("\nScaling, one factor at a time from 32 subnets, 1,000 stakers, 30 days\n" + header)
+        for label, change in cases:
+            spec = {**base, **change}
+            print(_row(label, spec, run_case(spec)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
