@@ -62,7 +62,7 @@ def build_config(*, subnets: int, agents: int, days: float, validators: int, min
     }
     left = agents
     for i, (name, share, params) in enumerate(MIX):
-        n = left if i == len(MIX) - 1 else int(round(agents * share))
+        n = left if i == len(MIX) - 1 else round(agents * share)
         left -= n
         if n > 0:
             cfg["agents"].append({"strategy": name, "count": n, "budget": {"median": 100.0, "sigma": 1.0},

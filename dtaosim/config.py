@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from dtaosim.errors import ConfigError
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
@@ -190,21 +191,105 @@ class Lifecycle(_Strict):
 
 
 class MinerEconomics(_Strict):
-    """Miners as economic agents (register at the burn price, pay a running cost, leave or move)."""
+    """Miners as economic agents (register at the burn price, pay a running cost, leave or move).
+
+    With ``enabled`` (needs ``consensus.mode = "yuma"``), miners' alpha goes to one collective miner
+    account.  Each tick every miner sells ``sell_fraction`` of its alpha (at least enough to pay its
+    running cost, drawn per miner from ``cost_per_day``, TAO per day), with a limit price
+    ``max_slippage`` below spot.  A miner whose profit EMA (span ``profit_ema_ticks``) stays negative
+    for ``patience_ticks`` ticks leaves, or moves to the subnet with the best expected profit over
+    ``horizon_days`` net of the registration burn (``move``).  New miners arrive at
+    ``entry_rate_per_day`` (Poisson) with log-normal quality (median 1, log-sd ``quality_sigma``)
+    and register where that expected profit beats the burn.  The defaults are uncalibrated
+    assumptions: a median cost of about one rented GPU server, a payback horizon of a few days (which
+    keeps registration burns near the ~1 TAO seen on chain).
+    """
 
     enabled: bool = False
+    cost_per_day: Distribution = Field(default_factory=lambda: Distribution(median=0.2, sigma=1.0))
+    sell_fraction: float = Field(default=0.5, ge=0, le=1)
+    max_slippage: float = Field(default=0.05, gt=0, le=1)
+    patience_ticks: int = Field(default=20, ge=1, le=1_000_000)
+    profit_ema_ticks: float = Field(default=10.0, ge=1)
+    entry_rate_per_day: float = Field(default=20.0, ge=0)
+    quality_sigma: float = Field(default=0.5, ge=0)
+    horizon_days: float = Field(default=3.0, gt=0)
+    move: bool = True
 
 
 class ValidatorMarket(_Strict):
-    """Validators compete for nominators by past yield and set their take."""
+    """Validators compete for nominators by past yield and set their take.
+
+    With ``enabled`` (needs ``consensus.mode = "yuma"``), each tick a ``renominate_fraction`` of the
+    simulated stakers, and of outside holders' stake, moves to validators drawn by a softmax of their
+    recent yield after take (EMA over ``yield_ema_ticks``); ``temperature`` is relative to the mean
+    yield (small: chase the best).  ``take_strategies`` gives one take strategy per ``[[validators]]``
+    group (missing groups: ``"fixed"``): ``"undercut"`` lowers the take by ``take_step`` every
+    ``take_interval_ticks`` ticks while its stake share falls and raises it while the share grows,
+    within ``[take_min, take_max]`` (``take_max`` default: the regime's validator take).
+    """
 
     enabled: bool = False
+    renominate_fraction: float = Field(default=0.02, ge=0, le=1)
+    temperature: float = Field(default=0.25, gt=0)
+    yield_ema_ticks: float = Field(default=20.0, ge=1)
+    take_strategies: list[Literal["fixed", "undercut"]] = Field(default_factory=list)
+    take_step: float = Field(default=0.005, ge=0, le=1)
+    take_min: float = Field(default=0.0, ge=0, le=1)
+    take_max: float | None = Field(default=None, ge=0, le=1)
+    take_interval_ticks: int = Field(default=20, ge=1)
+
+    @field_validator("take_max")
+    @classmethod
+    def _take_bounds(cls, v: float | None, info: ValidationInfo) -> float | None:
+        low = info.data.get("take_min")
+        if v is not None and low is not None and v < low:
+            raise ValueError(f"must be at least take_min ({low!r})")
+        return v
+
+
+class FundamentalShock(_Strict):
+    """A one-off shock: subnet ``netuid``'s own utility is multiplied by ``size`` at ``tick`` (the
+    ``tick``-th step of the fundamentals; 0.5 halves it, 2 doubles it) and the change persists."""
+
+    tick: int = Field(ge=1)
+    netuid: int = Field(ge=1)
+    size: float = Field(gt=0, le=1e6)
 
 
 class Fundamentals(_Strict):
-    """Latent subnet utility and demand, optional dependency graph, stakers' beliefs."""
+    """Latent subnet utility and demand, optional dependency graph, stakers' beliefs
+    (:mod:`dtaosim.fundamentals` has the equations; rates are per tick).
+
+    ``edges`` lists ``[from, to]`` netuid pairs: ``to`` uses ``from``'s output (data -> training ->
+    serving), so a shock to ``from`` travels to ``to`` and beyond.  The graph must be acyclic."""
 
     enabled: bool = False
+    utility_sigma: float = Field(default=0.5, ge=0, le=5)
+    utility_drift: float = Field(default=0.01, ge=0, le=1)
+    quality_link: float = Field(default=0.05, ge=0, le=1)
+    demand_sigma: float = Field(default=0.5, ge=0, le=5)
+    demand_drift: float = Field(default=0.01, ge=0, le=1)
+    demand_reversion: float = Field(default=0.005, ge=0, le=1)
+    dependency_weight: float = Field(default=0.5, ge=0, le=1)
+    edges: list[list[int]] = Field(default_factory=list)
+    shocks: list[FundamentalShock] = Field(default_factory=list)
+    elasticity: float = Field(default=1.0, ge=0, le=10)
+    yield_horizon_ticks: float = Field(default=20.0, ge=0, le=100_000)
+    yield_smoothing: float = Field(default=0.1, gt=0, le=1)
+    yield_cap: float = Field(default=0.01, ge=0, le=1)
+    belief_noise: float = Field(default=0.1, ge=0, le=5)
+
+    @field_validator("edges")
+    @classmethod
+    def _valid_edges(cls, v: list[list[int]]) -> list[list[int]]:
+        from dtaosim.fundamentals import EdgeError, check_edges
+
+        try:
+            check_edges(v)
+        except EdgeError as e:
+            raise ValueError(f"edge {e.edge!r} (edges[{e.index}]): {e.rule}") from None
+        return v
 
 
 class Record(_Strict):
@@ -250,6 +335,15 @@ class ExperimentConfig(_Strict):
             with_overrides(self.regime, self.regime_overrides)
         except ConfigError as e:
             raise ValueError(str(e).replace("regime.", "", 1)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _ecology_needs_neurons(self) -> ExperimentConfig:
+        if self.consensus.mode != "yuma":
+            for name in ("miners", "validator_market"):
+                if getattr(self, name).enabled:
+                    raise ValueError(f"{name}.enabled: True is not allowed; it needs neurons, i.e. consensus.mode "
+                                     f"= \"yuma\" (got {self.consensus.mode!r})")
         return self
 
     # ------------------------------------------------------------------------------------------
@@ -305,6 +399,9 @@ def _config_error(e: ValidationError, data: dict, source: str | None) -> ConfigE
             msg = f"unknown key (in a {parent} table); check the spelling"
         if isinstance(value, dict) and err["type"] != "extra_forbidden":
             value = "{...}"
+        if not loc and re.match(r"^[\w.\[\]]+: .+ is not allowed; ", msg):
+            lines.append(f"{prefix}{msg}")  # a cross-field rule that names its own field
+            continue
         lines.append(f"{prefix}{field}: {value!r} is not allowed; {msg}")
     # one line per problem; the first is the headline the CLI prints
     return ConfigError("\n".join(dict.fromkeys(lines)))

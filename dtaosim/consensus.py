@@ -4,11 +4,14 @@ After the kernel advances a tick's blocks, the subnets whose epoch fired hold th
 (miners', validators', root stakers' and owner's alpha, root TAO).  :func:`run_epochs` runs one
 batched Yuma call for all of them and pays:
 
-* miners by incentive (alpha held by the miners, outside the model); incentive on the owner's
-  hotkey (uid 0) is burned and sets the subnet's ``miner_burned``;
+* miners by incentive: to outside holders, or, with miner economics on, to the miners' collective
+  account (``Neurons.miner_account``, per-uid parts in ``Neurons.miner_alpha``); incentive on the
+  owner's hotkey (uid 0) is burned and sets the subnet's ``miner_burned``;
 * validators by dividends: each dividend is split into an alpha part (validators' bucket) and a
   root part (root bucket) by the validator's root fraction; the validator keeps its take and the
-  rest goes to its nominators pro rata (simulated accounts and outside holders);
+  rest goes to its nominators pro rata (simulated accounts and outside holders); accounts that
+  stake on their own hotkey (``nominee == -1``: owners, the miners' account) are nobody's
+  nominators and get none of it;
 * the owner cut to the owner.
 
 A subnet whose epoch fired more than once in a tick (tempo shorter than the tick) runs the epoch
@@ -19,6 +22,7 @@ Epoch inputs are the tick's: weights revealed at the tick start and stake after 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -54,11 +58,11 @@ class WeightBook:
         """Reveal every commit whose reveal block has come; returns how many were revealed."""
         ready = [c for c in self.pending if c.reveal_block <= block]
         self.pending = [c for c in self.pending if c.reveal_block > block]
-        uid = 1
         for c in ready:
             uid = c.validator + 1
-            neurons.weights[c.netuids, uid, :] = c.weights
-            neurons.last_update[c.netuids, uid] = c.reveal_block
+            live = neurons.exists[c.netuids, uid]  # a subnet dissolved since the commit takes nothing
+            neurons.weights[c.netuids[live], uid, :] = c.weights[live]
+            neurons.last_update[c.netuids[live], uid] = c.reveal_block
         return len(ready)
 
 
@@ -67,7 +71,7 @@ def _pay_nominators_alpha(state: NetworkState, nn: Neurons, idx: np.ndarray, res
     """Add ``rest`` (k, validators) alpha to the nominators of each validator on subnets ``idx``."""
     per_unit = np.where(hk_alpha > 0, rest / np.where(hk_alpha > 0, hk_alpha, 1.0), 0.0)
     if state.n_accounts:
-        state.stake[:, idx] += state.stake[:, idx] * per_unit[:, nn.nominee].T
+        state.stake[:, idx] += state.stake[:, idx] * nn.per_nominator(per_unit).T
     ext = state.external_alpha[idx, None] * nn.external_split[idx]
     grown = ext * (1.0 + per_unit)
     total = grown.sum(axis=1)
@@ -81,6 +85,51 @@ def _credit_alpha(state: NetworkState, accounts: np.ndarray, netuids: np.ndarray
     sim = accounts >= 0
     np.add.at(state.stake, (accounts[sim], netuids[sim]), amounts[sim])
     np.add.at(state.external_alpha, netuids[~sim], amounts[~sim])
+
+
+MAX_RUNS_IN_PLACE = 16
+"""Up to this many contiguous runs of netuids, epochs read the neuron arrays through views and write the
+bonds in place; beyond, through copies (both give identical results)."""
+
+_OUTPUTS = ("new_permits", "incentive", "dividends", "consensus", "server_share", "validator_share")
+
+
+def _contiguous_runs(sub: np.ndarray) -> list[tuple[int, int]]:
+    """``sub`` (sorted netuids) as half-open ranges ``[lo, hi)`` of consecutive netuids."""
+    cuts = np.flatnonzero(np.diff(sub) != 1) + 1
+    return [(int(part[0]), int(part[-1]) + 1) for part in np.split(sub, cuts)]
+
+
+def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np.ndarray, block: int,
+                   engine: str) -> SimpleNamespace:
+    """Run Yuma on the subnets ``sub`` and store their new bonds in ``nn.bonds``.
+
+    The (netuids, uids, uids) weights and bonds are the big arrays (64 MiB each on the full network):
+    for a few contiguous runs of netuids they are passed as views and the bonds are updated in place,
+    instead of gathered into copies and scattered back.  Returns the per-uid outputs of ``_OUTPUTS``
+    over ``sub``.
+    """
+    runs = _contiguous_runs(sub)
+    if len(runs) > MAX_RUNS_IN_PLACE:
+        inputs = YumaInputs(
+            stake=stake_w[sub], permits=nn.permits[sub], weights=nn.weights[sub], bonds=nn.bonds[sub],
+            last_update=nn.last_update[sub], block_at_registration=nn.registered_at[sub],
+            owner_uid=np.zeros(sub.size, np.int64), exists=nn.exists[sub], last_epoch_block=nn.last_epoch_block[sub],
+        )
+        res = yuma_epoch(inputs, params.take(sub), block=block, engine=engine)
+        nn.bonds[sub] = res.new_bonds
+        return SimpleNamespace(**{name: getattr(res, name) for name in _OUTPUTS})
+    parts = []
+    for lo, hi in runs:
+        sl = slice(lo, hi)
+        inputs = YumaInputs(
+            stake=stake_w[sl], permits=nn.permits[sl], weights=nn.weights[sl], bonds=nn.bonds[sl],
+            last_update=nn.last_update[sl], block_at_registration=nn.registered_at[sl],
+            owner_uid=np.zeros(hi - lo, np.int64), exists=nn.exists[sl], last_epoch_block=nn.last_epoch_block[sl],
+        )
+        parts.append(yuma_epoch(inputs, params.take(np.arange(lo, hi)), block=block, engine=engine,
+                                bonds_out=nn.bonds[sl]))
+    return SimpleNamespace(**{name: np.concatenate([getattr(r, name) for r in parts]) for name in _OUTPUTS})
 
 
 def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaParams, epochs: np.ndarray,
@@ -101,13 +150,7 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     out = None
     for c in range(int(counts.max())):
         sub = idx[counts > c]
-        inputs = YumaInputs(
-            stake=stake_w[sub], permits=nn.permits[sub], weights=nn.weights[sub], bonds=nn.bonds[sub],
-            last_update=nn.last_update[sub], block_at_registration=nn.registered_at[sub],
-            owner_uid=np.zeros(sub.size, np.int64), exists=nn.exists[sub], last_epoch_block=nn.last_epoch_block[sub],
-        )
-        res = yuma_epoch(inputs, params.take(sub), block=block, engine=engine)
-        nn.bonds[sub] = res.new_bonds
+        res = _yuma_in_place(nn, stake_w, params, sub, block, engine)
         nn.permits[sub] = res.new_permits
         nn.last_epoch_block[sub] = block
         if c == 0:
@@ -116,6 +159,8 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     nn.incentive[idx] = out.incentive
     nn.dividends[idx] = out.dividends
     nn.consensus[idx] = out.consensus
+    paid_out = state.drained_server[idx] + state.drained_validator[idx]
+    nn.emission[idx] = (out.server_share + out.validator_share) * paid_out[:, None]
 
     price = state.price
     vu = nn.validator_uids
@@ -128,7 +173,16 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     state.miner_burned[idx] = burned
     state.unclaimed_alpha[idx] += withheld
     nn.miner_earned[idx] += paid
-    state.external_alpha[idx] += paid.sum(axis=1)
+    if nn.miner_account >= 0:
+        # miner economics: the miner uids' alpha goes to the miners' account, tracked per uid
+        mu = nn.miner_uids
+        to_miners = paid[:, mu]
+        state.stake[nn.miner_account, idx] += to_miners.sum(axis=1)
+        nn.miner_alpha[idx[:, None], mu[None, :]] += to_miners
+        nn.miner_income[idx[:, None], mu[None, :]] += to_miners
+        state.external_alpha[idx] += paid.sum(axis=1) - to_miners.sum(axis=1)
+    else:
+        state.external_alpha[idx] += paid.sum(axis=1)
 
     # validators: alpha and root parts by root fraction
     pool = dist.validator_pool(state.drained_validator[idx], server, out.server_share)
@@ -170,7 +224,7 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
         _credit_alpha(state, accts.ravel(), np.repeat(idx, nn.n_validators), kept_a.ravel())
         frac = np.where(hk_r > 0, rest_a / np.where(hk_r > 0, hk_r, 1.0), 0.0)  # alpha per TAO of root stake
         if state.n_accounts:
-            state.stake[:, idx] += state.stake[:, [0]] * frac[:, nn.nominee].T
+            state.stake[:, idx] += state.stake[:, [0]] * nn.per_nominator(frac).T
         state.external_alpha[idx] += (frac * (state.external_alpha[0] * nn.external_root_split)[None, :]).sum(axis=1)
         state.unclaimed_alpha[idx] += np.where(hk_r[None, :] > 0, 0.0, rest_a).sum(axis=1)
     if r_tao.any() or unpaid_root_tao:
@@ -180,7 +234,7 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
         kept_t = kept_t + np.where(hk_r > 0, 0.0, rest_t)
         ext_root = state.external_alpha[0] * nn.external_root_split
         if state.n_accounts:
-            state.stake[:, 0] += state.stake[:, 0] * per_unit[nn.nominee]
+            state.stake[:, 0] += state.stake[:, 0] * nn.per_nominator(per_unit)
         grown = ext_root * (1.0 + per_unit)
         np.add.at(state.stake[:, 0], acc[acc >= 0], kept_t[acc >= 0])
         grown = grown + np.where(acc < 0, kept_t, 0.0)

@@ -4,11 +4,17 @@ Amounts are in TAO (stake) or alpha (unstake, move); ``limit_price`` in TAO per 
 chain's default limits).  An intent either executes whole or is rejected with a recorded reason; with
 ``allow_partial`` a price limit may cut it to the amount that reaches the limit (as the chain's
 ``add_stake_limit`` with partial fills allowed).
+
+:class:`IntentBatch` holds many intents as arrays (what vectorized strategies emit); the kernel
+accepts a list mixing dataclasses and batches.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,3 +50,161 @@ class MoveStake:
 
 
 Intent = Stake | Unstake | MoveStake
+
+
+# ---------------------------------------------------------------------------------------------
+# many intents as arrays
+# ---------------------------------------------------------------------------------------------
+STAKE, UNSTAKE, MOVE = 0, 1, 2
+"""Codes of :attr:`IntentBatch.kind`."""
+
+KIND_NAMES = ("stake", "unstake", "move")
+"""Event ``kind`` of each code."""
+
+_BATCH_FIELDS = ("kind", "account", "netuid", "destination", "amount", "limit_price", "allow_partial")
+_BATCH_DTYPES = (np.int8, np.int64, np.int64, np.int64, np.float64, np.float64, np.bool_)
+
+
+@dataclass(frozen=True, eq=False)
+class IntentBatch:
+    """Many intents as parallel arrays (one element per intent), in the order they were submitted.
+
+    A vectorized strategy returns one of these instead of thousands of dataclasses; the kernel
+    executes it like the same intents as a list (:meth:`to_intents` gives that list).
+
+    ``kind`` is :data:`STAKE`, :data:`UNSTAKE` or :data:`MOVE`; ``netuid`` the subnet staked into or
+    unstaked from, or a move's origin; ``destination`` a move's destination (-1 otherwise);
+    ``amount`` TAO (stake) or alpha (unstake, move); ``limit_price`` TAO per alpha, NaN for the
+    chain's default limit (``None`` in the dataclasses); ``allow_partial`` as in :class:`Stake`.
+    """
+
+    kind: np.ndarray
+    account: np.ndarray
+    netuid: np.ndarray
+    destination: np.ndarray
+    amount: np.ndarray
+    limit_price: np.ndarray
+    allow_partial: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = None
+        for name, dtype in zip(_BATCH_FIELDS, _BATCH_DTYPES, strict=True):
+            arr = np.ascontiguousarray(getattr(self, name), dtype=dtype).reshape(-1)
+            object.__setattr__(self, name, arr)
+            if n is None:
+                n = arr.size
+            elif arr.size != n:
+                raise ValueError(f"{name}: {arr.size} intents is not allowed; expected {n} like kind")
+
+    def __len__(self) -> int:
+        return int(self.kind.size)
+
+    @classmethod
+    def empty(cls) -> IntentBatch:
+        """A batch of no intents."""
+        return cls(*(np.zeros(0, dtype=d) for d in _BATCH_DTYPES))
+
+    @classmethod
+    def stakes(cls, account: np.ndarray, netuid: np.ndarray, tao: np.ndarray,
+               limit_price: np.ndarray | float = np.nan, allow_partial: np.ndarray | bool = False) -> IntentBatch:
+        """:class:`Stake` intents (arrays broadcast together)."""
+        return cls._make(STAKE, account, netuid, -1, tao, limit_price, allow_partial)
+
+    @classmethod
+    def unstakes(cls, account: np.ndarray, netuid: np.ndarray, alpha: np.ndarray,
+                 limit_price: np.ndarray | float = np.nan, allow_partial: np.ndarray | bool = False) -> IntentBatch:
+        """:class:`Unstake` intents (arrays broadcast together)."""
+        return cls._make(UNSTAKE, account, netuid, -1, alpha, limit_price, allow_partial)
+
+    @classmethod
+    def moves(cls, account: np.ndarray, origin: np.ndarray, destination: np.ndarray,
+              alpha: np.ndarray) -> IntentBatch:
+        """:class:`MoveStake` intents (arrays broadcast together)."""
+        return cls._make(MOVE, account, origin, destination, alpha, np.nan, False)
+
+    @classmethod
+    def _make(cls, kind: int, *columns: object) -> IntentBatch:
+        account = np.asarray(columns[0])
+        cols = np.broadcast_arrays(account, *(np.asarray(c) for c in columns[1:]))
+        return cls(np.full(cols[0].shape, kind, dtype=np.int8), *cols)
+
+    @classmethod
+    def from_intents(cls, intents: Sequence[Intent]) -> IntentBatch:
+        """The batch of a list of :class:`Stake`, :class:`Unstake` and :class:`MoveStake` intents."""
+        rows = []
+        for it in intents:
+            if isinstance(it, Stake):
+                rows.append((STAKE, it.account, it.netuid, -1, it.tao, _nan(it.limit_price), it.allow_partial))
+            elif isinstance(it, Unstake):
+                rows.append((UNSTAKE, it.account, it.netuid, -1, it.alpha, _nan(it.limit_price), it.allow_partial))
+            elif isinstance(it, MoveStake):
+                rows.append((MOVE, it.account, it.origin, it.destination, it.alpha, np.nan, False))
+            else:
+                raise TypeError(f"intent: {it!r} is not an intent; expected Stake, Unstake or MoveStake")
+        if not rows:
+            return cls.empty()
+        return cls(*(np.array(col, dtype=d) for col, d in zip(zip(*rows, strict=True), _BATCH_DTYPES, strict=True)))
+
+    @classmethod
+    def concat(cls, batches: Sequence[IntentBatch]) -> IntentBatch:
+        """One batch of ``batches`` in order."""
+        batches = [b for b in batches if len(b)]
+        if len(batches) == 1:
+            return batches[0]
+        if not batches:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(b, name) for b in batches]) for name in _BATCH_FIELDS))
+
+    def take(self, index: np.ndarray) -> IntentBatch:
+        """The intents at ``index`` (an index array or a boolean mask), in that order."""
+        return IntentBatch(*(getattr(self, name)[index] for name in _BATCH_FIELDS))
+
+    def to_intents(self) -> list[Intent]:
+        """The same intents as dataclasses (NaN limit prices become ``None``)."""
+        out: list[Intent] = []
+        cols = [getattr(self, name).tolist() for name in _BATCH_FIELDS]
+        for kind, account, netuid, dest, amount, limit, partial in zip(*cols, strict=True):
+            lim = None if limit != limit else limit
+            if kind == STAKE:
+                out.append(Stake(account, netuid, amount, limit_price=lim, allow_partial=partial))
+            elif kind == UNSTAKE:
+                out.append(Unstake(account, netuid, amount, limit_price=lim, allow_partial=partial))
+            else:
+                out.append(MoveStake(account, netuid, dest, amount))
+        return out
+
+
+def _nan(limit: float | None) -> float:
+    return np.nan if limit is None else float(limit)
+
+
+def as_batch(intents: Sequence[Intent | IntentBatch]) -> IntentBatch:
+    """One :class:`IntentBatch` of a sequence mixing intents and batches (batches expanded in place)."""
+    if isinstance(intents, IntentBatch):
+        return intents
+    parts: list[IntentBatch] = []
+    run: list[Intent] = []
+    for it in intents:
+        if isinstance(it, IntentBatch):
+            if run:
+                parts.append(IntentBatch.from_intents(run))
+                run = []
+            parts.append(it)
+        else:
+            run.append(it)
+    if run:
+        parts.append(IntentBatch.from_intents(run))
+    return IntentBatch.concat(parts)
+
+
+def as_intents(intents: Sequence[Intent | IntentBatch]) -> list[Intent]:
+    """A flat list of dataclass intents of a sequence mixing intents and batches."""
+    if isinstance(intents, IntentBatch):
+        return intents.to_intents()
+    out: list[Intent] = []
+    for it in intents:
+        if isinstance(it, IntentBatch):
+            out.extend(it.to_intents())
+        else:
+            out.append(it)
+    return out

@@ -3,7 +3,8 @@
 ``settle(state, intents, regime, blocks, rng)`` is one tick:
 
 1. the intents run through the pools one by one in a seeded random order; one that cannot run
-   (balance, price limit, pool limit, dust) is rejected whole with its reason;
+   (balance, price limit, pool limit, dust) is rejected whole with its reason (the compiled loop of
+   :mod:`dtaosim.intent_engine`, or the reference loop here);
 2. the tick's blocks advance vectorized over subnets (:func:`advance_blocks`): block emission and
    halvings, emission shares, injection and chain buys, the alpha_out split into pending buckets,
    root sells, epochs draining the buckets, the EMA prices and the flow EMAs;
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dtaosim.intents import Intent, MoveStake, Stake, Unstake
+from dtaosim.intents import Intent, IntentBatch, MoveStake, Stake, Unstake, as_batch, as_intents
 from dtaosim.protocol import amm, emission, epochs, staking
 from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
@@ -168,17 +169,35 @@ def _feeless(regime: Regime) -> Regime:
     return cached
 
 
-def execute_intents(state: NetworkState, intents: Sequence[Intent], regime: Regime,
-                    rng: np.random.Generator) -> list[tuple]:
+def execute_intents(state: NetworkState, intents: Sequence[Intent | IntentBatch] | IntentBatch, regime: Regime,
+                    rng: np.random.Generator, engine: str = "auto") -> list[tuple]:
     """Run ``intents`` in a random order drawn from ``rng``; return one event tuple per intent.
 
-    Each event is ``(block, account, kind, netuid, amount_in, amount_out, fee, status)`` with
-    status ``"ok"`` or the rejection reason.
+    ``intents`` is one :class:`~dtaosim.intents.IntentBatch` or a list mixing intents and batches (a
+    batch counts as its intents, in place).  Each event is ``(block, account, kind, netuid, amount_in,
+    amount_out, fee, status)`` with status ``"ok"`` or the rejection reason; a move's netuid is its
+    destination.  ``engine`` (see :data:`ENGINES`): ``"numpy"`` is the reference loop over
+    dataclasses; ``"numba"`` (and ``"auto"`` when numba imports) the compiled loop of
+    :mod:`dtaosim.intent_engine`, with identical state and events (tested bit for bit).
     """
-    events: list[tuple] = []
+    if engine not in ENGINES:
+        raise ValueError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
+    if engine != "numpy":
+        from dtaosim import fastpath, intent_engine
+
+        if fastpath.NUMBA_AVAILABLE:
+            return intent_engine.execute_batch(state, as_batch(intents), regime, rng)
+        if engine == "numba":
+            raise ImportError("engine: 'numba' needs the numba package (pip install numba)")
+    intents = as_intents(intents)
     order = rng.permutation(len(intents)) if len(intents) > 1 else range(len(intents))
-    for i in order:
-        it = intents[int(i)]
+    return _execute_in_order(state, [intents[int(i)] for i in order], regime)
+
+
+def _execute_in_order(state: NetworkState, intents: Sequence[Intent], regime: Regime) -> list[tuple]:
+    """The reference loop: execute ``intents`` one by one in the given order."""
+    events: list[tuple] = []
+    for it in intents:
         if isinstance(it, Stake):
             status, a_in, a_out, fee = _execute_stake(state, regime, it)
             events.append((state.block, it.account, "stake", it.netuid, a_in, a_out, fee, status))
@@ -406,8 +425,8 @@ def distribute_pro_rata(state: NetworkState) -> np.ndarray:
 
 
 ENGINES = ("auto", "numba", "numpy")
-"""Block engines: the compiled fast path (``numba``; ``auto`` uses it when numba imports) or the
-numpy reference loop.  Both give identical results (tested bit for bit)."""
+"""Block and intent engines: the compiled fast paths (``numba``; ``auto`` uses them when numba
+imports) or the numpy reference loops.  Both give identical results (tested bit for bit)."""
 
 
 def advance(state: NetworkState, regime: Regime, blocks: int, engine: str = "auto") -> TickFlows:
@@ -423,13 +442,13 @@ def advance(state: NetworkState, regime: Regime, blocks: int, engine: str = "aut
     return fastpath.advance_blocks_fast(state, regime, blocks)
 
 
-def settle(state: NetworkState, intents: Sequence[Intent], regime: Regime, blocks: int,
+def settle(state: NetworkState, intents: Sequence[Intent | IntentBatch], regime: Regime, blocks: int,
            rng: np.random.Generator, *, distribute: bool = True, engine: str = "auto") -> SettleReport:
     """One tick: execute ``intents`` in a seeded random order, advance ``blocks`` blocks, and (with
     ``distribute``) pay the drained epoch emission pro rata; without it the caller pays it (Yuma)."""
     if blocks < 1:
         raise ValueError(f"blocks: {blocks!r} is not allowed; expected at least 1 block per tick")
-    events = execute_intents(state, intents, regime, rng)
+    events = execute_intents(state, intents, regime, rng, engine)
     flows = advance(state, regime, blocks, engine)
     paid = distribute_pro_rata(state) if distribute else np.zeros(state.n_netuids)
     return SettleReport(events=events, flows=flows, yield_per_alpha=paid)

@@ -12,16 +12,20 @@ import math
 import mesa
 import numpy as np
 
+from dtaosim.agents.miners import MinerEconomy
 from dtaosim.agents.owner import OWNER_STRATEGIES, SubnetEntrants, SubnetOwner
-from dtaosim.agents.staker import Staker
+from dtaosim.agents.staker import StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView
 from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator
+from dtaosim.agents.validator_market import ValidatorMarketAgent
 from dtaosim.config import Distribution, ExperimentConfig, as_config
 from dtaosim.consensus import WeightBook, WeightCommit, run_epochs
 from dtaosim.errors import ConfigError
+from dtaosim.fundamentals import SubnetFundamentals
 from dtaosim.initial_state import snapshot_state, synthetic_state
 from dtaosim.intents import Intent
 from dtaosim.kernel import SettleReport, execute_intents, settle
+from dtaosim.neuron_lifecycle import decay_neuron_burn, initial_neuron_burn
 from dtaosim.neurons import Neurons, build_neurons
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
@@ -105,6 +109,12 @@ class DTaoModel(mesa.Model):
         self.weight_book = WeightBook()
         if self.yuma:
             self._create_neurons(cfg, n_stakers)
+        self.fundamentals: SubnetFundamentals | None = None
+        self._beliefs: np.ndarray | None = None
+        if cfg.fundamentals.enabled:
+            self.fundamentals = SubnetFundamentals(cfg.fundamentals, self.state.price, self.streams["exogenous"],
+                                                   exists=self.state.subnet_mask)
+            self._beliefs = self.fundamentals.beliefs(self.streams["exogenous"], cfg.fundamentals.belief_noise)
         self.state.check_invariants()
 
         groups = {}
@@ -226,6 +236,8 @@ class DTaoModel(mesa.Model):
             if self.neurons is not None and hasattr(self.neurons, "register_subnet"):
                 self.neurons.register_subnet(reg.netuid, st.block, self.streams["exogenous"],
                                              self.config.consensus.quality_sigma)
+            if self.fundamentals is not None:
+                self.fundamentals.reset_subnet(reg.netuid, float(st.price[reg.netuid]))
             strategy = OWNER_STRATEGIES[lc.entrant_strategy](
                 lc.entrant_params, np.random.default_rng(self.streams["agents"].integers(2**63)),
                 where="lifecycle.entrant_params")
@@ -255,12 +267,13 @@ class DTaoModel(mesa.Model):
                 budgets = g.budget.median * np.exp(g.budget.sigma * rng.standard_normal(g.count))
             else:
                 budgets = np.full(g.count, float(g.budget))
-            for b in budgets:
-                strategy = cls(g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
-                               where=f"agents[{gi}].params")
-                Staker(self, account, strategy, float(b))
-                self.state.free_tao[account] = b
-                account += 1
+            if g.count == 0:
+                continue
+            # one Mesa agent per group: accounts account..account+count-1, in config order
+            accounts = np.arange(account, account + g.count)
+            StakerGroup(self, accounts, budgets, cls, g.params, self.streams["agents"], where=f"agents[{gi}].params")
+            self.state.free_tao[accounts] = budgets
+            account += g.count
         total = float(self.state.free_tao.sum())
         if total > self.state.external_tao:
             raise ConfigError(
@@ -280,7 +293,8 @@ class DTaoModel(mesa.Model):
             )
         nn = build_neurons(self.state, n_validators=n_validators, miners_per_subnet=c.miners_per_subnet, rng=rng,
                            take=self.regime.validator_take, stake_concentration=c.stake_concentration,
-                           quality_sigma=c.quality_sigma)
+                           quality_sigma=c.quality_sigma, regime=self.regime)
+        nn.burn[:] = initial_neuron_burn(self.state, self.regime, cfg.network.initial_state)
         # stakers nominate a validator with probability proportional to its outside root stake
         if n_stakers:
             nn.nominee[:n_stakers] = rng.choice(n_validators, size=n_stakers, p=nn.external_root_split)
@@ -296,10 +310,19 @@ class DTaoModel(mesa.Model):
                 nn.validator_take[index] = self.regime.validator_take if g.take is None else g.take
                 nn.nominee[account] = index
                 index += 1
+        # subnet owners and the miners' account stake on their own hotkeys (nominee -1)
+        nn.nominee[self.owner_account_start: self.owner_account_start + self.n_owner_slots] = -1
+        if self.miner_account is not None:
+            nn.nominee[self.miner_account] = -1
+            nn.miner_account = self.miner_account
         self.neurons = nn
         self.yuma_params = YumaParams.from_regime(self.regime, self.state.n_netuids)
         self.reveal_delay = c.commit_reveal_tempos * self.regime.tempo
         MinerPopulation(self, c.quality_drift)
+        if cfg.miners.enabled:
+            MinerEconomy(self, cfg.miners)
+        if cfg.validator_market.enabled:
+            ValidatorMarketAgent.from_config(self, cfg)
         # validators' first weights count at once (the network was running before the simulation)
         delay, self.reveal_delay = self.reveal_delay, 0
         self.agents_by_type[Validator].do("step")
@@ -330,8 +353,18 @@ class DTaoModel(mesa.Model):
             ticks_per_year=365.0 * self.regime.blocks_per_day / self.blocks_per_tick,
             min_stake=self.regime.min_stake, price=st.price, ema_price=st.ema_price, pool_tao=st.pool_tao,
             subnets=mask, price_history=self._history, yield_per_tick=self._yield,
-            free_tao=st.free_tao, stake=st.stake,
+            free_tao=st.free_tao, stake=st.stake, fundamental_value=self._beliefs,
         )
+
+    def _miner_quality(self) -> np.ndarray | None:
+        """Mean latent quality of each subnet's registered miners (None without neurons)."""
+        nn = self.neurons
+        if nn is None:
+            return None
+        q = nn.quality[:, nn.miner_uids]
+        live = nn.exists[:, nn.miner_uids]
+        n = live.sum(axis=1)
+        return np.where(n > 0, (q * live).sum(axis=1) / np.maximum(n, 1), 0.0)
 
     def _pay_owner_revenue(self) -> None:
         """Outside revenue of owners whose strategy sells a product: outside holders' TAO to the owner."""
@@ -356,10 +389,11 @@ class DTaoModel(mesa.Model):
         self.view = self.market_view()
         self.agents.do("step")
         blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
+        decay_neuron_burn(self.neurons, self.regime, blocks)  # neuron registration burn decays over the tick's blocks
         if self.neurons is not None:
             self.weight_book.reveal(self.neurons, st.block)
         p0, h0, f0 = st.price, st.stake.copy(), st.free_tao.copy()
-        events = execute_intents(st, self._intents, self.regime, self.streams["order"])
+        events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine)
         self._process_registrations()
         h1 = st.stake.copy()
         holders = st.stake.sum(axis=0) + st.external_alpha
@@ -375,6 +409,9 @@ class DTaoModel(mesa.Model):
                                                   0.0)
             report.yield_per_alpha[0] = 0.0
         self._yield = report.yield_per_alpha
+        if self.fundamentals is not None:
+            self.fundamentals.step(self._miner_quality(), self._yield, st.subnet_mask)
+            self._beliefs = self.fundamentals.beliefs(self.streams["exogenous"], self.config.fundamentals.belief_noise)
         # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
         # emissions at closing prices, everything else is revaluation
         p2 = st.price

@@ -5,11 +5,19 @@ Layout of each subnet's uid axis (length ``n_uids = 1 + n_validators + miners_pe
 * uid 0: the subnet owner's hotkey (always permitted; incentive it receives is burned);
 * uids ``1 .. G``: the ``G`` network validators, global entities registered on every subnet
   (validator ``g`` is uid ``g + 1``); their root stake counts on every subnet (``tao_weight``);
-* uids ``G+1 ..``: miners, each with a latent quality that drifts.
+* uids ``G+1 ..``: miners, each with a latent quality that drifts.  ``n_uids`` is the subnet's uid
+  capacity in the model (at most the regime's ``max_uids``): a registration replaces a miner uid
+  (:mod:`dtaosim.neuron_lifecycle`).
 
 Stake: a simulated account nominates one validator (``nominee``) with all its stake, on every
-subnet and on root.  Outside holders' alpha on a subnet is spread over validators by
+subnet and on root; ``nominee == -1`` means the account stakes on its own hotkey (subnet owners,
+the miners' collective account): that stake counts toward no validator's stake weight and earns no
+nominator dividends.  Outside holders' alpha on a subnet is spread over validators by
 ``external_split`` (rows sum to 1); their root stake by ``external_root_split``.
+
+Miner economics (``[miners] enabled``): miners' alpha is held by the collective account
+``miner_account``; ``miner_alpha`` tracks each miner uid's part of it and ``miner_exit_alpha`` the
+part of miners whose uid was replaced (sold off by :class:`~dtaosim.agents.miners.MinerEconomy`).
 
 Units: alpha and TAO amounts, blocks.  Shapes: ``(netuids, uids)`` and ``(netuids, uids, uids)``.
 """
@@ -20,7 +28,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
+
+_SPLIT_NOISE = 0.3
+"""Log-sd of the per-subnet noise on outside holders' split over validators (a model choice)."""
 
 
 @dataclass
@@ -44,17 +56,49 @@ class Neurons:
     bonds: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, uids, uids) stored bonds (u16 fractions, the Yuma kernel's convention)."""
     quality: np.ndarray = field(default=None)  # type: ignore[assignment]
-    """(netuids, uids) latent miner quality (0 for non-miners)."""
+    """(netuids, uids) latent miner quality (0 for non-miners and for miners that left)."""
     incentive: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, uids) incentive of the last epoch."""
     dividends: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, uids) dividends of the last epoch."""
     consensus: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, uids) consensus weights of the last epoch (what copiers copy)."""
+    emission: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, uids) alpha emission of each uid at the last epoch (server + validator share of the
+    drained miners' and validators' alpha; the chain's ``Emission``, which neuron pruning reads)."""
     last_epoch_block: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids,) block of the last epoch run by the model (-1 never)."""
     miner_earned: np.ndarray = field(default=None)  # type: ignore[assignment]
-    """(netuids, uids) alpha paid to each miner uid so far."""
+    """(netuids, uids) alpha paid to each miner uid since its registration."""
+    owner_burn: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids,) fraction of each honest or stale validator's weight row put on uid 0 (the owner's
+    hotkey, whose incentive the chain burns); set by subnet owner agents, default 0."""
+
+    # --- neuron registration (dtaosim.neuron_lifecycle) ----------------------------------------
+    burn: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids,) current neuron registration burn (``Burn``), TAO."""
+    registrations: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids,) neuron registrations in the run."""
+    alpha_burned: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids,) alpha bought with registration burns and burned (removed from issuance)."""
+
+    # --- miner economics (agents.miners) -------------------------------------------------------
+    miner_account: int = -1
+    """Account holding every simulated miner's alpha (-1: miners are outside holders)."""
+    miner_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, uids) alpha of each miner uid held in ``miner_account``."""
+    miner_exit_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids,) alpha in ``miner_account`` of miners whose uid was replaced (to be sold)."""
+    miner_income: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, uids) alpha paid to each miner uid since the miner agent last read it."""
+    miner_cost: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, uids) running cost of each miner, TAO per day (NaN: not drawn yet)."""
+    miner_active: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, uids) bool: a miner works the uid (False once it left; the uid waits for pruning)."""
+    miner_profit_ema: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, uids) EMA of each miner's profit per tick, TAO."""
+    miner_losing_ticks: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, uids) consecutive ticks the miner's profit EMA has been negative."""
 
     validator_account: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(validators,) account that owns each validator (-1: outside the model)."""
@@ -65,10 +109,13 @@ class Neurons:
     external_root_split: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(validators,) how outside holders' root stake is spread over validators."""
     nominee: np.ndarray = field(default=None)  # type: ignore[assignment]
-    """(accounts,) validator each simulated account stakes through."""
+    """(accounts,) validator each simulated account stakes through (-1: its own hotkey)."""
     dividends_paid: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, validators) alpha-equivalent dividends paid to each validator's hotkey so far
     (take included; root dividends counted in TAO)."""
+
+    regime: Regime | None = None
+    """The run's regime (initial neuron burn of a newly registered subnet)."""
 
     def __post_init__(self) -> None:
         s, u, g = self.n_netuids, self.n_uids, self.n_validators
@@ -77,7 +124,13 @@ class Neurons:
             "last_update": np.zeros((s, u), np.int64), "permits": np.zeros((s, u), bool),
             "weights": np.zeros((s, u, u)), "bonds": np.zeros((s, u, u)), "quality": np.zeros((s, u)),
             "incentive": np.zeros((s, u)), "dividends": np.zeros((s, u)), "consensus": np.zeros((s, u)),
+            "emission": np.zeros((s, u)),
             "last_epoch_block": np.full(s, -1, np.int64), "miner_earned": np.zeros((s, u)),
+            "owner_burn": np.zeros(s), "burn": np.zeros(s), "registrations": np.zeros(s, np.int64),
+            "alpha_burned": np.zeros(s),
+            "miner_alpha": np.zeros((s, u)), "miner_exit_alpha": np.zeros(s), "miner_income": np.zeros((s, u)),
+            "miner_cost": np.full((s, u), np.nan), "miner_active": np.zeros((s, u), bool),
+            "miner_profit_ema": np.zeros((s, u)), "miner_losing_ticks": np.zeros((s, u), np.int64),
             "validator_account": np.full(g, -1, np.int64), "validator_take": np.zeros(g),
             "external_split": np.zeros((s, g)), "external_root_split": np.zeros(g),
             "nominee": np.zeros(0, np.int64), "dividends_paid": np.zeros((s, g)),
@@ -102,13 +155,19 @@ class Neurons:
         return np.arange(1 + self.n_validators, self.n_uids)
 
     # ------------------------------------------------------------------------------------------
+    def _nominated(self, n_accounts: int) -> tuple[np.ndarray, np.ndarray]:
+        """(accounts that nominate a validator, their validator); own-hotkey accounts (-1) left out."""
+        nom = self.nominee[:n_accounts]
+        acc = np.flatnonzero(nom >= 0)
+        return acc, nom[acc]
+
     def validator_alpha(self, state: NetworkState) -> np.ndarray:
         """(netuids, validators) alpha staked through each validator: nominators + outside holders."""
         g = self.n_validators
-        onehot = np.zeros((state.n_accounts, g))
-        if state.n_accounts:
-            onehot[np.arange(state.n_accounts), self.nominee] = 1.0
-        sim = (onehot.T @ state.stake).T  # (netuids, validators)
+        acc, val = self._nominated(state.n_accounts)
+        onehot = np.zeros((acc.size, g))
+        onehot[np.arange(acc.size), val] = 1.0
+        sim = (onehot.T @ state.stake[acc]).T  # (netuids, validators)
         ext = state.external_alpha[:, None] * self.external_split
         out = sim + ext
         out[0] = 0.0
@@ -116,11 +175,21 @@ class Neurons:
 
     def validator_root(self, state: NetworkState) -> np.ndarray:
         """(validators,) root stake (TAO) staked through each validator."""
-        sim = np.bincount(self.nominee, weights=state.stake[:, 0], minlength=self.n_validators)
+        acc, val = self._nominated(state.n_accounts)
+        sim = np.bincount(val, weights=state.stake[acc, 0], minlength=self.n_validators)
         return sim + state.external_alpha[0] * self.external_root_split
 
+    def per_nominator(self, per_validator: np.ndarray) -> np.ndarray:
+        """``per_validator`` (..., validators) looked up for every account (..., accounts) by its
+        nominee; accounts on their own hotkey (nominee -1) get 0."""
+        pv = np.asarray(per_validator, float)
+        padded = np.concatenate([pv, np.zeros((*pv.shape[:-1], 1))], axis=-1)  # index -1: the zero column
+        return padded[..., self.nominee]
+
     def stake_weight(self, state: NetworkState, tao_weight: float) -> np.ndarray:
-        """(netuids, uids) stake weight of every uid: validators' alpha + tw x root; the owner's alpha."""
+        """(netuids, uids) stake weight of every uid: validators' alpha + tw x root; the owner's alpha
+        (the owner account's alpha on its own hotkey; its root stake is not counted).  Miner uids have
+        none (the miners' alpha is not counted: they hold no permits in the model)."""
         w = np.zeros((self.n_netuids, self.n_uids))
         w[:, self.validator_uids] = self.validator_alpha(state) + tao_weight * self.validator_root(state)[None, :]
         owners = state.owner_account
@@ -130,16 +199,60 @@ class Neurons:
         w[0] = 0.0
         return np.where(self.exists, w, 0.0)
 
+    # ------------------------------------------------------------------------------------------
+    _SUBNET_FIELDS = (
+        "exists", "registered_at", "last_update", "permits", "weights", "bonds", "quality", "incentive",
+        "dividends", "consensus", "emission", "last_epoch_block", "miner_earned", "owner_burn", "burn",
+        "registrations", "alpha_burned", "miner_alpha", "miner_exit_alpha", "miner_income", "miner_cost",
+        "miner_active", "miner_profit_ema", "miner_losing_ticks", "external_split", "dividends_paid",
+    )
+    """Arrays with a netuid row (cleared when a subnet is dissolved)."""
+
+    def clear_subnet(self, netuid: int) -> None:
+        """Forget subnet ``netuid`` (dissolved): every per-subnet row is zeroed, no uid exists.
+
+        The miners' alpha on it (``miner_alpha``, ``miner_exit_alpha``) is forgotten too: the
+        caller settles the miner account's stake with the other stakers'."""
+        for name in self._SUBNET_FIELDS:
+            arr = getattr(self, name)
+            arr[netuid] = np.nan if name == "miner_cost" else (-1 if name == "last_epoch_block" else 0)
+
+    def register_subnet(self, netuid: int, block: int, rng: np.random.Generator, quality_sigma: float) -> None:
+        """Set up the uids of a newly registered subnet ``netuid`` at ``block``.
+
+        As at build time: uid 0 the owner's hotkey, uids ``1..G`` the network's validators (with
+        permits), then fresh miners with log-normal qualities (log-sd ``quality_sigma``, median 1)
+        drawn from ``rng``.  No bonds, weights or epoch history; outside holders' alpha is spread over
+        validators like their root stake, with per-subnet noise from ``rng``; the neuron burn starts at
+        the regime's initial burn.  Miners' running costs are drawn later by the miner agent.
+        """
+        self.clear_subnet(netuid)
+        g = self.n_validators
+        self.exists[netuid] = True
+        self.registered_at[netuid] = block
+        self.last_update[netuid] = block
+        self.permits[netuid, : 1 + g] = True
+        base = self.external_root_split if self.external_root_split.sum() > 0 else np.full(g, 1.0 / max(g, 1))
+        split = base * np.exp(_SPLIT_NOISE * rng.standard_normal(g))
+        self.external_split[netuid] = split / split.sum() if split.sum() > 0 else 0.0
+        q = np.exp(quality_sigma * rng.standard_normal(self.miners_per_subnet))
+        self.quality[netuid, self.miner_uids] = q
+        self.miner_active[netuid, self.miner_uids] = True
+        self.burn[netuid] = self.regime.neuron_burn_initial if self.regime is not None else 0.0
+
 
 def build_neurons(state: NetworkState, *, n_validators: int, miners_per_subnet: int, rng: np.random.Generator,
-                  take: float, stake_concentration: float, quality_sigma: float) -> Neurons:
+                  take: float, stake_concentration: float, quality_sigma: float,
+                  regime: Regime | None = None) -> Neurons:
     """Register the owner, ``n_validators`` validators and ``miners_per_subnet`` miners on every subnet.
 
     Outside holders' stake is spread over validators by Zipf-like shares ``k^-stake_concentration``
     (rank k, shuffled per subnet a little); miner qualities are log-normal with log-sd
-    ``quality_sigma``.  Every validator starts with a permit (the network is mature).
+    ``quality_sigma``.  Every validator starts with a permit (the network is mature).  Every account
+    nominates validator 0 until the caller says otherwise; the neuron burn starts at the regime's
+    initial burn (the caller may set the snapshot's).
     """
-    nn = Neurons(state.n_netuids, n_validators, miners_per_subnet)
+    nn = Neurons(state.n_netuids, n_validators, miners_per_subnet, regime=regime)
     m = state.subnet_mask
     nn.exists[m] = True
     nn.registered_at[:] = np.where(nn.exists, (state.registered_at[:, None]), 0)
@@ -148,12 +261,15 @@ def build_neurons(state: NetworkState, *, n_validators: int, miners_per_subnet: 
     g = n_validators
     base = np.arange(1, g + 1, dtype=float) ** -stake_concentration
     nn.external_root_split[:] = base / base.sum()
-    noise = np.exp(0.3 * rng.standard_normal((state.n_netuids, g)))
+    noise = np.exp(_SPLIT_NOISE * rng.standard_normal((state.n_netuids, g)))
     split = base[None, :] * noise
     nn.external_split[:] = split / split.sum(axis=1, keepdims=True)
     nn.external_split[0] = 0.0
     nn.validator_take[:] = take
     q = np.exp(quality_sigma * rng.standard_normal((state.n_netuids, miners_per_subnet)))
     nn.quality[:, nn.miner_uids] = np.where(m[:, None], q, 0.0)
+    nn.miner_active[:, nn.miner_uids] = m[:, None]
     nn.nominee = np.zeros(state.n_accounts, np.int64)
+    if regime is not None:
+        nn.burn[m] = regime.neuron_burn_initial
     return nn

@@ -56,19 +56,22 @@ def test_every_regime_runs_and_conserves(small_config, regime):
 def test_agents_are_mesa_agents_with_accounts(small_config):
     import mesa
 
-    from dtaosim.agents import Staker
+    from dtaosim.agents import StakerGroup
     from dtaosim.agents.validator import MinerPopulation, Validator
 
     model = DTaoModel(small_config)
     assert isinstance(model, mesa.Model)
-    stakers = list(model.agents_by_type[Staker])
+    groups = list(model.agents_by_type[StakerGroup])
     validators = list(model.agents_by_type[Validator])
-    assert len(stakers) == 18 and len(validators) == 8
+    # one staker agent per config group, holding that group's accounts in config order
+    assert [len(g) for g in groups] == [8, 6, 4] and len(validators) == 8
     assert len(model.agents_by_type[MinerPopulation]) == 1
-    assert sorted(a.account for a in stakers + validators) == list(range(26))
-    assert {type(a.strategy).name for a in stakers} == {"passive", "momentum", "yield_chaser"}
+    stakers = [int(acc) for g in groups for acc in g.accounts]
+    assert sorted(stakers + [a.account for a in validators]) == list(range(26)) and stakers == list(range(18))
+    assert [g.strategy_name for g in groups] == ["passive", "momentum", "yield_chaser"]
+    assert all(g.strategy is not None and g.strategy.size == len(g) for g in groups)  # vectorized
     # budgets come out of the outside holders' free TAO: total TAO is unchanged
-    assert model.state.free_tao.sum() == pytest.approx(sum(a.budget for a in stakers))
+    assert model.state.free_tao[:18].sum() == pytest.approx(sum(g.budgets.sum() for g in groups))
 
 
 def test_passive_holders_invest_once_and_hold(small_config):
@@ -104,14 +107,31 @@ def test_snapshot_start_has_the_real_network():
     assert st.tao_minted - 10_500_000.0 - 117 * 3600 > 0
 
 
-@pytest.mark.parametrize("regime", ["launch-2025-02", "price-burn-2026-06"])
-def test_compiled_engine_gives_identical_frames(small_config, regime):
-    small_config["regime"] = regime
+EVERY_STRATEGY = [
+    {"strategy": "passive", "count": 4, "budget": 50.0, "params": {"entry_ticks": 2, "root_fraction": 0.2}},
+    {"strategy": "momentum", "count": 3, "budget": 80.0, "params": {"lookback": 2, "threshold": 0.0}},
+    {"strategy": "yield_chaser", "count": 2, "budget": 100.0, "params": {"interval": 2}},
+    {"strategy": "mean_reversion", "count": 3, "budget": 60.0, "params": {"threshold": 0.0, "lookback": 2}},
+    {"strategy": "whale", "count": 1, "budget": 3000.0, "params": {"netuid": 1, "exit_tick": 2, "exit_ticks": 2}},
+    {"strategy": "panic_seller", "count": 3, "budget": 40.0, "params": {"drawdown": 0.01}},
+    {"strategy": "root_staker", "count": 2, "budget": 200.0, "params": {"interval": 1}},
+    {"strategy": "arbitrageur", "count": 2, "budget": 150.0, "params": {"interval": 1, "band": 0.01}},
+]
+
+
+@pytest.mark.parametrize(("regime", "mode"), [("launch-2025-02", "yuma"), ("price-burn-2026-06", "yuma"),
+                                              ("v3-2025-07", "stake_pro_rata"),
+                                              ("price-burn-2026-06", "stake_pro_rata")])
+def test_compiled_engine_gives_identical_frames(small_config, regime, mode):
+    """The compiled block, Yuma and intent engines against the numpy references: every frame and
+    every event identical, with every staker strategy trading."""
+    small_config.update(regime=regime, consensus={"mode": mode}, agents=EVERY_STRATEGY)
     fast = dtaosim.run({**small_config, "engine": "numba"})
     ref = dtaosim.run({**small_config, "engine": "numpy"})
     for name in ref.frames:
         pd.testing.assert_frame_equal(fast.frames[name], ref.frames[name], check_exact=True)
     pd.testing.assert_frame_equal(fast.events, ref.events, check_exact=True)
+    assert set(ref.events.kind[ref.events.status == "ok"]) >= {"stake", "unstake"}
 
 
 def test_return_attribution_adds_up(small_config):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from dtaosim import DTaoModel
-from dtaosim.agents import Staker
+from dtaosim.agents import StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView
 from dtaosim.errors import ConfigError
 from dtaosim.intents import Stake, Unstake
@@ -177,8 +177,9 @@ def test_mixed_run_with_every_strategy_keeps_invariants():
         {"strategy": "arbitrageur", "count": 2, "budget": 150.0, "params": {"interval": 1, "band": 0.01}},
     ]
     model = DTaoModel(cfg)
-    stakers = {a.account: a.strategy.name for a in model.agents_by_type[Staker]}
-    assert set(stakers.values()) == set(STRATEGIES)
+    stakers = {int(acc): g.strategy_name for g in model.agents_by_type[StakerGroup] for acc in g.accounts}
+    assert set(stakers.values()) == {g["strategy"] for g in cfg["agents"]}
+    assert set(stakers.values()) == set(NEW) | {"passive", "momentum", "yield_chaser"}
     (whale,) = [acc for acc, name in stakers.items() if name == "whale"]
     roots = [acc for acc, name in stakers.items() if name == "root_staker"]
     start = model.state.copy()

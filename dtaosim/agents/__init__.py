@@ -1,6 +1,9 @@
 """Mesa agents and their pluggable strategies."""
 
-from dtaosim.agents.staker import Staker
+from dtaosim.agents.fundamental import FUNDAMENTAL_STRATEGIES
+from dtaosim.agents.staker import Staker, StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView, Strategy
 
-__all__ = ["STRATEGIES", "MarketView", "Staker", "Strategy"]
+STRATEGIES.update(FUNDAMENTAL_STRATEGIES)
+
+__all__ = ["STRATEGIES", "MarketView", "Staker", "StakerGroup", "Strategy"]

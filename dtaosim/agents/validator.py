@@ -7,6 +7,10 @@ Strategies (``[[validators]]`` groups in a config):
 * ``copier``: copies the last revealed consensus of each subnet (costless, no view of quality);
 * ``stale``: honest weights, but only every ``interval`` ticks (default 20): updates rarely.
 
+Honest and stale validators put the subnet's ``Neurons.owner_burn`` fraction of each row on uid 0
+(the owner's hotkey, whose incentive is burned) and spread the rest over miners.  Copiers copy the
+consensus, the owner's hotkey included.
+
 Weights are committed to the model's :class:`~dtaosim.consensus.WeightBook`; with commit-reveal they
 count only ``commit_reveal_tempos`` tempos later.
 """
@@ -50,7 +54,12 @@ def _honest_rows(model: DTaoModel, netuids: np.ndarray, noise: float, rng: np.ra
     view = q * np.exp(noise * rng.standard_normal(q.shape))
     view[:, : 1 + nn.n_validators] = 0.0
     total = view.sum(axis=1, keepdims=True)
-    return np.where(total > 0, view / np.where(total > 0, total, 1.0), 0.0)
+    rows = np.where(total > 0, view / np.where(total > 0, total, 1.0), 0.0)
+    burn = np.clip(nn.owner_burn[netuids], 0.0, 1.0)
+    if burn.any():
+        rows *= (1.0 - burn)[:, None]
+        rows[:, 0] = burn
+    return rows
 
 
 class Honest(WeightStrategy):
@@ -78,7 +87,7 @@ class Copier(WeightStrategy):
 
     def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:
         c = model.neurons.consensus[netuids].copy()
-        c[:, : 1 + model.neurons.n_validators] = 0.0
+        c[:, 1 : 1 + model.neurons.n_validators] = 0.0  # keeps the owner's hotkey (uid 0)
         total = c.sum(axis=1, keepdims=True)
         if not np.any(total > 0):
             return None

@@ -1,0 +1,173 @@
+"""Neuron (uid) registration in the model: the burn price, buy-and-burn, and replacing a uid.
+
+Economics spec §8, with the pure rules of :mod:`dtaosim.protocol.lifecycle`:
+
+* every subnet has a registration burn ``Neurons.burn`` (TAO).  It starts at the regime's
+  ``neuron_burn_initial``, or at the snapshot's registration cost when the run starts from a
+  snapshot (:func:`initial_neuron_burn`); it decays every block with the regime's half-life
+  (:func:`decay_neuron_burn`, applied once per tick for the tick's blocks) and is multiplied by
+  the regime's ``burn_increase_mult`` at each registration (§8.1 step 4);
+* a registration (:func:`register_neuron`) pays the burn in TAO, from outside holders or from a
+  simulated account.  The TAO buys alpha through the pool, with the swap fee, and the alpha is
+  burned: removed from issuance, held by no one (§8.1 step 2).  The net TAO is recorded as user
+  inflow for the flow-based share rules;
+* the new neuron takes the uid :func:`~dtaosim.protocol.lifecycle.neuron_to_prune` names: a free
+  slot if there is one, else the lowest last-epoch emission among non-immune uids (§8.3).  The
+  owner's hotkey and the network validators' uids are never replaced (the model keeps validators
+  registered everywhere).  The replaced uid's weights (row and column), bonds, epoch outputs and
+  quality are reset; its miner's alpha stays in the miners' account, to be sold
+  (``Neurons.miner_exit_alpha``).
+
+Model simplification: the chain skips the burn decay at blocks 0 and 1; the model never starts there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dtaosim.initial_state import SNAPSHOTS, load_snapshot
+from dtaosim.neurons import Neurons
+from dtaosim.protocol import amm
+from dtaosim.protocol.lifecycle import APPEND, NO_CANDIDATE, bump_burn, decay_burn, neuron_to_prune
+from dtaosim.protocol.regimes import Regime
+from dtaosim.state import NetworkState
+
+
+def initial_neuron_burn(state: NetworkState, regime: Regime, initial_state: str = "synthetic") -> np.ndarray:
+    """(netuids,) registration burn at the start of a run, TAO.
+
+    The regime's initial burn on every subnet; with ``initial_state = "snapshot:<date>"``, each
+    subnet's registration cost in the snapshot (``reg_cost_tao``) where it has one.  Clamped to the
+    regime's burn bounds; 0 on root and on netuids without a subnet.
+    """
+    burn = np.where(state.subnet_mask, regime.neuron_burn_initial, 0.0)
+    if initial_state.startswith("snapshot:") and initial_state.split(":", 1)[1] in SNAPSHOTS:
+        for rec in load_snapshot(initial_state.split(":", 1)[1]):
+            i, cost = int(rec["netuid"]), rec.get("reg_cost_tao")
+            if 0 < i < state.n_netuids and state.subnet_mask[i] and cost is not None:
+                burn[i] = float(cost)
+    burn = np.clip(burn, regime.neuron_burn_min, regime.neuron_burn_max)
+    return np.where(state.subnet_mask, burn, 0.0)
+
+
+def decay_neuron_burn(nn: Neurons | None, regime: Regime, blocks: int) -> None:
+    """Decay every existing subnet's burn over ``blocks`` blocks (spec §8.2); nothing without neurons."""
+    if nn is None or blocks <= 0:
+        return
+    m = nn.exists.any(axis=1)
+    if m.any():
+        nn.burn[m] = decay_burn(nn.burn[m], blocks, regime)
+
+
+def immortal_uids(nn: Neurons) -> np.ndarray:
+    """(uids,) bool: uids a registration never replaces (the owner's hotkey and the validators)."""
+    mask = np.zeros(nn.n_uids, bool)
+    mask[: 1 + nn.n_validators] = True
+    return mask
+
+
+def uid_to_replace(nn: Neurons, regime: Regime, netuids: np.ndarray | int, block: int) -> np.ndarray | int:
+    """The uid a registration on ``netuids`` would take at ``block``: a free miner slot (the lowest),
+    else :func:`~dtaosim.protocol.lifecycle.neuron_to_prune`'s choice; ``NO_CANDIDATE`` (-2) if none.
+
+    The subnet's capacity is the model's uid slots (at most the regime's ``max_uids``).
+    """
+    s = np.atleast_1d(np.asarray(netuids, np.int64))
+    cap = min(nn.n_uids, regime.max_uids)
+    choice = np.asarray(neuron_to_prune(nn.emission[s], nn.registered_at[s], block, immortal_uids(nn)[None, :],
+                                        nn.exists[s], regime, max_uids=cap), np.int64).reshape(s.shape)
+    free = ~nn.exists[s] & ~immortal_uids(nn)[None, :]
+    first_free = np.where(free.any(axis=1), np.argmax(free, axis=1), NO_CANDIDATE)
+    out = np.where(choice == APPEND, first_free, choice)
+    return int(out[0]) if np.ndim(netuids) == 0 else out
+
+
+@dataclass(frozen=True)
+class Registration:
+    """Outcome of one registration attempt.
+
+    ``status`` is ``"ok"`` or the reason it failed (``"invalid_netuid"``, ``"over_limit"``,
+    ``"insufficient_balance"``, ``"no_uid"``, or a swap refusal such as ``"pool_limit"``).  Amounts:
+    ``tao_paid`` (the burn, TAO), ``fee`` (TAO to the block author), ``alpha_burned``; ``burn_after``
+    is the subnet's burn after the bump; ``pruned_miner`` is True when the uid held an active miner
+    (deregistered by this registration).
+    """
+
+    status: str
+    netuid: int
+    uid: int = -1
+    tao_paid: float = 0.0
+    fee: float = 0.0
+    alpha_burned: float = 0.0
+    burn_after: float = 0.0
+    pruned_miner: bool = False
+
+
+def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: int, *, block: int,
+                    payer: int = -1, quality: float = 0.0, cost_per_day: float = np.nan,
+                    max_burn: float = np.inf) -> Registration:
+    """Register a neuron on ``netuid`` at the current burn (``burned_register``, spec §8.1).
+
+    ``payer`` is the simulated account paying the burn from its free TAO (-1: outside holders, from
+    ``state.external_tao``); ``max_burn`` (TAO) is the caller's limit (``do_register_limit``).  The
+    new neuron gets ``quality`` and, for miner economics, ``cost_per_day`` (TAO per day) and is an
+    active miner when ``quality > 0``.  Mutates ``state`` and ``nn``; nothing changes unless the
+    status is ``"ok"``.
+    """
+    s = int(netuid)
+    if not (0 < s < state.n_netuids and state.subnet_mask[s] and nn.exists[s].any()):
+        return Registration("invalid_netuid", s)
+    cost = float(nn.burn[s])
+    if cost > max_burn:
+        return Registration("over_limit", s)
+    balance = state.external_tao if payer < 0 else float(state.free_tao[payer])
+    if balance < cost:
+        return Registration("insufficient_balance", s)
+    uid = int(uid_to_replace(nn, regime, s, block))
+    if uid < 0:
+        return Registration("no_uid", s)
+    w2 = 0.5 if regime.amm == "constant_product" else state.pool_w2[s]
+    q = amm.quote_buy(state.pool_tao[s], state.pool_alpha[s], w2, cost, fee_rate=regime.fee_rate,
+                      min_reserve=regime.min_reserve, max_input_multiple=regime.max_input_multiple,
+                      limit_price=regime.max_buy_price, allow_partial=False)
+    if int(q.status) != amm.OK:
+        return Registration(amm.STATUS_REASONS[int(q.status)], s)
+    paid, fee, alpha = float(q.amount_in), float(q.fee), float(q.amount_out)
+    # §8.1 step 2: buy alpha with the burn (fee to the block author), then burn the alpha
+    if payer < 0:
+        state.external_tao -= paid
+    else:
+        state.free_tao[payer] -= paid
+    state.pool_tao[s] = float(q.new_y)
+    state.pool_alpha[s] = float(q.new_x)
+    state.tao_fees += fee
+    state.alpha_issuance[s] -= alpha
+    state.user_flow_block[s] += paid - fee
+    nn.alpha_burned[s] += alpha
+    nn.registrations[s] += 1
+    nn.burn[s] = bump_burn(cost, regime)
+    pruned = bool(nn.exists[s, uid] and nn.miner_active[s, uid])
+    _reset_uid(nn, s, uid, block, quality, cost_per_day)
+    return Registration("ok", s, uid, paid, fee, alpha, float(nn.burn[s]), pruned)
+
+
+def _reset_uid(nn: Neurons, s: int, uid: int, block: int, quality: float, cost_per_day: float) -> None:
+    """A fresh neuron on uid ``uid`` of subnet ``s``; the previous miner's alpha is set aside to be sold."""
+    nn.miner_exit_alpha[s] += nn.miner_alpha[s, uid]
+    nn.miner_alpha[s, uid] = 0.0
+    nn.exists[s, uid] = True
+    nn.registered_at[s, uid] = block
+    nn.last_update[s, uid] = block
+    nn.permits[s, uid] = False
+    for arr in (nn.weights, nn.bonds):
+        arr[s, uid, :] = 0.0
+        arr[s, :, uid] = 0.0
+    for arr in (nn.incentive, nn.dividends, nn.consensus, nn.emission, nn.miner_earned, nn.miner_income,
+                nn.miner_profit_ema):
+        arr[s, uid] = 0.0
+    nn.miner_losing_ticks[s, uid] = 0
+    nn.quality[s, uid] = quality
+    nn.miner_cost[s, uid] = cost_per_day
+    nn.miner_active[s, uid] = quality > 0
