@@ -5,7 +5,8 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--year] [--table] [--quick]``
 ``--year`` (issue 7's headline): the real network (snapshot of 2026-04-11, 128 subnets) for 365 days
 at ``blocks_per_tick = 360`` (7,300 ticks), 64 validators and 191 miners on every subnet (256 uids),
 Yuma 3 every tempo, 5,000 staker agents of mixed strategies, an owner agent on every subnet, miners
-as economic agents, validators competing for nominators, would-be owners registering subnets.
+as economic agents, validators competing for nominators, would-be owners registering subnets.  Honest
+validators set weights every tick and re-draw their measurement errors once a day.
 Targets: at most 60 s wall and 2 GiB peak memory.
 
 ``--table``: wall time and peak memory against subnets (8, 32, 128), staker agents (1e3, 1e4, 1e5)
@@ -54,9 +55,11 @@ def build_config(*, subnets: int, agents: int, days: float, validators: int, min
                      "pool_tao_sigma": 1.2, "price_median": 0.0056, "price_sigma": 0.7,
                      "root_stake": 5_000_000.0, "external_tao": 3_000_000.0}),
         "consensus": {"mode": "yuma", "miners_per_subnet": miners},
-        "validators": [{"strategy": "honest", "count": max(1, validators - validators // 8)},
+        # honest validators re-draw their measurement error once a day (refresh_ticks = 20)
+        "validators": [{"strategy": "honest", "count": max(1, validators - validators // 8),
+                        "params": {"refresh_ticks": 20}},
                        {"strategy": "copier", "count": validators // 8}] if validators >= 8 else
-                      [{"strategy": "honest", "count": validators}],
+                      [{"strategy": "honest", "count": validators, "params": {"refresh_ticks": 20}}],
         "record": {"every_ticks": 20, "events": False, "check_invariants": False},
         "agents": [],
     }

@@ -26,6 +26,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from dtaosim.grouped import grow_nominators
 from dtaosim.neurons import Neurons
 from dtaosim.protocol import distribution as dist
 from dtaosim.protocol.regimes import Regime
@@ -71,7 +72,7 @@ def _pay_nominators_alpha(state: NetworkState, nn: Neurons, idx: np.ndarray, res
     """Add ``rest`` (k, validators) alpha to the nominators of each validator on subnets ``idx``."""
     per_unit = np.where(hk_alpha > 0, rest / np.where(hk_alpha > 0, hk_alpha, 1.0), 0.0)
     if state.n_accounts:
-        state.stake[:, idx] += state.stake[:, idx] * nn.per_nominator(per_unit).T
+        grow_nominators(state.stake, idx, per_unit, nn.nominee[: state.n_accounts])
     ext = state.external_alpha[idx, None] * nn.external_split[idx]
     grown = ext * (1.0 + per_unit)
     total = grown.sum(axis=1)
@@ -224,7 +225,7 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
         _credit_alpha(state, accts.ravel(), np.repeat(idx, nn.n_validators), kept_a.ravel())
         frac = np.where(hk_r > 0, rest_a / np.where(hk_r > 0, hk_r, 1.0), 0.0)  # alpha per TAO of root stake
         if state.n_accounts:
-            state.stake[:, idx] += state.stake[:, [0]] * nn.per_nominator(frac).T
+            grow_nominators(state.stake, idx, frac, nn.nominee[: state.n_accounts], base_col=0)
         state.external_alpha[idx] += (frac * (state.external_alpha[0] * nn.external_root_split)[None, :]).sum(axis=1)
         state.unclaimed_alpha[idx] += np.where(hk_r[None, :] > 0, 0.0, rest_a).sum(axis=1)
     if r_tao.any() or unpaid_root_tao:
@@ -234,7 +235,7 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
         kept_t = kept_t + np.where(hk_r > 0, 0.0, rest_t)
         ext_root = state.external_alpha[0] * nn.external_root_split
         if state.n_accounts:
-            state.stake[:, 0] += state.stake[:, 0] * nn.per_nominator(per_unit)
+            grow_nominators(state.stake, np.zeros(1, np.int64), per_unit[None, :], nn.nominee[: state.n_accounts])
         grown = ext_root * (1.0 + per_unit)
         np.add.at(state.stake[:, 0], acc[acc >= 0], kept_t[acc >= 0])
         grown = grown + np.where(acc < 0, kept_t, 0.0)

@@ -22,6 +22,7 @@ from dtaosim.config import Distribution, ExperimentConfig, as_config
 from dtaosim.consensus import WeightBook, WeightCommit, run_epochs
 from dtaosim.errors import ConfigError
 from dtaosim.fundamentals import SubnetFundamentals
+from dtaosim.grouped import matvec
 from dtaosim.initial_state import snapshot_state, synthetic_state
 from dtaosim.intents import Intent
 from dtaosim.kernel import SettleReport, execute_intents, settle
@@ -415,9 +416,9 @@ class DTaoModel(mesa.Model):
         # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
         # emissions at closing prices, everything else is revaluation
         p2 = st.price
-        self.pnl[:, 0] += st.free_tao - f0 + (h1 - h0) @ p0
-        self.pnl[:, 1] += (st.stake - h1) @ p2
-        self.pnl[:, 2] += h1 @ (p2 - p0)
+        self.pnl[:, 0] += st.free_tao - f0 + matvec(h1 - h0, p0)
+        self.pnl[:, 1] += matvec(st.stake - h1, p2)
+        self.pnl[:, 2] += matvec(h1, p2 - p0)
         self.tick += 1
         if self.config.record.events:
             self.events.extend(report.events)

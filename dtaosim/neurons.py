@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dtaosim.grouped import sum_rows_by_group
 from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
 
@@ -165,9 +166,7 @@ class Neurons:
         """(netuids, validators) alpha staked through each validator: nominators + outside holders."""
         g = self.n_validators
         acc, val = self._nominated(state.n_accounts)
-        onehot = np.zeros((acc.size, g))
-        onehot[np.arange(acc.size), val] = 1.0
-        sim = (onehot.T @ state.stake[acc]).T  # (netuids, validators)
+        sim = sum_rows_by_group(state.stake, acc, val, g).T  # (netuids, validators)
         ext = state.external_alpha[:, None] * self.external_split
         out = sim + ext
         out[0] = 0.0

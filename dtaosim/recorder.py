@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from dtaosim.grouped import matvec
 from dtaosim.kernel import TickFlows
 from dtaosim.state import NetworkState
 
@@ -69,7 +70,7 @@ class Recorder:
         self.network["tao_issuance"][i] = state.tao_issuance
         self.network["sum_price"][i] = float(price[mask].sum())
         self.network["sum_ema_price"][i] = float(state.ema_price[mask].sum())
-        value = state.free_tao + state.stake[:, 0] + state.stake[:, 1:] @ price[1:]
+        value = state.free_tao + state.stake[:, 0] + matvec(state.stake[:, 1:], price[1:])
         for g, idx in self.groups.items():
             self.values[g][i] = float(value[idx].sum())
             if pnl is not None:

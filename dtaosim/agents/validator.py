@@ -22,6 +22,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
+try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
+    from numba import njit
+except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
+
+    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
+        """Stand-in decorator: leaves the function as plain Python."""
+        return lambda fn: fn
+
 from dtaosim.agents.params import check_params
 
 if TYPE_CHECKING:
@@ -48,35 +56,65 @@ class WeightStrategy:
         raise NotImplementedError
 
 
-def _honest_rows(model: DTaoModel, netuids: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+@njit(cache=True, error_model="numpy")
+def _honest_rows_compiled(quality: np.ndarray, netuids: np.ndarray, first_miner: int, seen: np.ndarray,
+                          burn: np.ndarray, out: np.ndarray) -> None:
+    for k in range(netuids.shape[0]):
+        s = netuids[k]
+        total = 0.0
+        for j in range(first_miner, quality.shape[1]):
+            v = quality[s, j] * seen[k, j - first_miner]
+            out[k, j] = v
+            total += v
+        b = min(max(burn[s], 0.0), 1.0)
+        if total > 0.0:
+            scale = (1.0 - b) / total
+            for j in range(first_miner, quality.shape[1]):
+                out[k, j] *= scale
+            out[k, 0] = b
+        else:
+            for j in range(first_miner, quality.shape[1]):
+                out[k, j] = 0.0
+            out[k, 0] = b if b > 0.0 else 0.0
+
+
+def _honest_rows(model: DTaoModel, netuids: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Weight rows over all uids of ``netuids``: miners' quality times ``seen`` (the validator's
+    multiplicative measurement error over the miner uids), normalised to ``1 - burn``, with the owner's
+    burn fraction on uid 0."""
     nn = model.neurons
-    q = nn.quality[netuids]
-    view = q * np.exp(noise * rng.standard_normal(q.shape))
-    view[:, : 1 + nn.n_validators] = 0.0
-    total = view.sum(axis=1, keepdims=True)
-    rows = np.where(total > 0, view / np.where(total > 0, total, 1.0), 0.0)
-    burn = np.clip(nn.owner_burn[netuids], 0.0, 1.0)
-    if burn.any():
-        rows *= (1.0 - burn)[:, None]
-        rows[:, 0] = burn
+    rows = np.zeros((netuids.size, nn.n_uids))
+    _honest_rows_compiled(nn.quality, np.asarray(netuids, np.int64), int(nn.miner_uids[0]) if nn.miner_uids.size
+                          else nn.n_uids, seen, nn.owner_burn, rows)
     return rows
 
 
 class Honest(WeightStrategy):
-    """Weights from a noisy view of true miner quality."""
+    """Weights from a noisy view of true miner quality: ``quality * exp(noise * N(0, 1))`` per miner.
+
+    The measurement errors ``N`` are drawn afresh every ``refresh_ticks`` ticks (1: every time the
+    validator sets weights) and kept in between, as a validator's evaluation bias; drawn in float32.
+    """
 
     name = "honest"
-    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 1}
+    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 1, "refresh_ticks": 1}
 
     def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:
-        return _honest_rows(model, netuids, float(self.params["noise"]), self.rng)
+        refresh = max(1, int(self.params["refresh_ticks"]))
+        shape = (netuids.size, model.neurons.miner_uids.size)
+        key = netuids.tobytes()
+        cached = getattr(self, "_seen", None)
+        if cached is None or cached[0] != key or model.tick - cached[1] >= refresh:
+            z = self.rng.standard_normal(shape, dtype=np.float32)
+            self._seen = (key, model.tick, np.exp(np.float32(self.params["noise"]) * z).astype(np.float64))
+        return _honest_rows(model, netuids, self._seen[2])
 
 
 class Stale(Honest):
     """Honest weights, updated rarely."""
 
     name = "stale"
-    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 20}
+    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 20, "refresh_ticks": 1}
 
 
 class Copier(WeightStrategy):
