@@ -176,6 +176,11 @@ class Lifecycle(_Strict):
     ``max_new_subnets`` bounds the registrations of a run (owner accounts are reserved for them)."""
 
     registrations: bool = False
+    last_lock: float = Field(default=500.0, ge=0)
+    """Lock paid by the registration before the run (NetworkLastLockCost), TAO: the lock cost doubles it
+    and decays from there.  The snapshot does not carry it; 2025-26 locks ran 300-3,800 TAO."""
+    last_lock_age_days: float = Field(default=4.0, ge=0)
+    """Days between that registration and the start of the run."""
     entry_rate_per_day: float = Field(default=0.5, ge=0)
     max_lock: Distribution = Field(default_factory=lambda: Distribution(median=1_000.0, sigma=1.0))
     max_new_subnets: int = Field(default=32, ge=0, le=10_000)

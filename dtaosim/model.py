@@ -198,6 +198,8 @@ class DTaoModel(mesa.Model):
                 SubnetOwner(self, netuid, account, strategy)
         lc = cfg.lifecycle
         if lc.registrations:
+            st.last_lock = lc.last_lock
+            st.last_lock_block = max(1, st.block - round(lc.last_lock_age_days * self.regime.blocks_per_day))
             OWNER_STRATEGIES[lc.entrant_strategy](lc.entrant_params, np.random.default_rng(0),
                                                   where="lifecycle.entrant_params")  # check the params now
             SubnetEntrants(self, lc.entry_rate_per_day, lc.max_lock.median, lc.max_lock.sigma)

@@ -165,7 +165,7 @@ def _lifecycle_config(**over):
         "network": {"n_subnets": 8},
         "agents": [{"strategy": "passive", "count": 10}, {"strategy": "momentum", "count": 5}],
         "owners": [{"strategy": "seller", "params": {"initial_alpha_fraction": 0.1}}],
-        "lifecycle": {"registrations": True, "entry_rate_per_day": 3.0, "max_new_subnets": 6},
+        "lifecycle": {"registrations": True, "entry_rate_per_day": 3.0, "max_new_subnets": 6, "last_lock": 1.0},
     }
     cfg.update(over)
     return cfg
@@ -253,3 +253,12 @@ def test_owner_config_errors_name_the_field():
         DTaoModel({"lifecycle": {"registrations": True, "entrant_strategy": "nope"}})
     with pytest.raises(ConfigError, match=r"owners\[0\].netuids"):
         DTaoModel({"owners": [{"strategy": "holder", "netuids": [0]}]})
+
+
+def test_the_lock_before_the_run_sets_the_first_lock_cost():
+    m = DTaoModel(_lifecycle_config(lifecycle={"registrations": True, "last_lock": 800.0, "last_lock_age_days": 2.0}))
+    st = m.state
+    assert st.last_lock == 800.0 and st.last_lock_block == st.block - 2 * m.regime.blocks_per_day
+    emission = 1.0 if st.tao_issuance < 10.5e6 else 0.5
+    interval = lifecycle.lock_reduction_interval(emission, m.regime)
+    assert current_lock_cost(st, m.regime) == pytest.approx(1_600.0 - 800.0 / interval * 14_400, rel=1e-12)
