@@ -2,32 +2,39 @@
 
 Same inputs, parameters, options and outputs as :func:`dtaosim.protocol.yuma.yuma_epoch` (every
 output field; original chain Yuma "YC2", Yuma 3, Yuma 3 with liquid alpha), computed by one
-``@njit(parallel=True)`` driver that runs blocks of subnets in parallel (``prange``; threads set by
-``numba.set_num_threads``) and, inside a subnet, one small compiled step per rule of the Yuma spec:
+``@njit(parallel=True)`` driver whose workers (one per numba thread, ``numba.set_num_threads``) take
+the subnets one at a time from a shared atomic counter and, inside a subnet, run one small compiled
+step per rule of the Yuma spec:
 
 1. stake threshold and normalisation, top-K validator permits, owner always permitted (spec 2.1-2.2);
 2. activity, active stake, and the ``V`` rows that may carry weights or bonds: uids with a previous
    permit plus the owner, staked rows first, ascending uid within each group, as the numpy kernel;
-3. weight rows: u16 quantisation, outdated-weight and self-weight masks, normalisation (2.3);
+3. weight rows: u16 quantisation, outdated-weight and self-weight masks, normalisation (2.3), and
+   the median's sort keys, transposed per block of 8 rows with per-column statistics;
 4. the stake-weighted kappa-median of each column (3.1): bisection on the column's sort keys with
    exact fixed-point stake sums, handing over to a numpy-order sort near a tie with the threshold;
-5. clipping, validator trust, ranks, incentive (3.2);
-6. previous bonds (u16 rounding, registration and reset masks; 2.4), the variant's bonds and
-   dividends (4-5), the stored bonds (u16 floor, new-permit rows);
-7. emission shares, with the fallback to (active) stake (6).
+5. row by row: clipping, validator trust, ranks (3.2), previous bonds (u16 rounding, registration
+   and reset masks; 2.4), the variant's bonds (4) and the stored bonds (u16 floor, new-permit rows),
+   written in the same sweep of the state; then incentive and dividends (5);
+6. emission shares, with the fallback to (active) stake (6).
 
 Shapes: ``S`` subnets, ``N`` uids, ``V`` <= max_validators + 1 rows per subnet.  Work arrays are
-``(V, N)`` per block of subnets (about 1 MiB at 64 x 256, cache resident); only the ``V`` rows
-of the weights and bonds are read and only they are written.  Memory traffic, not arithmetic,
-bounds a full network: at 128 x 256 uids and 64 permits an epoch reads 34 MiB (weight, presence and
-bond rows) and writes 16 MiB.
+``(V, N)`` per worker (about 0.3 MiB at 65 x 256, L2 resident; the median's keys and the bonds
+share one); only the ``V`` rows of the weights and bonds are read and only they are written.  At
+128 x 256 uids and 64 permits an epoch reads 34 MiB (weight, presence and bond rows) and writes 16
+MiB; those rows are prefetched two rows ahead.  The hot loops are branch-free vector code: numpy's
+pairwise sums and the median's key transpose are written as LLVM IR (``@intrinsic``: 4-lane vectors,
+the same IEEE operations in the same order), row views carry no reference count, and the liquid-alpha
+sweep is specialised (inlined with constant flags) for the chain's bonds penalty of 1.
 
 Float semantics: every value is computed with the same operations in the same order as the numpy
 kernel, so the results are equal bit for bit (tested on the chain vectors, random batches and the
 full network).  Every sum numpy takes along the uid axis uses its pairwise summation (reproduced by
-:func:`pairwise_sum`); sums over validator rows are sequential in row order, as numpy's strided
-reductions; the median returns numpy's row (same sort keys, and any stake sum that could round
-differently sends the column to the sort with numpy's blocks of 8); ``exp`` is the C library's.
+:func:`row_sum`, as :func:`pairwise_sum`); sums over validator rows are sequential in row order, as
+numpy's strided reductions; the median returns numpy's row (same sort keys, and any stake sum that
+could round differently sends the column to the sort with numpy's blocks of 8); ``exp`` is the C
+library's; a rewritten expression is used only where it is exact (``np.minimum(W, C)`` as
+``C if C < W else W`` when no consensus is NaN, ``np.minimum(B, entry)`` with ``entry`` 0 or 1).
 Known differences, none reachable by the tests: (1) on CPUs where numpy's float64 ``exp`` is its own
 AVX-512 code, liquid-alpha coefficients may differ by an ulp (~1e-16 in bonds, more only if a bond
 sits on a u16 floor boundary); (2) the numpy median drops ``log2(V)`` low mantissa bits to order
@@ -46,9 +53,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import get_num_threads, njit, prange
+from llvmlite import ir
+from numba import get_num_threads, njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
+from numba.np.arrayobj import populate_array
 
-from dtaosim.protocol.numpy_sum import pairwise_sum
+from dtaosim.protocol.numpy_sum import PAIRWISE_LEVEL4_MAX, pairwise_sum
 from dtaosim.protocol.regimes import U16_MAX
 from dtaosim.protocol.yuma import (
     _INF_BITS,
@@ -71,6 +82,7 @@ _MEDIAN_GROUP = 8
 """The numpy median accumulates the sorted stake in blocks of this many rows."""
 _SMALLEST_SUBNORMAL = float(np.finfo(np.float64).smallest_subnormal)
 _INT64_MAX = int(np.iinfo(np.int64).max)
+_INT64_MIN = int(np.iinfo(np.int64).min)
 _INSERTION_SORT_MAX = 32
 """Exact median: columns with at most this many non-zero weights are sorted by insertion."""
 _FIXED_ONE = 2.0**60
@@ -80,8 +92,240 @@ _MEDIAN_MARGIN_PER_ROW = 2**10
 every summation order of the stake agrees (4x the worst float rounding of a sum totalling 1)."""
 _MEDIAN_MAX_BISECTIONS = 64
 """Fast median: bisections of the key interval before sorting the column instead."""
-_CHUNKS_PER_THREAD = 4
-"""Blocks of subnets per numba thread (each block allocates its work arrays once)."""
+_PREFETCH_ROWS = 2
+"""Rows of the state (weights, presence, bonds) requested ahead of the one being computed."""
+_LINE = 8
+"""float64 per cache line (64 bytes); also numpy's partial sums per pairwise block."""
+_BLOCK = 128
+"""numpy's pairwise summation block (PW_BLOCKSIZE)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiler intrinsics (LLVM IR): prefetch, numpy's pairwise-sum lanes, the median's key transpose
+# ---------------------------------------------------------------------------------------------
+
+_I32 = ir.IntType(32)
+_I64 = ir.IntType(64)
+_F64x4 = ir.VectorType(ir.DoubleType(), 4)
+_I64x4 = ir.VectorType(_I64, 4)
+
+
+def _const(value: int) -> ir.Constant:
+    return ir.Constant(_I64, value)
+
+
+def _vector_load(builder: ir.IRBuilder, byte_ptr: ir.Value, vtype: ir.VectorType) -> ir.Value:
+    """Load a 4-lane vector at a byte pointer (8-byte aligned: numpy rows)."""
+    value = builder.load(builder.bitcast(byte_ptr, vtype.as_pointer()))
+    value.align = 8
+    return value
+
+
+def _vector_store(builder: ir.IRBuilder, value: ir.Value, byte_ptr: ir.Value) -> None:
+    builder.store(value, builder.bitcast(byte_ptr, value.type.as_pointer())).align = 8
+
+
+@intrinsic
+def _prefetch(typingctx, arr, idx):
+    """Ask the CPU to load the cache line of ``arr[idx]`` (1-D, ``0 <= idx < len``): ``llvm.prefetch``
+    (read, keep in every cache level).  No effect on results."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and isinstance(idx, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        aryty = signature.args[0]
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        i8p = ir.IntType(8).as_pointer()
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.VoidType(), [i8p, _I32, _I32, _I32]),
+                                            "llvm.prefetch.p0i8")
+        builder.call(fn, [builder.bitcast(ptr, i8p), ir.Constant(_I32, 0), ir.Constant(_I32, 3), ir.Constant(_I32, 1)])
+        return context.get_dummy_value()
+
+    return types.void(arr, idx), codegen
+
+
+@intrinsic
+def _fetch_add(typingctx, arr, value):
+    """Atomic ``arr[0] += value`` of an int64 array (1-D); returns the previous ``arr[0]``."""
+    if not (isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.int64
+            and isinstance(value, types.Integer)):
+        return None
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        amount = context.cast(builder, args[1], signature.args[1], types.int64)
+        return builder.atomic_rmw("add", ary.data, amount, "monotonic")
+
+    return types.int64(arr, value), codegen
+
+
+@intrinsic
+def _view(typingctx, arr, i):
+    """``arr[i]`` of a C-contiguous array (N-D, N >= 2), without a reference count: no atomic
+    increment and decrement per row (the view must not outlive ``arr``)."""
+    if not (isinstance(arr, types.Array) and arr.layout == "C" and arr.ndim >= 2 and isinstance(i, types.Integer)):
+        return None
+    rtype = arr.copy(ndim=arr.ndim - 1, layout="C")
+
+    def codegen(context, builder, signature, args):
+        src = context.make_array(signature.args[0])(context, builder, args[0])
+        idx = context.cast(builder, args[1], signature.args[1], types.intp)
+        shape = cgutils.unpack_tuple(builder, src.shape, arr.ndim)
+        strides = cgutils.unpack_tuple(builder, src.strides, arr.ndim)
+        data = cgutils.pointer_add(builder, src.data, builder.mul(idx, strides[0]))
+        out = context.make_array(rtype)(context, builder)
+        populate_array(out, data=builder.bitcast(data, out.data.type), shape=shape[1:], strides=strides[1:],
+                       itemsize=src.itemsize, meminfo=None)
+        return out._getvalue()
+
+    return rtype(arr, i), codegen
+
+
+def _pairwise_lanes_codegen(n_blocks: int):  # numba codegen factory
+    """IR of numpy's pairwise blocks without their tails, ``n_blocks`` blocks at once (their additions
+    interleaved, each block's in numpy's order): the 8 partial sums ``r_k = a_k + a_{k+8} + ...`` of a
+    block kept in two 4-lane vectors, then ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``."""
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        i8p = ir.IntType(8).as_pointer()
+        data = builder.bitcast(ary.data, i8p)
+        starts = [builder.mul(context.cast(builder, args[1 + b], signature.args[1 + b], types.int64), _const(8))
+                  for b in range(n_blocks)]
+        stop = context.cast(builder, args[1 + n_blocks], signature.args[1 + n_blocks], types.int64)
+        bases = [builder.gep(data, [start]) for start in starts]
+        accs = []
+        for base in bases:
+            accs.append(cgutils.alloca_once_value(builder, _vector_load(builder, base, _F64x4)))
+            accs.append(cgutils.alloca_once_value(builder, _vector_load(builder, builder.gep(base, [_const(32)]),
+                                                                        _F64x4)))
+        with cgutils.for_range_slice(builder, _const(1), builder.udiv(stop, _const(8)), _const(1), inc=True) as (k, _):
+            offset = builder.mul(k, _const(64))
+            for b, base in enumerate(bases):
+                for half in range(2):
+                    acc = accs[2 * b + half]
+                    ptr = builder.gep(base, [builder.add(offset, _const(32 * half))])
+                    builder.store(builder.fadd(builder.load(acc), _vector_load(builder, ptr, _F64x4)), acc)
+
+        def pair(v, a, b):
+            return builder.fadd(builder.extract_element(v, ir.Constant(_I32, a)),
+                                builder.extract_element(v, ir.Constant(_I32, b)))
+
+        sums = []
+        for b in range(n_blocks):
+            v0, v1 = builder.load(accs[2 * b]), builder.load(accs[2 * b + 1])
+            sums.append(builder.fadd(builder.fadd(pair(v0, 0, 1), pair(v0, 2, 3)),
+                                     builder.fadd(pair(v1, 0, 1), pair(v1, 2, 3))))
+        if n_blocks == 1:
+            return sums[0]
+        return context.make_tuple(builder, signature.return_type, sums)
+
+    return codegen
+
+
+def _is_row(arr: types.Type) -> bool:
+    return isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.float64 and arr.layout == "C"
+
+
+@intrinsic
+def _block_lanes(typingctx, arr, lo, stop):
+    """numpy's pairwise block of ``arr[lo:lo+stop]`` (1-D C-contiguous float64, ``stop`` a positive
+    multiple of 8, at most 128) without its tail: the same additions in the same order as numpy (and
+    :func:`pairwise_sum`), two vector adds per 8 elements."""
+    if not (_is_row(arr) and isinstance(lo, types.Integer) and isinstance(stop, types.Integer)):
+        return None
+    return types.float64(arr, lo, stop), _pairwise_lanes_codegen(1)
+
+
+@intrinsic
+def _block_lanes2(typingctx, arr, lo_a, lo_b, stop):
+    """:func:`_block_lanes` of ``arr[lo_a:lo_a+stop]`` and ``arr[lo_b:lo_b+stop]``, interleaved: (a, b)."""
+    if not (_is_row(arr) and all(isinstance(x, types.Integer) for x in (lo_a, lo_b, stop))):
+        return None
+    return types.UniTuple(types.float64, 2)(arr, lo_a, lo_b, stop), _pairwise_lanes_codegen(2)
+
+
+@intrinsic
+def _keys_block8(typingctx, wbits, i0, high, keys_t, ncols, fixed_stake, stats):
+    """The median's sort keys of the 8 staked rows ``i0..i0+7`` of ``wbits`` (V, N) int64 (the weights'
+    bits), columns ``[0, ncols)`` (a multiple of 4): ``key = inf_bits + i - (bits & high)``, stored
+    transposed, ``keys_t[j, i0:i0+8]`` ((N, V) int64, two vector stores per column after 4x4 shuffles);
+    updates the column statistics ``stats`` (4, N) int64 with the rows whose key is a weight's
+    (``key < inf_bits``): their stake ``fixed_stake[i]`` summed in ``stats[0]``, their count in
+    ``stats[1]``, the largest of their keys in ``stats[3]``, and the smallest key in ``stats[2]``;
+    returns whether a weight is tiny (non-zero bits, none of ``high``)."""
+    arrays = (wbits, keys_t, fixed_stake, stats)
+    if not (all(isinstance(a, types.Array) and a.dtype == types.int64 and a.layout == "C" for a in arrays)
+            and [a.ndim for a in arrays] == [2, 2, 1, 2]):
+        return None
+
+    def codegen(context, builder, signature, args):
+        src, dst, fsa, sta = (context.make_array(signature.args[k])(context, builder, args[k]) for k in (0, 3, 5, 6))
+        i0_v, high_v, ncols_v = (context.cast(builder, args[k], signature.args[k], types.int64) for k in (1, 2, 4))
+        src_stride = cgutils.unpack_tuple(builder, src.strides, 2)[0]  # bytes
+        dst_stride = cgutils.unpack_tuple(builder, dst.strides, 2)[0]
+        i8p = ir.IntType(8).as_pointer()
+        rows = [builder.gep(builder.bitcast(src.data, i8p), [builder.mul(builder.add(i0_v, _const(r)), src_stride)])
+                for r in range(8)]
+        dst_col0 = builder.gep(builder.bitcast(dst.data, i8p), [builder.mul(i0_v, _const(8))])
+        stat_stride = cgutils.unpack_tuple(builder, sta.strides, 2)[0]
+        stat_base = builder.bitcast(sta.data, i8p)
+        stat_rows = [builder.gep(stat_base, [builder.mul(_const(k), stat_stride)]) for k in range(4)]
+        undef = ir.Constant(_I64x4, None)
+
+        def splat(value):
+            return builder.shuffle_vector(builder.insert_element(undef, value, ir.Constant(_I32, 0)), undef,
+                                          ir.Constant(ir.VectorType(_I32, 4), [0, 0, 0, 0]))
+
+        def shuffle(a, b, idx):
+            return builder.shuffle_vector(a, b, ir.Constant(ir.VectorType(_I32, 4), idx))
+
+        def transpose(v):  # 4x4 of int64: rows of 4 columns -> columns of 4 rows
+            t0, t1 = shuffle(v[0], v[1], [0, 4, 2, 6]), shuffle(v[0], v[1], [1, 5, 3, 7])
+            t2, t3 = shuffle(v[2], v[3], [0, 4, 2, 6]), shuffle(v[2], v[3], [1, 5, 3, 7])
+            return [shuffle(t0, t2, [0, 1, 4, 5]), shuffle(t1, t3, [0, 1, 4, 5]),
+                    shuffle(t0, t2, [2, 3, 6, 7]), shuffle(t1, t3, [2, 3, 6, 7])]
+
+        high_vec, inf_vec = splat(high_v), splat(_const(_INF_BITS))
+        bases = [splat(builder.add(_const(_INF_BITS + r), i0_v)) for r in range(8)]
+        stakes = [splat(builder.load(builder.gep(fsa.data, [builder.add(i0_v, _const(r))]))) for r in range(8)]
+        zero = ir.Constant(_I64x4, [0, 0, 0, 0])
+        tiny_acc = cgutils.alloca_once_value(builder, zero)
+        with cgutils.for_range_slice(builder, _const(0), builder.udiv(ncols_v, _const(4)), _const(1),
+                                     inc=True) as (jb, _):
+            byte_off = builder.mul(jb, _const(32))
+            stat_ptrs = [builder.gep(row, [byte_off]) for row in stat_rows]
+            nz, count, k_min, k_max = (_vector_load(builder, ptr, _I64x4) for ptr in stat_ptrs)
+            tiny = builder.load(tiny_acc)
+            keys = []
+            for r in range(8):
+                bits = _vector_load(builder, builder.gep(rows[r], [byte_off]), _I64x4)
+                masked = builder.and_(bits, high_vec)
+                small = builder.and_(builder.icmp_signed("!=", bits, zero), builder.icmp_signed("==", masked, zero))
+                tiny = builder.or_(tiny, builder.sext(small, _I64x4))
+                key = builder.sub(bases[r], masked)
+                is_weight = builder.icmp_signed("<", key, inf_vec)
+                weighted = builder.sext(is_weight, _I64x4)
+                nz = builder.add(nz, builder.and_(weighted, stakes[r]))
+                count = builder.sub(count, weighted)
+                k_min = builder.select(builder.icmp_signed("<", key, k_min), key, k_min)
+                k_max = builder.select(builder.and_(is_weight, builder.icmp_signed(">", key, k_max)), key, k_max)
+                keys.append(key)
+            builder.store(tiny, tiny_acc)
+            for value, ptr in zip((nz, count, k_min, k_max), stat_ptrs, strict=True):
+                _vector_store(builder, value, ptr)
+            for k, (lo4, hi4) in enumerate(zip(transpose(keys[:4]), transpose(keys[4:]), strict=True)):
+                ptr = builder.gep(dst_col0, [builder.mul(builder.add(builder.mul(jb, _const(4)), _const(k)),
+                                                         dst_stride)])
+                _vector_store(builder, lo4, ptr)
+                _vector_store(builder, hi4, builder.gep(ptr, [_const(32)]))
+        acc = builder.load(tiny_acc)
+        lanes = [builder.extract_element(acc, ir.Constant(_I32, k)) for k in range(4)]
+        return builder.icmp_signed("!=", builder.or_(builder.or_(lanes[0], lanes[1]), builder.or_(lanes[2], lanes[3])),
+                                   _const(0))
+
+    return types.boolean(wbits, i0, high, keys_t, ncols, fixed_stake, stats), codegen
 
 
 # ---------------------------------------------------------------------------------------------
@@ -119,6 +363,76 @@ def _nonzero_or_one(x: float) -> float:
     return x if x > 0.0 else 1.0
 
 
+@njit(**_JIT)
+def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """``a[lo:lo+n].sum()`` for ``n <= 128`` as numpy computes it (8 partial sums, then the rest)."""
+    if n < _LINE:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    stop = n - n % _LINE
+    return _block_tail(a, lo, stop, n, _block_lanes(a, lo, stop))
+
+
+@njit(**_JIT)
+def _half(n: int) -> int:
+    """numpy's split point of a pairwise sum of ``n > 128`` terms (half, rounded down to 8)."""
+    n2 = n // 2
+    return n2 - n2 % _LINE
+
+
+@njit(**_JIT)
+def _row_sum1(a: np.ndarray, lo: int, n: int) -> float:
+    if n <= _BLOCK:
+        return _block_sum(a, lo, n)
+    n2 = _half(n)
+    return _block_sum(a, lo, n2) + _block_sum(a, lo + n2, n - n2)
+
+
+@njit(**_JIT)
+def _row_sum2(a: np.ndarray, lo: int, n: int) -> float:
+    if n <= _BLOCK:
+        return _block_sum(a, lo, n)
+    n2 = _half(n)
+    return _row_sum1(a, lo, n2) + _row_sum1(a, lo + n2, n - n2)
+
+
+@njit(**_JIT)
+def _row_sum3(a: np.ndarray, lo: int, n: int) -> float:
+    if n <= _BLOCK:
+        return _block_sum(a, lo, n)
+    n2 = _half(n)
+    return _row_sum2(a, lo, n2) + _row_sum2(a, lo + n2, n - n2)
+
+
+@njit(**_JIT)
+def _block_tail(a: np.ndarray, lo: int, stop: int, n: int, res: float) -> float:
+    """``res`` plus ``a[lo+stop:lo+n]`` in order (the end of a pairwise block)."""
+    for i in range(stop, n):
+        res += a[lo + i]
+    return res
+
+
+@njit(**_JIT)
+def row_sum(a: np.ndarray, lo: int, n: int) -> float:
+    """:func:`pairwise_sum` (numpy's pairwise summation of ``a[lo:lo+n]``, bit for bit) of a C-contiguous
+    float64 array, its blocks summed in vectors (two blocks at once for 136 to 256 terms): the
+    four-level ladder of ``numpy_sum``, then the general stack beyond 1928 terms."""
+    if n > PAIRWISE_LEVEL4_MAX:
+        return pairwise_sum(a, lo, n)
+    if n <= _BLOCK:
+        return _block_sum(a, lo, n)
+    n2 = _half(n)
+    if n <= 2 * _BLOCK:
+        stop = n2 - n2 % _LINE
+        rest = n - n2
+        if rest - rest % _LINE == stop:  # both halves have `stop` terms in their 8 lanes
+            first, second = _block_lanes2(a, lo, lo + n2, stop)
+            return _block_tail(a, lo, stop, n2, first) + _block_tail(a, lo + n2, stop, rest, second)
+    return _row_sum3(a, lo, n2) + _row_sum3(a, lo + n2, n - n2)
+
+
 # ---------------------------------------------------------------------------------------------
 # 2.1-2.2: stake, permits, activity, validator rows
 # ---------------------------------------------------------------------------------------------
@@ -135,9 +449,40 @@ def stake_after_threshold(stake_in: np.ndarray, exists: np.ndarray, owner: int, 
         if raw < threshold and not (j == owner and exists[j]):
             raw = 0.0
         out[j] = raw
-    den = _nonzero_or_one(pairwise_sum(out, 0, n))
+    den = _nonzero_or_one(row_sum(out, 0, n))
     for j in range(n):
         out[j] = out[j] / den
+
+
+@njit(**_JIT)
+def _kth_smallest_stake(stake: np.ndarray, k: int) -> float:
+    """The ``k``-th smallest (0-based) of ``stake`` (N,), non-negative fractions without NaN: as
+    ``np.partition(stake, k)[k]`` up to the sign of a zero.  Bisection on the bit patterns (ordered as
+    the values; -0.0 counts as +0.0) with vectorised counts, until one value is left."""
+    n = stake.shape[0]
+    bits = stake.view(np.int64)
+    lo = -1  # count(bits <= lo) <= k < count(bits <= hi)
+    hi = 0
+    for j in range(n):
+        hi = max(hi, bits[j])
+    count_lo, count_hi = 0, n
+    while count_hi - count_lo > 1 and hi - lo > 1:
+        mid = lo + (hi - lo) // 2
+        count = 0
+        for j in range(n):
+            count += 1 if bits[j] <= mid else 0  # -0.0 (bits < 0) with the zeros
+        if count > k:
+            hi, count_hi = mid, count
+        else:
+            lo, count_lo = mid, count
+    cut = 0.0
+    smallest = _INT64_MAX
+    for j in range(n):  # the smallest value in (lo, hi]: the one left
+        b = max(bits[j], 0)
+        if b > lo and b < smallest:
+            smallest = b
+            cut = stake[j]
+    return cut
 
 
 @njit(**_JIT)
@@ -148,13 +493,22 @@ def top_k_validator_permits(stake: np.ndarray, exists: np.ndarray, owner: int, k
     kth = n - k  # uids at sorted positions >= kth get a permit
     if kth <= 0:
         for j in range(n):
-            out[j] = stake[j] > 0.0 or (j == owner and exists[j])
+            out[j] = (stake[j] > 0.0) | ((j == owner) & exists[j])
         return
-    cut = np.partition(stake, kth)[kth]
-    below = 0
+    nan = False
     for j in range(n):
-        if stake[j] < cut:
-            below += 1
+        nan |= stake[j] != stake[j]
+    cut = np.partition(stake, kth)[kth] if nan else _kth_smallest_stake(stake, kth)
+    below = 0
+    ties = 0
+    for j in range(n):
+        below += 1 if stake[j] < cut else 0
+        ties += 1 if stake[j] == cut else 0
+    if ties == 1 and not nan:  # the cut's uid is the kth smallest: permits from the cut up
+        for j in range(n):
+            x = stake[j]
+            out[j] = ((x >= cut) & (x > 0.0)) | ((j == owner) & exists[j])
+        return
     tie = 0
     for j in range(n):
         x = stake[j]
@@ -178,7 +532,7 @@ def active_stake(stake: np.ndarray, permits: np.ndarray, exists: np.ndarray, own
         inactive[j] = (last_update[j] + cutoff < block) & exists[j]
         used[j] = (permits[j] | (j == owner)) & exists[j]
         active[j] = stake[j] * _flag(used[j] & (not inactive[j]))
-    den = _nonzero_or_one(pairwise_sum(active, 0, n))
+    den = _nonzero_or_one(row_sum(active, 0, n))
     for j in range(n):
         active[j] = active[j] / den
 
@@ -186,20 +540,19 @@ def active_stake(stake: np.ndarray, permits: np.ndarray, exists: np.ndarray, own
 @njit(**_JIT)
 def validator_rows(used: np.ndarray, active: np.ndarray, rows: np.ndarray, row_stake: np.ndarray) -> tuple[int, int]:
     """The rows that may carry weights or bonds: used uids with active stake (ascending), then the other
-    used uids (ascending).  Fills ``rows`` (V,) uids and ``row_stake`` (V,); returns (V, staked count)."""
+    used uids (ascending).  Fills ``rows`` and ``row_stake`` ((V + 1,): one slot more than the rows,
+    written by the branch-free selection); returns (V, staked count)."""
     n = used.shape[0]
     v = 0
     for j in range(n):
-        if active[j] > 0.0:
-            rows[v] = j
-            row_stake[v] = active[j]
-            v += 1
+        rows[v] = j
+        row_stake[v] = active[j]
+        v += 1 if active[j] > 0.0 else 0
     staked = v
     for j in range(n):
-        if used[j] and not active[j] > 0.0:
-            rows[v] = j
-            row_stake[v] = active[j]
-            v += 1
+        rows[v] = j
+        row_stake[v] = active[j]
+        v += 1 if used[j] and not active[j] > 0.0 else 0
     return v, staked
 
 
@@ -208,16 +561,17 @@ def validator_rows(used: np.ndarray, active: np.ndarray, rows: np.ndarray, row_s
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def masked_weight_row(weights_row: np.ndarray, present_row: np.ndarray, has_present: bool, quantize: bool,
-                      row_update: int, reg_mask: np.ndarray, self_uid: int, keep_self: bool,
-                      w: np.ndarray, present: np.ndarray) -> None:
+                      row_update: int, reg_mask: np.ndarray, exists: np.ndarray, registered_max: int, self_uid: int,
+                      keep_self: bool, w: np.ndarray, present: np.ndarray) -> None:
     """One validator's weight row (N,) -> ``w`` normalised to sum 1 (or all 0) and ``present`` (N,) bool.
 
     ``present_row`` marks the stored entries (ignored unless ``has_present``: then entries > 0).
     u16 storage (``quantize``): the row is max-upscaled to U16_MAX and rounded.  Masks: outdated
     entries (``row_update <= reg_mask[j]``, the uid's registration block, int64 max for absent
-    uids) and the self-weight unless ``keep_self`` (the owner).
+    uids; when ``row_update > registered_max``, the latest registration of an existing uid, that is
+    just ``exists``) and the self-weight unless ``keep_self`` (the owner).
     """
     n = w.shape[0]
     if quantize:
@@ -233,24 +587,30 @@ def masked_weight_row(weights_row: np.ndarray, present_row: np.ndarray, has_pres
         for j in range(n):
             w[j] = math.floor(w[j] * _U16 / den + 0.5)
         for j in range(n):
-            keep = present[j] & (row_update > reg_mask[j])
-            present[j] = keep
-            w[j] = w[j] * _flag(keep)
-    elif has_present:
+            present[j] = present[j] & (row_update > reg_mask[j])
+    elif not has_present:
+        if row_update > registered_max:
+            for j in range(n):
+                present[j] = (np.float64(weights_row[j]) > 0.0) & exists[j]
+        else:
+            for j in range(n):
+                present[j] = (np.float64(weights_row[j]) > 0.0) & (row_update > reg_mask[j])
+    elif row_update > registered_max:
         for j in range(n):
-            keep = present_row[j] & (row_update > reg_mask[j])
-            present[j] = keep
-            w[j] = np.float64(weights_row[j]) * _flag(keep)
+            present[j] = present_row[j] & exists[j]
     else:
         for j in range(n):
-            x = np.float64(weights_row[j])
-            keep = (x > 0.0) & (row_update > reg_mask[j])
-            present[j] = keep
-            w[j] = x * _flag(keep)
+            present[j] = present_row[j] & (row_update > reg_mask[j])
+    if quantize:
+        for j in range(n):
+            w[j] = w[j] * _flag(present[j])
+    else:
+        for j in range(n):
+            w[j] = np.float64(weights_row[j]) * _flag(present[j])
     if not keep_self:  # self-weights are masked, except the owner's
         present[self_uid] = False
         w[self_uid] = w[self_uid] * 0.0
-    den = _nonzero_or_one(pairwise_sum(w, 0, n))
+    den = _nonzero_or_one(row_sum(w, 0, n))
     for j in range(n):
         w[j] = w[j] / den
 
@@ -327,81 +687,65 @@ def median_column_sorted(w: np.ndarray, wbits: np.ndarray, j: int, staked: int, 
     return 0.0
 
 
-@njit(**_JIT)
-def median_sort_keys(wbits: np.ndarray, staked: int, n: int, low: int, keys: np.ndarray,
-                     keys_t: np.ndarray) -> None:
-    """The median's sort keys of the first ``staked`` rows, ``keys`` (V, N), then transposed to
-    ``keys_t`` (N, V) int64 so that each column is contiguous.
+@njit(inline="always", **_JIT)
+def median_keys_rows(wbits: np.ndarray, i0: int, count: int, low: int, fixed_stake: np.ndarray, keys_t: np.ndarray,
+                     stats: np.ndarray) -> bool:
+    """The median's sort keys of the staked rows ``i0 .. i0+count-1`` (``count <= 8``) of ``wbits`` (V, N)
+    (the weights viewed as int64), stored transposed in ``keys_t`` (N, V) int64 so that each column
+    is contiguous, and the column statistics ``stats`` (4, N) int64 updated (start: 0, 0, int64 max,
+    0): over the rows with a weight key (``key < inf_bits``), their stake ``fixed_stake`` (V,) summed
+    (``stats[0]``), their count (``stats[1]``) and largest key (``stats[3]``); the smallest key of all
+    (``stats[2]``).  Returns whether one of these weights is below the key resolution (non-zero, no
+    bit above ``low``: numpy orders such weights with the zeros).
 
     ``key = inf_bits + i - (bits(W_ij) without the low bits)``: ascending key = descending weight,
     then ascending row; zero weights get ``inf_bits + i`` (after every non-zero weight), as in
-    ``yuma._median_columns``.
+    ``yuma._median_columns``.  Blocks of 8 rows go through vector shuffles (:func:`_keys_block8`).
     """
     high = ~low
-    for i in range(staked):
-        r, k = wbits[i], keys[i]
-        base = _INF_BITS + i
-        for j in range(n):
-            k[j] = base - (r[j] & high)
-    full = staked - staked % _MEDIAN_GROUP
-    for i0 in range(0, full, _MEDIAN_GROUP):  # blocks of 8 rows: 8 cache lines in, one out
-        r0, r1, r2, r3 = keys[i0], keys[i0 + 1], keys[i0 + 2], keys[i0 + 3]
-        r4, r5, r6, r7 = keys[i0 + 4], keys[i0 + 5], keys[i0 + 6], keys[i0 + 7]
-        for j in range(n):
-            t = keys_t[j]
-            t[i0] = r0[j]
-            t[i0 + 1] = r1[j]
-            t[i0 + 2] = r2[j]
-            t[i0 + 3] = r3[j]
-            t[i0 + 4] = r4[j]
-            t[i0 + 5] = r5[j]
-            t[i0 + 6] = r6[j]
-            t[i0 + 7] = r7[j]
-    for i in range(full, staked):
-        r = keys[i]
-        for j in range(n):
-            keys_t[j, i] = r[j]
-
-
-@njit(**_JIT)
-def has_tiny_weights(wbits: np.ndarray, staked: int, n: int, low: int) -> bool:
-    """Whether a weight of the first ``staked`` rows is non-zero but has no bit above ``low`` (a
-    subnormal below the median's key resolution)."""
+    n = keys_t.shape[0]
     tiny = False
-    for i in range(staked):
+    done = 0  # columns handled by the vector code
+    if count == _MEDIAN_GROUP:
+        done = n - n % 4
+        tiny = _keys_block8(wbits, i0, high, keys_t, done, fixed_stake, stats)
+    for i in range(i0, i0 + count):
         r = wbits[i]
-        for j in range(n):
-            tiny |= (r[j] != 0) & (r[j] & ~low == 0)
+        base = _INF_BITS + i
+        stake = fixed_stake[i]
+        for j in range(done, n):
+            b = r[j]
+            key = base - (b & high)
+            keys_t[j, i] = key
+            weighted = key < _INF_BITS
+            stats[0, j] += stake if weighted else 0
+            stats[1, j] += 1 if weighted else 0
+            stats[2, j] = min(stats[2, j], key)
+            stats[3, j] = max(stats[3, j], key if weighted else 0)
+            tiny |= (b != 0) & (b & high == 0)
     return tiny
 
 
-@njit(**_JIT)
+@njit(inline="always", **_JIT)
 def stake_weighted_median_column(w: np.ndarray, wbits: np.ndarray, j: int, staked: int, row_stake: np.ndarray,
-                                 fixed_stake: np.ndarray, keys_j: np.ndarray, threshold: float, fixed_threshold: int,
-                                 fixed_margin: int, low: int, tiny: bool, keys: np.ndarray) -> float:
+                                 fixed_stake: np.ndarray, keys_j: np.ndarray, nonzero: int, count: int, k_min: int,
+                                 k_max: int, threshold: float, fixed_threshold: int, fixed_margin: int, low: int,
+                                 tiny: bool, keys: np.ndarray) -> float:
     """Kappa-median of column ``j``: :func:`median_column_sorted`'s result, found by bisection on the keys.
 
-    ``keys_j`` (V,) are the column's sort keys (:func:`median_sort_keys`) and ``fixed_stake`` (V,)
+    ``keys_j`` (V,) are the column's sort keys (:func:`median_keys_rows`) and ``fixed_stake`` (V,)
     the row stakes as integers (fractions of 2**60), so sums are exact and vectorise.  The keys
     interval holding the row where the stake (in ascending key order) reaches the threshold is
-    halved until it holds that row alone.  Rounding the stakes and any summation order (numpy's
-    included) move a sum by less than ``fixed_margin / 2``, so when the sums before and after that
-    row are ``fixed_margin`` away from ``fixed_threshold``, numpy's blocked float sums cross at the
-    same row; otherwise (a tie with the threshold to ~1e-13, a non-zero weight below the key
-    resolution, which ``tiny`` says the subnet may hold) the column is sorted like numpy
-    (:func:`median_column_sorted`).
+    halved until it holds at most two keys (the smaller one crosses first, or the other).  Rounding
+    the stakes and any summation order (numpy's included) move a sum by less than
+    ``fixed_margin / 2``, so when the sums before and after that row are ``fixed_margin`` away from
+    ``fixed_threshold``, numpy's blocked float sums cross at the same row; otherwise (a tie with the
+    threshold to ~1e-13, a non-zero weight below the key resolution, which ``tiny`` says the subnet
+    may hold) the column is sorted like numpy
+    (:func:`median_column_sorted`).  The column's statistics come from :func:`median_keys_rows`: over
+    the rows with a weight key (``key < inf_bits``), their stake ``nonzero``, their ``count`` and
+    largest key ``k_max``; the smallest key ``k_min``.
     """
-    nonzero = 0  # stake of the rows with a non-zero (key) weight
-    count = 0
-    k_min = _INT64_MAX
-    k_max = 0
-    for i in range(staked):
-        k = keys_j[i]
-        weighted = k < _INF_BITS
-        nonzero += fixed_stake[i] if weighted else 0
-        count += 1 if weighted else 0
-        k_min = min(k_min, k)
-        k_max = max(k_max, k if weighted else 0)
     if tiny and count < staked:  # a zero key: an exact zero weight, or a tiny one (read by numpy)
         for i in range(staked):
             if keys_j[i] >= _INF_BITS and wbits[i, j] != 0:
@@ -413,28 +757,37 @@ def stake_weighted_median_column(w: np.ndarray, wbits: np.ndarray, j: int, stake
     lo, hi = k_min, k_max + 1  # stake below lo < threshold <= stake below hi
     below_lo, count_lo, count_hi = 0, 0, count
     steps = 0
-    while count_hi - count_lo > 1 and steps < _MEDIAN_MAX_BISECTIONS:
+    while count_hi - count_lo > 2 and steps < _MEDIAN_MAX_BISECTIONS:
         mid = lo + (hi - lo) // 2
         below = 0
         count_mid = 0
         for i in range(staked):
+            stake = fixed_stake[i]
             left = keys_j[i] < mid
-            below += fixed_stake[i] if left else 0
+            below += stake if left else 0
             count_mid += 1 if left else 0
         if below < fixed_threshold:
             lo, below_lo, count_lo = mid, below, count_mid
         else:
             hi, count_hi = mid, count_mid
         steps += 1
-    if count_hi - count_lo == 1:
-        key = 0
+    if count_hi - count_lo <= 2:  # the one or two keys in [lo, hi): the crossing is on one of them
+        first = _INT64_MAX
+        last = _INT64_MIN
         for i in range(staked):
             k = keys_j[i]
-            key = max(key, k if (k >= lo) & (k < hi) else 0)
-        slot = key & low
-        if (below_lo < fixed_threshold - fixed_margin
-                and below_lo + fixed_stake[slot] >= fixed_threshold + fixed_margin):
-            return w[slot, j]
+            inside = (k >= lo) & (k < hi)
+            first = min(first, k if inside else _INT64_MAX)
+            last = max(last, k if inside else _INT64_MIN)
+        slot = first & low
+        if below_lo < fixed_threshold - fixed_margin:
+            if below_lo + fixed_stake[slot] >= fixed_threshold + fixed_margin:
+                return w[slot, j]
+            below_lo += fixed_stake[slot]
+            slot = last & low
+            if (first != last and below_lo < fixed_threshold - fixed_margin
+                    and below_lo + fixed_stake[slot] >= fixed_threshold + fixed_margin):
+                return w[slot, j]
     return median_column_sorted(w, wbits, j, staked, row_stake, threshold, low, keys)
 
 
@@ -443,30 +796,41 @@ def stake_weighted_median_column(w: np.ndarray, wbits: np.ndarray, j: int, stake
 # ---------------------------------------------------------------------------------------------
 
 
-@njit(**_JIT)
-def clip_trust_ranks(w: np.ndarray, v: int, staked: int, row_stake: np.ndarray, consensus: np.ndarray,
-                     trust: np.ndarray, ranks: np.ndarray, clipped: np.ndarray) -> None:
-    """Clipped weights ``min(W_ij, C_j)``: validator trust ``trust[i]`` (row sums, (V,)) and ranks
-    ``ranks[j] = sum_i S_i min(W_ij, C_j)`` ((N,), summed over the rows in order)."""
-    n = w.shape[1]
-    for j in range(n):
-        ranks[j] = 0.0
-    for i in range(v):
-        w_i = w[i]
-        for j in range(n):
-            clipped[j] = _np_minimum(w_i[j], consensus[j])
-        trust[i] = pairwise_sum(clipped, 0, n)
-        if i < staked:  # the other rows add 0 * clipped = +0
-            s_i = row_stake[i]
+@njit(inline="always", **_JIT)
+def clip_trust_ranks_row(w: np.ndarray, consensus: np.ndarray, staked_row: bool, s_i: float, ranks: np.ndarray,
+                         clipped: np.ndarray, consensus_nan: bool) -> float:
+    """One validator row (N,) of the clipped weights ``min(W_ij, C_j)`` (into ``clipped``): adds
+    ``S_i min(W_ij, C_j)`` to ``ranks`` (N,) if the row is staked (rows in order; the other rows
+    add ``0 * clipped = +0``) and returns the validator trust (the row sum).  Without a NaN in the
+    consensus (``consensus_nan`` false), ``np.minimum(W, C)`` is ``C if C < W else W``."""
+    n = w.shape[0]
+    if not consensus_nan:
+        if staked_row:
             for j in range(n):
-                ranks[j] += clipped[j] * s_i
+                c = consensus[j]
+                x = c if c < w[j] else w[j]
+                clipped[j] = x
+                ranks[j] += x * s_i
+        else:
+            for j in range(n):
+                c = consensus[j]
+                clipped[j] = c if c < w[j] else w[j]
+    elif staked_row:
+        for j in range(n):
+            x = _np_minimum(w[j], consensus[j])
+            clipped[j] = x
+            ranks[j] += x * s_i
+    else:
+        for j in range(n):
+            clipped[j] = _np_minimum(w[j], consensus[j])
+    return row_sum(clipped, 0, n)
 
 
 @njit(**_JIT)
 def normalise(x: np.ndarray) -> None:
     """``x / sum(x)`` in place (pairwise sum); unchanged when the sum is not positive."""
     n = x.shape[0]
-    den = _nonzero_or_one(pairwise_sum(x, 0, n))
+    den = _nonzero_or_one(row_sum(x, 0, n))
     for j in range(n):
         x[j] = x[j] / den
 
@@ -493,16 +857,17 @@ def weights_for_bonds_row(w: np.ndarray, consensus: np.ndarray, beta: float, out
 
 
 @njit(**_JIT)
+def _previous_bond(stored: float, quantize: bool, keep: float) -> float:
+    """A stored bond read back: rounded to the u16 grid (``quantize``), times ``keep`` (0/1)."""
+    return math.floor(stored * _U16 + 0.5) / _U16 * keep if quantize else stored * keep
+
+
+@njit(**_JIT)
 def previous_bonds_row(bonds_row: np.ndarray, quantize: bool, keep_col: np.ndarray, out: np.ndarray) -> None:
     """Stored bond row (N,) -> ``out``: rounded to the u16 grid (``quantize``), zeroed on the columns of
     uids registered since the last epoch or reset (``keep_col`` 0/1)."""
-    n = out.shape[0]
-    if quantize:
-        for j in range(n):
-            out[j] = math.floor(bonds_row[j] * _U16 + 0.5) / _U16 * keep_col[j]
-    else:
-        for j in range(n):
-            out[j] = bonds_row[j] * keep_col[j]
+    for j in range(out.shape[0]):
+        out[j] = _previous_bond(bonds_row[j], quantize, keep_col[j])
 
 
 @njit(**_JIT)
@@ -531,48 +896,119 @@ def _yuma3_bond_entry(w: float, present: bool, c: float, prev: float, beta: floa
 
 
 @njit(**_JIT)
-def yuma3_bonds_row(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, keep_col: np.ndarray,
-                    consensus: np.ndarray, beta: float, quantize: bool, liquid: bool, alpha: float,
-                    alpha_low: float, alpha_high: float, steepness: float, permit: bool, distance: np.ndarray,
-                    previous: np.ndarray, bonds: np.ndarray, col: np.ndarray, out: np.ndarray) -> None:
-    """Yuma 3 bonds of one validator row (N,) in one sweep: weights for bonds (bonds penalty ``beta``),
-    previous bonds (``bonds_row`` rounded to the u16 grid if ``quantize``, columns ``keep_col``),
-    EMA with the fixed coefficient ``alpha``: ``B = alpha W_b + (1 - alpha) B_prev``, or, if ``liquid``,
-    per-bond liquid alpha: ``x = min(B_prev - W_b, 1)`` when selling, ``clip(W_b - C, 0, 1)`` when
-    buying, ``B = min(B_prev - alpha(x) (B_prev - W_b), 1)`` on the entries of W_b (the present ones
-    at beta = 0, those not clipped to a zero consensus at beta = 1, ``W_b > 0`` otherwise), 0 off
-    them (reset); ``alpha = alpha(0)`` then, the coefficient of the bonds that do not move (x = 0).
-    Writes B to ``bonds`` (N,), adds it to the column sums ``col`` and stores it in ``out`` (may be
-    ``bonds_row``: in-place update), floored to the u16 grid if ``quantize``, zero without
-    ``permit``.  ``distance`` and ``previous`` (N,) are scratch.  The moving bonds (x > 0, rare) add
-    0 in the sweep, then their own B: the same column sums, in the same order.  (Each loop reads and
-    writes different arrays: a loop storing into the row it reads is not vectorised.)"""
-    n = out.shape[0]
-    keep = 1.0 - alpha
-    stored = _flag(permit)
+def _yuma3_moving_bond(w: float, present: bool, c: float, prev: float, beta: float, x: float, alpha_low: float,
+                       alpha_high: float, steepness: float) -> float:
+    """A Yuma 3 liquid-alpha bond that moves (distance ``x > 0``): its own coefficient alpha(x)."""
+    clipped = _np_minimum(w, c)
+    wb = w * (1.0 - beta) + clipped * beta
+    entry_clipped = present & (not ((c == 0.0) & (w > 0.0)))
+    entry = _flag(present) if beta == 0.0 else (_flag(entry_clipped) if beta == 1.0 else _flag(wb > 0.0))
+    return _np_minimum(prev - liquid_alpha_coefficient(x, alpha_low, alpha_high, steepness) * (prev - wb), entry)
+
+
+@njit(inline="always", **_JIT)
+def _yuma3_sweep(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, keep_col: np.ndarray,
+                 consensus: np.ndarray, beta: float, quantize: bool, liquid: bool, keep_all: bool, alpha: float,
+                 keep: float, bonds: np.ndarray) -> bool:
+    """Yuma 3 bonds of a row without a NaN in the consensus and with ``beta == 1`` if ``liquid``: the
+    operations of :func:`_yuma3_bond_entry` where ``np.minimum(W, C)`` is ``C if C < W else W``, the
+    cap ``np.minimum(B, entry)`` (entry 0 or 1) is ``entry if B > entry else B`` and the moving test
+    ``x > 0`` is ``B_prev - W_b > 0`` (``W_b - C > 0`` never holds at beta = 1); ``keep_all``: every
+    ``keep_col`` is 1 (not read).
+    Inlined with constant flags, one branch-free vector loop per case.  Returns whether a bond moves."""
+    n = bonds.shape[0]
     moving = False
-    previous_bonds_row(bonds_row, quantize, keep_col, previous)  # first: out may be bonds_row
     for j in range(n):
-        b, x = _yuma3_bond_entry(w[j], present[j], consensus[j], previous[j], beta, liquid, alpha, keep)
-        distance[j] = x
-        moving |= x > 0.0
-        bonds[j] = b
-        col[j] += b if not x > 0.0 else 0.0
-    store_bonds_row(bonds, quantize, permit, out)
-    if not moving:
-        return
-    for j in range(n):  # liquid alpha: the moving bonds get their own coefficient
-        x = distance[j]
-        if x > 0.0:
-            prev = previous[j]
-            clipped = _np_minimum(w[j], consensus[j])
-            wb = w[j] * (1.0 - beta) + clipped * beta
-            entry_clipped = present[j] & (not ((consensus[j] == 0.0) & (w[j] > 0.0)))
-            entry = _flag(present[j]) if beta == 0.0 else (_flag(entry_clipped) if beta == 1.0 else _flag(wb > 0.0))
-            b = _np_minimum(prev - liquid_alpha_coefficient(x, alpha_low, alpha_high, steepness) * (prev - wb), entry)
-            bonds[j] = b
+        stored = bonds_row[j]
+        prev = math.floor(stored * _U16 + 0.5) / _U16 if quantize else stored
+        if not keep_all:
+            prev = prev * keep_col[j]
+        w_j = w[j]
+        c = consensus[j]
+        clipped = c if c < w_j else w_j
+        wb = w_j * (1.0 - beta) + clipped * beta
+        if liquid:
+            diff = prev - wb
+            entry = _flag(present[j] & (not ((c == 0.0) & (w_j > 0.0))))
+            moving |= diff > 0.0  # and W_b > C: never, W_b = w * 0 + min(W, C) (or NaN) at beta = 1
+            b = prev - alpha * diff
+            bonds[j] = entry if b > entry else b
+        else:
+            bonds[j] = wb * alpha + prev * keep
+    return moving
+
+
+@njit(inline="always", **_JIT)
+def _yuma3_store_row(bonds: np.ndarray, quantize: bool, permit: bool, col: np.ndarray, out: np.ndarray) -> None:
+    """Adds a row of Yuma 3 bonds (N,) to the column sums ``col`` and stores it in ``out`` (floored to
+    the u16 grid if ``quantize``, zero without ``permit``), as :func:`add_row` and
+    :func:`store_bonds_row`."""
+    n = out.shape[0]
+    stored = _flag(permit)
+    if quantize:
+        for j in range(n):
+            b = bonds[j]
             col[j] += b
-            out[j] = (math.floor(b * _U16) / _U16 if quantize else b) * stored
+            out[j] = math.floor(b * _U16) / _U16 * stored
+    else:
+        for j in range(n):
+            b = bonds[j]
+            col[j] += b
+            out[j] = b * stored
+
+
+@njit(inline="always", **_JIT)
+def yuma3_bonds_row(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, keep_col: np.ndarray,
+                    keep_all: bool, consensus: np.ndarray, consensus_nan: bool, beta: float, quantize: bool,
+                    liquid: bool, alpha: float, alpha_low: float, alpha_high: float, steepness: float, permit: bool,
+                    bonds: np.ndarray, col: np.ndarray, out: np.ndarray) -> None:
+    """Yuma 3 bonds of one validator row (N,): weights for bonds (bonds penalty ``beta``), previous
+    bonds (``bonds_row`` rounded to the u16 grid if ``quantize``, columns ``keep_col``; all 1 if
+    ``keep_all``), EMA with the fixed coefficient ``alpha``: ``B = alpha W_b + (1 - alpha) B_prev``,
+    or, if ``liquid``, per-bond liquid alpha: ``x = min(B_prev - W_b, 1)`` when selling,
+    ``clip(W_b - C, 0, 1)`` when buying, ``B = min(B_prev - alpha(x) (B_prev - W_b), 1)`` on the
+    entries of W_b (the present ones at beta = 0, those not clipped to a zero consensus at beta = 1,
+    ``W_b > 0`` otherwise), 0 off them (reset); ``alpha = alpha(0)`` then, the coefficient of the
+    bonds that do not move (x = 0).  Writes B to ``bonds`` (N,), adds it to the column sums ``col``
+    and stores it in ``out`` (may be ``bonds_row``: in-place update, written last), floored to the
+    u16 grid if ``quantize``, zero without ``permit``.  The moving bonds (x > 0, rare) are patched
+    in by a second sweep.  (Each loop writes one or two arrays it does not read: vectorised.)"""
+    keep = 1.0 - alpha
+    if consensus_nan or (liquid and beta != 1.0):  # the general entry
+        moving = False
+        for j in range(bonds.shape[0]):
+            prev = _previous_bond(bonds_row[j], quantize, keep_col[j])
+            b, x = _yuma3_bond_entry(w[j], present[j], consensus[j], prev, beta, liquid, alpha, keep)
+            moving |= x > 0.0
+            bonds[j] = b
+    elif liquid:  # beta = 1: the chain's bonds penalty
+        if quantize:
+            if keep_all:
+                moving = _yuma3_sweep(w, present, bonds_row, keep_col, consensus, 1.0, True, True, True, alpha, keep,
+                                      bonds)
+            else:
+                moving = _yuma3_sweep(w, present, bonds_row, keep_col, consensus, 1.0, True, True, False, alpha,
+                                      keep, bonds)
+        elif keep_all:
+            moving = _yuma3_sweep(w, present, bonds_row, keep_col, consensus, 1.0, False, True, True, alpha, keep,
+                                  bonds)
+        else:
+            moving = _yuma3_sweep(w, present, bonds_row, keep_col, consensus, 1.0, False, True, False, alpha, keep,
+                                  bonds)
+    elif quantize:
+        moving = _yuma3_sweep(w, present, bonds_row, keep_col, consensus, beta, True, False, False, alpha, keep,
+                              bonds)
+    else:
+        moving = _yuma3_sweep(w, present, bonds_row, keep_col, consensus, beta, False, False, False, alpha, keep,
+                              bonds)
+    if moving:  # liquid alpha: the moving bonds get their own coefficient
+        for j in range(bonds.shape[0]):
+            prev = _previous_bond(bonds_row[j], quantize, keep_col[j])
+            x = _yuma3_bond_entry(w[j], present[j], consensus[j], prev, beta, liquid, alpha, keep)[1]
+            if x > 0.0:
+                bonds[j] = _yuma3_moving_bond(w[j], present[j], consensus[j], prev, beta, x, alpha_low, alpha_high,
+                                              steepness)
+    _yuma3_store_row(bonds, quantize, permit, col, out)
 
 
 @njit(**_JIT)
@@ -607,7 +1043,7 @@ def yuma3_dividends(bonds: np.ndarray, v: int, col: np.ndarray, row_stake: np.nd
         b_i = bonds[i]
         for j in range(n):
             tmp[j] = b_i[j] * per_bond[j]
-        dividends[i] = pairwise_sum(tmp, 0, n) * row_stake[i]
+        dividends[i] = row_sum(tmp, 0, n) * row_stake[i]
 
 
 @njit(**_JIT)
@@ -654,7 +1090,7 @@ def bonds_yuma2(weights_for_bonds: np.ndarray, bonds_prev: np.ndarray, v: int, r
             tmp[j] = b * incentive[j]
             if i == 0 or b > col_prev[j] or b != b:
                 col_prev[j] = b
-        dividends[i] = pairwise_sum(tmp, 0, n)
+        dividends[i] = row_sum(tmp, 0, n)
     for j in range(n):
         col_prev[j] = _nonzero_or_one(col_prev[j])
     for i in range(v):
@@ -676,10 +1112,10 @@ def emission_shares(incentive: np.ndarray, dividends: np.ndarray, active: np.nda
     validators are paid by active stake, or by stake when none is active."""
     n = incentive.shape[0]
     normalise(dividends)
-    total = pairwise_sum(incentive, 0, n) + pairwise_sum(dividends, 0, n)
+    total = row_sum(incentive, 0, n) + row_sum(dividends, 0, n)
     fallback = total == 0.0
     den = _nonzero_or_one(total)
-    by_active = pairwise_sum(active, 0, n) > 0.0
+    by_active = row_sum(active, 0, n) > 0.0
     for j in range(n):
         server[j] = incentive[j] / den
         if fallback:
@@ -695,6 +1131,183 @@ def emission_shares(incentive: np.ndarray, dividends: np.ndarray, active: np.nda
 # ---------------------------------------------------------------------------------------------
 
 
+@njit(**_JIT)
+def _prefetch_row(row: np.ndarray) -> None:
+    """Prefetch every cache line of a row (1-D, any dtype)."""
+    n = row.shape[0]
+    step = max(1, 64 // row.itemsize)
+    for j in range(0, n, step):
+        _prefetch(row, j)
+    if n:
+        _prefetch(row, n - 1)  # rows need not start on a line
+
+
+@njit(**_JIT)
+def _prefetch_weight_row(weights_s: np.ndarray, weight_row_s: np.ndarray, present_s: np.ndarray, has_present: bool,
+                         u: int) -> None:
+    """Prefetch the weight row of uid ``u`` of a subnet (and its presence row)."""
+    _prefetch_row(_view(weights_s, weight_row_s[u]))
+    if has_present:
+        _prefetch_row(_view(present_s, u))
+
+
+@njit(**_JIT)
+def _epoch_worker(
+    next_subnet: np.ndarray,
+    stake_in: np.ndarray, permits: np.ndarray, weights: np.ndarray, weight_row: np.ndarray, bonds_in: np.ndarray,
+    last_update: np.ndarray, registered: np.ndarray, owner: np.ndarray, exists: np.ndarray, present_in: np.ndarray,
+    has_present: bool, last_epoch_block: np.ndarray, reset_bonds: np.ndarray, kappa: np.ndarray,
+    bonds_penalty: np.ndarray, retention: np.ndarray, yuma3: np.ndarray, liquid_alpha: np.ndarray,
+    alpha_low: np.ndarray, alpha_high: np.ndarray, steepness: np.ndarray, bonds_reset: np.ndarray,
+    max_validators: np.ndarray, tempo: np.ndarray, activity_cutoff: np.ndarray, stake_threshold: np.ndarray,
+    blocks: np.ndarray, quantize: bool, max_rows: int,
+    o_stake: np.ndarray, o_active: np.ndarray, o_inactive: np.ndarray, o_permits: np.ndarray,
+    o_consensus: np.ndarray, o_ranks: np.ndarray, o_incentive: np.ndarray, o_trust: np.ndarray,
+    o_dividends: np.ndarray, o_server: np.ndarray, o_validator: np.ndarray, o_emission: np.ndarray,
+    o_fallback: np.ndarray, o_liquid: np.ndarray, new_bonds: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Epochs of subnets taken one at a time from the shared counter ``next_subnet`` (1,) (atomic
+    fetch-and-add) until none is left, with work arrays allocated once: (V, N) rows, (V,) and (N,)
+    vectors (``V = max_rows``).  See :func:`_epoch_batch` for the arguments."""
+    s_count, n = stake_in.shape
+    # work arrays: (V, N) rows, (V,) and (N,) vectors
+    w = np.empty((max_rows, n))
+    wbits = w.view(np.int64)
+    present = np.empty((max_rows, n), np.bool_)
+    rows = np.empty(max_rows + 1, np.int64)  # + 1: see validator_rows
+    row_stake = np.empty(max_rows + 1)
+    trust = np.empty(max_rows)
+    dividends = np.empty(max_rows)
+    keys = np.empty(max_rows, np.int64)
+    keys_t = np.empty((n, max_rows), np.int64)  # the median's keys, then (V, N) bonds: one cache footprint
+    bonds = keys_t.reshape(n * max_rows).view(np.float64).reshape((max_rows, n))
+    fixed_stake = np.empty(max_rows, np.int64)
+    stats = np.empty((4, n), np.int64)  # the median's column statistics (see median_keys_rows)
+    used = np.empty(n, np.bool_)
+    reg_mask = np.empty(n, np.int64)
+    keep_col = np.empty(n)
+    col = np.empty(n)
+    col2 = np.empty(n)
+    tmp = np.empty(n)
+    yuma2_rows = max_rows if not yuma3.all() else 1  # original Yuma's work arrays (V, N)
+    wb = np.empty((yuma2_rows, n))
+    bonds_prev = np.empty((yuma2_rows, n))
+    while True:
+        s = _fetch_add(next_subnet, 1)
+        if s >= s_count:
+            break
+        own = owner[s]
+        block = blocks[s]
+        # --- 2.1-2.2: stake, threshold, new permits; activity, validator rows
+        stake = o_stake[s]
+        active = o_active[s]
+        stake_after_threshold(stake_in[s], exists[s], own, stake_threshold[s], stake)
+        top_k_validator_permits(stake, exists[s], own, max_validators[s], o_permits[s])
+        active_stake(stake, permits[s], exists[s], own, last_update[s], activity_cutoff[s], block,
+                     o_inactive[s], used, active)
+        v, staked = validator_rows(used, active, rows, row_stake)
+        weights_s, present_s = _view(weights, s), _view(present_in, s if has_present else 0)
+        bonds_s, new_bonds_s, exists_s = _view(bonds_in, s), _view(new_bonds, s), _view(exists, s)
+        weight_row_s = _view(weight_row, s)
+        for i in range(min(v, _PREFETCH_ROWS)):
+            _prefetch_weight_row(weights_s, weight_row_s, present_s, has_present, rows[i])
+
+        # --- 2.3-2.4: weights (masks, normalisation), the median's sort keys; bond columns kept
+        leb = last_epoch_block[s]
+        last_tempo = leb + 1 if leb >= 0 else block - tempo[s]
+        registered_max = -_INT64_MAX
+        keep_all = True
+        for j in range(n):
+            here = exists[s, j]
+            reg_mask[j] = registered[s, j] if here else _INT64_MAX
+            registered_max = max(registered_max, registered[s, j] if here else -_INT64_MAX)
+            keep_col[j] = _flag(here & (registered[s, j] < last_tempo) & (not (reset_bonds[s, j] & bonds_reset[s])))
+            keep_all &= keep_col[j] == 1.0
+            stats[0, j] = 0
+            stats[1, j] = 0
+            stats[2, j] = _INT64_MAX
+            stats[3, j] = 0
+        threshold = max(kappa[s] - MEDIAN_TOLERANCE, _SMALLEST_SUBNORMAL)
+        for i in range(staked):
+            fixed_stake[i] = np.int64(row_stake[i] * _FIXED_ONE)
+        low = median_key_mask(staked)
+        tiny = False
+        for i in range(v):
+            if i + _PREFETCH_ROWS < v:
+                _prefetch_weight_row(weights_s, weight_row_s, present_s, has_present, rows[i + _PREFETCH_ROWS])
+            u = rows[i]
+            masked_weight_row(_view(weights_s, weight_row_s[u]), _view(present_s, u if has_present else 0),
+                              has_present, quantize, last_update[s, u], reg_mask, exists_s, registered_max, u,
+                              u == own, _view(w, i), _view(present, i))
+            if i < staked and (i % _MEDIAN_GROUP == _MEDIAN_GROUP - 1 or i == staked - 1):
+                i0 = i - i % _MEDIAN_GROUP
+                tiny |= median_keys_rows(wbits, i0, i + 1 - i0, low, fixed_stake, keys_t, stats)
+        for i in range(min(v, _PREFETCH_ROWS)):  # the bond rows, read after the consensus
+            _prefetch_row(_view(bonds_s, rows[i]))
+
+        # --- 3.1: consensus
+        consensus = o_consensus[s]
+        fixed_threshold = np.int64(threshold * _FIXED_ONE)
+        fixed_margin = (staked + 1) * _MEDIAN_MARGIN_PER_ROW
+        any_consensus = False
+        consensus_nan = False
+        for j in range(n):
+            c = stake_weighted_median_column(w, wbits, j, staked, row_stake, fixed_stake, _view(keys_t, j),
+                                             stats[0, j], stats[1, j], stats[2, j], stats[3, j], threshold,
+                                             fixed_threshold, fixed_margin, low, tiny, keys)
+            consensus[j] = c
+            any_consensus = any_consensus or c > 0.0
+            consensus_nan |= c != c
+
+        # --- 3.2-5: clipping, trust, ranks; bonds of the subnet's variant; incentive, dividends
+        ranks = o_ranks[s]
+        incentive = o_incentive[s]
+        beta = bonds_penalty[s]
+        liquid = yuma3[s] and liquid_alpha[s] and any_consensus
+        permits_new = o_permits[s]
+        if yuma3[s]:  # row by row: clipping, previous bonds read, new bonds stored in one sweep
+            col[:] = 0.0
+            alpha_still = liquid_alpha_coefficient(0.0, alpha_low[s], alpha_high[s], steepness[s])
+            alpha = alpha_still if liquid else 1.0 - retention[s]
+            for i in range(v):
+                if i + _PREFETCH_ROWS < v:
+                    _prefetch_row(_view(bonds_s, rows[i + _PREFETCH_ROWS]))
+                u = rows[i]
+                w_i = _view(w, i)
+                trust[i] = clip_trust_ranks_row(w_i, consensus, i < staked, row_stake[i], ranks, tmp,
+                                                consensus_nan)
+                yuma3_bonds_row(w_i, _view(present, i), _view(bonds_s, u), keep_col, keep_all, consensus,
+                                consensus_nan,
+                                beta, quantize, liquid, alpha, alpha_low[s], alpha_high[s], steepness[s],
+                                permits_new[u], _view(bonds, i), col, _view(new_bonds_s, u))
+            incentive[:] = ranks
+            normalise(incentive)
+            yuma3_dividends(bonds, v, col, row_stake, incentive, col2, tmp, dividends)
+        else:
+            for i in range(v):
+                trust[i] = clip_trust_ranks_row(w[i], consensus, i < staked, row_stake[i], ranks, tmp,
+                                                consensus_nan)
+            incentive[:] = ranks
+            normalise(incentive)
+            for i in range(v):
+                weights_for_bonds_row(w[i], consensus, beta, wb[i])
+                previous_bonds_row(bonds_in[s, rows[i]], quantize, keep_col, bonds_prev[i])
+            bonds_yuma2(wb, bonds_prev, v, retention[s], row_stake, incentive, bonds, col, col2, tmp,
+                        dividends)
+            for i in range(v):
+                u = rows[i]
+                store_bonds_row(bonds[i], quantize, permits_new[u], new_bonds[s, u])
+        for i in range(v):
+            u = rows[i]
+            o_trust[s, u] = trust[i]
+            o_dividends[s, u] = dividends[i]
+        o_liquid[s] = liquid
+
+        # --- 6: emission shares
+        o_fallback[s] = emission_shares(incentive, o_dividends[s], active, stake, o_server[s],
+                                        o_validator[s], o_emission[s])
+
+
 @njit(parallel=True, cache=True, fastmath=False, error_model="numpy")
 def _epoch_batch(
     stake_in: np.ndarray, permits: np.ndarray, weights: np.ndarray, weight_row: np.ndarray, bonds_in: np.ndarray,
@@ -707,10 +1320,11 @@ def _epoch_batch(
     o_stake: np.ndarray, o_active: np.ndarray, o_inactive: np.ndarray, o_permits: np.ndarray,
     o_consensus: np.ndarray, o_ranks: np.ndarray, o_incentive: np.ndarray, o_trust: np.ndarray,
     o_dividends: np.ndarray, o_server: np.ndarray, o_validator: np.ndarray, o_emission: np.ndarray,
-    o_fallback: np.ndarray, o_liquid: np.ndarray, new_bonds: np.ndarray, n_chunks: int,
+    o_fallback: np.ndarray, o_liquid: np.ndarray, new_bonds: np.ndarray, n_workers: int,
 ) -> None:  # pragma: no cover - compiled
-    """Epoch of every subnet (see :func:`yuma_epoch_numba`), ``prange`` over ``n_chunks`` blocks of
-    subnets; each block allocates its (V, N) work arrays once (``V = max_rows``).
+    """Epoch of every subnet (see :func:`yuma_epoch_numba`): ``prange`` over ``n_workers`` workers
+    (:func:`_epoch_worker`) that take the subnets one at a time, so a thread slowed down by other
+    work takes fewer of them.
 
     Inputs as :class:`YumaInputs` / :class:`YumaParams` arrays, C-contiguous, fixed dtypes: (S, N)
     per uid, (S,) per subnet; ``weights`` float64 with the row of uid u of subnet s at
@@ -719,106 +1333,16 @@ def _epoch_batch(
     (S, N) / (S,) and ``new_bonds`` (S, N, N) are written in place (only the read rows of
     ``new_bonds``; the (S, N) outputs must start at zero).
     """
-    s_count, n = stake_in.shape
-    for chunk in prange(n_chunks):
-        # work arrays of this block of subnets: (V, N) rows, (V,) and (N,) vectors
-        w = np.empty((max_rows, n))
-        wbits = w.view(np.int64)
-        present = np.empty((max_rows, n), np.bool_)
-        wb = np.empty((max_rows, n))
-        bonds_prev = np.empty((max_rows, n))
-        bonds = np.empty((max_rows, n))
-        rows = np.empty(max_rows, np.int64)
-        row_stake = np.empty(max_rows)
-        trust = np.empty(max_rows)
-        dividends = np.empty(max_rows)
-        keys = np.empty(max_rows, np.int64)
-        key_rows = np.empty((max_rows, n), np.int64)
-        keys_t = np.empty((n, max_rows), np.int64)
-        fixed_stake = np.empty(max_rows, np.int64)
-        used = np.empty(n, np.bool_)
-        reg_mask = np.empty(n, np.int64)
-        keep_col = np.empty(n)
-        col = np.empty(n)
-        col2 = np.empty(n)
-        tmp = np.empty(n)
-        for s in range(chunk * s_count // n_chunks, (chunk + 1) * s_count // n_chunks):
-            own = owner[s]
-            block = blocks[s]
-            # --- 2.1-2.2: stake, threshold, new permits; activity, validator rows
-            stake = o_stake[s]
-            active = o_active[s]
-            stake_after_threshold(stake_in[s], exists[s], own, stake_threshold[s], stake)
-            top_k_validator_permits(stake, exists[s], own, max_validators[s], o_permits[s])
-            active_stake(stake, permits[s], exists[s], own, last_update[s], activity_cutoff[s], block,
-                         o_inactive[s], used, active)
-            v, staked = validator_rows(used, active, rows, row_stake)
-
-            # --- 2.3-2.4: weights (masks, normalisation); bond columns kept
-            leb = last_epoch_block[s]
-            last_tempo = leb + 1 if leb >= 0 else block - tempo[s]
-            for j in range(n):
-                reg_mask[j] = registered[s, j] if exists[s, j] else _INT64_MAX
-                keep_col[j] = _flag(exists[s, j] & (registered[s, j] < last_tempo)
-                                    & (not (reset_bonds[s, j] & bonds_reset[s])))
-            for i in range(v):
-                u = rows[i]
-                masked_weight_row(weights[s, weight_row[s, u]], present_in[s, u] if has_present else present_in[0, 0],
-                                  has_present, quantize, last_update[s, u], reg_mask, u, u == own, w[i], present[i])
-
-            # --- 3: consensus, clipping, ranks, incentive, trust
-            consensus = o_consensus[s]
-            threshold = max(kappa[s] - MEDIAN_TOLERANCE, _SMALLEST_SUBNORMAL)
-            low = median_key_mask(staked)
-            for i in range(staked):
-                fixed_stake[i] = np.int64(row_stake[i] * _FIXED_ONE)
-            fixed_threshold = np.int64(threshold * _FIXED_ONE)
-            fixed_margin = (staked + 1) * _MEDIAN_MARGIN_PER_ROW
-            median_sort_keys(wbits, staked, n, low, key_rows, keys_t)
-            tiny = has_tiny_weights(wbits, staked, n, low)
-            any_consensus = False
-            for j in range(n):
-                c = stake_weighted_median_column(w, wbits, j, staked, row_stake, fixed_stake, keys_t[j], threshold,
-                                                 fixed_threshold, fixed_margin, low, tiny, keys)
-                consensus[j] = c
-                any_consensus = any_consensus or c > 0.0
-            incentive = o_incentive[s]
-            clip_trust_ranks(w, v, staked, row_stake, consensus, trust, o_ranks[s], tmp)
-            incentive[:] = o_ranks[s]
-            normalise(incentive)
-
-            # --- 4-5: bonds of the subnet's variant, dividends, stored bonds
-            beta = bonds_penalty[s]
-            liquid = yuma3[s] and liquid_alpha[s] and any_consensus
-            permits_new = o_permits[s]
-            if yuma3[s]:  # row by row: previous bonds read, new bonds stored in one sweep of the state
-                col[:] = 0.0
-                alpha_still = liquid_alpha_coefficient(0.0, alpha_low[s], alpha_high[s], steepness[s])
-                alpha = alpha_still if liquid else 1.0 - retention[s]
-                for i in range(v):
-                    u = rows[i]
-                    yuma3_bonds_row(w[i], present[i], bonds_in[s, u], keep_col, consensus, beta, quantize, liquid,
-                                    alpha, alpha_low[s], alpha_high[s], steepness[s], permits_new[u], tmp, col2,
-                                    bonds[i], col, new_bonds[s, u])
-                yuma3_dividends(bonds, v, col, row_stake, incentive, col2, tmp, dividends)
-            else:
-                for i in range(v):
-                    weights_for_bonds_row(w[i], consensus, beta, wb[i])
-                    previous_bonds_row(bonds_in[s, rows[i]], quantize, keep_col, bonds_prev[i])
-                bonds_yuma2(wb, bonds_prev, v, retention[s], row_stake, incentive, bonds, col, col2, tmp,
-                            dividends)
-                for i in range(v):
-                    u = rows[i]
-                    store_bonds_row(bonds[i], quantize, permits_new[u], new_bonds[s, u])
-            for i in range(v):
-                u = rows[i]
-                o_trust[s, u] = trust[i]
-                o_dividends[s, u] = dividends[i]
-            o_liquid[s] = liquid
-
-            # --- 6: emission shares
-            o_fallback[s] = emission_shares(incentive, o_dividends[s], active, stake, o_server[s],
-                                            o_validator[s], o_emission[s])
+    next_subnet = np.zeros(1, np.int64)
+    for _ in prange(n_workers):
+        _epoch_worker(
+            next_subnet, stake_in, permits, weights, weight_row, bonds_in, last_update, registered, owner, exists,
+            present_in, has_present, last_epoch_block, reset_bonds, kappa, bonds_penalty, retention, yuma3,
+            liquid_alpha, alpha_low, alpha_high, steepness, bonds_reset, max_validators, tempo, activity_cutoff,
+            stake_threshold, blocks, quantize, max_rows, o_stake, o_active, o_inactive, o_permits, o_consensus,
+            o_ranks, o_incentive, o_trust, o_dividends, o_server, o_validator, o_emission, o_fallback, o_liquid,
+            new_bonds,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -827,6 +1351,20 @@ def _epoch_batch(
 
 def _contiguous(a: np.ndarray, dtype: object) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
+
+
+_IDENTITY_ROWS: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _identity_rows(s_count: int, n: int) -> np.ndarray:
+    """(S, N) int64 ``[s, u] = u`` (the kernel only reads it), kept between calls of the same shape."""
+    rows = _IDENTITY_ROWS.get((s_count, n))
+    if rows is None:
+        if len(_IDENTITY_ROWS) > 8:
+            _IDENTITY_ROWS.clear()
+        rows = _IDENTITY_ROWS[(s_count, n)] = np.ascontiguousarray(
+            np.broadcast_to(np.arange(n, dtype=np.int64), (s_count, n)))
+    return rows
 
 
 def yuma_epoch_numba(
@@ -863,7 +1401,7 @@ def yuma_epoch_numba(
     max_rows = max(1, int(used.sum(axis=1).max()))
     weights = np.asarray(inp.weights)
     if weights.dtype == np.float64 and weights.flags.c_contiguous:
-        weight_row = np.broadcast_to(np.arange(n, dtype=np.int64), (s_count, n))  # row of uid u: u
+        weight_row = _identity_rows(s_count, n)  # row of uid u: u
     else:  # gather the rows read, as float64 (the numpy kernel's unsafe cast): one compiled kernel for all
         sub, uid = np.nonzero(used)
         weight_row = np.cumsum(used, axis=1, dtype=np.int64) - 1
@@ -877,7 +1415,7 @@ def yuma_epoch_numba(
     reset = np.zeros((s_count, n), np.bool_) if inp.reset_bonds is None else _contiguous(inp.reset_bonds, np.bool_)
     target = bonds_out if bonds_out.flags.c_contiguous else np.ascontiguousarray(bonds_out)
     _epoch_batch(
-        _contiguous(inp.stake, np.float64), permits, weights, np.ascontiguousarray(weight_row),
+        _contiguous(inp.stake, np.float64), permits, weights, weight_row,
         _contiguous(inp.bonds, np.float64),
         _contiguous(inp.last_update, np.int64), _contiguous(inp.block_at_registration, np.int64), owner, exists,
         present, has_present, leb, reset, prm.kappa, prm.bonds_penalty, prm.bonds_moving_average, prm.yuma3,
@@ -886,7 +1424,7 @@ def yuma_epoch_numba(
         max_rows, out["stake"], out["active_stake"], out["inactive"], out["new_permits"], out["consensus"],
         out["ranks"], out["incentive"], out["validator_trust"], out["dividends"], out["server_share"],
         out["validator_share"], out["emission_share"], out["fallback"], out["liquid_alpha_applied"], target,
-        min(s_count, _CHUNKS_PER_THREAD * get_num_threads()),
+        min(s_count, get_num_threads()),
     )
     if target is not bonds_out:
         bonds_out[...] = target

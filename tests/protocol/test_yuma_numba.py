@@ -334,7 +334,7 @@ def test_median_column_bisection_equals_sort():
 
     rng = np.random.default_rng(4)
     for case in range(400):
-        v, n = int(rng.integers(1, 80)), 6
+        v, n = int(rng.integers(1, 80)), int(rng.choice([6, 9]))
         w = rng.integers(0, 5, (v, n)) / rng.choice([3.0, 7.0, 1e300, 1e-300])
         w[rng.random((v, n)) < 0.05] = 5e-324 * rng.integers(1, 4)
         stake = rng.lognormal(0, 2, v) * (rng.random(v) < 0.9)
@@ -348,17 +348,72 @@ def test_median_column_bisection_equals_sort():
         threshold = max(kappa - 1e-12, 5e-324)
         low = nb.median_key_mask(staked)
         wbits = w.view(np.int64)
-        keys_rows, keys_t = np.empty((v, n), np.int64), np.empty((n, v), np.int64)
-        nb.median_sort_keys(wbits, staked, n, low, keys_rows, keys_t)
         fixed = (stake * nb._FIXED_ONE).astype(np.int64)
-        tiny = nb.has_tiny_weights(wbits, staked, n, low)
+        keys_t = np.empty((n, v), np.int64)
+        stats = np.zeros((4, n), np.int64)
+        stats[2] = np.iinfo(np.int64).max
+        tiny = False
+        for i0 in range(0, staked, 8):  # blocks of 8 rows (vector code), then the rest
+            tiny |= nb.median_keys_rows(wbits, i0, min(8, staked - i0), low, fixed, keys_t, stats)
+        high = ~low
+        keys_ref = nb._INF_BITS + np.arange(staked)[None, :] - (wbits[:staked].T & high)
+        weighted = keys_ref < nb._INF_BITS
+        np.testing.assert_array_equal(keys_t[:, :staked], keys_ref)
+        np.testing.assert_array_equal(stats[0], (weighted * fixed[:staked]).sum(axis=1))
+        np.testing.assert_array_equal(stats[1], weighted.sum(axis=1))
+        np.testing.assert_array_equal(stats[2], keys_ref.min(axis=1, initial=np.iinfo(np.int64).max))
+        np.testing.assert_array_equal(stats[3], np.where(weighted, keys_ref, 0).max(axis=1, initial=0))
+        assert tiny == bool(((wbits[:staked] != 0) & (wbits[:staked] & high == 0)).any())
         keys = np.empty(v, np.int64)
         for j in range(n):
             exact = nb.median_column_sorted(w, wbits, j, staked, stake, threshold, low, keys)
             fast = nb.stake_weighted_median_column(
-                w, wbits, j, staked, stake, fixed, keys_t[j], threshold, np.int64(threshold * nb._FIXED_ONE),
-                (staked + 1) * nb._MEDIAN_MARGIN_PER_ROW, low, tiny, keys)
+                w, wbits, j, staked, stake, fixed, keys_t[j], *stats[:, j], threshold,
+                np.int64(threshold * nb._FIXED_ONE), (staked + 1) * nb._MEDIAN_MARGIN_PER_ROW, low, tiny, keys)
             assert fast == exact, (case, j)
         expected = chain_tests.stake_weighted_median(w, stake, kappa)
         got = [nb.median_column_sorted(w, wbits, j, staked, stake, threshold, low, keys) for j in range(n)]
         np.testing.assert_array_equal(got, expected)
+
+
+def test_kernel_pieces_equal_numpy():
+    # the vector sums (numpy's pairwise order, one or two blocks at a time), the selection of the
+    # permits' stake cut and the specialised row sweeps against their plain definitions
+    from dtaosim.protocol import yuma_numba as nb
+
+    rng = np.random.default_rng(6)
+    for n in (*range(0, 300), 1000, 1928, 1929, 4100):
+        x = rng.lognormal(0.0, 3.0, n + 5)
+        assert nb.row_sum(x, 0, n) == x[:n].sum(), n
+        assert nb.row_sum(x, 3, n) == x[3:n + 3].sum(), n
+    for case in range(300):
+        n = int(rng.integers(1, 300))
+        x = rng.integers(0, 6, n) * rng.choice([1.0, 0.5, 1e-3]) if case % 3 == 0 else rng.lognormal(0, 3, n)
+        x[rng.random(n) < 0.1] = -0.0 if case % 2 else 0.0
+        x /= max(x.sum(), 1e-300)
+        k = int(rng.integers(0, n))
+        assert nb._kth_smallest_stake(x, k) == np.partition(x, k)[k], case
+    # the specialised sweeps (no NaN in the consensus) against the general entry, edge values included
+    lo, hi, steepness = 0.7, 0.9, 1000.0
+    for case in range(200):
+        n = int(rng.integers(1, 40))
+        pick = rng.integers(0, 6, (3, n))
+        w = np.choose(pick[0], [0.0, -0.0, 1e-3, 0.05, 0.2, 1.0])
+        consensus = np.choose(pick[1], [0.0, 0.0, 1e-3, 0.05, 0.2, 1.0])
+        stored = np.where(rng.random(n) < 0.5, np.minimum(w, consensus), np.choose(pick[2], [0.0, -0.0, 1e-3,
+                                                                                         0.05, 0.3, 1.0]))
+        present = rng.random(n) < 0.7
+        keep_col = np.where(rng.random(n) < 0.1 * (case % 2), 0.0, 1.0)
+        liquid, quantize = bool(case % 3), bool(case % 5 == 0)
+        beta = [1.0, 0.0, 0.3][case % 3] if not liquid else 1.0
+        alpha = float(nb.liquid_alpha_coefficient(0.0, lo, hi, steepness)) if liquid else 0.1
+        results = []
+        for general in (True, False):
+            bonds, col, out = np.empty(n), np.zeros(n), np.full(n, 7.0)
+            nb.yuma3_bonds_row(w, present, stored, keep_col, bool(keep_col.min() == 1.0), consensus, general, beta,
+                               quantize, liquid, alpha, lo, hi, steepness, bool(case % 7), bonds, col, out)
+            ranks, clipped = np.zeros(n), np.empty(n)
+            trust = nb.clip_trust_ranks_row(w, consensus, True, 0.3, ranks, clipped, general)
+            results.append([bonds, col, out, ranks, clipped, np.array([trust])])
+        for a, b in zip(*results, strict=True):
+            np.testing.assert_array_equal(a.view(np.int64), b.view(np.int64), err_msg=str(case))
