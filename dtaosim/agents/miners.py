@@ -162,21 +162,52 @@ class MinerEconomy(mesa.Agent):
                     * (1.0 - np.clip(st.miner_burned, 0.0, 1.0)))
         return np.where(st.subnet_mask & st.emitting, per_tick * st.price, 0.0)
 
+    def _market(self) -> dict | None:
+        """Per-subnet inputs of :meth:`best_subnet` for this step (netuids, income, total miner quality,
+        room for a registration), kept up to date by :meth:`_touch` as miners leave and register: the
+        same numbers as recomputing them for every miner, at a fraction of the cost."""
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        nn, st = model.neurons, model.state
+        assert nn is not None
+        if getattr(self, "_cache", None) is None or self._cache["block"] != st.block:
+            netuids = np.flatnonzero(st.subnet_mask & st.emitting & nn.exists.any(axis=1))
+            self._cache = {
+                "block": st.block, "netuids": netuids, "pos": {int(u): k for k, u in enumerate(netuids)},
+                "income": self.expected_income()[netuids],
+                "total_q": nn.quality[netuids][:, nn.miner_uids].sum(axis=1),
+                "room": np.asarray(uid_to_replace(nn, model.regime, netuids, st.block)) >= 0,
+            }
+        return self._cache
+
+    def _touch(self, netuid: int, registered: bool = True) -> None:
+        """Refresh the cached inputs of ``netuid`` after a miner registered there (``registered``: the
+        pool, burn and uids changed) or left (only the subnet's total miner quality changed)."""
+        cache = getattr(self, "_cache", None)
+        if cache is None or int(netuid) not in cache["pos"]:
+            return
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        nn, st = model.neurons, model.state
+        k = cache["pos"][int(netuid)]
+        one = np.array([netuid])
+        cache["total_q"][k] = nn.quality[one][:, nn.miner_uids].sum(axis=1)[0]
+        if registered:
+            cache["income"][k] = self.expected_income()[netuid]
+            cache["room"][k] = np.asarray(uid_to_replace(nn, model.regime, one, st.block))[0] >= 0
+
     def best_subnet(self, quality: float, cost_per_day: float, exclude: int = -1) -> tuple[int, float]:
         """The subnet where a miner of ``quality`` and cost ``cost_per_day`` expects the most profit over
         ``horizon_days`` net of the burn, and that value (TAO); ``(-1, value)`` if none is positive."""
         model: DTaoModel = self.model  # type: ignore[assignment]
-        nn, st = model.neurons, model.state
+        nn = model.neurons
         assert nn is not None
-        netuids = np.flatnonzero(st.subnet_mask & st.emitting & nn.exists.any(axis=1))
+        c = self._market()
+        netuids = c["netuids"]
         if netuids.size == 0:
             return -1, 0.0
-        total_q = nn.quality[netuids][:, nn.miner_uids].sum(axis=1)
-        income = self.expected_income()[netuids] * quality / (total_q + quality)
+        income = c["income"] * quality / (c["total_q"] + quality)
         ticks = self.cfg.horizon_days / self.days_per_tick
         value = (income - cost_per_day * self.days_per_tick) * ticks - nn.burn[netuids]
-        room = np.asarray(uid_to_replace(nn, model.regime, netuids, st.block)) >= 0
-        value = np.where(room & (netuids != exclude), value, -np.inf)
+        value = np.where(c["room"] & (netuids != exclude), value, -np.inf)
         k = int(np.argmax(value))
         return (int(netuids[k]), float(value[k])) if value[k] > 0 else (-1, float(value[k]))
 
@@ -188,6 +219,7 @@ class MinerEconomy(mesa.Agent):
                               cost_per_day=cost)
         if reg.status != "ok":
             return False
+        self._touch(netuid)
         self.totals["registrations"] += 1
         self.totals["registration_tao"] += reg.tao_paid
         self.totals["pruned"] += int(reg.pruned_miner)
@@ -207,6 +239,7 @@ class MinerEconomy(mesa.Agent):
             nn.miner_active[s, u] = False
             nn.miner_profit_ema[s, u] = 0.0
             nn.miner_losing_ticks[s, u] = 0
+            self._touch(int(s), registered=False)
             if not self.cfg.move:
                 self.totals["left"] += 1
                 continue
