@@ -53,7 +53,7 @@ def build_config(*, subnets: int, agents: int, days: float, validators: int, min
         "network": ({"initial_state": "snapshot:2026-04-11"} if subnets == 128 else
                     {"initial_state": "synthetic", "n_subnets": subnets, "pool_tao_median": 8000.0,
                      "pool_tao_sigma": 1.2, "price_median": 0.0056, "price_sigma": 0.7,
-                     "root_stake": 5_000_000.0, "external_tao": 3_000_000.0}),
+                     "root_stake": 5_000_000.0, "external_tao": max(3_000_000.0, 400.0 * agents)}),
         "consensus": {"mode": "yuma", "miners_per_subnet": miners},
         # honest validators re-draw their measurement error once a day (refresh_ticks = 20)
         "validators": [{"strategy": "honest", "count": max(1, validators - validators // 8),
@@ -120,6 +120,7 @@ def main() -> None:
     ap.add_argument("--year", action="store_true", help="the whole-network year (targets 60 s, 2 GiB)")
     ap.add_argument("--table", action="store_true", help="the scaling table")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    ap.add_argument("--only", choices=["subnets", "stakers", "horizon"], help="one factor of the table")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
@@ -143,6 +144,8 @@ def main() -> None:
         cases += [("horizon", {"days": d}) for d in ((30, 90) if args.quick else (30, 90, 365))]
         print("\nScaling, one factor at a time from 32 subnets, 1,000 stakers, 30 days\n" + header)
         for label, change in cases:
+            if args.only and label != args.only:
+                continue
             spec = {**base, **change}
             print(_row(label, spec, run_case(spec)), flush=True)
 
