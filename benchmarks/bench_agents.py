@@ -55,16 +55,21 @@ def build_config(agents: int, mode: str, days: float, engine: str = "auto") -> d
         "consensus": {"mode": mode, "miners_per_subnet": 16},
         "validators": [{"strategy": "honest", "count": 8}],
         "record": {"events": False, "check_invariants": False},
-        "agents": [],
+        "agents": staker_groups(agents, MIX),
     }
-    left = agents
-    for i, (name, share, params) in enumerate(MIX):
-        n = left if i == len(MIX) - 1 else round(agents * share)
+    return cfg
+
+
+def staker_groups(agents: int, mix: tuple) -> list[dict]:
+    """``[[agents]]`` groups: ``agents`` stakers split by the shares of ``mix`` ((strategy, share,
+    params) rows; the last row takes the rounding rest), budgets log-normal around 100 TAO."""
+    groups, left = [], agents
+    for i, (name, share, params) in enumerate(mix):
+        n = left if i == len(mix) - 1 else round(agents * share)
         left -= n
         if n > 0:
-            cfg["agents"].append({"strategy": name, "count": n, "budget": {"median": 100.0, "sigma": 1.0},
-                                  "params": params})
-    return cfg
+            groups.append({"strategy": name, "count": n, "budget": {"median": 100.0, "sigma": 1.0}, "params": params})
+    return groups
 
 
 class Timers:

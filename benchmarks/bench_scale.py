@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 MIX = (  # strategy, share of the stakers, params
     ("passive", 0.40, {"n_subnets": 3, "delay_ticks": 40, "entry_ticks": 5}),
@@ -45,6 +46,8 @@ MIX = (  # strategy, share of the stakers, params
 def build_config(*, subnets: int, agents: int, days: float, validators: int, miners: int,
                  full: bool = True) -> dict:
     """A config of the benchmark: ``subnets`` (128 = the real snapshot, else synthetic)."""
+    from bench_agents import staker_groups
+
     from dtaosim.config import ExperimentConfig
 
     cfg: dict = {
@@ -61,15 +64,8 @@ def build_config(*, subnets: int, agents: int, days: float, validators: int, min
                        {"strategy": "copier", "count": validators // 8}] if validators >= 8 else
                       [{"strategy": "honest", "count": validators, "params": {"refresh_ticks": 20}}],
         "record": {"every_ticks": 20, "events": False, "check_invariants": False},
-        "agents": [],
+        "agents": staker_groups(agents, MIX),
     }
-    left = agents
-    for i, (name, share, params) in enumerate(MIX):
-        n = left if i == len(MIX) - 1 else round(agents * share)
-        left -= n
-        if n > 0:
-            cfg["agents"].append({"strategy": name, "count": n, "budget": {"median": 100.0, "sigma": 1.0},
-                                  "params": params})
     if full:
         cfg["owners"] = [{"strategy": "seller", "params": {"sell_fraction": 0.1, "interval": 20}}]
         fields = ExperimentConfig.model_fields

@@ -6,9 +6,11 @@ import copy
 import numpy as np
 import pytest
 
-from dtaosim import DTaoModel, kernel
+from dtaosim import DTaoModel
 from dtaosim.consensus import run_epochs
 from tests.conftest import SMALL
+
+from ._support import settle_without_payout
 
 
 def _cfg(**consensus):
@@ -18,19 +20,12 @@ def _cfg(**consensus):
     return cfg
 
 
-def _settle_without_payout(model):
-    st = model.state
-    model._intents = []
-    model.agents.do("step")
-    model.weight_book.reveal(model.neurons, st.block)
-    return kernel.settle(st, model._intents, model.regime, model.blocks_per_tick, model.streams["order"],
-                         distribute=False)
 
 
 def test_epoch_pays_exactly_the_drained_emission():
     model = DTaoModel(_cfg())
     st = model.state
-    rep = _settle_without_payout(model)
+    rep = settle_without_payout(model)
     assert rep.flows.epochs[1:].sum() == 6
     drained = (st.drained_server + st.drained_validator + st.drained_owner + st.drained_root)[1:].copy()
     root_tao = st.drained_root_tao.sum()
@@ -69,7 +64,7 @@ def test_weight_on_the_owner_hotkey_is_burned_and_lowers_the_share():
     w[nn.validator_uids, 0] = 0.5
     for v in range(5):
         model.commit_weights(v, np.array([3]), w[1 + v][None, :])
-    rep = _settle_without_payout(model)
+    rep = settle_without_payout(model)
     nn.weights[3] = w
     unclaimed = st.unclaimed_alpha[3]
     server = st.drained_server[3]

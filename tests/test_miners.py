@@ -6,7 +6,7 @@ import copy
 import numpy as np
 import pytest
 
-from dtaosim import ConfigError, DTaoModel, kernel, parse_config
+from dtaosim import ConfigError, DTaoModel, parse_config
 from dtaosim.agents.miners import MinerEconomy
 from dtaosim.consensus import run_epochs
 from dtaosim.initial_state import load_snapshot, snapshot_state
@@ -15,6 +15,8 @@ from dtaosim.neuron_lifecycle import initial_neuron_burn, register_neuron, uid_t
 from dtaosim.protocol import amm
 from dtaosim.protocol.lifecycle import burn_decay_factor_q32, decay_burn, neuron_to_prune
 from tests.conftest import SMALL
+
+from ._support import settle_without_payout
 
 MINERS = 12
 
@@ -34,13 +36,6 @@ def _economy(model):
     return next(a for a in model.agents if isinstance(a, MinerEconomy))
 
 
-def _settle_without_payout(model):
-    st = model.state
-    model._intents = []
-    model.agents.do("step")
-    model.weight_book.reveal(model.neurons, st.block)
-    return kernel.settle(st, model._intents, model.regime, model.blocks_per_tick, model.streams["order"],
-                         distribute=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,7 +173,7 @@ def test_own_hotkey_accounts_add_no_stake_weight_and_get_no_nominator_dividends(
                                rtol=1e-12)
     assert np.all(sw[:, nn.miner_uids] == 0) and np.all(sw[:, 0] == sw0[:, 0])
 
-    rep = _settle_without_payout(model)
+    rep = settle_without_payout(model)
     mid = st.stake.copy()
     run_epochs(st, nn, model.regime, model.yuma_params, rep.flows.epochs, st.block)
     np.testing.assert_array_equal(st.stake[own], mid[own])  # no dividends to an own-hotkey account
