@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from dtaosim.grouped import grow_nominators
+from dtaosim.grouped import grow_nominators, write_weight_rows
 from dtaosim.neurons import Neurons
 from dtaosim.protocol import distribution as dist
 from dtaosim.protocol.regimes import Regime
@@ -62,7 +62,7 @@ class WeightBook:
         for c in ready:
             uid = c.validator + 1
             live = neurons.exists[c.netuids, uid]  # a subnet dissolved since the commit takes nothing
-            neurons.weights[c.netuids[live], uid, :] = c.weights[live]
+            write_weight_rows(neurons.weights, c.netuids, uid, c.weights, live)
             neurons.last_update[c.netuids[live], uid] = c.reveal_block
         return len(ready)
 

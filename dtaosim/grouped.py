@@ -77,3 +77,19 @@ def grow_nominators(stake: np.ndarray, cols: np.ndarray, rate: np.ndarray, nomin
         return
     _grow(stake, np.asarray(cols, np.int64), int(base_col), np.ascontiguousarray(rate, dtype=np.float64),
           np.asarray(nominee, np.int64))
+
+
+@njit(**_JIT)
+def _write_rows(target: np.ndarray, netuids: np.ndarray, uid: int, rows: np.ndarray, live: np.ndarray) -> None:
+    for k in range(netuids.shape[0]):
+        if live[k]:
+            s = netuids[k]
+            for j in range(rows.shape[1]):
+                target[s, uid, j] = rows[k, j]
+
+
+def write_weight_rows(weights: np.ndarray, netuids: np.ndarray, uid: int, rows: np.ndarray,
+                      live: np.ndarray) -> None:
+    """``weights[netuids[k], uid, :] = rows[k]`` where ``live[k]``, in place (one pass, no gather)."""
+    _write_rows(weights, np.asarray(netuids, np.int64), int(uid), np.ascontiguousarray(rows, dtype=np.float64),
+                np.asarray(live, np.bool_))

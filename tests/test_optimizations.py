@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 import dtaosim
 import dtaosim.consensus as consensus
-from dtaosim.grouped import grow_nominators, matvec, sum_rows_by_group
+from dtaosim.grouped import grow_nominators, matvec, sum_rows_by_group, write_weight_rows
 
 from .test_ecology import full_network_config
 
@@ -66,3 +66,15 @@ def test_yuma_on_views_with_bonds_in_place_gives_the_frames_of_gathered_copies(m
     for name, frame in fast.frames.items():
         assert frame.equals(slow.frames[name]), name
     assert fast.events.equals(slow.events)
+
+
+def test_weight_reveals_write_exactly_the_rows_of_the_numpy_assignment():
+    rng = np.random.default_rng(3)
+    weights = rng.random((9, 12, 12))
+    expect = weights.copy()
+    netuids = np.array([1, 2, 4, 5, 8])
+    rows = rng.random((5, 12))
+    live = np.array([True, False, True, True, False])
+    expect[netuids[live], 3, :] = rows[live]
+    write_weight_rows(weights, netuids, 3, rows, live)
+    np.testing.assert_array_equal(weights, expect)
