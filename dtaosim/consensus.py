@@ -43,6 +43,9 @@ class WeightCommit:
     netuids: np.ndarray
     weights: np.ndarray
     reveal_block: int
+    registered_at: np.ndarray | None = None
+    """Registration block of each subnet's owner uid at the commit (None: not checked); a netuid
+    registered again since the commit does not receive the weights."""
 
 
 class WeightBook:
@@ -61,7 +64,9 @@ class WeightBook:
         self.pending = [c for c in self.pending if c.reveal_block > block]
         for c in ready:
             uid = c.validator + 1
-            live = neurons.exists[c.netuids, uid]  # a subnet dissolved since the commit takes nothing
+            live = neurons.exists[c.netuids, uid]  # a subnet dissolved since the commit takes nothing,
+            if c.registered_at is not None:  # nor one registered again on its netuid since
+                live = live & (neurons.registered_at[c.netuids, 0] == c.registered_at)
             write_weight_rows(neurons.weights, c.netuids, uid, c.weights, live)
             neurons.last_update[c.netuids[live], uid] = c.reveal_block
         return len(ready)

@@ -335,8 +335,10 @@ class DTaoModel(mesa.Model):
     def commit_weights(self, validator: int, netuids: np.ndarray, rows: np.ndarray) -> None:
         """A validator's set-weights intent: rows over all uids for ``netuids``, counted after the
         commit-reveal delay."""
-        self.weight_book.commit(WeightCommit(validator, np.asarray(netuids), np.asarray(rows, float),
-                                             self.state.block + self.reveal_delay))
+        netuids = np.asarray(netuids)
+        self.weight_book.commit(WeightCommit(validator, netuids, np.asarray(rows, float),
+                                             self.state.block + self.reveal_delay,
+                                             self.neurons.registered_at[netuids, 0].copy()))
 
     def _validator_row(self) -> tuple[np.ndarray, np.ndarray] | None:
         nn = self.neurons

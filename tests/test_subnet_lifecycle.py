@@ -262,3 +262,18 @@ def test_the_lock_before_the_run_sets_the_first_lock_cost():
     emission = 1.0 if st.tao_issuance < 10.5e6 else 0.5
     interval = lifecycle.lock_reduction_interval(emission, m.regime)
     assert current_lock_cost(st, m.regime) == pytest.approx(1_600.0 - 800.0 / interval * 14_400, rel=1e-12)
+
+
+def test_weights_committed_before_a_netuid_was_registered_again_are_dropped():
+    m = DTaoModel({"network": {"n_subnets": 3}, "horizon": {"days": 1},
+                   "consensus": {"miners_per_subnet": 4, "commit_reveal_tempos": 2},
+                   "validators": [{"strategy": "honest", "count": 2}]})
+    nn, block = m.neurons, m.state.block
+    rows = np.full((2, nn.n_uids), 1.0 / nn.n_uids)
+    before = nn.weights[[1, 2], 1].copy()
+    m.commit_weights(0, np.array([1, 2]), rows)
+    nn.register_subnet(1, block + 1, np.random.default_rng(0), 0.5)  # netuid 1 dissolved and registered again
+    assert m.weight_book.reveal(nn, block + 10 * m.regime.tempo) == 1
+    np.testing.assert_array_equal(nn.weights[1, 1], np.zeros(nn.n_uids))  # the new subnet got nothing
+    np.testing.assert_array_equal(nn.weights[2, 1], rows[1])  # the unchanged subnet got its row
+    assert not np.array_equal(before[1], rows[1])
