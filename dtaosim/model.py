@@ -232,11 +232,11 @@ class DTaoModel(mesa.Model):
             if d is not None:
                 self.events.append((st.block, -1, "dissolve", d.netuid, d.pot,
                                     float(d.paid_accounts.sum()) + d.paid_outside, d.recycled, "ok"))
-                if self.neurons is not None and hasattr(self.neurons, "clear_subnet"):
+                if self.neurons is not None:
                     self.neurons.clear_subnet(d.netuid)
             self.events.append((st.block, account, "register", reg.netuid, reg.lock, reg.pool_alpha, reg.recycled,
                                 "ok"))
-            if self.neurons is not None and hasattr(self.neurons, "register_subnet"):
+            if self.neurons is not None:
                 self.neurons.register_subnet(reg.netuid, st.block, self.streams["exogenous"],
                                              self.config.consensus.quality_sigma)
             if self.fundamentals is not None:

@@ -171,7 +171,7 @@ class SubnetOwner(mesa.Agent):
             self.remove()  # its subnet was dissolved
             return
         nn = model.neurons
-        if nn is not None and hasattr(nn, "owner_burn"):
+        if nn is not None:
             nn.owner_burn[self.netuid] = float(self.strategy.params["burn_fraction"])
         if not model.view.subnets[self.netuid]:
             return  # not started yet: no staking
