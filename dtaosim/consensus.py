@@ -26,7 +26,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from dtaosim.grouped import grow_nominators, write_weight_rows
+from dtaosim.grouped import grow_nominators, reveal_weight_rows
 from dtaosim.neurons import Neurons
 from dtaosim.protocol import distribution as dist
 from dtaosim.protocol.regimes import Regime
@@ -34,14 +34,25 @@ from dtaosim.protocol.yuma import YumaInputs, YumaParams, yuma_epoch
 from dtaosim.state import NetworkState
 
 
+class DeferredRows:
+    """Weight rows computed when revealed, straight into the weights array, from inputs kept at the commit:
+    bit for bit the rows computing them at the commit would give, without an array of rows in between."""
+
+    def reveal(self, neurons: Neurons, netuids: np.ndarray, uid: int, committed_at: np.ndarray | None,
+               block: int) -> None:  # pragma: no cover - interface
+        """Write the rows of subnets ``netuids`` for uid ``uid`` as :func:`~dtaosim.grouped.reveal_weight_rows`
+        writes an array of rows (same live rows, same ``last_update``)."""
+        raise NotImplementedError
+
+
 @dataclass(frozen=True)
 class WeightCommit:
-    """Weights set by validator ``validator`` on subnets ``netuids`` (rows over all uids), counted
-    from ``reveal_block`` on."""
+    """Weights set by validator ``validator`` on subnets ``netuids`` (rows over all uids, shape
+    ``(netuids.size, n_uids)``, as an array or deferred), counted from ``reveal_block`` on."""
 
     validator: int
     netuids: np.ndarray
-    weights: np.ndarray
+    weights: np.ndarray | DeferredRows
     reveal_block: int
     registered_at: np.ndarray | None = None
     """Registration block of each subnet's owner uid at the commit (None: not checked); a netuid
@@ -59,16 +70,18 @@ class WeightBook:
         self.pending.append(c)
 
     def reveal(self, neurons: Neurons, block: int) -> int:
-        """Reveal every commit whose reveal block has come; returns how many were revealed."""
+        """Reveal every commit whose reveal block has come, in commit order; returns how many were revealed.
+
+        A subnet dissolved since the commit (the validator's uid no longer exists) takes nothing, nor one
+        registered again on its netuid since (``registered_at`` of the commit)."""
         ready = [c for c in self.pending if c.reveal_block <= block]
         self.pending = [c for c in self.pending if c.reveal_block > block]
         for c in ready:
-            uid = c.validator + 1
-            live = neurons.exists[c.netuids, uid]  # a subnet dissolved since the commit takes nothing,
-            if c.registered_at is not None:  # nor one registered again on its netuid since
-                live = live & (neurons.registered_at[c.netuids, 0] == c.registered_at)
-            write_weight_rows(neurons.weights, c.netuids, uid, c.weights, live)
-            neurons.last_update[c.netuids[live], uid] = c.reveal_block
+            if isinstance(c.weights, DeferredRows):
+                c.weights.reveal(neurons, c.netuids, c.validator + 1, c.registered_at, c.reveal_block)
+            else:
+                reveal_weight_rows(neurons.weights, neurons.last_update, neurons.exists, neurons.registered_at,
+                                   c.netuids, c.validator + 1, c.weights, c.registered_at, c.reveal_block)
         return len(ready)
 
 
@@ -152,7 +165,10 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
         return paid_tao
     tw = regime.tao_weight
     counts = np.asarray(epochs)[idx].astype(int)
-    stake_w = nn.stake_weight(state, tw)
+    # the simulated nominators' alpha and everyone's root stake are unchanged until the payouts below
+    nominated = nn.nominated_alpha(state)
+    root_by_validator = nn.validator_root(state)
+    stake_w = nn.stake_weight(state, tw, nominated, root_by_validator)
     out = None
     for c in range(int(counts.max())):
         sub = idx[counts > c]
@@ -193,11 +209,10 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     # validators: alpha and root parts by root fraction
     pool = dist.validator_pool(state.drained_validator[idx], server, out.server_share)
     hk_alpha_all = np.zeros((idx.size, nn.n_uids))
-    hk_alpha = nn.validator_alpha(state)[idx]
+    hk_alpha = nn.validator_alpha(state, nominated)[idx]  # outside holders' part after the miners' pay
     hk_alpha_all[:, vu] = hk_alpha
     hk_alpha_all[:, 0] = stake_w[idx, 0]
     hk_root = np.zeros((idx.size, nn.n_uids))
-    root_by_validator = nn.validator_root(state)
     hk_root[:, vu] = root_by_validator[None, :]
     root_alpha = state.drained_root[idx]
     root_tao = state.drained_root_tao[idx]

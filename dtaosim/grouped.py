@@ -3,7 +3,8 @@
 BLAS matrix products are fast but their rounding depends on the number of threads and the machine,
 and on a loaded machine a multi-threaded BLAS can be very slow.  The model's per-tick sums over
 accounts use these loops instead: a fixed order of additions (account by account), the same bits on
-every machine and thread count.  Units are the caller's (alpha, TAO).
+every machine and thread count.  Units are the caller's (alpha, TAO).  Also the weight reveal's row
+writes (:func:`reveal_weight_rows`), in one pass without gathering.
 """
 
 from __future__ import annotations
@@ -56,15 +57,22 @@ def matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 
 @njit(**_JIT)
-def _grow(stake: np.ndarray, cols: np.ndarray, base_col: int, rate: np.ndarray, nominee: np.ndarray) -> None:
+def _grow(stake: np.ndarray, cols: np.ndarray, base_col: int, rate_by_validator: np.ndarray,
+          nominee: np.ndarray) -> None:
+    # rate_by_validator (validators, k): one validator's rates are contiguous
     for a in range(stake.shape[0]):
         v = nominee[a]
         if v < 0:
             continue
-        for k in range(cols.shape[0]):
-            c = cols[k]
-            base = stake[a, c] if base_col < 0 else stake[a, base_col]
-            stake[a, c] = stake[a, c] + base * rate[k, v]
+        r = rate_by_validator[v]
+        if base_col < 0:
+            for k in range(cols.shape[0]):
+                c = cols[k]
+                stake[a, c] = stake[a, c] + stake[a, c] * r[k]
+        else:
+            for k in range(cols.shape[0]):
+                c = cols[k]
+                stake[a, c] = stake[a, c] + stake[a, base_col] * r[k]
 
 
 def grow_nominators(stake: np.ndarray, cols: np.ndarray, rate: np.ndarray, nominee: np.ndarray,
@@ -75,21 +83,43 @@ def grow_nominators(stake: np.ndarray, cols: np.ndarray, rate: np.ndarray, nomin
     Element by element as numpy's ``x += y * z`` (same bits)."""
     if stake.shape[0] == 0:
         return
-    _grow(stake, np.asarray(cols, np.int64), int(base_col), np.ascontiguousarray(rate, dtype=np.float64),
+    _grow(stake, np.asarray(cols, np.int64), int(base_col), np.ascontiguousarray(np.asarray(rate, np.float64).T),
           np.asarray(nominee, np.int64))
 
 
 @njit(**_JIT)
-def _write_rows(target: np.ndarray, netuids: np.ndarray, uid: int, rows: np.ndarray, live: np.ndarray) -> None:
+def live_row(exists: np.ndarray, registered_at: np.ndarray, s: int, uid: int, committed_at: np.ndarray, k: int,
+             check: bool) -> bool:
+    """Whether row ``k`` of a commit of uid ``uid`` is revealed on subnet ``s``: the uid still exists there
+    and, if ``check``, the subnet's owner uid was registered at block ``committed_at[k]`` (the netuid was
+    not registered again since the commit)."""
+    return bool(exists[s, uid]) and (not check or registered_at[s, 0] == committed_at[k])
+
+
+@njit(**_JIT)
+def _reveal_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
+                 netuids: np.ndarray, uid: int, rows: np.ndarray, committed_at: np.ndarray, check: bool,
+                 block: int) -> None:
     for k in range(netuids.shape[0]):
-        if live[k]:
-            s = netuids[k]
+        s = netuids[k]
+        if live_row(exists, registered_at, s, uid, committed_at, k, check):
             for j in range(rows.shape[1]):
-                target[s, uid, j] = rows[k, j]
+                weights[s, uid, j] = rows[k, j]
+            last_update[s, uid] = block
 
 
-def write_weight_rows(weights: np.ndarray, netuids: np.ndarray, uid: int, rows: np.ndarray,
-                      live: np.ndarray) -> None:
-    """``weights[netuids[k], uid, :] = rows[k]`` where ``live[k]``, in place (one pass, no gather)."""
-    _write_rows(weights, np.asarray(netuids, np.int64), int(uid), np.ascontiguousarray(rows, dtype=np.float64),
-                np.asarray(live, np.bool_))
+def reveal_weight_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
+                       netuids: np.ndarray, uid: int, rows: np.ndarray, committed_at: np.ndarray | None,
+                       block: int) -> None:
+    """Reveal one commit of uid ``uid`` in place, in one pass: ``weights[s, uid, :] = rows[k]`` and
+    ``last_update[s, uid] = block`` for each ``s = netuids[k]`` where :func:`live_row` (``committed_at``
+    None: registrations not checked).
+
+    Shapes: ``weights`` (netuids, uids, uids); ``last_update``, ``exists``, ``registered_at`` (netuids,
+    uids); ``rows`` (k, uids); ``netuids`` and ``committed_at`` (k,).  The numpy assignments through a
+    boolean mask of live rows, bit for bit."""
+    check = committed_at is not None
+    netuids = np.asarray(netuids, np.int64)
+    _reveal_rows(weights, last_update, exists, registered_at, netuids, int(uid),
+                 np.ascontiguousarray(rows, dtype=np.float64), np.asarray(committed_at, np.int64) if check else netuids,
+                 check, int(block))

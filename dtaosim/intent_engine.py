@@ -318,9 +318,11 @@ def _state_array(state: NetworkState, name: str, dtype: type, writable: bool) ->
     return arr
 
 
-def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: np.random.Generator) -> list[tuple]:
+def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: np.random.Generator,
+                  events: bool = True) -> list[tuple]:
     """Execute ``batch`` in a random order drawn from ``rng``: same results and events as
-    ``kernel.execute_intents(..., engine="numpy")`` on ``batch.to_intents()``."""
+    ``kernel.execute_intents(..., engine="numpy")`` on ``batch.to_intents()`` (no events with
+    ``events=False``)."""
     n = len(batch)
     order = rng.permutation(n) if n > 1 else np.arange(n)
     if n == 0:
@@ -329,7 +331,8 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
         from dtaosim import kernel
 
         intents = batch.to_intents()
-        return kernel._execute_in_order(state, [intents[int(i)] for i in order], regime)
+        done = kernel._execute_in_order(state, [intents[int(i)] for i in order], regime)
+        return done if events else []
     lo, hi = int(batch.account.min()), int(batch.account.max())
     if lo < 0 or hi >= state.free_tao.shape[0]:
         bad = lo if lo < 0 else hi
@@ -345,6 +348,8 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
         batch.limit_price, batch.allow_partial, rules_from_regime(regime), exists, emitting, arrays["free_tao"],
         stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
         arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee))
+    if not events:
+        return []
     kinds = batch.kind[order]
     where = np.where(kinds == MOVE, batch.destination[order], batch.netuid[order])
     return list(zip([state.block] * n, batch.account[order].tolist(), _KIND_OBJECTS[kinds].tolist(), where.tolist(),

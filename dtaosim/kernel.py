@@ -59,7 +59,10 @@ class TickFlows:
 
 @dataclass
 class SettleReport:
-    """What one tick did: executed and rejected intents, and the per-subnet flows."""
+    """What one tick did: executed and rejected intents, and the per-subnet flows.
+
+    In a :class:`~dtaosim.model.DTaoModel` run, ``events`` is empty unless ``record.events`` is on
+    (building one tuple per intent is skipped otherwise)."""
 
     events: list[tuple]
     flows: TickFlows
@@ -170,8 +173,9 @@ def _feeless(regime: Regime) -> Regime:
 
 
 def execute_intents(state: NetworkState, intents: Sequence[Intent | IntentBatch] | IntentBatch, regime: Regime,
-                    rng: np.random.Generator, engine: str = "auto") -> list[tuple]:
-    """Run ``intents`` in a random order drawn from ``rng``; return one event tuple per intent.
+                    rng: np.random.Generator, engine: str = "auto", events: bool = True) -> list[tuple]:
+    """Run ``intents`` in a random order drawn from ``rng``; return one event tuple per intent
+    (none with ``events=False``: the compiled engine then skips building them; the state is the same).
 
     ``intents`` is one :class:`~dtaosim.intents.IntentBatch` or a list mixing intents and batches (a
     batch counts as its intents, in place).  Each event is ``(block, account, kind, netuid, amount_in,
@@ -186,12 +190,13 @@ def execute_intents(state: NetworkState, intents: Sequence[Intent | IntentBatch]
         from dtaosim import fastpath, intent_engine
 
         if fastpath.NUMBA_AVAILABLE:
-            return intent_engine.execute_batch(state, as_batch(intents), regime, rng)
+            return intent_engine.execute_batch(state, as_batch(intents), regime, rng, events=events)
         if engine == "numba":
             raise ImportError("engine: 'numba' needs the numba package (pip install numba)")
     intents = as_intents(intents)
     order = rng.permutation(len(intents)) if len(intents) > 1 else range(len(intents))
-    return _execute_in_order(state, [intents[int(i)] for i in order], regime)
+    done = _execute_in_order(state, [intents[int(i)] for i in order], regime)
+    return done if events else []
 
 
 def _execute_in_order(state: NetworkState, intents: Sequence[Intent], regime: Regime) -> list[tuple]:

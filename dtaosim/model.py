@@ -16,13 +16,12 @@ from dtaosim.agents.miners import MinerEconomy
 from dtaosim.agents.owner import OWNER_STRATEGIES, SubnetEntrants, SubnetOwner
 from dtaosim.agents.staker import StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView
-from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator
+from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
 from dtaosim.config import Distribution, ExperimentConfig, as_config
-from dtaosim.consensus import WeightBook, WeightCommit, run_epochs
+from dtaosim.consensus import DeferredRows, WeightBook, WeightCommit, run_epochs
 from dtaosim.errors import ConfigError
 from dtaosim.fundamentals import SubnetFundamentals
-from dtaosim.grouped import matvec
 from dtaosim.initial_state import snapshot_state, synthetic_state
 from dtaosim.intents import Intent
 from dtaosim.kernel import SettleReport, execute_intents, settle
@@ -30,6 +29,7 @@ from dtaosim.neuron_lifecycle import decay_neuron_burn, initial_neuron_burn
 from dtaosim.neurons import Neurons, build_neurons
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
+from dtaosim.returns import attribute_returns
 from dtaosim.state import NetworkState
 from dtaosim.subnet_lifecycle import current_lock_cost, register_subnet, registration_blocked, start_calls_due
 
@@ -301,18 +301,19 @@ class DTaoModel(mesa.Model):
         # stakers nominate a validator with probability proportional to its outside root stake
         if n_stakers:
             nn.nominee[:n_stakers] = rng.choice(n_validators, size=n_stakers, p=nn.external_root_split)
-        index = 0
+        index, validators = 0, []
         for gi, g in enumerate(cfg.validators):
             cls = VALIDATOR_STRATEGIES[g.strategy]
             for _ in range(g.count):
                 account = n_stakers + index
                 strategy = cls(g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
                                where=f"validators[{gi}].params")
-                Validator(self, index, account, strategy)
+                validators.append(Validator(self, index, account, strategy))
                 nn.validator_account[index] = account
                 nn.validator_take[index] = self.regime.validator_take if g.take is None else g.take
                 nn.nominee[account] = index
                 index += 1
+        validator_set = ValidatorSet(self, validators)  # sets the validators' weights, in their place in the schedule
         # subnet owners and the miners' account stake on their own hotkeys (nominee -1)
         nn.nominee[self.owner_account_start: self.owner_account_start + self.n_owner_slots] = -1
         if self.miner_account is not None:
@@ -328,15 +329,16 @@ class DTaoModel(mesa.Model):
             ValidatorMarketAgent.from_config(self, cfg)
         # validators' first weights count at once (the network was running before the simulation)
         delay, self.reveal_delay = self.reveal_delay, 0
-        self.agents_by_type[Validator].do("step")
+        validator_set.step()
         self.reveal_delay = delay
         self.weight_book.reveal(nn, self.state.block)
 
-    def commit_weights(self, validator: int, netuids: np.ndarray, rows: np.ndarray) -> None:
-        """A validator's set-weights intent: rows over all uids for ``netuids``, counted after the
-        commit-reveal delay."""
+    def commit_weights(self, validator: int, netuids: np.ndarray, rows: np.ndarray | DeferredRows) -> None:
+        """A validator's set-weights intent: rows over all uids for ``netuids`` (shape ``(netuids.size,
+        n_uids)``; or deferred, computed at the reveal), counted after the commit-reveal delay."""
         netuids = np.asarray(netuids)
-        self.weight_book.commit(WeightCommit(validator, netuids, np.asarray(rows, float),
+        self.weight_book.commit(WeightCommit(validator, netuids,
+                                             rows if isinstance(rows, DeferredRows) else np.asarray(rows, float),
                                              self.state.block + self.reveal_delay,
                                              self.neurons.registered_at[netuids, 0].copy()))
 
@@ -398,7 +400,8 @@ class DTaoModel(mesa.Model):
         if self.neurons is not None:
             self.weight_book.reveal(self.neurons, st.block)
         p0, h0, f0 = st.price, st.stake.copy(), st.free_tao.copy()
-        events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine)
+        events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine,
+                                 events=self.config.record.events)
         self._process_registrations()
         h1 = st.stake.copy()
         holders = st.stake.sum(axis=0) + st.external_alpha
@@ -419,10 +422,7 @@ class DTaoModel(mesa.Model):
             self._beliefs = self.fundamentals.beliefs(self.streams["exogenous"], self.config.fundamentals.belief_noise)
         # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
         # emissions at closing prices, everything else is revaluation
-        p2 = st.price
-        self.pnl[:, 0] += st.free_tao - f0 + matvec(h1 - h0, p0)
-        self.pnl[:, 1] += matvec(st.stake - h1, p2)
-        self.pnl[:, 2] += matvec(h1, p2 - p0)
+        attribute_returns(self.pnl, st.free_tao, f0, h0, h1, st.stake, p0, st.price)
         self.tick += 1
         if self.config.record.events:
             self.events.extend(report.events)

@@ -162,11 +162,16 @@ class Neurons:
         acc = np.flatnonzero(nom >= 0)
         return acc, nom[acc]
 
-    def validator_alpha(self, state: NetworkState) -> np.ndarray:
-        """(netuids, validators) alpha staked through each validator: nominators + outside holders."""
-        g = self.n_validators
+    def nominated_alpha(self, state: NetworkState) -> np.ndarray:
+        """(netuids, validators) alpha staked through each validator by the simulated accounts."""
         acc, val = self._nominated(state.n_accounts)
-        sim = sum_rows_by_group(state.stake, acc, val, g).T  # (netuids, validators)
+        return sum_rows_by_group(state.stake, acc, val, self.n_validators).T
+
+    def validator_alpha(self, state: NetworkState, nominated: np.ndarray | None = None) -> np.ndarray:
+        """(netuids, validators) alpha staked through each validator: nominators + outside holders.
+
+        ``nominated``: this state's :meth:`nominated_alpha` if the caller has it already."""
+        sim = self.nominated_alpha(state) if nominated is None else nominated
         ext = state.external_alpha[:, None] * self.external_split
         out = sim + ext
         out[0] = 0.0
@@ -185,12 +190,18 @@ class Neurons:
         padded = np.concatenate([pv, np.zeros((*pv.shape[:-1], 1))], axis=-1)  # index -1: the zero column
         return padded[..., self.nominee]
 
-    def stake_weight(self, state: NetworkState, tao_weight: float) -> np.ndarray:
+    def stake_weight(self, state: NetworkState, tao_weight: float, nominated: np.ndarray | None = None,
+                     validator_root: np.ndarray | None = None) -> np.ndarray:
         """(netuids, uids) stake weight of every uid: validators' alpha + tw x root; the owner's alpha
         (the owner account's alpha on its own hotkey; its root stake is not counted).  Miner uids have
-        none (the miners' alpha is not counted: they hold no permits in the model)."""
+        none (the miners' alpha is not counted: they hold no permits in the model).
+
+        ``nominated`` / ``validator_root``: this state's :meth:`nominated_alpha` and
+        :meth:`validator_root` if the caller has them already (computed here otherwise)."""
+        alpha = self.validator_alpha(state, nominated)
+        root = self.validator_root(state) if validator_root is None else validator_root
         w = np.zeros((self.n_netuids, self.n_uids))
-        w[:, self.validator_uids] = self.validator_alpha(state) + tao_weight * self.validator_root(state)[None, :]
+        w[:, self.validator_uids] = alpha + tao_weight * root[None, :]
         owners = state.owner_account
         sim = owners >= 0
         if sim.any():

@@ -12,11 +12,15 @@ Honest and stale validators put the subnet's ``Neurons.owner_burn`` fraction of 
 consensus, the owner's hotkey included.
 
 Weights are committed to the model's :class:`~dtaosim.consensus.WeightBook`; with commit-reveal they
-count only ``commit_reveal_tempos`` tempos later.
+count only ``commit_reveal_tempos`` tempos later.  The validators set weights together, in index order,
+as one Mesa agent (:class:`ValidatorSet`).  Honest rows are computed only when revealed, straight into the
+weights array, from copies of miner quality and owner burn taken once for all the validators: the same
+bits as rows computed at the commit, without an array of (subnets, uids) rows per validator in between.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
@@ -24,20 +28,53 @@ import numpy as np
 
 try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
     from numba import njit
+
+    from dtaosim.protocol.numpy_sum import pairwise_sum
 except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
 
     def njit(*_args, **_kwargs):  # type: ignore[no-redef]
         """Stand-in decorator: leaves the function as plain Python."""
         return lambda fn: fn
 
+    def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:  # type: ignore[misc]
+        """numpy's own sum of ``a[lo:lo+n]`` (what the compiled version reproduces)."""
+        return float(np.sum(a[lo : lo + n]))
+
+
 from dtaosim.agents.params import check_params
+from dtaosim.consensus import DeferredRows
+from dtaosim.grouped import live_row
 
 if TYPE_CHECKING:
     from dtaosim.model import DTaoModel
+    from dtaosim.neurons import Neurons
+
+_JIT = {"cache": True, "error_model": "numpy"}
+
+
+@dataclass(frozen=True)
+class WeightInputs:
+    """What the validators setting weights together see, taken once for all of them.
+
+    ``quality`` and ``owner_burn`` are copies (pending commits keep them until revealed); every field is
+    read-only."""
+
+    netuids: np.ndarray
+    """(k,) int64: the subnets that exist, where weights are set."""
+    quality: np.ndarray
+    """(netuids, uids): ``Neurons.quality``."""
+    owner_burn: np.ndarray
+    """(netuids,): ``Neurons.owner_burn``, fraction of honest rows on uid 0."""
+
+    @classmethod
+    def take(cls, model: DTaoModel) -> WeightInputs:
+        """The model's inputs now."""
+        nn = model.neurons
+        return cls(np.flatnonzero(model.state.subnet_mask), nn.quality.copy(), nn.owner_burn.copy())
 
 
 class WeightStrategy:
-    """Base class: parameters checked against ``defaults``; ``weights`` returns (netuids, uids) rows."""
+    """Base class: parameters checked against ``defaults``; ``weights`` gives (netuids, uids) rows."""
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
@@ -52,41 +89,75 @@ class WeightStrategy:
         """Whether weights are set at ``tick``."""
         return (tick + self.phase) % max(1, int(self.params.get("interval", 1))) == 0
 
-    def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:  # pragma: no cover
+    def weights(self, model: DTaoModel, inputs: WeightInputs) -> np.ndarray | DeferredRows | None:  # pragma: no cover
+        """Rows over all uids of ``inputs.netuids`` (an array or deferred); None: no weights this time."""
         raise NotImplementedError
 
 
-@njit(cache=True, error_model="numpy")
-def _honest_rows_compiled(quality: np.ndarray, netuids: np.ndarray, first_miner: int, seen: np.ndarray,
-                          burn: np.ndarray, out: np.ndarray) -> None:
+@njit(**_JIT)
+def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, burn: np.ndarray,
+                out: np.ndarray) -> None:
+    """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``."""
+    n = quality.shape[1]
+    for j in range(1, first_miner):  # the validators' uids
+        out[j] = 0.0
+    total = 0.0
+    for j in range(first_miner, n):
+        v = quality[s, j] * seen[k, j - first_miner]
+        out[j] = v
+        total += v
+    b = min(max(burn[s], 0.0), 1.0)
+    if total > 0.0:
+        scale = (1.0 - b) / total
+        for j in range(first_miner, n):
+            out[j] *= scale
+        out[0] = b
+    else:
+        for j in range(first_miner, n):
+            out[j] = 0.0
+        out[0] = b if b > 0.0 else 0.0
+
+
+@njit(**_JIT)
+def _reveal_honest(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
+                   netuids: np.ndarray, uid: int, committed_at: np.ndarray, check: bool, block: int,
+                   quality: np.ndarray, first_miner: int, seen: np.ndarray, burn: np.ndarray) -> None:
     for k in range(netuids.shape[0]):
         s = netuids[k]
-        total = 0.0
-        for j in range(first_miner, quality.shape[1]):
-            v = quality[s, j] * seen[k, j - first_miner]
-            out[k, j] = v
-            total += v
-        b = min(max(burn[s], 0.0), 1.0)
-        if total > 0.0:
-            scale = (1.0 - b) / total
-            for j in range(first_miner, quality.shape[1]):
-                out[k, j] *= scale
-            out[k, 0] = b
-        else:
-            for j in range(first_miner, quality.shape[1]):
-                out[k, j] = 0.0
-            out[k, 0] = b if b > 0.0 else 0.0
+        if live_row(exists, registered_at, s, uid, committed_at, k, check):
+            _honest_row(quality, s, first_miner, seen, k, burn, weights[s, uid])
+            last_update[s, uid] = block
 
 
-def _honest_rows(model: DTaoModel, netuids: np.ndarray, seen: np.ndarray) -> np.ndarray:
-    """Weight rows over all uids of ``netuids``: miners' quality times ``seen`` (the validator's
-    multiplicative measurement error over the miner uids), normalised to ``1 - burn``, with the owner's
-    burn fraction on uid 0."""
-    nn = model.neurons
-    rows = np.zeros((netuids.size, nn.n_uids))
-    _honest_rows_compiled(nn.quality, np.asarray(netuids, np.int64), int(nn.miner_uids[0]) if nn.miner_uids.size
-                          else nn.n_uids, seen, nn.owner_burn, rows)
-    return rows
+@dataclass(frozen=True)
+class HonestRows(DeferredRows):
+    """Honest rows, computed when revealed: each miner's ``quality · seen`` normalised to ``1 - burn``
+    (burn clipped to [0, 1]; a row without positive quality is all zero), the burn on uid 0, nothing on the
+    validators' uids.  Miners are uids ``first_miner..``."""
+
+    quality: np.ndarray
+    """(netuids, uids) miner quality at the commit (shared, read-only)."""
+    owner_burn: np.ndarray
+    """(netuids,) owner burn fraction at the commit (shared, read-only)."""
+    seen: np.ndarray
+    """(k, miners) the validator's multiplicative measurement errors, float32 or float64 (read-only)."""
+    first_miner: int
+    """The first miner uid (``1 + n_validators``)."""
+
+    def reveal(self, neurons: Neurons, netuids: np.ndarray, uid: int, committed_at: np.ndarray | None,
+               block: int) -> None:
+        check = committed_at is not None
+        netuids = np.asarray(netuids, np.int64)
+        _reveal_honest(neurons.weights, neurons.last_update, neurons.exists, neurons.registered_at, netuids,
+                       int(uid), np.asarray(committed_at, np.int64) if check else netuids, check, int(block),
+                       self.quality, int(self.first_miner), self.seen, self.owner_burn)
+
+    def rows(self, netuids: np.ndarray) -> np.ndarray:
+        """The rows as an array, shape ``(netuids.size, uids)``: what the reveal writes."""
+        out = np.empty((len(netuids), self.quality.shape[1]))
+        for k, s in enumerate(netuids):
+            _honest_row(self.quality, int(s), int(self.first_miner), self.seen, k, self.owner_burn, out[k])
+        return out
 
 
 class Honest(WeightStrategy):
@@ -99,15 +170,17 @@ class Honest(WeightStrategy):
     name = "honest"
     defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 1, "refresh_ticks": 1}
 
-    def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:
+    def weights(self, model: DTaoModel, inputs: WeightInputs) -> HonestRows:
         refresh = max(1, int(self.params["refresh_ticks"]))
-        shape = (netuids.size, model.neurons.miner_uids.size)
+        netuids = inputs.netuids
         key = netuids.tobytes()
         cached = getattr(self, "_seen", None)
         if cached is None or cached[0] != key or model.tick - cached[1] >= refresh:
-            z = self.rng.standard_normal(shape, dtype=np.float32)
-            self._seen = (key, model.tick, np.exp(np.float32(self.params["noise"]) * z).astype(np.float64))
-        return _honest_rows(model, netuids, self._seen[2])
+            z = self.rng.standard_normal((netuids.size, model.neurons.miner_uids.size), dtype=np.float32)
+            # float32 (exactly the float64 factors the rows use, half the memory); a new array each time,
+            # never modified, as pending commits hold it
+            self._seen = (key, model.tick, np.exp(np.float32(self.params["noise"]) * z))
+        return HonestRows(inputs.quality, inputs.owner_burn, self._seen[2], 1 + model.neurons.n_validators)
 
 
 class Stale(Honest):
@@ -117,19 +190,51 @@ class Stale(Honest):
     defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 20, "refresh_ticks": 1}
 
 
+@njit(**_JIT)
+def _copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int, out: np.ndarray) -> bool:
+    n = consensus.shape[1]
+    positive = False
+    for k in range(netuids.shape[0]):
+        row = out[k]
+        for j in range(n):
+            row[j] = consensus[netuids[k], j]
+        for j in range(1, min(1 + n_validators, n)):
+            row[j] = 0.0
+        total = pairwise_sum(row, 0, n)  # numpy's sum of the row, bit for bit
+        if total > 0.0:
+            positive = True
+            for j in range(n):
+                row[j] = row[j] / total
+        else:
+            for j in range(n):
+                row[j] = 0.0
+    return positive
+
+
+def copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int) -> np.ndarray | None:
+    """The rows of ``consensus`` (shape (netuids, uids)) of subnets ``netuids``, zero on the validators'
+    uids ``1..n_validators`` (the owner's hotkey, uid 0, kept), divided by their sums (a row summing to 0 or
+    less: zeros); None when no row sums to more than 0.  Bit for bit the numpy expression::
+
+        c = consensus[netuids].copy(); c[:, 1:1 + n_validators] = 0.0
+        total = c.sum(axis=1, keepdims=True)
+        np.where(total > 0, c / np.where(total > 0, total, 1.0), 0.0) if np.any(total > 0) else None
+    """
+    out = np.empty((len(netuids), consensus.shape[1]))
+    if _copier_rows(np.ascontiguousarray(consensus, dtype=np.float64), np.asarray(netuids, np.int64),
+                    int(n_validators), out):
+        return out
+    return None
+
+
 class Copier(WeightStrategy):
     """Copies the last revealed consensus (what the chain published at the last epoch)."""
 
     name = "copier"
     defaults: ClassVar[dict[str, Any]] = {"interval": 1}
 
-    def weights(self, model: DTaoModel, netuids: np.ndarray) -> np.ndarray | None:
-        c = model.neurons.consensus[netuids].copy()
-        c[:, 1 : 1 + model.neurons.n_validators] = 0.0  # keeps the owner's hotkey (uid 0)
-        total = c.sum(axis=1, keepdims=True)
-        if not np.any(total > 0):
-            return None
-        return np.where(total > 0, c / np.where(total > 0, total, 1.0), 0.0)
+    def weights(self, model: DTaoModel, inputs: WeightInputs) -> np.ndarray | None:
+        return copier_rows(model.neurons.consensus, inputs.netuids, model.neurons.n_validators)
 
 
 VALIDATOR_STRATEGIES: dict[str, type[WeightStrategy]] = {c.name: c for c in (Honest, Copier, Stale)}
@@ -137,7 +242,8 @@ VALIDATOR_STRATEGIES: dict[str, type[WeightStrategy]] = {c.name: c for c in (Hon
 
 
 class Validator(mesa.Agent):
-    """A network validator: registered on every subnet (uid ``index + 1``), owns ``account``."""
+    """A network validator: registered on every subnet (uid ``index + 1``), owns ``account``.  Its strategy
+    sets its weights when the model's :class:`ValidatorSet` steps (no step of its own)."""
 
     def __init__(self, model: DTaoModel, index: int, account: int, strategy: WeightStrategy) -> None:
         super().__init__(model)
@@ -145,15 +251,26 @@ class Validator(mesa.Agent):
         self.account = account
         self.strategy = strategy
 
+
+class ValidatorSet(mesa.Agent):
+    """All validators setting weights, as one collective agent: each tick, every validator whose strategy
+    is due commits rows for every subnet (one commit each), in index order, from one :class:`WeightInputs`."""
+
+    def __init__(self, model: DTaoModel, validators: list[Validator]) -> None:
+        super().__init__(model)
+        self.validators = validators
+
     def step(self) -> None:
-        """Set weights on every subnet where due (one batched commit)."""
+        """Commit the weights of the validators due this tick."""
         model: DTaoModel = self.model  # type: ignore[assignment]
-        if not self.strategy.due(model.tick):
+        due = [v for v in self.validators if v.strategy.due(model.tick)]
+        if not due:
             return
-        netuids = np.flatnonzero(model.state.subnet_mask)
-        rows = self.strategy.weights(model, netuids)
-        if rows is not None:
-            model.commit_weights(self.index, netuids, rows)
+        inputs = WeightInputs.take(model)
+        for v in due:
+            rows = v.strategy.weights(model, inputs)
+            if rows is not None:
+                model.commit_weights(v.index, inputs.netuids, rows)
 
 
 class MinerPopulation(mesa.Agent):

@@ -208,8 +208,16 @@ class YumaParams:
         return dataclasses.replace(self, **changes)
 
     def take(self, index: Any) -> YumaParams:
-        """The parameters of the subnets selected by ``index`` (int array, slice or bool mask)."""
-        return YumaParams(**{name: np.atleast_1d(getattr(self, name)[index]) for name in _PARAM_DTYPES})
+        """The parameters of the subnets selected by ``index`` (int array, slice or bool mask).
+
+        A selection of checked parameters needs no new checks: the arrays are set directly (read-only,
+        C-contiguous, of their field's dtype), which keeps this cheap on the model's per-tick path."""
+        out = object.__new__(YumaParams)
+        for name in _PARAM_DTYPES:
+            arr = np.ascontiguousarray(np.atleast_1d(getattr(self, name)[index]))
+            arr.setflags(write=False)
+            object.__setattr__(out, name, arr)
+        return out
 
     @classmethod
     def concat(cls, parts: Sequence[YumaParams]) -> YumaParams:
