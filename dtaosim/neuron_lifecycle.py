@@ -30,9 +30,17 @@ import numpy as np
 from dtaosim.initial_state import SNAPSHOTS, load_snapshot
 from dtaosim.neurons import Neurons
 from dtaosim.protocol import amm
-from dtaosim.protocol.lifecycle import APPEND, NO_CANDIDATE, bump_burn, decay_burn, neuron_to_prune
+from dtaosim.protocol.lifecycle import NO_CANDIDATE, bump_burn, decay_burn
 from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
+
+try:  # numba is a dependency, but a missing numba leaves a plain (slow, identical) Python loop
+    from numba import njit
+except ImportError:  # pragma: no cover
+
+    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
+        """Stand-in decorator: leaves the function as plain Python."""
+        return lambda fn: fn
 
 
 def initial_neuron_burn(state: NetworkState, regime: Regime, initial_state: str = "synthetic") -> np.ndarray:
@@ -72,16 +80,83 @@ def uid_to_replace(nn: Neurons, regime: Regime, netuids: np.ndarray | int, block
     """The uid a registration on ``netuids`` would take at ``block``: a free miner slot (the lowest),
     else :func:`~dtaosim.protocol.lifecycle.neuron_to_prune`'s choice; ``NO_CANDIDATE`` (-2) if none.
 
-    The subnet's capacity is the model's uid slots (at most the regime's ``max_uids``).
+    The subnet's capacity is the model's uid slots (at most the regime's ``max_uids``); the owner's
+    hotkey and the validators (:func:`immortal_uids`) are never replaced.  Computed by a compiled loop
+    per subnet; the vectorized ``neuron_to_prune`` (tested against the chain) is the reference it is
+    tested against, result for result.  An int for one netuid, an int64 array shaped like ``netuids``
+    otherwise.
     """
-    s = np.atleast_1d(np.asarray(netuids, np.int64))
-    cap = min(nn.n_uids, regime.max_uids)
-    choice = np.asarray(neuron_to_prune(nn.emission[s], nn.registered_at[s], block, immortal_uids(nn)[None, :],
-                                        nn.exists[s], regime, max_uids=cap), np.int64).reshape(s.shape)
-    free = ~nn.exists[s] & ~immortal_uids(nn)[None, :]
-    first_free = np.where(free.any(axis=1), np.argmax(free, axis=1), NO_CANDIDATE)
-    out = np.where(choice == APPEND, first_free, choice)
-    return int(out[0]) if np.ndim(netuids) == 0 else out
+    rules = (1 + nn.n_validators, int(block), int(regime.neuron_immunity_blocks), int(regime.min_non_immune_uids),
+             min(nn.n_uids, regime.max_uids))
+    if isinstance(netuids, (int, np.integer)):
+        return int(_uid_on(nn.emission, nn.registered_at, nn.exists, int(netuids), *rules))
+    s = np.asarray(netuids, np.int64)
+    out = np.empty(s.shape, np.int64)
+    _uids_on(nn.emission, nn.registered_at, nn.exists, s.ravel(), *rules, out.reshape(-1))
+    return int(out) if out.ndim == 0 else out
+
+
+@njit(cache=True)
+def _prunes_first(em_a: float, reg_a: int, em_b: float, reg_b: int) -> bool:
+    """A candidate uid ``a`` is pruned before ``b``, a lower uid: a lower emission (NaN last, as numpy
+    sorts), or the same and an earlier registration (block)."""
+    if em_a < em_b:
+        return True
+    if em_a > em_b:
+        return False
+    if np.isnan(em_a) != np.isnan(em_b):  # equal emissions or a NaN
+        return bool(np.isnan(em_b))
+    return reg_a < reg_b
+
+
+@njit(cache=True, boundscheck=True)
+def _uid_on(emission: np.ndarray, registered_at: np.ndarray, exists: np.ndarray, s: int, n_immortal: int,
+            block: int, immunity_blocks: int, min_non_immune: int, cap: int) -> int:
+    """The uid a registration on subnet ``s`` takes at ``block`` (see :func:`uid_to_replace`).
+
+    ``emission``, ``registered_at`` (blocks), ``exists``: (netuids, uids); uids below ``n_immortal`` are
+    never replaced.  Fewer than ``cap`` uids exist: the lowest free replaceable slot (``NO_CANDIDATE``
+    if none).  Else the lowest emission, then earliest registration, then lowest uid among the
+    replaceable uids that are not immune (``block - registered_at < immunity_blocks``) when there are
+    more than ``min_non_immune`` of them, else among the immune ones; ``NO_CANDIDATE`` if that pool is
+    empty.
+    """
+    exists, emission, registered_at = exists[s], emission[s], registered_at[s]  # the subnet's rows
+    n = exists.shape[0]
+    count = 0
+    for u in range(n):
+        count += exists[u]
+    if count < cap:  # a free slot: the lowest replaceable one
+        for u in range(n_immortal, n):
+            if not exists[u]:
+                return u
+        return NO_CANDIDATE
+    n_free, best_free, best_immune = 0, -1, -1
+    em_free = em_immune = 0.0
+    reg_free = reg_immune = 0
+    for u in range(n_immortal, n):
+        if not exists[u]:
+            continue
+        em, reg = emission[u], registered_at[u]
+        if block - reg < immunity_blocks:
+            if best_immune < 0 or _prunes_first(em, reg, em_immune, reg_immune):
+                best_immune, em_immune, reg_immune = u, em, reg
+        else:
+            n_free += 1
+            if best_free < 0 or _prunes_first(em, reg, em_free, reg_free):
+                best_free, em_free, reg_free = u, em, reg
+    best = best_free if n_free > min_non_immune else best_immune
+    return best if best >= 0 else NO_CANDIDATE
+
+
+@njit(cache=True)
+def _uids_on(emission: np.ndarray, registered_at: np.ndarray, exists: np.ndarray, netuids: np.ndarray,
+             n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
+             out: np.ndarray) -> None:
+    """``out[k]`` = :func:`_uid_on` for subnet ``netuids[k]``."""
+    for k in range(netuids.shape[0]):
+        out[k] = _uid_on(emission, registered_at, exists, netuids[k], n_immortal, block, immunity_blocks,
+                         min_non_immune, cap)
 
 
 @dataclass(frozen=True)

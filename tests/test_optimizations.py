@@ -203,3 +203,101 @@ def test_deferred_honest_rows_give_the_run_of_rows_computed_at_the_commit(monkey
         assert frame.equals(slow.recorder.frames()[name]), name
     for name in ("weights", "last_update", "bonds", "consensus"):
         np.testing.assert_array_equal(getattr(fast.neurons, name), getattr(slow.neurons, name))
+
+
+# ---------------------------------------------------------------------------------------------
+# miners as economic agents (dtaosim.agents.miners, dtaosim.neuron_lifecycle)
+# ---------------------------------------------------------------------------------------------
+def _same_bits(a, b) -> bool:
+    """Equal arrays bit for bit (signed zeros included), NaN where NaN."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    nan = np.isnan(a)
+    return bool(np.array_equal(nan, np.isnan(b))
+                and np.array_equal(np.where(nan, 0.0, a).view(np.int64), np.where(nan, 0.0, b).view(np.int64)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_compiled_uid_choice_equals_neuron_to_prune(data):
+    """``uid_to_replace`` (a compiled loop) names, on every subnet, the uid of the vectorized reference:
+    ``neuron_to_prune`` with the model's immortal uids and capacity, ``APPEND`` as the lowest free slot."""
+    from dtaosim.neuron_lifecycle import immortal_uids, uid_to_replace
+    from dtaosim.neurons import Neurons
+    from dtaosim.protocol.lifecycle import APPEND, NO_CANDIDATE, neuron_to_prune
+    from dtaosim.protocol.regimes import get_regime
+
+    n_sub, n_val, n_min = data.draw(st.integers(1, 4)), data.draw(st.integers(0, 3)), data.draw(st.integers(0, 8))
+    nn = Neurons(n_netuids=n_sub, n_validators=n_val, miners_per_subnet=n_min)
+    shape = (n_sub, nn.n_uids)
+    nn.exists = data.draw(arrays(bool, shape)) | data.draw(st.booleans())  # full subnets, or not
+    nn.emission = data.draw(arrays(np.float64, shape, elements=st.sampled_from([0.0, -0.0, 0.5, 1.0, 3.0, np.nan])))
+    nn.registered_at = data.draw(arrays(np.int64, shape, elements=st.integers(0, 6)))
+    regime = get_regime("price-burn-2026-06").replace(
+        neuron_immunity_blocks=data.draw(st.integers(0, 8)), min_non_immune_uids=data.draw(st.integers(0, 4)),
+        max_uids=data.draw(st.integers(1, nn.n_uids + 2)))
+    block = data.draw(st.integers(0, 12))
+    choice = np.asarray(neuron_to_prune(nn.emission, nn.registered_at, block, immortal_uids(nn)[None, :],
+                                        nn.exists, regime, max_uids=min(nn.n_uids, regime.max_uids)), np.int64)
+    free = ~nn.exists & ~immortal_uids(nn)[None, :]
+    expect = np.where(choice == APPEND, np.where(free.any(axis=1), np.argmax(free, axis=1), NO_CANDIDATE), choice)
+    netuids = np.arange(n_sub)
+    np.testing.assert_array_equal(uid_to_replace(nn, regime, netuids, block), expect)
+    np.testing.assert_array_equal(uid_to_replace(nn, regime, netuids[::-1], block), expect[::-1])
+    for s in range(n_sub):
+        got = uid_to_replace(nn, regime, s, block)
+        assert isinstance(got, int) and got == expect[s]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data())
+def test_miner_economy_kernels_equal_the_numpy_expressions(data):
+    """The compiled per-uid loops of ``MinerEconomy`` against the numpy expressions they replaced, bit for
+    bit: the profit EMA, the alpha each uid sells, and the best subnet (``np.argmax`` ties and NaN)."""
+    from dtaosim.agents import miners
+
+    n_s, n_u = data.draw(st.integers(1, 5)), data.draw(st.integers(1, 9))
+    money = st.floats(0.0, 1e6) | st.sampled_from([0.0, 1e-300, 2.5])
+    draw = lambda elements, shape=(n_s, n_u), dtype=np.float64: data.draw(arrays(dtype, shape, elements=elements))  # noqa: E731
+    hold = draw(money) + 0.0  # no -0.0: numpy's own maximum differs on signed zeros between its SIMD and scalar loops
+    income, ema = draw(money), draw(st.floats(-1e3, 1e3))
+    cost = draw(money | st.sampled_from([np.nan, np.inf]))
+    losing, active = draw(st.integers(0, 9), dtype=np.int64), draw(st.booleans(), dtype=bool)
+    price = draw(st.floats(0.0, 10.0) | st.just(np.nan), shape=n_s)
+    tradable = draw(st.booleans(), shape=n_s, dtype=bool)
+    dpt, a, sf = 0.05, data.draw(st.floats(0.01, 1.0)), data.draw(st.floats(0.0, 1.0))
+    with np.errstate(all="ignore"):
+        profit = income * price[:, None] - np.nan_to_num(cost) * dpt
+        ema_ref = np.where(active, ema + a * (profit - ema), 0.0)
+        losing_ref = np.where(active & (ema_ref < 0), losing + 1, 0)
+        need = np.nan_to_num(cost) * dpt / np.where(price > 0, price, 1.0)[:, None]
+        want_ref = np.where(tradable[:, None],
+                            np.where(active, np.minimum(hold, np.maximum(sf * hold, need)), hold), 0.0)
+        want = np.full((n_s, n_u), -1.0)
+        miners._wanted_sales(hold, cost, active, price, tradable, dpt, sf, want)
+        miners._update_profit_ema(income, price, cost, active, dpt, a, ema, losing)
+    assert _same_bits(ema, ema_ref) and np.array_equal(losing, losing_ref) and not income.any()
+    assert _same_bits(want, want_ref)
+
+    netuids = np.array(sorted(data.draw(st.sets(st.integers(1, 12), min_size=1, max_size=8))), np.int64)
+    k = netuids.size
+    inc = draw(st.sampled_from([0.0, 1.0, 2.0, np.nan]) | st.floats(0.0, 5.0), shape=k)
+    total_q = draw(st.sampled_from([0.0, 1.0, 3.0]), shape=k)
+    room = draw(st.booleans(), shape=k, dtype=bool)
+    burn = draw(st.sampled_from([0.0, 0.5, 1.0]), shape=13)
+    q, cost_tick, ticks = data.draw(st.floats(0.1, 3.0)), data.draw(st.sampled_from([0.0, 0.1])), 400.0
+    exclude = data.draw(st.sampled_from([-1, *netuids.tolist()]))
+    with np.errstate(all="ignore"):
+        value = (inc * q / (total_q + q) - cost_tick) * ticks - burn[netuids]
+        value = np.where(room & (netuids != exclude), value, -np.inf)
+    best, got = miners._best_value(inc, total_q, room, netuids, burn, q, cost_tick, ticks, exclude)
+    assert best == int(np.argmax(value)) and _same_bits(got, value[best])
+
+
+@settings(max_examples=100, deadline=None)
+@given(arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 400)), elements=st.floats(0.0, 1e9)),
+       st.data())
+def test_one_rows_sum_is_the_sum_of_that_row_alone(q, data):
+    """``MinerEconomy._touch`` sums one subnet's miner qualities as a 1-D row, where it summed a one-row
+    2-D gather over axis 1: numpy sums both pairwise, to the same bits."""
+    s, lo = data.draw(st.integers(0, q.shape[0] - 1)), data.draw(st.integers(0, q.shape[1] - 1))
+    assert _same_bits(q[s, lo:].sum(), q[np.array([s])][:, np.arange(lo, q.shape[1])].sum(axis=1)[0])

@@ -40,11 +40,24 @@ import numpy as np
 
 from dtaosim.intents import Unstake
 from dtaosim.neuron_lifecycle import register_neuron, uid_to_replace
+from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
+
+try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
+    from numba import njit
+except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
+
+    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
+        """Stand-in decorator: leaves the function as plain Python."""
+        return lambda fn: fn
 
 if TYPE_CHECKING:
     from dtaosim.config import MinerEconomics
     from dtaosim.model import DTaoModel
+
+_JIT = {"cache": True, "error_model": "numpy"}  # IEEE division; no fastmath
+_BIG = float(np.finfo(np.float64).max)
+"""What ``np.nan_to_num`` makes of an infinite cost."""
 
 
 class MinerEconomy(mesa.Agent):
@@ -94,8 +107,10 @@ class MinerEconomy(mesa.Agent):
         tracked = nn.miner_alpha.sum(axis=1) + nn.miner_exit_alpha
         sold = np.clip(tracked - actual, 0.0, self._plan_total)
         frac = np.where(self._plan_total > 0, sold / np.where(self._plan_total > 0, self._plan_total, 1.0), 0.0)
-        nn.miner_alpha -= self._plan * frac[:, None]
-        nn.miner_exit_alpha -= self._plan_exit * frac
+        self._plan *= frac[:, None]  # the alpha sold, per uid (the plan is reset below)
+        self._plan_exit *= frac
+        nn.miner_alpha -= self._plan
+        nn.miner_exit_alpha -= self._plan_exit
         np.maximum(nn.miner_alpha, 0.0, out=nn.miner_alpha)
         np.maximum(nn.miner_exit_alpha, 0.0, out=nn.miner_exit_alpha)
         tracked = nn.miner_alpha.sum(axis=1) + nn.miner_exit_alpha
@@ -144,23 +159,22 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
-        profit = nn.miner_income * st.price[:, None] - np.nan_to_num(nn.miner_cost) * self.days_per_tick
-        a = 2.0 / (self.cfg.profit_ema_ticks + 1.0)
-        act = nn.miner_active
-        ema = np.where(act, nn.miner_profit_ema + a * (profit - nn.miner_profit_ema), 0.0)
-        nn.miner_profit_ema[:] = ema
-        nn.miner_losing_ticks[:] = np.where(act & (ema < 0), nn.miner_losing_ticks + 1, 0)
-        nn.miner_income[:] = 0.0
+        _update_profit_ema(nn.miner_income, st.price, nn.miner_cost, nn.miner_active, self.days_per_tick,
+                           2.0 / (self.cfg.profit_ema_ticks + 1.0), nn.miner_profit_ema, nn.miner_losing_ticks)
 
     # ------------------------------------------------------------------------------------------
-    def expected_income(self) -> np.ndarray:
-        """(netuids,) a subnet's miners' alpha per tick valued at spot price, TAO (0 where not emitting)."""
+    def expected_income(self, netuids: slice | np.ndarray | None = None) -> np.ndarray:
+        """A subnet's miners' alpha per tick valued at spot price, TAO (0 where not emitting), for the
+        subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element: a subnet's
+        value does not depend on which others are computed with it."""
         model: DTaoModel = self.model  # type: ignore[assignment]
         st, r = model.state, model.regime
-        alpha_em = block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission)
+        sel = slice(None) if netuids is None else netuids
+        alpha_em = block_emission(st.alpha_issuance[sel], r.max_supply, r.base_block_emission)
         per_tick = (alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick
-                    * (1.0 - np.clip(st.miner_burned, 0.0, 1.0)))
-        return np.where(st.subnet_mask & st.emitting, per_tick * st.price, 0.0)
+                    * (1.0 - np.clip(st.miner_burned[sel], 0.0, 1.0)))
+        price = amm.spot_price(st.pool_tao[sel], st.pool_alpha[sel], st.pool_w2[sel])  # st.price where kept
+        return np.where(st.subnet_mask[sel] & st.emitting[sel], per_tick * price, 0.0)
 
     def _market(self) -> dict | None:
         """Per-subnet inputs of :meth:`best_subnet` for this step (netuids, income, total miner quality,
@@ -187,12 +201,13 @@ class MinerEconomy(mesa.Agent):
             return
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
-        k = cache["pos"][int(netuid)]
-        one = np.array([netuid])
-        cache["total_q"][k] = nn.quality[one][:, nn.miner_uids].sum(axis=1)[0]
+        assert nn is not None
+        s = int(netuid)
+        k = cache["pos"][s]
+        cache["total_q"][k] = nn.quality[s, 1 + nn.n_validators:].sum()  # the miner uids, one row: pairwise sum
         if registered:
-            cache["income"][k] = self.expected_income()[netuid]
-            cache["room"][k] = np.asarray(uid_to_replace(nn, model.regime, one, st.block))[0] >= 0
+            cache["income"][k] = self.expected_income(slice(s, s + 1))[0]
+            cache["room"][k] = uid_to_replace(nn, model.regime, s, st.block) >= 0
 
     def best_subnet(self, quality: float, cost_per_day: float, exclude: int = -1) -> tuple[int, float]:
         """The subnet where a miner of ``quality`` and cost ``cost_per_day`` expects the most profit over
@@ -204,12 +219,10 @@ class MinerEconomy(mesa.Agent):
         netuids = c["netuids"]
         if netuids.size == 0:
             return -1, 0.0
-        income = c["income"] * quality / (c["total_q"] + quality)
-        ticks = self.cfg.horizon_days / self.days_per_tick
-        value = (income - cost_per_day * self.days_per_tick) * ticks - nn.burn[netuids]
-        value = np.where(c["room"] & (netuids != exclude), value, -np.inf)
-        k = int(np.argmax(value))
-        return (int(netuids[k]), float(value[k])) if value[k] > 0 else (-1, float(value[k]))
+        k, value = _best_value(c["income"], c["total_q"], c["room"], netuids, nn.burn, float(quality),
+                               float(cost_per_day) * self.days_per_tick, self.cfg.horizon_days / self.days_per_tick,
+                               int(exclude))
+        return (int(netuids[k]), float(value)) if value > 0 else (-1, float(value))
 
     def _register(self, netuid: int, quality: float, cost: float) -> bool:
         model: DTaoModel = self.model  # type: ignore[assignment]
@@ -233,18 +246,18 @@ class MinerEconomy(mesa.Agent):
         nn = model.neurons
         assert nn is not None
         due = np.argwhere(nn.miner_active & (nn.miner_losing_ticks >= self.cfg.patience_ticks))
-        for s, u in due:
+        for s, u in due.tolist():
             cost = float(nn.miner_cost[s, u])
             nn.quality[s, u] = 0.0
             nn.miner_active[s, u] = False
             nn.miner_profit_ema[s, u] = 0.0
             nn.miner_losing_ticks[s, u] = 0
-            self._touch(int(s), registered=False)
+            self._touch(s, registered=False)
             if not self.cfg.move:
                 self.totals["left"] += 1
                 continue
             q = self._draw_quality(rng)
-            target, _ = self.best_subnet(q, cost, exclude=int(s))
+            target, _ = self.best_subnet(q, cost, exclude=s)
             if target >= 0 and self._register(target, q, cost):
                 self.totals["moved"] += 1
             else:
@@ -267,20 +280,98 @@ class MinerEconomy(mesa.Agent):
         assert nn is not None
         price = st.price
         tradable = model.view.subnets & (price > 0)
-        hold = nn.miner_alpha
-        need = np.nan_to_num(nn.miner_cost) * self.days_per_tick / np.where(price > 0, price, 1.0)[:, None]
-        want = np.where(nn.miner_active, np.minimum(hold, np.maximum(self.cfg.sell_fraction * hold, need)), hold)
-        want = np.where(tradable[:, None], want, 0.0)
+        want = self._plan  # (netuids, uids) alpha each uid sells, before the account-wide scale below
+        _wanted_sales(nn.miner_alpha, nn.miner_cost, nn.miner_active, price, tradable, self.days_per_tick,
+                      self.cfg.sell_fraction, want)
         exit_ = np.where(tradable, nn.miner_exit_alpha, 0.0)
         total = want.sum(axis=1) + exit_
         held = st.stake[self.account]
         scale = np.where(total > held, held / np.where(total > 0, total, 1.0), 1.0)
-        self._plan[:] = want * scale[:, None]
-        self._plan_exit[:] = exit_ * scale
-        self._plan_total[:] = total * scale
-        limit = price * (1.0 - self.cfg.max_slippage)
-        intents = [Unstake(self.account, int(s), float(self._plan_total[s]), limit_price=float(limit[s]),
-                           allow_partial=True)
-                   for s in np.flatnonzero(self._plan_total > 0)]
+        want *= scale[:, None]
+        np.multiply(exit_, scale, out=self._plan_exit)
+        np.multiply(total, scale, out=self._plan_total)
+        amount, limit = self._plan_total.tolist(), (price * (1.0 - self.cfg.max_slippage)).tolist()
+        intents = [Unstake(self.account, s, amount[s], limit_price=limit[s], allow_partial=True)
+                   for s in np.flatnonzero(self._plan_total > 0).tolist()]
         if intents:
             model.submit(intents)
+
+
+# ---------------------------------------------------------------------------------------------
+# compiled loops: element by element the numpy expressions they replace (same bits)
+# ---------------------------------------------------------------------------------------------
+@njit(**_JIT)
+def _nan_to_num(x: float) -> float:
+    """``np.nan_to_num`` of one float: NaN -> 0, +-inf -> +-the largest float."""
+    if np.isnan(x):
+        return 0.0
+    if np.isinf(x):
+        return _BIG if x > 0 else -_BIG
+    return x
+
+
+@njit(**_JIT)
+def _update_profit_ema(income: np.ndarray, price: np.ndarray, cost: np.ndarray, active: np.ndarray,
+                       days_per_tick: float, a: float, ema: np.ndarray, losing: np.ndarray) -> None:
+    """In place, for every (netuid, uid): profit = income x price - cost x days per tick (TAO per tick;
+    a NaN cost counts 0, as ``np.nan_to_num``); an active miner's ``ema += a (profit - ema)`` and
+    ``losing`` counts the ticks the EMA has been negative, both 0 for inactive uids; ``income`` is
+    reset to 0.  ``income``, ``cost`` (TAO per day), ``ema``: (netuids, uids) float; ``price``:
+    (netuids,) TAO per alpha; ``active``: bool; ``losing``: int."""
+    for s in range(income.shape[0]):
+        for u in range(income.shape[1]):
+            if active[s, u]:
+                e = ema[s, u]
+                e = e + a * (income[s, u] * price[s] - _nan_to_num(cost[s, u]) * days_per_tick - e)
+                ema[s, u] = e
+                losing[s, u] = losing[s, u] + 1 if e < 0 else 0
+            else:
+                ema[s, u] = 0.0
+                losing[s, u] = 0
+            income[s, u] = 0.0
+
+
+@njit(**_JIT)
+def _best_value(income: np.ndarray, total_q: np.ndarray, room: np.ndarray, netuids: np.ndarray,
+                burn: np.ndarray, quality: float, cost_per_tick: float, ticks: float,
+                exclude: int) -> tuple[int, float]:
+    """Position ``k`` in ``netuids`` of the highest expected profit (TAO) of a miner of ``quality``
+    over ``ticks`` net of the burn, and that profit: ``(income q / (Q + q) - cost per tick) ticks -
+    burn`` with ``income`` (TAO per tick) and ``Q`` (total miner quality) per position, ``burn``
+    (TAO) per netuid; ``-inf`` where there is no ``room`` or the netuid is ``exclude``.  Ties and
+    NaN as ``np.argmax``: the first maximum, or the first NaN."""
+    best, best_value = 0, 0.0
+    for k in range(netuids.shape[0]):
+        if room[k] and netuids[k] != exclude:
+            v = (income[k] * quality / (total_q[k] + quality) - cost_per_tick) * ticks - burn[netuids[k]]
+        else:
+            v = -np.inf
+        if np.isnan(v):
+            return k, v
+        if k == 0 or v > best_value:
+            best, best_value = k, v
+    return best, best_value
+
+
+@njit(**_JIT)
+def _wanted_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: np.ndarray, tradable: np.ndarray,
+                  days_per_tick: float, sell_fraction: float, want: np.ndarray) -> None:
+    """``want`` (netuids, uids), alpha each uid sells: an active miner ``min(hold, max(sell_fraction x hold,
+    cost x days per tick / price))`` (at least this tick's cost, at most what it holds; a NaN cost counts
+    0), an inactive uid all it holds, 0 on subnets that are not ``tradable``.  ``hold``: alpha; ``cost``:
+    TAO per day; ``price`` (netuids,): TAO per alpha (1 where not positive).  ``max``/``min`` as
+    ``np.maximum``/``np.minimum`` (NaN propagates)."""
+    for s in range(hold.shape[0]):
+        p = price[s] if price[s] > 0 else 1.0
+        for u in range(hold.shape[1]):
+            h = hold[s, u]
+            if not tradable[s]:
+                w = 0.0
+            elif active[s, u]:
+                need = _nan_to_num(cost[s, u]) * days_per_tick / p
+                w = sell_fraction * h
+                w = w if (w >= need or np.isnan(w)) else need
+                w = h if (h <= w or np.isnan(h)) else w
+            else:
+                w = h
+            want[s, u] = w
