@@ -27,7 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dtaosim.fastpath import NUMBA_AVAILABLE
 from dtaosim.initial_state import SNAPSHOTS, load_snapshot
+from dtaosim.intent_engine import quote_buy as quote_buy_one
 from dtaosim.neurons import Neurons
 from dtaosim.protocol import amm
 from dtaosim.protocol.lifecycle import NO_CANDIDATE, bump_burn, decay_burn
@@ -203,20 +205,18 @@ def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: in
     uid = int(uid_to_replace(nn, regime, s, block))
     if uid < 0:
         return Registration("no_uid", s)
-    w2 = 0.5 if regime.amm == "constant_product" else state.pool_w2[s]
-    q = amm.quote_buy(state.pool_tao[s], state.pool_alpha[s], w2, cost, fee_rate=regime.fee_rate,
-                      min_reserve=regime.min_reserve, max_input_multiple=regime.max_input_multiple,
-                      limit_price=regime.max_buy_price, allow_partial=False)
-    if int(q.status) != amm.OK:
-        return Registration(amm.STATUS_REASONS[int(q.status)], s)
-    paid, fee, alpha = float(q.amount_in), float(q.fee), float(q.amount_out)
+    w2 = 0.5 if regime.amm == "constant_product" else float(state.pool_w2[s])
+    status, paid, fee, alpha, new_y, new_x = _quote_burn(float(state.pool_tao[s]), float(state.pool_alpha[s]), w2,
+                                                         cost, regime)
+    if status != amm.OK:
+        return Registration(amm.STATUS_REASONS[status], s)
     # §8.1 step 2: buy alpha with the burn (fee to the block author), then burn the alpha
     if payer < 0:
         state.external_tao -= paid
     else:
         state.free_tao[payer] -= paid
-    state.pool_tao[s] = float(q.new_y)
-    state.pool_alpha[s] = float(q.new_x)
+    state.pool_tao[s] = new_y
+    state.pool_alpha[s] = new_x
     state.tao_fees += fee
     state.alpha_issuance[s] -= alpha
     state.user_flow_block[s] += paid - fee
@@ -226,6 +226,24 @@ def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: in
     pruned = bool(nn.exists[s, uid] and nn.miner_active[s, uid])
     _reset_uid(nn, s, uid, block, quality, cost_per_day)
     return Registration("ok", s, uid, paid, fee, alpha, float(nn.burn[s]), pruned)
+
+
+def _quote_burn(y: float, x: float, w2: float, tao: float, regime: Regime
+                ) -> tuple[int, float, float, float, float, float]:
+    """The pool's quote for buying alpha with a registration burn of ``tao`` TAO (fee included, no partial
+    fill, the regime's default limit): ``(status, tao paid, fee, alpha bought, new TAO reserve, new alpha
+    reserve)``, status an :mod:`~dtaosim.protocol.amm` code.  :func:`amm.quote_buy` on one pool; with numba,
+    its compiled scalar twin (:func:`dtaosim.intent_engine.quote_buy`, the same bits, a fraction of the cost)."""
+    if NUMBA_AVAILABLE:
+        status, paid, fee, alpha, new_y, new_x = quote_buy_one(
+            y, x, w2, tao, regime.fee_rate, regime.min_reserve, regime.max_input_multiple, regime.max_buy_price,
+            False, False)
+        return int(status), float(paid), float(fee), float(alpha), float(new_y), float(new_x)
+    q = amm.quote_buy(y, x, w2, tao, fee_rate=regime.fee_rate, min_reserve=regime.min_reserve,
+                      max_input_multiple=regime.max_input_multiple, limit_price=regime.max_buy_price,
+                      allow_partial=False)
+    return (int(q.status), float(q.amount_in), float(q.fee), float(q.amount_out), float(q.new_y),
+            float(q.new_x))
 
 
 def _reset_uid(nn: Neurons, s: int, uid: int, block: int, quality: float, cost_per_day: float) -> None:

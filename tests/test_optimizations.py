@@ -301,3 +301,25 @@ def test_one_rows_sum_is_the_sum_of_that_row_alone(q, data):
     2-D gather over axis 1: numpy sums both pairwise, to the same bits."""
     s, lo = data.draw(st.integers(0, q.shape[0] - 1)), data.draw(st.integers(0, q.shape[1] - 1))
     assert _same_bits(q[s, lo:].sum(), q[np.array([s])][:, np.arange(lo, q.shape[1])].sum(axis=1)[0])
+
+
+@settings(max_examples=200, deadline=None)
+@given(y=st.floats(1e-3, 1e9), x=st.floats(1e-3, 1e9), w2=st.floats(0.05, 0.95), tao=st.floats(0.0, 1e8),
+       limit=st.one_of(st.just(float("inf")), st.floats(1e-6, 1e3)), partial=st.booleans(),
+       regime=st.sampled_from(["launch-2025-02", "price-burn-2026-06"]))
+def test_registration_quote_is_amm_quote_buy_on_one_pool(y, x, w2, tao, limit, partial, regime):
+    """The compiled scalar quote a neuron registration uses equals ``amm.quote_buy``, every field, bit for bit."""
+    from dtaosim.intent_engine import quote_buy
+    from dtaosim.protocol import amm
+    from dtaosim.protocol.regimes import get_regime
+
+    r = get_regime(regime)
+    q = amm.quote_buy(y, x, w2, tao, fee_rate=r.fee_rate, min_reserve=r.min_reserve,
+                      max_input_multiple=r.max_input_multiple, limit_price=limit, allow_partial=partial)
+    status, paid, fee, out, new_y, new_x = quote_buy(y, x, w2, tao, r.fee_rate, r.min_reserve, r.max_input_multiple,
+                                                     limit, partial, False)
+    assert status == int(q.status)
+    if status == amm.OK:
+        for got, want in ((paid, q.amount_in), (fee, q.fee), (out, q.amount_out), (new_y, q.new_y),
+                          (new_x, q.new_x)):
+            assert np.float64(got).tobytes() == np.float64(want).tobytes()
