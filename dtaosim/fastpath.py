@@ -62,7 +62,8 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
         return float(np.sum(a[lo:lo + n]))
 
 
-_JIT = {"cache": True, "error_model": "numpy"}  # IEEE division (inf/NaN, no ZeroDivisionError); no fastmath
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}  # IEEE division (inf/NaN, no ZeroDivisionError); no
+# fastmath; nogil: the block loop runs while another thread reveals weights (DTaoModel.step)
 
 # --- rule codes (the Regime's string choices) ----------------------------------------------------
 SHARE_EMA_PRICE, SHARE_EMA_PRICE_BURN, SHARE_EMA_PRICE_ROOTPROP_BURN, SHARE_TAO_FLOW, SHARE_NET_FLOW = range(5)

@@ -19,7 +19,7 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
         """Stand-in decorator: leaves the function as plain Python."""
         return lambda fn: fn
 
-_JIT = {"cache": True, "error_model": "numpy"}
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}  # reveals run beside the block loop
 
 
 @njit(**_JIT)

@@ -18,6 +18,7 @@ from dtaosim.agents.staker import StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView
 from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
+from dtaosim.background import Background
 from dtaosim.config import Distribution, ExperimentConfig, as_config
 from dtaosim.consensus import DeferredRows, WeightBook, WeightCommit, run_epochs
 from dtaosim.errors import ConfigError
@@ -397,16 +398,25 @@ class DTaoModel(mesa.Model):
         self.agents.do("step")
         blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
         decay_neuron_burn(self.neurons, self.regime, blocks)  # neuron registration burn decays over the tick's blocks
-        if self.neurons is not None:
-            self.weight_book.reveal(self.neurons, st.block)
+        reveal_block = st.block  # weights whose reveal block has come by the tick's start count this tick
         p0, h0, f0 = st.price, st.stake.copy(), st.free_tao.copy()
         events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine,
                                  events=self.config.record.events)
         self._process_registrations()
         h1 = st.stake.copy()
         holders = st.stake.sum(axis=0) + st.external_alpha
-        report = settle(st, [], self.regime, blocks, self.streams["order"],
-                        distribute=self.neurons is None, engine=self.config.engine)
+        # the weights are revealed in a second thread while the blocks run: the reveal writes only the neurons'
+        # weights and last updates, which the blocks never read (same results as one after the other).  It
+        # comes after the subnet registrations: a subnet dissolved or registered again since a commit takes
+        # none of its rows, as when its rows were written and then cleared.
+        revealing = (Background(self.weight_book.reveal, self.neurons, reveal_block) if self.neurons is not None
+                     else None)
+        try:
+            report = settle(st, [], self.regime, blocks, self.streams["order"],
+                            distribute=self.neurons is None, engine=self.config.engine)
+        finally:
+            if revealing is not None:
+                revealing.result()  # waits; raises the reveal's error, if any
         report.events = events
         if self.neurons is not None:
             self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from dtaosim.model import DTaoModel
     from dtaosim.neurons import Neurons
 
-_JIT = {"cache": True, "error_model": "numpy"}
+_JIT = {"cache": True, "error_model": "numpy", "nogil": True}  # reveals run beside the block loop
 
 
 @dataclass(frozen=True)
