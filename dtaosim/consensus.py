@@ -21,11 +21,13 @@ Epoch inputs are the tick's: weights revealed at the tick start and stake after 
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import numpy as np
 
+from dtaosim import payouts
 from dtaosim.grouped import grow_nominators, reveal_weight_rows
 from dtaosim.neurons import Neurons
 from dtaosim.protocol import distribution as dist
@@ -114,19 +116,39 @@ _OUTPUTS = ("new_permits", "incentive", "dividends", "consensus", "server_share"
 
 
 def _contiguous_runs(sub: np.ndarray) -> list[tuple[int, int]]:
-    """``sub`` (sorted netuids) as half-open ranges ``[lo, hi)`` of consecutive netuids."""
+    """``sub`` (sorted netuids, not empty) as half-open ranges ``[lo, hi)`` of consecutive netuids."""
+    lo, hi = int(sub[0]), int(sub[-1]) + 1
+    if hi - lo == sub.size:  # distinct netuids: a single run
+        return [(lo, hi)]
     cuts = np.flatnonzero(np.diff(sub) != 1) + 1
-    return [(int(part[0]), int(part[-1]) + 1) for part in np.split(sub, cuts)]
+    starts = np.concatenate(([0], cuts))
+    ends = np.concatenate((cuts, [sub.size]))
+    return list(zip(sub[starts].tolist(), (sub[ends - 1] + 1).tolist(), strict=True))
+
+
+_PARAMS_BY_RANGE: weakref.WeakKeyDictionary[YumaParams, dict[tuple[int, int], YumaParams]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _params_range(params: YumaParams, lo: int, hi: int) -> YumaParams:
+    """``params.take(slice(lo, hi))``, kept per params object (frozen, arrays read-only): the epochs take
+    the same ranges of netuids tick after tick."""
+    ranges = _PARAMS_BY_RANGE.setdefault(params, {})
+    if (lo, hi) not in ranges:
+        if len(ranges) >= 1024:
+            ranges.clear()
+        ranges[lo, hi] = params.take(slice(lo, hi))
+    return ranges[lo, hi]
 
 
 def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np.ndarray, block: int,
-                   engine: str) -> SimpleNamespace:
+                   engine: str, names: tuple[str, ...] = _OUTPUTS) -> SimpleNamespace:
     """Run Yuma on the subnets ``sub`` and store their new bonds in ``nn.bonds``.
 
     The (netuids, uids, uids) weights and bonds are the big arrays (64 MiB each on the full network):
     for a few contiguous runs of netuids they are passed as views and the bonds are updated in place,
-    instead of gathered into copies and scattered back.  Returns the per-uid outputs of ``_OUTPUTS``
-    over ``sub``.
+    instead of gathered into copies and scattered back.  Returns the per-uid outputs ``names`` (of
+    ``_OUTPUTS``) over ``sub``.
     """
     runs = _contiguous_runs(sub)
     if len(runs) > MAX_RUNS_IN_PLACE:
@@ -137,7 +159,7 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
         )
         res = yuma_epoch(inputs, params.take(sub), block=block, engine=engine)
         nn.bonds[sub] = res.new_bonds
-        return SimpleNamespace(**{name: getattr(res, name) for name in _OUTPUTS})
+        return SimpleNamespace(**{name: getattr(res, name) for name in names})
     parts = []
     for lo, hi in runs:
         sl = slice(lo, hi)
@@ -146,16 +168,19 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
             last_update=nn.last_update[sl], block_at_registration=nn.registered_at[sl],
             owner_uid=np.zeros(hi - lo, np.int64), exists=nn.exists[sl], last_epoch_block=nn.last_epoch_block[sl],
         )
-        parts.append(yuma_epoch(inputs, params.take(np.arange(lo, hi)), block=block, engine=engine,
+        parts.append(yuma_epoch(inputs, _params_range(params, lo, hi), block=block, engine=engine,
                                 bonds_out=nn.bonds[sl]))
-    return SimpleNamespace(**{name: np.concatenate([getattr(r, name) for r in parts]) for name in _OUTPUTS})
+    if len(parts) == 1:
+        return SimpleNamespace(**{name: getattr(parts[0], name) for name in names})
+    return SimpleNamespace(**{name: np.concatenate([getattr(r, name) for r in parts]) for name in names})
 
 
 def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaParams, epochs: np.ndarray,
                block: int, engine: str = "auto") -> np.ndarray:
     """Run Yuma for the subnets whose epoch fired (``epochs`` counts per netuid) and pay them.
 
-    ``engine`` picks the Yuma kernel (``"numba"``, ``"numpy"`` or ``"auto"``; identical results).
+    ``engine`` picks the Yuma kernel and the alpha payouts: ``"numba"`` (compiled, :mod:`dtaosim.payouts`),
+    ``"numpy"`` (the reference) or ``"auto"`` (compiled when numba is importable); identical results.
 
     Returns the (netuids, validators) dividends paid this call, valued in TAO (alpha at spot price).
     """
@@ -167,12 +192,12 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     counts = np.asarray(epochs)[idx].astype(int)
     # the simulated nominators' alpha and everyone's root stake are unchanged until the payouts below
     nominated = nn.nominated_alpha(state)
-    root_by_validator = nn.validator_root(state)
+    root_by_validator = nn.validator_root(state, nominated)
     stake_w = nn.stake_weight(state, tw, nominated, root_by_validator)
     out = None
     for c in range(int(counts.max())):
         sub = idx[counts > c]
-        res = _yuma_in_place(nn, stake_w, params, sub, block, engine)
+        res = _yuma_in_place(nn, stake_w, params, sub, block, engine, _OUTPUTS if c == 0 else ("new_permits",))
         nn.permits[sub] = res.new_permits
         nn.last_epoch_block[sub] = block
         if c == 0:
@@ -181,9 +206,30 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     nn.incentive[idx] = out.incentive
     nn.dividends[idx] = out.dividends
     nn.consensus[idx] = out.consensus
+
+    root_alpha = state.drained_root[idx]
+    root_tao = state.drained_root_tao[idx]
+    compiled = engine != "numpy" and payouts.NUMBA_AVAILABLE
+    pay_alpha = _pay_alpha_compiled if compiled else _pay_alpha_numpy
+    r_share, unpaid_root_tao = pay_alpha(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao)
+    _pay_root(state, nn, idx, r_share, root_alpha, root_tao, unpaid_root_tao, root_by_validator, compiled)
+    for name in ("drained_server", "drained_validator", "drained_owner", "drained_root", "drained_root_tao"):
+        getattr(state, name)[idx] = 0.0
+    return paid_tao
+
+
+def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
+                     nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray,
+                     paid_tao: np.ndarray) -> tuple[np.ndarray, float]:
+    """Pay the drained alpha of subnets ``idx`` after their epoch ``out`` (the reference): miners, the
+    validators' alpha part (take, then nominators), the owner; write the uids' ``nn.emission`` and the
+    rows ``idx`` of ``paid_tao`` (S, G) TAO, and add them to ``nn.dividends_paid``.
+
+    ``nominated`` (S, G) and ``root_by_validator`` (G,) are the simulated nominators' alpha and the
+    validators' root stake before the payouts, ``stake_w`` (S, N) the epoch's stake weights.  Returns
+    the validators' shares of the root stakers' bucket (k, G) and the root TAO nobody claims."""
     paid_out = state.drained_server[idx] + state.drained_validator[idx]
     nn.emission[idx] = (out.server_share + out.validator_share) * paid_out[:, None]
-
     price = state.price
     vu = nn.validator_uids
     owner_controlled = np.zeros((idx.size, nn.n_uids), bool)
@@ -235,12 +281,46 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     # owner: cut + its own uid's dividends (after the nominators, whose yield it must not share)
     _credit_alpha(state, state.owner_account[idx], idx, state.drained_owner[idx] + alpha_pay[:, 0])
 
-    # validators' root part
     r_share = root_share[:, vu]
+    paid_tao[idx] = (a_pay + r_share * root_alpha[:, None]) * price[idx, None] + r_share * root_tao[:, None]
+    nn.dividends_paid[idx] += paid_tao[idx]
+    return r_share, unpaid_root_tao
+
+
+def _pay_alpha_compiled(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
+                        nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray,
+                        paid_tao: np.ndarray) -> tuple[np.ndarray, float]:
+    """:func:`_pay_alpha_numpy`, bit for bit, compiled (:func:`dtaosim.payouts.pay_alpha_rows`)."""
+    if not (out.server_share.flags.c_contiguous and out.validator_share.flags.c_contiguous):
+        # the reference's row sums are pairwise along contiguous rows only
+        return _pay_alpha_numpy(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao)
+    k, g = idx.size, nn.n_validators
+    per_unit, kept = np.empty((k, g)), np.empty((k, g))
+    r_share = np.empty((k, g), order="F")  # the layout of the reference's root_share[:, vu] (its sums follow it)
+    owner_amount, unpaid_root_tao = np.empty(k), np.empty(k)
+    payouts.pay_alpha_rows(
+        idx, out.server_share, out.validator_share, state.drained_server, state.drained_validator,
+        state.drained_owner, state.drained_root, state.drained_root_tao, 1 + g, nn.miner_account, state.stake,
+        nn.emission, nn.miner_earned, nn.miner_alpha, nn.miner_income, state.miner_burned, state.unclaimed_alpha,
+        state.external_alpha, nn.external_split, nominated, stake_w[idx, 0], root_by_validator, float(tw),
+        nn.validator_take, nn.validator_account, state.owner_account, state.price, nn.dividends_paid, paid_tao,
+        per_unit, kept, owner_amount, r_share, unpaid_root_tao)
+    if state.n_accounts:
+        grow_nominators(state.stake, idx, per_unit, nn.nominee[: state.n_accounts])
+    payouts.credit_stake(state.stake, idx, nn.validator_account, kept, state.owner_account, owner_amount)
+    return r_share, float(unpaid_root_tao.sum())
+
+
+def _pay_root(state: NetworkState, nn: Neurons, idx: np.ndarray, r_share: np.ndarray, root_alpha: np.ndarray,
+              root_tao: np.ndarray, unpaid_root_tao: float, hk_r: np.ndarray, compiled: bool) -> None:
+    """Pay the validators' root part on subnets ``idx``: their shares ``r_share`` (k, G) of the root
+    stakers' drained alpha ``root_alpha`` (k,) and TAO ``root_tao`` (k,); take, then the nominators of
+    their root stake ``hk_r`` (G,) TAO.  Root TAO nobody claims (``unpaid_root_tao``) is recycled.
+    ``compiled``: the TAO part by :func:`dtaosim.payouts.pay_root_tao` (the same bits)."""
     r_alpha = r_share * root_alpha[:, None]
-    r_tao = r_share * root_tao[:, None]
-    hk_r = root_by_validator
     if r_alpha.any():
+        take = nn.validator_take[None, :]
+        accts = np.broadcast_to(nn.validator_account[None, :], r_share.shape)
         kept_a, rest_a = dist.apply_take(r_alpha, take)
         _credit_alpha(state, accts.ravel(), np.repeat(idx, nn.n_validators), kept_a.ravel())
         frac = np.where(hk_r > 0, rest_a / np.where(hk_r > 0, hk_r, 1.0), 0.0)  # alpha per TAO of root stake
@@ -248,27 +328,28 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
             grow_nominators(state.stake, idx, frac, nn.nominee[: state.n_accounts], base_col=0)
         state.external_alpha[idx] += (frac * (state.external_alpha[0] * nn.external_root_split)[None, :]).sum(axis=1)
         state.unclaimed_alpha[idx] += np.where(hk_r[None, :] > 0, 0.0, rest_a).sum(axis=1)
-    if r_tao.any() or unpaid_root_tao:
-        kept_t, rest_t = dist.apply_take(r_tao.sum(axis=0), nn.validator_take)
-        acc = nn.validator_account
-        per_unit = np.where(hk_r > 0, rest_t / np.where(hk_r > 0, hk_r, 1.0), 0.0)
-        kept_t = kept_t + np.where(hk_r > 0, 0.0, rest_t)
-        ext_root = state.external_alpha[0] * nn.external_root_split
-        if state.n_accounts:
-            grow_nominators(state.stake, np.zeros(1, np.int64), per_unit[None, :], nn.nominee[: state.n_accounts])
-        grown = ext_root * (1.0 + per_unit)
-        np.add.at(state.stake[:, 0], acc[acc >= 0], kept_t[acc >= 0])
-        grown = grown + np.where(acc < 0, kept_t, 0.0)
-        state.external_alpha[0] = grown.sum()
-        if grown.sum() > 0:
-            nn.external_root_split[:] = grown / grown.sum()
+    if compiled:
+        paid = payouts.pay_root_tao(r_share, root_tao, unpaid_root_tao, nn.validator_take, hk_r, nn.validator_account,
+                                    state.stake, nn.nominee[: state.n_accounts], state.external_alpha,
+                                    nn.external_root_split)
+    else:
+        r_tao = r_share * root_tao[:, None]
+        paid = bool(r_tao.any() or unpaid_root_tao)
+        if paid:
+            kept_t, rest_t = dist.apply_take(r_tao.sum(axis=0), nn.validator_take)
+            acc = nn.validator_account
+            per_unit = np.where(hk_r > 0, rest_t / np.where(hk_r > 0, hk_r, 1.0), 0.0)
+            kept_t = kept_t + np.where(hk_r > 0, 0.0, rest_t)
+            ext_root = state.external_alpha[0] * nn.external_root_split
+            if state.n_accounts:
+                grow_nominators(state.stake, np.zeros(1, np.int64), per_unit[None, :], nn.nominee[: state.n_accounts])
+            grown = ext_root * (1.0 + per_unit)
+            np.add.at(state.stake[:, 0], acc[acc >= 0], kept_t[acc >= 0])
+            grown = grown + np.where(acc < 0, kept_t, 0.0)
+            state.external_alpha[0] = grown.sum()
+            if grown.sum() > 0:
+                nn.external_root_split[:] = grown / grown.sum()
+    if paid:
         # TAO already in pool_tao[0] as drained root stake; unpaid TAO is recycled
         state.pool_tao[0] -= unpaid_root_tao
         state.tao_recycled += unpaid_root_tao
-    state.drained_root_tao[idx] = 0.0
-
-    paid_tao[idx] = (a_pay + r_alpha) * price[idx, None] + r_tao
-    nn.dividends_paid[idx] += paid_tao[idx]
-    for name in ("drained_server", "drained_validator", "drained_owner", "drained_root"):
-        getattr(state, name)[idx] = 0.0
-    return paid_tao

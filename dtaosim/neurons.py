@@ -177,10 +177,16 @@ class Neurons:
         out[0] = 0.0
         return out
 
-    def validator_root(self, state: NetworkState) -> np.ndarray:
-        """(validators,) root stake (TAO) staked through each validator."""
-        acc, val = self._nominated(state.n_accounts)
-        sim = np.bincount(val, weights=state.stake[acc, 0], minlength=self.n_validators)
+    def validator_root(self, state: NetworkState, nominated: np.ndarray | None = None) -> np.ndarray:
+        """(validators,) root stake (TAO) staked through each validator.
+
+        ``nominated``: this state's :meth:`nominated_alpha` if the caller has it already; its root row
+        is the nominators' sum here (the same additions in the same order, from 0)."""
+        if nominated is None:
+            acc, val = self._nominated(state.n_accounts)
+            sim = np.bincount(val, weights=state.stake[acc, 0], minlength=self.n_validators)
+        else:
+            sim = nominated[0]
         return sim + state.external_alpha[0] * self.external_root_split
 
     def per_nominator(self, per_validator: np.ndarray) -> np.ndarray:
