@@ -363,3 +363,23 @@ def test_miner_defaults_are_off_and_documented():
     model = DTaoModel(_cfg())
     assert model.miner_account is None and model.neurons.miner_account == -1
     assert not any(isinstance(a, MinerEconomy) for a in model.agents)
+
+
+def test_a_miner_registered_on_the_uid_of_a_leaving_miner_stays():
+    """Two losing miners leave in one tick; the first moves onto the second's uid (pruning it).  The
+    newcomer is not the losing miner: it stays active (it used to be made to leave at once)."""
+    model = DTaoModel(_cfg(miners={"entry_rate_per_day": 0.0, "patience_ticks": 1, "move": True,
+                                   "cost_per_day": {"median": 1e-6}}, quality_drift=0.0))
+    model.step()
+    nn, eco = model.neurons, _economy(model)
+    (s1, u1), (s2, u2) = (2, int(nn.miner_uids[3])), (5, int(nn.miner_uids[4]))
+    nn.miner_losing_ticks[:] = 0
+    nn.miner_losing_ticks[[s1, s2], [u1, u2]] = 1
+    nn.emission[s2, nn.miner_uids] = 1.0
+    nn.emission[s2, u2] = 0.0  # the uid a registration on s2 takes
+    nn.registered_at[s2, nn.miner_uids] = -10**9  # none immune
+    eco.best_subnet = lambda quality, cost, exclude=-1: (s2, 1.0) if exclude != s2 else (-1, 0.0)
+    eco._leave_or_move(model.streams["exogenous"])
+    assert nn.miner_active[s2, u2] and nn.quality[s2, u2] > 0 and nn.miner_losing_ticks[s2, u2] == 0
+    assert not nn.miner_active[s1, u1]
+    assert eco.totals["moved"] == 1 and eco.totals["left"] == 0 and eco.totals["pruned"] == 1

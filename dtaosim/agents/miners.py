@@ -245,8 +245,11 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
-        due = np.argwhere(nn.miner_active & (nn.miner_losing_ticks >= self.cfg.patience_ticks))
+        patience = self.cfg.patience_ticks
+        due = np.argwhere(nn.miner_active & (nn.miner_losing_ticks >= patience))
         for s, u in due.tolist():
+            if not (nn.miner_active[s, u] and nn.miner_losing_ticks[s, u] >= patience):
+                continue  # an earlier move this tick registered a new miner on this uid: it stays
             cost = float(nn.miner_cost[s, u])
             nn.quality[s, u] = 0.0
             nn.miner_active[s, u] = False
