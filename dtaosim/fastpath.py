@@ -251,14 +251,14 @@ MAX_NETUIDS = PAIRWISE_LEVEL4_MAX
 
 @njit(**_JIT)
 def np_minimum(a, b):
-    """``np.minimum`` of two floats (NaN in ``a`` propagates)."""
-    return a if (a <= b or a != a) else b
+    """``np.minimum`` of two floats: a NaN in either propagates, and of equal values (±0) the second."""
+    return a if (a < b or a != a) else b
 
 
 @njit(**_JIT)
 def np_maximum(a, b):
-    """``np.maximum`` of two floats (NaN in ``a`` propagates)."""
-    return a if (a >= b or a != a) else b
+    """``np.maximum`` of two floats: a NaN in either propagates, and of equal values (±0) the second."""
+    return a if (a > b or a != a) else b
 
 
 @njit(**_JIT)

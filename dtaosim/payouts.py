@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from dtaosim.fastpath import np_maximum  # numpy's maximum of two floats (of equal ±0: the second)
+
 try:  # numba stays optional: without it run_epochs pays with the numpy reference
     from numba import njit
 
@@ -58,12 +60,6 @@ def np_sequential_sum(a: np.ndarray, lo: int, n: int) -> float:
     for j in range(lo, lo + n):
         total += a[j]
     return total
-
-
-@njit(**_JIT)
-def np_maximum(x: float, y: float) -> float:
-    """numpy's ``np.maximum(x, y)``: NaN propagates, and of equal values (±0) the second."""
-    return x if (x > y or x != x) else y
 
 
 @njit(**_JIT)
