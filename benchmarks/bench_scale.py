@@ -1,6 +1,6 @@
 """Whole-network scale: one simulated year, and how cost grows with subnets, agents and horizon.
 
-Run: ``.venv/bin/python benchmarks/bench_scale.py [--year] [--table] [--quick]``
+Run: ``.venv/bin/python benchmarks/bench_scale.py [--year] [--table] [--quick] [--profile DAYS]``
 
 ``--year`` (issue 7's headline): the real network (snapshot of 2026-04-11, 128 subnets) for 365 days
 at ``blocks_per_tick = 360`` (7,300 ticks), 64 validators and 191 miners on every subnet (256 uids),
@@ -12,6 +12,9 @@ Targets: at most 60 s wall and 2 GiB peak memory.
 ``--table``: wall time and peak memory against subnets (8, 32, 128), staker agents (1e3, 1e4, 1e5)
 and horizon (30, 90, 365 days), one factor at a time from a base of 32 subnets, 1e3 agents, 30 days,
 64 validators and 64 miners per subnet.  Cost should grow no faster than linearly in each.
+
+``--profile DAYS``: where a steady-state tick of the ``--year`` network goes (cProfile of 5 days after
+``DAYS`` days), in ms per tick, cumulative and own.
 
 Each case runs in a fresh subprocess so its peak memory (``ru_maxrss``) is its own; the first
 (compile-warming) case is run once untimed.  Invariant checks and per-intent event records are off
@@ -111,16 +114,51 @@ def _row(label: str, spec: dict, res: dict) -> str:
             f"{per_tick:.2f} | {res['peak_mib']:.0f} |")
 
 
+def profile_tick(warm_days: float, days: float = 5.0, top: int = 40) -> None:
+    """The year's network (``--year``): run ``warm_days`` days, time ``days`` more, then cProfile the same
+    number of days again and print the functions by cumulative time (ms per tick)."""
+    import cProfile
+    import pstats
+
+    from dtaosim.model import DTaoModel
+
+    model = DTaoModel(build_config(subnets=128, agents=5_000, days=warm_days + 2 * days + 1, validators=64,
+                                   miners=191))
+    for _ in range(int(warm_days * 20)):
+        model.step()
+    n = int(days * 20)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        model.step()
+    print(f"days {warm_days:g}-{warm_days + days:g}: {1e3 * (time.perf_counter() - t0) / n:.1f} ms a tick (unprofiled)")
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(n):
+        model.step()
+    profiler.disable()
+    stats = pstats.Stats(profiler)
+    rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][3])[:top]  # (file, line, name) -> (cc, nc, tt, ct, ..)
+    print(f"{'ms/tick (cum)':>14} {'ms/tick (own)':>14}  function")
+    for (path, line, name), (_cc, _nc, own, cum, _callers) in rows:
+        where = f"{Path(path).name}:{line}" if line else path
+        print(f"{1e3 * cum / n:14.2f} {1e3 * own / n:14.2f}  {name} ({where})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--year", action="store_true", help="the whole-network year (targets 60 s, 2 GiB)")
     ap.add_argument("--table", action="store_true", help="the scaling table")
     ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
     ap.add_argument("--only", choices=["subnets", "stakers", "horizon"], help="one factor of the table")
+    ap.add_argument("--profile", type=float, metavar="DAYS",
+                    help="where a steady-state tick of the year's network goes: run DAYS days, then cProfile 5 more")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
         print(json.dumps(_run_case(json.loads(args.case))))
+        return
+    if args.profile is not None:
+        profile_tick(args.profile)
         return
     if not (args.year or args.table):
         args.year = args.table = True
