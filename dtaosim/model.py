@@ -30,7 +30,7 @@ from dtaosim.neuron_lifecycle import decay_neuron_burn, initial_neuron_burn
 from dtaosim.neurons import Neurons, build_neurons
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
-from dtaosim.returns import attribute_returns
+from dtaosim.returns import attribute_returns, copy_with_column_sums
 from dtaosim.state import NetworkState
 from dtaosim.subnet_lifecycle import current_lock_cost, register_subnet, registration_blocked, start_calls_due
 
@@ -378,7 +378,10 @@ class DTaoModel(mesa.Model):
         """Outside revenue of owners whose strategy sells a product: outside holders' TAO to the owner."""
         ticks_per_day = self.regime.blocks_per_day / self.blocks_per_tick
         for owner in self.agents_by_type[SubnetOwner] if SubnetOwner in self.agents_by_type else ():
-            tao = min(owner.strategy.revenue_per_tick(ticks_per_day), self.state.external_tao) if owner.active else 0.0
+            revenue = owner.strategy.revenue_per_tick(ticks_per_day)
+            if not (revenue > 0 and owner.active):
+                continue
+            tao = min(revenue, self.state.external_tao)
             if tao > 0:
                 self.state.external_tao -= tao
                 self.state.free_tao[owner.account] += tao
@@ -403,8 +406,8 @@ class DTaoModel(mesa.Model):
         events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine,
                                  events=self.config.record.events)
         self._process_registrations()
-        h1 = st.stake.copy()
-        holders = st.stake.sum(axis=0) + st.external_alpha
+        h1, holders = copy_with_column_sums(st.stake)  # the stake after trading, and its column sums
+        holders += st.external_alpha
         # the weights are revealed in a second thread while the blocks run: the reveal writes only the neurons'
         # weights and last updates, which the blocks never read (same results as one after the other).  It
         # comes after the subnet registrations: a subnet dissolved or registered again since a commit takes
@@ -421,7 +424,11 @@ class DTaoModel(mesa.Model):
         if self.neurons is not None:
             self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
                                              st.block, engine=self.config.engine)
-            after = st.stake.sum(axis=0) + st.external_alpha
+        # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
+        # emissions at closing prices, everything else is revaluation; also the closing stake's column sums
+        staked = attribute_returns(self.pnl, st.free_tao, f0, h0, h1, st.stake, p0, st.price)
+        if self.neurons is not None:
+            after = staked + st.external_alpha
             with np.errstate(divide="ignore", invalid="ignore"):
                 report.yield_per_alpha = np.where(holders > 0, (after - holders) / np.where(holders > 0, holders, 1.0),
                                                   0.0)
@@ -430,9 +437,6 @@ class DTaoModel(mesa.Model):
         if self.fundamentals is not None:
             self.fundamentals.step(self._miner_quality(), self._yield, st.subnet_mask)
             self._beliefs = self.fundamentals.beliefs(self.streams["exogenous"], self.config.fundamentals.belief_noise)
-        # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
-        # emissions at closing prices, everything else is revaluation
-        attribute_returns(self.pnl, st.free_tao, f0, h0, h1, st.stake, p0, st.price)
         self.tick += 1
         if self.config.record.events:
             self.events.extend(report.events)

@@ -32,29 +32,85 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
 
 @njit(cache=True, error_model="numpy")
 def _attribute(pnl: np.ndarray, free: np.ndarray, free0: np.ndarray, h0: np.ndarray, h1: np.ndarray,
-               stake: np.ndarray, p0: np.ndarray, p2: np.ndarray) -> None:  # pragma: no cover - compiled
-    for a in range(pnl.shape[0]):
-        trade = 0.0
-        emitted = 0.0
-        revalued = 0.0
-        for j in range(p0.shape[0]):
+               stake: np.ndarray, p0: np.ndarray, p2: np.ndarray, column_sums: np.ndarray) -> None:  # pragma: no cover
+    # two accounts at a time: their six sums are independent chains (each still left to right), so the
+    # additions of one overlap the other's latency; the column sums stay account by account
+    n_acc, n_net = pnl.shape[0], p0.shape[0]
+    for j in range(n_net):
+        column_sums[j] = 0.0
+    a = 0
+    while a + 1 < n_acc:
+        b = a + 1
+        trade_a = emitted_a = revalued_a = 0.0
+        trade_b = emitted_b = revalued_b = 0.0
+        for j in range(n_net):
+            q0, q2 = p0[j], p2[j]
+            x0, x1, x2 = h0[a, j], h1[a, j], stake[a, j]
+            y0, y1, y2 = h0[b, j], h1[b, j], stake[b, j]
+            trade_a += (x1 - x0) * q0
+            trade_b += (y1 - y0) * q0
+            emitted_a += (x2 - x1) * q2
+            emitted_b += (y2 - y1) * q2
+            revalued_a += x1 * (q2 - q0)
+            revalued_b += y1 * (q2 - q0)
+            column_sums[j] = (column_sums[j] + x2) + y2
+        pnl[a, 0] += free[a] - free0[a] + trade_a
+        pnl[a, 1] += emitted_a
+        pnl[a, 2] += revalued_a
+        pnl[b, 0] += free[b] - free0[b] + trade_b
+        pnl[b, 1] += emitted_b
+        pnl[b, 2] += revalued_b
+        a += 2
+    if a < n_acc:
+        trade = emitted = revalued = 0.0
+        for j in range(n_net):
             trade += (h1[a, j] - h0[a, j]) * p0[j]
             emitted += (stake[a, j] - h1[a, j]) * p2[j]
             revalued += h1[a, j] * (p2[j] - p0[j])
+            column_sums[j] += stake[a, j]
         pnl[a, 0] += free[a] - free0[a] + trade
         pnl[a, 1] += emitted
         pnl[a, 2] += revalued
 
 
+@njit(cache=True, error_model="numpy")
+def _copy_with_column_sums(src: np.ndarray, dst: np.ndarray, column_sums: np.ndarray) -> None:  # pragma: no cover
+    for j in range(src.shape[1]):
+        column_sums[j] = 0.0
+    for a in range(src.shape[0]):
+        for j in range(src.shape[1]):
+            v = src[a, j]
+            dst[a, j] = v
+            column_sums[j] += v
+
+
+def copy_with_column_sums(stake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(stake.copy(), stake.sum(axis=0))`` in one pass over a 2-D array (same bits: numpy sums the
+    rows of a C-ordered array of several columns one after the other, from 0; a single column is summed
+    as numpy does, pairwise).  Units are the caller's (alpha)."""
+    src = np.ascontiguousarray(stake, np.float64)
+    dst = np.empty_like(src)
+    sums = np.empty(src.shape[1])
+    _copy_with_column_sums(src, dst, sums)
+    if src.shape[1] == 1:  # one column: numpy sums it pairwise, as a contiguous vector
+        sums = src.sum(axis=0)
+    return dst, sums
+
+
 def attribute_returns(pnl: np.ndarray, free: np.ndarray, free0: np.ndarray, h0: np.ndarray, h1: np.ndarray,
-                      stake: np.ndarray, p0: np.ndarray, p2: np.ndarray) -> None:
+                      stake: np.ndarray, p0: np.ndarray, p2: np.ndarray) -> np.ndarray:
     """Add one tick's trading, emission and revaluation returns (TAO) to ``pnl`` (accounts, 3), in place.
 
     ``free0``/``free`` (accounts,) free TAO at the tick's start and end; ``h0``, ``h1``, ``stake``
     (accounts, netuids) alpha staked at the start, after the intents, and at the end; ``p0``, ``p2``
-    (netuids,) spot prices (TAO per alpha) at the start and the end.
+    (netuids,) spot prices (TAO per alpha) at the start and the end.  Returns ``stake.sum(axis=0)``
+    (netuids,), alpha, taken in the same pass (same bits, as :func:`copy_with_column_sums`).
     """
     f64 = np.float64
+    column_sums = np.empty(np.shape(p0)[0])
     _attribute(pnl, np.ascontiguousarray(free, f64), np.ascontiguousarray(free0, f64), np.ascontiguousarray(h0, f64),
                np.ascontiguousarray(h1, f64), np.ascontiguousarray(stake, f64), np.ascontiguousarray(p0, f64),
-               np.ascontiguousarray(p2, f64))
+               np.ascontiguousarray(p2, f64), column_sums)
+    if column_sums.shape[0] == 1:  # one column: numpy sums it pairwise, as a contiguous vector
+        column_sums = np.asarray(stake, f64).sum(axis=0)
+    return column_sums

@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from dtaosim.grouped import matvec
 from dtaosim.model import DTaoModel
-from dtaosim.returns import attribute_returns
+from dtaosim.returns import attribute_returns, copy_with_column_sums
 
 from .test_ecology import full_network_config
 
@@ -30,7 +30,36 @@ def test_attribute_returns_equals_the_three_matvecs(data):
     expect[:, 1] += matvec(stake - h1, p2)
     expect[:, 2] += matvec(h1, p2 - p0)
     got = pnl0.copy()
-    attribute_returns(got, free, free0, h0, h1, stake, p0, p2)
+    column_sums = attribute_returns(got, free, free0, h0, h1, stake, p0, p2)
+    np.testing.assert_array_equal(got, expect)
+    np.testing.assert_array_equal(column_sums.view(np.int64), stake.sum(axis=0).view(np.int64))
+
+
+signed = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_copy_with_column_sums_is_a_copy_and_numpys_column_sums(data):
+    n_acc, n_net = data.draw(st.integers(0, 30)), data.draw(st.integers(1, 9))
+    stake = data.draw(arrays(np.float64, (n_acc, n_net), elements=signed | st.just(-0.0)))
+    copy, sums = copy_with_column_sums(stake)
+    assert copy is not stake and not np.shares_memory(copy, stake)
+    np.testing.assert_array_equal(copy.view(np.int64), stake.view(np.int64))
+    np.testing.assert_array_equal(sums.view(np.int64), stake.sum(axis=0).view(np.int64))  # -0.0 sums to +0.0
+
+
+def test_column_sums_follow_numpys_row_order_not_a_pairwise_sum():
+    """Rows whose sum depends on the order: the fused sums must add them one after the other, as numpy."""
+    rng = np.random.default_rng(3)
+    stake = rng.standard_normal((999, 5)) * 10.0 ** rng.integers(-8, 9, (999, 5))
+    expect = np.zeros(5)
+    for row in stake:
+        expect += row
+    _, sums = copy_with_column_sums(stake)
+    np.testing.assert_array_equal(sums, expect)
+    pnl = np.zeros((999, 3))
+    got = attribute_returns(pnl, np.zeros(999), np.zeros(999), stake, stake, stake, np.ones(5), np.ones(5))
     np.testing.assert_array_equal(got, expect)
 
 

@@ -94,19 +94,12 @@ class WeightStrategy:
         raise NotImplementedError
 
 
-@njit(**_JIT)
-def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, burn: np.ndarray,
-                out: np.ndarray) -> None:
-    """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``."""
-    n = quality.shape[1]
-    for j in range(1, first_miner):  # the validators' uids
-        out[j] = 0.0
-    total = 0.0
-    for j in range(first_miner, n):
-        v = quality[s, j] * seen[k, j - first_miner]
-        out[j] = v
-        total += v
-    b = min(max(burn[s], 0.0), 1.0)
+@njit(inline="always", **_JIT)
+def _scale_row(total: float, burn: float, first_miner: int, out: np.ndarray) -> None:
+    """Scale the miners' part of ``out`` (summing to ``total``) to ``1 - burn`` (burn clipped to [0, 1]) and
+    put the burn on uid 0; a row without positive quality is all zero but uid 0."""
+    n = out.shape[0]
+    b = min(max(burn, 0.0), 1.0)
     if total > 0.0:
         scale = (1.0 - b) / total
         for j in range(first_miner, n):
@@ -119,14 +112,65 @@ def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray,
 
 
 @njit(**_JIT)
+def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, burn: np.ndarray,
+                out: np.ndarray) -> None:
+    """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``."""
+    n = quality.shape[1]
+    for j in range(1, first_miner):  # the validators' uids
+        out[j] = 0.0
+    total = 0.0
+    for j in range(first_miner, n):
+        v = quality[s, j] * seen[k, j - first_miner]
+        out[j] = v
+        total += v
+    _scale_row(total, burn[s], first_miner, out)
+
+
+@njit(**_JIT)
+def _honest_row_pair(quality: np.ndarray, s: int, t: int, first_miner: int, seen: np.ndarray, k: int,
+                     burn: np.ndarray, out_s: np.ndarray, out_t: np.ndarray) -> None:
+    """:func:`_honest_row` of subnet ``s`` (errors ``seen[k]``) and of subnet ``t`` (``seen[k + 1]``) in one
+    sweep: two independent sums, each left to right as there, so one's additions overlap the other's."""
+    n = quality.shape[1]
+    for j in range(1, first_miner):
+        out_s[j] = 0.0
+        out_t[j] = 0.0
+    total_s = 0.0
+    total_t = 0.0
+    for j in range(first_miner, n):
+        v = quality[s, j] * seen[k, j - first_miner]
+        w = quality[t, j] * seen[k + 1, j - first_miner]
+        out_s[j] = v
+        out_t[j] = w
+        total_s += v
+        total_t += w
+    _scale_row(total_s, burn[s], first_miner, out_s)
+    _scale_row(total_t, burn[t], first_miner, out_t)
+
+
+@njit(**_JIT)
 def _reveal_honest(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                    netuids: np.ndarray, uid: int, committed_at: np.ndarray, check: bool, block: int,
                    quality: np.ndarray, first_miner: int, seen: np.ndarray, burn: np.ndarray) -> None:
-    for k in range(netuids.shape[0]):
+    # two rows at a time where both are revealed on distinct subnets (same rows as one at a time)
+    m = netuids.shape[0]
+    k = 0
+    while k < m:
         s = netuids[k]
-        if live_row(exists, registered_at, s, uid, committed_at, k, check):
+        if not live_row(exists, registered_at, s, uid, committed_at, k, check):
+            k += 1
+            continue
+        if k + 1 < m and netuids[k + 1] != s and live_row(exists, registered_at, netuids[k + 1], uid,
+                                                          committed_at, k + 1, check):
+            t = netuids[k + 1]
+            _honest_row_pair(quality, s, t, first_miner, seen, k, burn, weights[s, uid], weights[t, uid])
+            last_update[s, uid] = block
+            last_update[t, uid] = block
+            k += 2
+        else:
             _honest_row(quality, s, first_miner, seen, k, burn, weights[s, uid])
             last_update[s, uid] = block
+            k += 1
 
 
 @dataclass(frozen=True)
