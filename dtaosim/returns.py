@@ -33,40 +33,18 @@ except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
 @njit(cache=True, error_model="numpy")
 def _attribute(pnl: np.ndarray, free: np.ndarray, free0: np.ndarray, h0: np.ndarray, h1: np.ndarray,
                stake: np.ndarray, p0: np.ndarray, p2: np.ndarray, column_sums: np.ndarray) -> None:  # pragma: no cover
-    # two accounts at a time: their six sums are independent chains (each still left to right), so the
-    # additions of one overlap the other's latency; the column sums stay account by account
-    n_acc, n_net = pnl.shape[0], p0.shape[0]
-    for j in range(n_net):
+    # account by account; the column sums in a loop of their own (it vectorises; the three sums do not)
+    for j in range(p0.shape[0]):
         column_sums[j] = 0.0
-    a = 0
-    while a + 1 < n_acc:
-        b = a + 1
-        trade_a = emitted_a = revalued_a = 0.0
-        trade_b = emitted_b = revalued_b = 0.0
-        for j in range(n_net):
-            q0, q2 = p0[j], p2[j]
-            x0, x1, x2 = h0[a, j], h1[a, j], stake[a, j]
-            y0, y1, y2 = h0[b, j], h1[b, j], stake[b, j]
-            trade_a += (x1 - x0) * q0
-            trade_b += (y1 - y0) * q0
-            emitted_a += (x2 - x1) * q2
-            emitted_b += (y2 - y1) * q2
-            revalued_a += x1 * (q2 - q0)
-            revalued_b += y1 * (q2 - q0)
-            column_sums[j] = (column_sums[j] + x2) + y2
-        pnl[a, 0] += free[a] - free0[a] + trade_a
-        pnl[a, 1] += emitted_a
-        pnl[a, 2] += revalued_a
-        pnl[b, 0] += free[b] - free0[b] + trade_b
-        pnl[b, 1] += emitted_b
-        pnl[b, 2] += revalued_b
-        a += 2
-    if a < n_acc:
-        trade = emitted = revalued = 0.0
-        for j in range(n_net):
+    for a in range(pnl.shape[0]):
+        trade = 0.0
+        emitted = 0.0
+        revalued = 0.0
+        for j in range(p0.shape[0]):
             trade += (h1[a, j] - h0[a, j]) * p0[j]
             emitted += (stake[a, j] - h1[a, j]) * p2[j]
             revalued += h1[a, j] * (p2[j] - p0[j])
+        for j in range(p0.shape[0]):
             column_sums[j] += stake[a, j]
         pnl[a, 0] += free[a] - free0[a] + trade
         pnl[a, 1] += emitted
