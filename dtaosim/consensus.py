@@ -21,6 +21,7 @@ Epoch inputs are the tick's: weights revealed at the tick start and stake after 
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -71,20 +72,49 @@ class WeightBook:
         """Queue a commit."""
         self.pending.append(c)
 
+    def take_ready(self, block: int) -> RevealQueue:
+        """Remove the commits whose reveal block has come (``<= block``) and return them, to be revealed."""
+        ready = [c for c in self.pending if c.reveal_block <= block]
+        self.pending = [c for c in self.pending if c.reveal_block > block]
+        return RevealQueue(ready)
+
     def reveal(self, neurons: Neurons, block: int) -> int:
         """Reveal every commit whose reveal block has come, in commit order; returns how many were revealed.
 
         A subnet dissolved since the commit (the validator's uid no longer exists) takes nothing, nor one
         registered again on its netuid since (``registered_at`` of the commit)."""
-        ready = [c for c in self.pending if c.reveal_block <= block]
-        self.pending = [c for c in self.pending if c.reveal_block > block]
-        for c in ready:
-            if isinstance(c.weights, DeferredRows):
-                c.weights.reveal(neurons, c.netuids, c.validator + 1, c.registered_at, c.reveal_block)
-            else:
-                reveal_weight_rows(neurons.weights, neurons.last_update, neurons.exists, neurons.registered_at,
-                                   c.netuids, c.validator + 1, c.weights, c.registered_at, c.reveal_block)
-        return len(ready)
+        return self.take_ready(block).work(neurons)
+
+
+def reveal_commit(neurons: Neurons, c: WeightCommit) -> None:
+    """Write one commit's rows into ``neurons`` (weights and last updates of uid ``c.validator + 1``)."""
+    if isinstance(c.weights, DeferredRows):
+        c.weights.reveal(neurons, c.netuids, c.validator + 1, c.registered_at, c.reveal_block)
+    else:
+        reveal_weight_rows(neurons.weights, neurons.last_update, neurons.exists, neurons.registered_at,
+                           c.netuids, c.validator + 1, c.weights, c.registered_at, c.reveal_block)
+
+
+class RevealQueue:
+    """Matured commits to reveal, shared by threads: each :meth:`work` call takes one validator's commits at
+    a time (in commit order) until none are left.  Validators write disjoint rows (their own uid's weights
+    and last updates), so any split between threads gives the rows of revealing in commit order."""
+
+    def __init__(self, commits: list[WeightCommit]) -> None:
+        by_validator: dict[int, list[WeightCommit]] = {}
+        for c in commits:
+            by_validator.setdefault(c.validator, []).append(c)
+        self._groups = list(by_validator.values())
+        self._next = itertools.count()  # next() is atomic under the GIL: each group is taken once
+
+    def work(self, neurons: Neurons) -> int:
+        """Reveal groups until none are left; returns how many commits this call revealed."""
+        done = 0
+        while (i := next(self._next)) < len(self._groups):
+            for c in self._groups[i]:
+                reveal_commit(neurons, c)
+                done += 1
+        return done
 
 
 def _pay_nominators_alpha(state: NetworkState, nn: Neurons, idx: np.ndarray, rest: np.ndarray,

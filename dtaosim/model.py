@@ -412,11 +412,14 @@ class DTaoModel(mesa.Model):
         # weights and last updates, which the blocks never read (same results as one after the other).  It
         # comes after the subnet registrations: a subnet dissolved or registered again since a commit takes
         # none of its rows, as when its rows were written and then cleared.
-        revealing = (Background(self.weight_book.reveal, self.neurons, reveal_block) if self.neurons is not None
-                     else None)
+        # The main thread, done with the blocks, reveals what is left (validator by validator).
+        queue = self.weight_book.take_ready(reveal_block) if self.neurons is not None else None
+        revealing = Background(queue.work, self.neurons) if queue is not None else None
         try:
             report = settle(st, [], self.regime, blocks, self.streams["order"],
                             distribute=self.neurons is None, engine=self.config.engine)
+            if queue is not None:
+                queue.work(self.neurons)
         finally:
             if revealing is not None:
                 revealing.result()  # waits; raises the reveal's error, if any

@@ -4,7 +4,9 @@ weight reveal with the block loop."""
 from __future__ import annotations
 
 import copy
+import threading
 
+import numpy as np
 import pytest
 
 from dtaosim import DTaoModel
@@ -23,8 +25,6 @@ def test_background_returns_the_value_and_raises_the_error_in_the_caller():
 
 
 def test_calls_run_in_one_kept_thread_other_than_the_callers():
-    import threading
-
     names = [Background(lambda: threading.current_thread()).result() for _ in range(3)]
     assert names[0] is not threading.current_thread()
     assert names[0] is names[1] is names[2]  # kept between calls, not started each time
@@ -42,9 +42,52 @@ def test_a_failing_reveal_stops_the_tick_with_its_error():
     model = DTaoModel(cfg)
     model.step()
 
-    def broken(neurons, block):
-        raise RuntimeError(f"reveal at block {block}")
+    class Broken:  # fails in the background thread only; the main thread finds nothing left to reveal
+        def __init__(self, block):
+            self.block = block
 
-    model.weight_book.reveal = broken
+        def work(self, neurons):
+            if threading.current_thread() is not threading.main_thread():
+                raise RuntimeError(f"reveal at block {self.block}")
+            return 0
+
+    model.weight_book.take_ready = Broken
     with pytest.raises(RuntimeError, match="reveal at block"):
         model.step()
+
+
+def test_a_reveal_shared_by_threads_writes_the_rows_of_one_in_commit_order():
+    """Two threads taking validators from one queue give the weights of revealing every commit in order, a
+    validator's later commit over its earlier one."""
+    cfg = copy.deepcopy(SMALL)
+    cfg["consensus"] = {"mode": "yuma", "miners_per_subnet": 6}
+    cfg["validators"] = [{"strategy": "honest", "count": 3}, {"strategy": "copier", "count": 2}]
+    model = DTaoModel(cfg)
+    for _ in range(3):
+        model.step()
+    nn = model.neurons
+    netuids = np.flatnonzero(model.state.subnet_mask)
+    rng = np.random.default_rng(5)
+    for v in (0, 3, 0, 4, 1):  # validator 0 twice: the second rows must win
+        model.commit_weights(v, netuids, rng.random((netuids.size, nn.n_uids)))
+    block = model.state.block + model.reveal_delay
+    serial = copy.deepcopy(nn)
+    pending = list(model.weight_book.pending)
+    assert model.weight_book.reveal(serial, block) == len(pending)
+    model.weight_book.pending = pending
+    queue = model.weight_book.take_ready(block)
+    done = [0]
+    start = threading.Barrier(2)
+
+    def other_work() -> None:
+        start.wait()
+        done[0] = queue.work(nn)
+
+    other = threading.Thread(target=other_work)
+    other.start()
+    start.wait()
+    mine = queue.work(nn)
+    other.join()
+    assert mine + done[0] == len(pending)
+    np.testing.assert_array_equal(nn.weights, serial.weights)
+    np.testing.assert_array_equal(nn.last_update, serial.last_update)
