@@ -78,6 +78,13 @@ def immortal_uids(nn: Neurons) -> np.ndarray:
     return mask
 
 
+def registration_rules(nn: Neurons, regime: Regime, block: int) -> tuple[int, int, int, int, int]:
+    """The trailing arguments of the compiled uid choice (:func:`uid_to_replace`) and :func:`has_room_on`:
+    ``(immortal uids, block, immunity blocks, min non-immune uids, capacity)`` (uids, blocks)."""
+    return (1 + nn.n_validators, int(block), int(regime.neuron_immunity_blocks), int(regime.min_non_immune_uids),
+            min(nn.n_uids, regime.max_uids))
+
+
 def uid_to_replace(nn: Neurons, regime: Regime, netuids: np.ndarray | int, block: int) -> np.ndarray | int:
     """The uid a registration on ``netuids`` would take at ``block``: a free miner slot (the lowest),
     else :func:`~dtaosim.protocol.lifecycle.neuron_to_prune`'s choice; ``NO_CANDIDATE`` (-2) if none.
@@ -88,8 +95,7 @@ def uid_to_replace(nn: Neurons, regime: Regime, netuids: np.ndarray | int, block
     tested against, result for result.  An int for one netuid, an int64 array shaped like ``netuids``
     otherwise.
     """
-    rules = (1 + nn.n_validators, int(block), int(regime.neuron_immunity_blocks), int(regime.min_non_immune_uids),
-             min(nn.n_uids, regime.max_uids))
+    rules = registration_rules(nn, regime, block)
     if isinstance(netuids, (int, np.integer)):
         return int(_uid_on(nn.emission, nn.registered_at, nn.exists, int(netuids), *rules))
     s = np.asarray(netuids, np.int64)
@@ -161,6 +167,51 @@ def _uids_on(emission: np.ndarray, registered_at: np.ndarray, exists: np.ndarray
                          min_non_immune, cap)
 
 
+NO_UIDS = -3
+""":func:`_uid_if_any` result: the subnet has no uid at all."""
+
+
+@njit(cache=True)
+def _uid_if_any(emission: np.ndarray, registered_at: np.ndarray, exists: np.ndarray, s: int, n_immortal: int,
+                block: int, immunity_blocks: int, min_non_immune: int, cap: int) -> int:
+    """:func:`_uid_on`, or ``NO_UIDS`` when no uid of subnet ``s`` exists."""
+    if not 0 <= s < exists.shape[0]:
+        raise IndexError("_uid_if_any: netuid out of range")
+    for u in range(exists.shape[1]):
+        if exists[s, u]:
+            return _uid_on(emission, registered_at, exists, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
+    return NO_UIDS
+
+
+@njit(cache=True)
+def has_room_on(exists: np.ndarray, registered_at: np.ndarray, s: int, n_immortal: int, block: int,
+                immunity_blocks: int, min_non_immune: int, cap: int) -> bool:
+    """True when a registration on subnet ``s`` at ``block`` finds a uid: ``_uid_on(...) >= 0`` (the same
+    arguments, :func:`registration_rules`), found by counting uids instead of choosing one."""
+    if not 0 <= s < exists.shape[0]:
+        raise IndexError("has_room_on: netuid out of range")
+    exists, registered_at = exists[s], registered_at[s]
+    n = exists.shape[0]
+    count = 0
+    for u in range(n):
+        count += exists[u]
+    if count < cap:  # a free replaceable slot?
+        for u in range(n_immortal, n):
+            if not exists[u]:
+                return True
+        return False
+    n_free, any_immune = 0, False
+    for u in range(n_immortal, n):
+        if exists[u]:
+            if block - registered_at[u] < immunity_blocks:
+                any_immune = True
+            else:
+                n_free += 1
+                if n_free > min_non_immune and n_free > 0:  # the choice is among these: there is one
+                    return True
+    return n_free > 0 if n_free > min_non_immune else any_immune
+
+
 @dataclass(frozen=True)
 class Registration:
     """Outcome of one registration attempt.
@@ -194,7 +245,10 @@ def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: in
     status is ``"ok"``.
     """
     s = int(netuid)
-    if not (0 < s < state.n_netuids and state.subnet_mask[s] and nn.exists[s].any()):
+    uid = NO_UIDS
+    if 0 < s < state.n_netuids and state.exists[s]:  # a non-root subnet: the uid it would take, if it has uids
+        uid = _uid_if_any(nn.emission, nn.registered_at, nn.exists, s, *registration_rules(nn, regime, block))
+    if uid == NO_UIDS:
         return Registration("invalid_netuid", s)
     cost = float(nn.burn[s])
     if cost > max_burn:
@@ -202,7 +256,6 @@ def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: in
     balance = state.external_tao if payer < 0 else float(state.free_tao[payer])
     if balance < cost:
         return Registration("insufficient_balance", s)
-    uid = int(uid_to_replace(nn, regime, s, block))
     if uid < 0:
         return Registration("no_uid", s)
     w2 = 0.5 if regime.amm == "constant_product" else float(state.pool_w2[s])
@@ -215,17 +268,16 @@ def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: in
         state.external_tao -= paid
     else:
         state.free_tao[payer] -= paid
-    state.pool_tao[s] = new_y
-    state.pool_alpha[s] = new_x
     state.tao_fees += fee
-    state.alpha_issuance[s] -= alpha
-    state.user_flow_block[s] += paid - fee
-    nn.alpha_burned[s] += alpha
-    nn.registrations[s] += 1
-    nn.burn[s] = bump_burn(cost, regime)
-    pruned = bool(nn.exists[s, uid] and nn.miner_active[s, uid])
-    _reset_uid(nn, s, uid, block, quality, cost_per_day)
-    return Registration("ok", s, uid, paid, fee, alpha, float(nn.burn[s]), pruned)
+    burn_after = bump_burn(cost, regime)
+    pruned = _apply_registration(
+        state.pool_tao, state.pool_alpha, state.alpha_issuance, state.user_flow_block, nn.alpha_burned,
+        nn.registrations, nn.burn, s, new_y, new_x, paid, fee, alpha, burn_after,
+        nn.miner_exit_alpha, nn.miner_alpha, nn.exists, nn.registered_at, nn.last_update, nn.permits, nn.weights,
+        nn.bonds, nn.incentive, nn.dividends, nn.consensus, nn.emission, nn.miner_earned, nn.miner_income,
+        nn.miner_profit_ema, nn.miner_losing_ticks, nn.quality, nn.miner_cost, nn.miner_active,
+        uid, int(block), float(quality), float(cost_per_day))
+    return Registration("ok", s, uid, paid, fee, alpha, burn_after, bool(pruned))
 
 
 def _quote_burn(y: float, x: float, w2: float, tao: float, regime: Regime
@@ -246,21 +298,51 @@ def _quote_burn(y: float, x: float, w2: float, tao: float, regime: Regime
             float(q.new_x))
 
 
-def _reset_uid(nn: Neurons, s: int, uid: int, block: int, quality: float, cost_per_day: float) -> None:
-    """A fresh neuron on uid ``uid`` of subnet ``s``; the previous miner's alpha is set aside to be sold."""
-    nn.miner_exit_alpha[s] += nn.miner_alpha[s, uid]
-    nn.miner_alpha[s, uid] = 0.0
-    nn.exists[s, uid] = True
-    nn.registered_at[s, uid] = block
-    nn.last_update[s, uid] = block
-    nn.permits[s, uid] = False
-    for arr in (nn.weights, nn.bonds):
-        arr[s, uid, :] = 0.0
-        arr[s, :, uid] = 0.0
-    for arr in (nn.incentive, nn.dividends, nn.consensus, nn.emission, nn.miner_earned, nn.miner_income,
-                nn.miner_profit_ema):
-        arr[s, uid] = 0.0
-    nn.miner_losing_ticks[s, uid] = 0
-    nn.quality[s, uid] = quality
-    nn.miner_cost[s, uid] = cost_per_day
-    nn.miner_active[s, uid] = quality > 0
+@njit(cache=True, error_model="numpy")
+def _apply_registration(pool_tao: np.ndarray, pool_alpha: np.ndarray, alpha_issuance: np.ndarray,
+                        user_flow_block: np.ndarray, alpha_burned: np.ndarray, registrations: np.ndarray,
+                        burn: np.ndarray, s: int, new_y: float, new_x: float, paid: float, fee: float, alpha: float,
+                        burn_after: float, exit_alpha: np.ndarray, miner_alpha: np.ndarray, exists: np.ndarray,
+                        registered_at: np.ndarray, last_update: np.ndarray, permits: np.ndarray, weights: np.ndarray,
+                        bonds: np.ndarray, incentive: np.ndarray, dividends: np.ndarray, consensus: np.ndarray,
+                        emission: np.ndarray, earned: np.ndarray, income: np.ndarray, profit_ema: np.ndarray,
+                        losing_ticks: np.ndarray, quality: np.ndarray, cost: np.ndarray, active: np.ndarray,
+                        uid: int, block: int, new_quality: float, new_cost: float) -> bool:
+    """The writes of a registration on subnet ``s`` that the pool quoted (:func:`register_neuron`): the
+    pool's new reserves (TAO, alpha), the alpha bought and burned, the paid TAO net of the fee as user
+    inflow, the registration count and the bumped burn (TAO); then a fresh neuron on ``uid``: weights (row
+    and column), bonds, epoch outputs and the miner's bookkeeping reset, the previous miner's alpha set
+    aside to be sold (``exit_alpha``), quality ``new_quality``, cost ``new_cost`` (TAO per day), active
+    when the quality is positive.  Returns True when the uid held an active miner (pruned)."""
+    pool_tao[s] = new_y
+    pool_alpha[s] = new_x
+    alpha_issuance[s] -= alpha
+    user_flow_block[s] += paid - fee
+    alpha_burned[s] += alpha
+    registrations[s] += 1
+    burn[s] = burn_after
+    pruned = exists[s, uid] and active[s, uid]
+    exit_alpha[s] += miner_alpha[s, uid]
+    miner_alpha[s, uid] = 0.0
+    exists[s, uid] = True
+    registered_at[s, uid] = block
+    last_update[s, uid] = block
+    permits[s, uid] = False
+    for arr in (weights, bonds):  # the uid's row and column
+        for v in range(arr.shape[2]):
+            arr[s, uid, v] = 0.0
+        for v in range(arr.shape[1]):
+            arr[s, v, uid] = 0.0
+    incentive[s, uid] = 0.0
+    dividends[s, uid] = 0.0
+    consensus[s, uid] = 0.0
+    emission[s, uid] = 0.0
+    earned[s, uid] = 0.0
+    income[s, uid] = 0.0
+    profit_ema[s, uid] = 0.0
+    losing_ticks[s, uid] = 0
+    quality[s, uid] = new_quality
+    cost[s, uid] = new_cost
+    active[s, uid] = new_quality > 0
+    return pruned
+

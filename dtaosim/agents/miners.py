@@ -33,23 +33,31 @@ Units: TAO, alpha, TAO per alpha, ticks and days.  Random draws come from ``mode
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import mesa
 import numpy as np
 
 from dtaosim.intents import Unstake
-from dtaosim.neuron_lifecycle import register_neuron, uid_to_replace
+from dtaosim.neuron_lifecycle import has_room_on, register_neuron, registration_rules
 from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
 
 try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
     from numba import njit
+
+    from dtaosim.protocol.numpy_sum import pairwise_sum
 except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
 
     def njit(*_args, **_kwargs):  # type: ignore[no-redef]
         """Stand-in decorator: leaves the function as plain Python."""
         return lambda fn: fn
+
+    def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:  # type: ignore[misc]
+        """numpy's own sum of ``a[lo:lo+n]`` (what the compiled version reproduces)."""
+        return float(np.sum(a[lo : lo + n]))
 
 if TYPE_CHECKING:
     from dtaosim.config import MinerEconomics
@@ -58,6 +66,27 @@ if TYPE_CHECKING:
 _JIT = {"cache": True, "error_model": "numpy"}  # IEEE division; no fastmath
 _BIG = float(np.finfo(np.float64).max)
 """What ``np.nan_to_num`` makes of an infinite cost."""
+
+
+@dataclass
+class _Market:
+    """The inputs of :meth:`MinerEconomy.best_subnet` at one block, per candidate subnet (position ``k``)."""
+
+    block: int
+    netuids: np.ndarray
+    """(k,) emitting subnets with neurons, int."""
+    pos: list[int]
+    """Position ``k`` of each netuid in ``netuids`` (-1: not a candidate)."""
+    income: np.ndarray
+    """(k,) :meth:`MinerEconomy.expected_income`, TAO per tick."""
+    total_q: np.ndarray
+    """(k,) total quality of the subnets' miner uids."""
+    room: np.ndarray
+    """(k,) bool: a registration finds a uid."""
+    keep: np.ndarray
+    """(netuids,) ``1 - miner_burned`` (clipped to [0, 1]): the miners' share of their alpha kept."""
+    rules: tuple[int, int, int, int, int]
+    """:func:`~dtaosim.neuron_lifecycle.registration_rules` at ``block``."""
 
 
 class MinerEconomy(mesa.Agent):
@@ -73,6 +102,8 @@ class MinerEconomy(mesa.Agent):
         self._plan = np.zeros((s, u))
         self._plan_exit = np.zeros(s)
         self._plan_total = np.zeros(s)
+        self._scratch = np.zeros((s, u))
+        self._mkt: _Market | None = None
         self.totals = {"cost_paid": 0.0, "withdrawn": 0.0, "registrations": 0, "registration_tao": 0.0,
                        "left": 0, "moved": 0, "entered": 0, "pruned": 0}
         """Cumulative flows: TAO paid for costs and taken home, registrations (count and TAO paid), miners
@@ -103,27 +134,8 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
-        actual = st.stake[self.account]
-        tracked = nn.miner_alpha.sum(axis=1) + nn.miner_exit_alpha
-        sold = np.clip(tracked - actual, 0.0, self._plan_total)
-        frac = np.where(self._plan_total > 0, sold / np.where(self._plan_total > 0, self._plan_total, 1.0), 0.0)
-        self._plan *= frac[:, None]  # the alpha sold, per uid (the plan is reset below)
-        self._plan_exit *= frac
-        nn.miner_alpha -= self._plan
-        nn.miner_exit_alpha -= self._plan_exit
-        np.maximum(nn.miner_alpha, 0.0, out=nn.miner_alpha)
-        np.maximum(nn.miner_exit_alpha, 0.0, out=nn.miner_exit_alpha)
-        tracked = nn.miner_alpha.sum(axis=1) + nn.miner_exit_alpha
-        off = np.abs(tracked - actual) > 1e-9 * np.maximum(actual, 1.0)
-        if off.any():
-            scale = np.where(tracked > 0, actual / np.where(tracked > 0, tracked, 1.0), 0.0)
-            nn.miner_alpha[off] *= scale[off, None]
-            nn.miner_exit_alpha[off] *= scale[off]
-            orphan = off & (tracked <= 0)
-            nn.miner_exit_alpha[orphan] = actual[orphan]
-        self._plan[:] = 0.0
-        self._plan_exit[:] = 0.0
-        self._plan_total[:] = 0.0
+        _book_sold(st.stake[self.account], nn.miner_alpha, nn.miner_exit_alpha, self._plan, self._plan_exit,
+                   self._plan_total)
 
     def _settle_treasury(self) -> None:
         """Pay the running costs from the account's TAO; the rest goes home.  All of it leaves to
@@ -132,7 +144,8 @@ class MinerEconomy(mesa.Agent):
         nn, st = model.neurons, model.state
         assert nn is not None
         treasury = float(st.free_tao[self.account])
-        due = float(np.nansum(np.where(nn.miner_active, nn.miner_cost, 0.0))) * self.days_per_tick
+        _active_costs(nn.miner_active, nn.miner_cost, self._scratch)  # np.nansum's terms, then its sum
+        due = float(self._scratch.sum()) * self.days_per_tick
         paid = min(treasury, due)
         st.free_tao[self.account] = 0.0
         st.external_tao += treasury
@@ -150,8 +163,8 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
-        need = nn.miner_active & np.isnan(nn.miner_cost)
-        if need.any():
+        if _count_unpriced(nn.miner_active, nn.miner_cost):
+            need = nn.miner_active & np.isnan(nn.miner_cost)
             nn.miner_cost[need] = self._draw_costs(rng, int(need.sum()))
 
     def _update_profit(self) -> None:
@@ -176,38 +189,53 @@ class MinerEconomy(mesa.Agent):
         price = amm.spot_price(st.pool_tao[sel], st.pool_alpha[sel], st.pool_w2[sel])  # st.price where kept
         return np.where(st.subnet_mask[sel] & st.emitting[sel], per_tick * price, 0.0)
 
-    def _market(self) -> dict | None:
+    def _income_of(self, netuid: int, keep: float) -> float:
+        """:meth:`expected_income` of one subnet with Python floats (the same operations, the same bits);
+        ``keep``: the subnet's ``1 - clip(miner_burned, 0, 1)``."""
+        model: DTaoModel = self.model  # type: ignore[assignment]
+        st, r, s = model.state, model.regime, netuid
+        if not (s != 0 and st.exists[s] and st.emitting[s]):  # st.subnet_mask[s] and st.emitting[s]
+            return 0.0
+        alpha_em = _alpha_emission(float(st.alpha_issuance[s]), r.max_supply, r.base_block_emission)
+        per_tick = alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick * keep
+        return per_tick * float(_pool_price(st.pool_tao[s], st.pool_alpha[s], st.pool_w2[s]))
+
+    def _market(self) -> _Market:
         """Per-subnet inputs of :meth:`best_subnet` for this step (netuids, income, total miner quality,
-        room for a registration), kept up to date by :meth:`_touch` as miners leave and register: the
-        same numbers as recomputing them for every miner, at a fraction of the cost."""
+        room for a registration), built by one compiled loop (:func:`_market_build`) and kept up to date by
+        :meth:`_touch` as miners leave and register: the same numbers as recomputing them for every miner
+        (a touched subnet's total quality summed as its row alone), at a fraction of the cost."""
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
-        if getattr(self, "_cache", None) is None or self._cache["block"] != st.block:
-            netuids = np.flatnonzero(st.subnet_mask & st.emitting & nn.exists.any(axis=1))
-            self._cache = {
-                "block": st.block, "netuids": netuids, "pos": {int(u): k for k, u in enumerate(netuids)},
-                "income": self.expected_income()[netuids],
-                "total_q": nn.quality[netuids][:, nn.miner_uids].sum(axis=1),
-                "room": np.asarray(uid_to_replace(nn, model.regime, netuids, st.block)) >= 0,
-            }
-        return self._cache
+        m = self._mkt
+        if m is None or m.block != st.block:
+            if nn.n_netuids != st.n_netuids:
+                raise ValueError(f"neurons: {nn.n_netuids} netuids is not allowed; expected the state's {st.n_netuids}")
+            r, rules = model.regime, registration_rules(nn, model.regime, st.block)
+            pos, keep = np.empty(st.n_netuids, np.int64), np.empty(st.n_netuids)
+            netuids, income, total_q, room = _market_build(
+                st.exists, st.emitting, nn.exists, nn.quality, nn.registered_at, st.miner_burned,
+                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), st.pool_tao, st.pool_alpha,
+                st.pool_w2, 1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos,
+                keep)
+            m = self._mkt = _Market(st.block, netuids, pos.tolist(), income, total_q, room, keep, rules)
+        return m
 
     def _touch(self, netuid: int, registered: bool = True) -> None:
         """Refresh the cached inputs of ``netuid`` after a miner registered there (``registered``: the
         pool, burn and uids changed) or left (only the subnet's total miner quality changed)."""
-        cache = getattr(self, "_cache", None)
-        if cache is None or int(netuid) not in cache["pos"]:
+        m, s = self._mkt, int(netuid)
+        if m is None or not 0 <= s < len(m.pos) or m.pos[s] < 0:
             return
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
-        s = int(netuid)
-        k = cache["pos"][s]
-        cache["total_q"][k] = nn.quality[s, 1 + nn.n_validators:].sum()  # the miner uids, one row: pairwise sum
+        k = m.pos[s]
         if registered:
-            cache["income"][k] = self.expected_income(slice(s, s + 1))[0]
-            cache["room"][k] = uid_to_replace(nn, model.regime, s, st.block) >= 0
+            m.income[k] = self._income_of(s, float(m.keep[s]))
+        rules = m.rules if m.block == st.block else registration_rules(nn, model.regime, st.block)
+        _refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, registered, *rules, m.total_q, m.room)
 
     def best_subnet(self, quality: float, cost_per_day: float, exclude: int = -1) -> tuple[int, float]:
         """The subnet where a miner of ``quality`` and cost ``cost_per_day`` expects the most profit over
@@ -215,13 +243,13 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
-        c = self._market()
-        netuids = c["netuids"]
+        m = self._market()
+        netuids = m.netuids
         if netuids.size == 0:
             return -1, 0.0
-        k, value = _best_value(c["income"], c["total_q"], c["room"], netuids, nn.burn, float(quality),
-                               float(cost_per_day) * self.days_per_tick, self.cfg.horizon_days / self.days_per_tick,
-                               int(exclude))
+        dpt = self.days_per_tick
+        k, value = _best_value(m.income, m.total_q, m.room, netuids, nn.burn, float(quality), float(cost_per_day) * dpt,
+                               self.cfg.horizon_days / dpt, int(exclude))
         return (int(netuids[k]), float(value)) if value > 0 else (-1, float(value))
 
     def _register(self, netuid: int, quality: float, cost: float) -> bool:
@@ -246,7 +274,7 @@ class MinerEconomy(mesa.Agent):
         nn = model.neurons
         assert nn is not None
         patience = self.cfg.patience_ticks
-        due = np.argwhere(nn.miner_active & (nn.miner_losing_ticks >= patience))
+        due = _due_uids(nn.miner_active, nn.miner_losing_ticks, patience)  # np.argwhere's (netuid, uid) rows
         for s, u in due.tolist():
             if not (nn.miner_active[s, u] and nn.miner_losing_ticks[s, u] >= patience):
                 continue  # an earlier move this tick registered a new miner on this uid: it stays
@@ -283,19 +311,12 @@ class MinerEconomy(mesa.Agent):
         assert nn is not None
         price = st.price
         tradable = model.view.subnets & (price > 0)
-        want = self._plan  # (netuids, uids) alpha each uid sells, before the account-wide scale below
-        _wanted_sales(nn.miner_alpha, nn.miner_cost, nn.miner_active, price, tradable, self.days_per_tick,
-                      self.cfg.sell_fraction, want)
-        exit_ = np.where(tradable, nn.miner_exit_alpha, 0.0)
-        total = want.sum(axis=1) + exit_
-        held = st.stake[self.account]
-        scale = np.where(total > held, held / np.where(total > 0, total, 1.0), 1.0)
-        want *= scale[:, None]
-        np.multiply(exit_, scale, out=self._plan_exit)
-        np.multiply(total, scale, out=self._plan_total)
-        amount, limit = self._plan_total.tolist(), (price * (1.0 - self.cfg.max_slippage)).tolist()
-        intents = [Unstake(self.account, s, amount[s], limit_price=limit[s], allow_partial=True)
-                   for s in np.flatnonzero(self._plan_total > 0).tolist()]
+        _plan_sales(nn.miner_alpha, nn.miner_cost, nn.miner_active, price, tradable, self.days_per_tick,
+                    self.cfg.sell_fraction, nn.miner_exit_alpha, st.stake[self.account], self._plan, self._plan_exit,
+                    self._plan_total)
+        sell = np.flatnonzero(self._plan_total > 0)
+        amount, limit = self._plan_total[sell].tolist(), (price[sell] * (1.0 - self.cfg.max_slippage)).tolist()
+        intents = list(map(Unstake, repeat(self.account), sell.tolist(), amount, limit, repeat(True)))  # partial fills
         if intents:
             model.submit(intents)
 
@@ -320,17 +341,16 @@ def _update_profit_ema(income: np.ndarray, price: np.ndarray, cost: np.ndarray, 
     a NaN cost counts 0, as ``np.nan_to_num``); an active miner's ``ema += a (profit - ema)`` and
     ``losing`` counts the ticks the EMA has been negative, both 0 for inactive uids; ``income`` is
     reset to 0.  ``income``, ``cost`` (TAO per day), ``ema``: (netuids, uids) float; ``price``:
-    (netuids,) TAO per alpha; ``active``: bool; ``losing``: int."""
+    (netuids,) TAO per alpha; ``active``: bool; ``losing``: int.  Computed for every uid and kept where
+    active (selects, no branches)."""
     for s in range(income.shape[0]):
+        p = price[s]
         for u in range(income.shape[1]):
-            if active[s, u]:
-                e = ema[s, u]
-                e = e + a * (income[s, u] * price[s] - _nan_to_num(cost[s, u]) * days_per_tick - e)
-                ema[s, u] = e
-                losing[s, u] = losing[s, u] + 1 if e < 0 else 0
-            else:
-                ema[s, u] = 0.0
-                losing[s, u] = 0
+            e = ema[s, u]
+            e = e + a * (income[s, u] * p - _nan_to_num(cost[s, u]) * days_per_tick - e)
+            act = active[s, u]
+            ema[s, u] = e if act else 0.0
+            losing[s, u] = (losing[s, u] + 1 if e < 0 else 0) if act else 0
             income[s, u] = 0.0
 
 
@@ -357,6 +377,25 @@ def _best_value(income: np.ndarray, total_q: np.ndarray, room: np.ndarray, netui
 
 
 @njit(**_JIT)
+def _wanted_row(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: float, tradable: bool,
+                days_per_tick: float, sell_fraction: float, want: np.ndarray) -> None:
+    """:func:`_wanted_sales` of one subnet: (uids,) rows, the subnet's ``price`` and ``tradable``."""
+    p = price if price > 0 else 1.0
+    for u in range(hold.shape[0]):
+        h = hold[u]
+        if not tradable:
+            w = 0.0
+        elif active[u]:
+            need = _nan_to_num(cost[u]) * days_per_tick / p
+            w = sell_fraction * h
+            w = w if (w >= need or np.isnan(w)) else need
+            w = h if (h <= w or np.isnan(h)) else w
+        else:
+            w = h
+        want[u] = w
+
+
+@njit(**_JIT)
 def _wanted_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: np.ndarray, tradable: np.ndarray,
                   days_per_tick: float, sell_fraction: float, want: np.ndarray) -> None:
     """``want`` (netuids, uids), alpha each uid sells: an active miner ``min(hold, max(sell_fraction x hold,
@@ -365,16 +404,194 @@ def _wanted_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price:
     TAO per day; ``price`` (netuids,): TAO per alpha (1 where not positive).  ``max``/``min`` as
     ``np.maximum``/``np.minimum`` (NaN propagates)."""
     for s in range(hold.shape[0]):
-        p = price[s] if price[s] > 0 else 1.0
-        for u in range(hold.shape[1]):
-            h = hold[s, u]
-            if not tradable[s]:
-                w = 0.0
-            elif active[s, u]:
-                need = _nan_to_num(cost[s, u]) * days_per_tick / p
-                w = sell_fraction * h
-                w = w if (w >= need or np.isnan(w)) else need
-                w = h if (h <= w or np.isnan(h)) else w
-            else:
-                w = h
-            want[s, u] = w
+        _wanted_row(hold[s], cost[s], active[s], price[s], tradable[s], days_per_tick, sell_fraction, want[s])
+
+
+@njit(**_JIT)
+def _plan_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: np.ndarray, tradable: np.ndarray,
+                days_per_tick: float, sell_fraction: float, exit_alpha: np.ndarray, held: np.ndarray,
+                want: np.ndarray, plan_exit: np.ndarray, plan_total: np.ndarray) -> None:
+    """This tick's sales, alpha: ``want`` per uid (:func:`_wanted_sales`), ``plan_exit`` the alpha of miners
+    whose uid was replaced and ``plan_total`` per subnet (0 where not ``tradable``), all scaled down by
+    ``held / total`` where the account ``held`` (alpha per subnet) less than the total asked.  The numpy
+    expressions' operations element by element (the row totals as numpy's pairwise sum), one subnet at a
+    time (a scale of exactly 1 leaves the row as it is)."""
+    n = want.shape[1]
+    for s in range(want.shape[0]):
+        row = want[s]
+        _wanted_row(hold[s], cost[s], active[s], price[s], tradable[s], days_per_tick, sell_fraction, row)
+        ex = exit_alpha[s] if tradable[s] else 0.0
+        total = pairwise_sum(row, 0, n) + ex
+        h = held[s]
+        scale = h / (total if total > 0 else 1.0) if total > h else 1.0
+        if scale != 1.0:
+            for u in range(n):
+                row[u] = row[u] * scale
+        plan_exit[s] = ex * scale
+        plan_total[s] = total * scale
+
+
+@njit(**_JIT)
+def _max(a: float, b: float) -> float:
+    """``np.maximum`` of two floats on arrays: NaN if either is NaN, ``b`` when they are equal (signed zeros)."""
+    return a if (a > b or np.isnan(a)) else b
+
+
+@njit(**_JIT)
+def _min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats on arrays: NaN if either is NaN, ``b`` when they are equal (signed zeros)."""
+    return a if (a < b or np.isnan(a)) else b
+
+
+@njit(**_JIT)
+def _book_sold(actual: np.ndarray, alpha: np.ndarray, exit_alpha: np.ndarray, plan: np.ndarray,
+               plan_exit: np.ndarray, plan_total: np.ndarray) -> None:
+    """Book last tick's sales, alpha, in place.  Per subnet: the alpha sold (what the uids track less the
+    account's ``actual`` alpha, clipped to [0, plan total]) is split over the uids' ``plan`` and the
+    ``plan_exit`` in proportion (holdings floored at 0); holdings that still differ from ``actual`` by
+    more than 1e-9 (relative, at least 1 alpha) are scaled to it (all of it to ``exit_alpha`` when nothing
+    is tracked).  The plans are reset to 0.  ``alpha``, ``plan``: (netuids, uids); the rest (netuids,).
+    The numpy expressions' operations element by element, row sums as numpy's pairwise sum."""
+    n = alpha.shape[1]
+    for s in range(alpha.shape[0]):
+        row = alpha[s]
+        t = plan_total[s]
+        sold = _min(_max(pairwise_sum(row, 0, n) + exit_alpha[s] - actual[s], 0.0), t)  # np.clip
+        frac = sold / t if t > 0 else 0.0
+        for u in range(n):
+            row[u] = _max(row[u] - plan[s, u] * frac, 0.0)
+            plan[s, u] = 0.0
+        exit_alpha[s] = _max(exit_alpha[s] - plan_exit[s] * frac, 0.0)
+        plan_exit[s] = 0.0
+        plan_total[s] = 0.0
+        tracked = pairwise_sum(row, 0, n) + exit_alpha[s]
+        act = actual[s]
+        if np.abs(tracked - act) > 1e-9 * _max(act, 1.0):
+            scale = act / tracked if tracked > 0 else 0.0
+            for u in range(n):
+                row[u] = row[u] * scale
+            exit_alpha[s] = exit_alpha[s] * scale
+            if tracked <= 0:
+                exit_alpha[s] = act
+
+
+@njit(**_JIT)
+def _active_costs(active: np.ndarray, cost: np.ndarray, out: np.ndarray) -> None:
+    """``out`` = the active miners' costs (TAO per day), 0 elsewhere and where NaN: the terms
+    ``np.nansum(np.where(active, cost, 0))`` adds."""
+    for s in range(cost.shape[0]):
+        for u in range(cost.shape[1]):
+            c = cost[s, u]
+            out[s, u] = c if (active[s, u] and not np.isnan(c)) else 0.0
+
+
+@njit(**_JIT)
+def _count_unpriced(active: np.ndarray, cost: np.ndarray) -> int:
+    """How many active miners have no cost yet (NaN): ``(active & np.isnan(cost)).sum()``."""
+    n = 0
+    for s in range(cost.shape[0]):
+        for u in range(cost.shape[1]):
+            n += active[s, u] & np.isnan(cost[s, u])
+    return n
+
+
+@njit(**_JIT)
+def _due_uids(active: np.ndarray, losing: np.ndarray, patience: int) -> np.ndarray:
+    """(n, 2) ``(netuid, uid)`` rows of the active miners losing money ``patience`` ticks or more, in
+    row-major order: ``np.argwhere(active & (losing >= patience))``.  ``active``, ``losing``: (netuids, uids)."""
+    a, lose, n_u = active.ravel(), losing.ravel(), active.shape[1]
+    found = np.empty(a.shape[0], np.int64)
+    n = 0
+    for i in range(a.shape[0]):
+        if lose[i] >= patience and a[i]:
+            found[n] = i
+            n += 1
+    out = np.empty((n, 2), np.int64)
+    for k in range(n):
+        out[k, 0], out[k, 1] = found[k] // n_u, found[k] % n_u
+    return out
+
+
+@njit(**_JIT)
+def _pool_price(y: float, x: float, w2: float) -> float:
+    """:func:`~dtaosim.protocol.amm.spot_price` of one pool, TAO per alpha: ``(1 - w2) / w2 * y / x``, 0 where
+    the alpha reserve ``x`` is not positive (IEEE division: numpy scalars without numba)."""
+    return (1.0 - w2) / w2 * y / x if x > 0 else 0.0
+
+
+@njit(**_JIT)
+def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.ndarray, quality: np.ndarray,
+                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, pool_tao: np.ndarray,
+                  pool_alpha: np.ndarray, pool_w2: np.ndarray, owner_keep: float, miner_share: float, blocks: float,
+                  n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int, pos: np.ndarray,
+                  keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate subnets of :meth:`MinerEconomy.best_subnet` and their inputs: ``(netuids, income,
+    total_q, room)`` for the emitting non-root subnets with uids, in netuid order (``pos[s]``: position
+    of netuid ``s``, -1 if not a candidate).  ``income``: :meth:`MinerEconomy.expected_income` (TAO per
+    tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the pools and
+    ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid); ``owner_keep`` is 1 - the owner
+    cut, ``blocks`` the blocks per tick.  ``total_q``: the miner uids' (from ``n_immortal``) total
+    quality as numpy sums ``quality[netuids][:, miner_uids]`` over axis 1: that gather is laid out column
+    by column, so the uids are added in order from 0, except for a single row (numpy's pairwise sum).
+    ``room``: a registration finds a uid (:func:`~dtaosim.neuron_lifecycle.has_room_on` with the trailing
+    arguments of ``registration_rules``).  The numpy expressions' operations element by element."""
+    n_s, n_u = exists.shape
+    n = 0
+    for s in range(n_s):
+        keep[s] = 1.0 - _min(_max(miner_burned[s], 0.0), 1.0)
+        pos[s] = -1
+        if s != 0 and subnet_exists[s] and emitting[s]:
+            for u in range(n_u):
+                if exists[s, u]:
+                    pos[s] = n
+                    n += 1
+                    break
+    netuids = np.empty(n, np.int64)
+    income, total_q, room = np.empty(n), np.empty(n), np.empty(n, np.bool_)
+    for s in range(n_s):
+        k = pos[s]
+        if k < 0:
+            continue
+        netuids[k] = s
+        per_tick = alpha_emission[s] * owner_keep * miner_share * blocks * keep[s]
+        income[k] = per_tick * _pool_price(pool_tao[s], pool_alpha[s], pool_w2[s])
+        if n == 1:
+            total_q[k] = pairwise_sum(quality[s], n_immortal, n_u - n_immortal)
+        else:
+            total_q[k] = _sum_in_order(quality[s], n_immortal)
+        room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
+    return netuids, income, total_q, room
+
+
+@njit(**_JIT)
+def _sum_in_order(row: np.ndarray, lo: int) -> float:
+    """``row[lo:]`` added one by one from 0."""
+    total = 0.0
+    for u in range(lo, row.shape[0]):
+        total += row[u]
+    return total
+
+
+@njit(**_JIT)
+def _refresh_row(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndarray, s: int, k: int,
+                 with_room: bool, n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
+                 total_q: np.ndarray, room: np.ndarray) -> None:
+    """``total_q`` and ``room`` of subnet ``s`` alone, at position ``k`` (``room`` only ``with_room``), as
+    :meth:`MinerEconomy._touch` has them: the total quality is numpy's sum of the one row, pairwise (where
+    :func:`_market_build` may add the uids in order: the bits can differ, as they did before compiling)."""
+    total_q[k] = pairwise_sum(quality[s], n_immortal, quality.shape[1] - n_immortal)
+    if with_room:
+        room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
+
+
+def _alpha_emission(issuance: float, max_supply: float, base: float) -> float:
+    """:func:`~dtaosim.protocol.emission.block_emission` of one issuance (alpha per block): the
+    arithmetic on Python floats, the logarithm and power with numpy's own functions."""
+    try:
+        remaining = 1.0 - issuance / max_supply
+    except ZeroDivisionError:  # numpy's inf or NaN
+        return float(block_emission(np.array([issuance]), max_supply, base)[0])
+    if not remaining > 0:
+        return 0.0
+    k = np.floor(np.log2(1.0 / remaining))
+    return float(base * np.exp2(-k))

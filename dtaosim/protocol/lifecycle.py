@@ -477,6 +477,8 @@ def bump_burn(
         mult = regime.burn_increase_mult
     mult = max(float(mult), 1.0)
     lo, hi = _burn_params(regime, exact, burn_min, burn_max)
+    if not exact and type(burn) is float and type(registrations) is int and registrations == 1 and _is_number(lo, hi):
+        return _bump_once(burn, mult, float(lo), float(hi))  # one registration's bump, a float (TAO)
     scalar = _is_scalar(burn, registrations)
     if exact:
         b = _int_obj(burn, "burn")
@@ -497,6 +499,27 @@ def bump_burn(
     first = np.minimum(np.maximum(b_f * mult, lo), hi)
     later = np.minimum(np.maximum(first * mult ** np.maximum(n_f - 1.0, 0.0), lo), hi)
     return _finish_float(np.where(n_f > 0, later, b_f), scalar)
+
+
+def _is_number(*values: Any) -> bool:
+    return all(type(v) is float or type(v) is int for v in values)
+
+
+def _np_max(a: float, b: float) -> float:
+    """``np.maximum`` of two floats: NaN if either is NaN; ``b`` when they are equal (signed zeros)."""
+    return a if (a > b or a != a) else b
+
+
+def _np_min(a: float, b: float) -> float:
+    """``np.minimum`` of two floats: NaN if either is NaN; ``b`` when they are equal (signed zeros)."""
+    return a if (a < b or a != a) else b
+
+
+def _bump_once(burn: float, mult: float, lo: float, hi: float) -> float:
+    """:func:`bump_burn` of one float burn (TAO) after one registration: the numpy expression's operations
+    on Python floats (``mult ** 0`` is 1, so the second clamp repeats the first), the same bits."""
+    first = _np_min(_np_max(burn * mult, lo), hi)
+    return _np_min(_np_max(first * 1.0, lo), hi)
 
 
 # ---------------------------------------------------------------------------------------------
