@@ -85,6 +85,21 @@ def rules_from_regime(regime: Regime) -> IntentRules:
     )
 
 
+_LAST_RULES: tuple[Regime | None, IntentRules | None] = (None, None)
+"""The last regime :func:`execute_batch` ran under and its rules (a regime is frozen)."""
+
+
+def _rules_of(regime: Regime) -> IntentRules:
+    """:func:`rules_from_regime`, remembered for the last regime object."""
+    global _LAST_RULES
+    last = _LAST_RULES  # one read: another thread may replace the pair
+    if last[0] is regime and last[1] is not None:
+        return last[1]
+    rules = rules_from_regime(regime)
+    _LAST_RULES = (regime, rules)
+    return rules
+
+
 # ---------------------------------------------------------------------------------------------
 # pool quotes (amm.quote_buy / quote_sell and staking.quote_stake / quote_unstake on scalars)
 # ---------------------------------------------------------------------------------------------
@@ -343,9 +358,10 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
     emitting = _state_array(state, "emitting", np.bool_, False)
     status = np.empty(n, dtype=np.int64)
     a_in, a_out, fee = np.empty(n), np.empty(n), np.empty(n)
+    order64 = np.ascontiguousarray(order, dtype=np.int64)  # no copy: a permutation is int64 already
     state.tao_fees = float(execute_compiled(
-        order.astype(np.int64), batch.kind, batch.account, batch.netuid, batch.destination, batch.amount,
-        batch.limit_price, batch.allow_partial, rules_from_regime(regime), exists, emitting, arrays["free_tao"],
+        order64, batch.kind, batch.account, batch.netuid, batch.destination, batch.amount, batch.limit_price,
+        batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
         stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
         arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee))
     if not events:

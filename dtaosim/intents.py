@@ -101,8 +101,26 @@ class IntentBatch:
 
     @classmethod
     def empty(cls) -> IntentBatch:
-        """A batch of no intents."""
+        """A batch of no intents (one shared instance: its arrays have no element to change)."""
+        if cls is IntentBatch:
+            return _EMPTY
         return cls(*(np.zeros(0, dtype=d) for d in _BATCH_DTYPES))
+
+    @classmethod
+    def _trusted(cls, kind: np.ndarray, account: np.ndarray, netuid: np.ndarray, destination: np.ndarray,
+                 amount: np.ndarray, limit_price: np.ndarray, allow_partial: np.ndarray) -> IntentBatch:
+        """A batch of columns that already are what ``__post_init__`` makes of them: 1-D, C-contiguous,
+        of the dtypes of ``_BATCH_DTYPES`` and of one length (not checked; for this package's builders)."""
+        batch = object.__new__(cls)
+        _set = object.__setattr__
+        _set(batch, "kind", kind)
+        _set(batch, "account", account)
+        _set(batch, "netuid", netuid)
+        _set(batch, "destination", destination)
+        _set(batch, "amount", amount)
+        _set(batch, "limit_price", limit_price)
+        _set(batch, "allow_partial", allow_partial)
+        return batch
 
     @classmethod
     def stakes(cls, account: np.ndarray, netuid: np.ndarray, tao: np.ndarray,
@@ -131,6 +149,12 @@ class IntentBatch:
     @classmethod
     def from_intents(cls, intents: Sequence[Intent]) -> IntentBatch:
         """The batch of a list of :class:`Stake`, :class:`Unstake` and :class:`MoveStake` intents."""
+        intents = list(intents)
+        if not intents:
+            return cls.empty()
+        types = set(map(type, intents))
+        if types <= {Stake, Unstake}:  # column by column (what owners and miners submit)
+            return cls._of_stakes(intents, types)
         rows = []
         for it in intents:
             if isinstance(it, Stake):
@@ -141,9 +165,27 @@ class IntentBatch:
                 rows.append((MOVE, it.account, it.origin, it.destination, it.alpha, np.nan, False))
             else:
                 raise TypeError(f"intent: {it!r} is not an intent; expected Stake, Unstake or MoveStake")
-        if not rows:
-            return cls.empty()
         return cls(*(np.array(col, dtype=d) for col, d in zip(zip(*rows, strict=True), _BATCH_DTYPES, strict=True)))
+
+    @classmethod
+    def _of_stakes(cls, intents: list[Stake | Unstake], types: set[type]) -> IntentBatch:
+        """:meth:`from_intents` of a list of only :class:`Stake` and :class:`Unstake` intents (exact types)."""
+        n = len(intents)
+        if len(types) == 1:
+            code = STAKE if Stake in types else UNSTAKE
+            kind = np.full(n, code, dtype=np.int8)
+            amount = [it.tao for it in intents] if code == STAKE else [it.alpha for it in intents]
+        else:
+            kind = np.array([STAKE if type(it) is Stake else UNSTAKE for it in intents], dtype=np.int8)
+            amount = [it.tao if type(it) is Stake else it.alpha for it in intents]
+        cols = (kind, np.array([it.account for it in intents], dtype=np.int64),
+                np.array([it.netuid for it in intents], dtype=np.int64), np.full(n, -1, dtype=np.int64),
+                np.array(amount, dtype=np.float64),
+                np.array([it.limit_price for it in intents], dtype=np.float64),  # None: NaN, as _nan gives
+                np.array([it.allow_partial for it in intents], dtype=np.bool_))
+        if all(c.ndim == 1 for c in cols):
+            return cls._trusted(*cols)
+        return cls(*cols)  # something not a number in a field: the checks of __post_init__
 
     @classmethod
     def concat(cls, batches: Sequence[IntentBatch]) -> IntentBatch:
@@ -153,7 +195,7 @@ class IntentBatch:
             return batches[0]
         if not batches:
             return cls.empty()
-        return cls(*(np.concatenate([getattr(b, name) for b in batches]) for name in _BATCH_FIELDS))
+        return cls._trusted(*(np.concatenate([getattr(b, name) for b in batches]) for name in _BATCH_FIELDS))
 
     def take(self, index: np.ndarray) -> IntentBatch:
         """The intents at ``index`` (an index array or a boolean mask), in that order."""
@@ -172,6 +214,10 @@ class IntentBatch:
             else:
                 out.append(MoveStake(account, netuid, dest, amount))
         return out
+
+
+_EMPTY = IntentBatch(*(np.zeros(0, dtype=d) for d in _BATCH_DTYPES))
+"""What :meth:`IntentBatch.empty` returns."""
 
 
 def _nan(limit: float | None) -> float:

@@ -68,10 +68,11 @@ class OwnerStrategy:
 
     # helpers ---------------------------------------------------------------------------------
     def _sell(self, account: int, netuid: int, alpha: float, view: MarketView) -> list[Intent]:
-        if alpha <= 0 or alpha * float(view.price[netuid]) < view.min_stake:
+        price = float(view.price[netuid])
+        if alpha <= 0 or alpha * price < view.min_stake:
             return []
         slip = float(self.params["max_slippage"])
-        limit = None if slip >= 1.0 else float(view.price[netuid]) * (1.0 - slip)
+        limit = None if slip >= 1.0 else price * (1.0 - slip)
         return [Unstake(account, netuid, alpha, limit_price=limit, allow_partial=limit is not None)]
 
     def _buy(self, account: int, netuid: int, tao: float, view: MarketView) -> list[Intent]:
@@ -162,20 +163,22 @@ class SubnetOwner(mesa.Agent):
     def active(self) -> bool:
         """Whether the agent still owns its subnet (False once the subnet is dissolved)."""
         model: DTaoModel = self.model  # type: ignore[assignment]
-        return int(model.state.owner_account[self.netuid]) == self.account
+        return model.state.owner_account.item(self.netuid) == self.account
 
     def step(self) -> None:
         """Set the miner burn and trade the owner cut through the strategy."""
         model: DTaoModel = self.model  # type: ignore[assignment]
-        if not self.active:
+        netuid, strategy = self.netuid, self.strategy
+        if model.state.owner_account.item(netuid) != self.account:
             self.remove()  # its subnet was dissolved
             return
         nn = model.neurons
         if nn is not None:
-            nn.owner_burn[self.netuid] = float(self.strategy.params["burn_fraction"])
-        if not model.view.subnets[self.netuid]:
+            nn.owner_burn[netuid] = float(strategy.params["burn_fraction"])
+        view = model.view
+        if not view.subnets[netuid]:
             return  # not started yet: no staking
-        intents = self.strategy.decide(self.account, self.netuid, model.view)
+        intents = strategy.decide(self.account, netuid, view)
         if intents:
             model.submit(intents)
 

@@ -14,6 +14,11 @@ overridable per agent group in the config's ``params`` table) and decides in one
 
 Strategies are looked up by name in :data:`STRATEGIES`; nothing from a config is executed.
 
+The built-in strategies' loops over accounts and netuids are compiled (numba, no fastmath; in
+:mod:`dtaosim.agents.strategy_kernels`): each does, element by element and in the same order, the numpy
+expressions it replaced, so decisions are the same bit for bit (``tests/test_agent_speed.py`` keeps those
+expressions and compares).
+
 Units: TAO for balances and stakes, alpha for positions, TAO per alpha for prices, ticks for time.
 """
 
@@ -25,6 +30,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from dtaosim.agents.params import check_params
+from dtaosim.agents.strategy_kernels import (
+    _NO_AMOUNT,
+    _NONE,
+    _merge_runs,
+    _returns,
+    chase_orders,
+    cheapest_open,
+    held_positions,
+    momentum_sells,
+    rebalance_orders,
+    watch_peaks,
+)
 from dtaosim.errors import ConfigError
 from dtaosim.intents import MOVE, STAKE, UNSTAKE, Intent, IntentBatch, MoveStake, Stake, Unstake
 
@@ -58,8 +75,13 @@ class MarketView:
         if h.shape[0] < 2:
             return np.zeros(self.price.shape)
         past = h[max(0, h.shape[0] - 1 - lookback)]
+        price, subnets = self.price, self.subnets
+        if (type(price) is np.ndarray and type(past) is np.ndarray and type(subnets) is np.ndarray
+                and price.dtype == past.dtype == np.float64 and subnets.dtype == np.bool_
+                and price.shape == past.shape == subnets.shape and price.ndim == 1):
+            return _returns(price, past, subnets)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where((past > 0) & self.subnets, self.price / np.where(past > 0, past, 1.0) - 1.0, 0.0)
+            r = np.where((past > 0) & subnets, price / np.where(past > 0, past, 1.0) - 1.0, 0.0)
         return r
 
     def apy(self) -> np.ndarray:
@@ -114,6 +136,26 @@ class Strategy:
         interval = max(1, int(self.params.get("interval", 1)))
         return (tick + self.phase) % interval == 0
 
+    def due_members(self, tick: int) -> np.ndarray:
+        """``np.flatnonzero(self.due(tick))`` of a vectorized strategy (read only): the members acting at
+        ``tick``, remembered per ``tick % interval`` (``phase`` is made read only, so it cannot change
+        under the memo; assigning a new ``phase`` or ``interval`` starts a new one)."""
+        interval = max(1, int(self.params.get("interval", 1)))
+        phase = self.phase
+        if not isinstance(phase, np.ndarray):  # a per-agent instance: one int
+            return np.flatnonzero(self.due(tick))
+        memo = self.__dict__.get("_due_memo")
+        if memo is None or memo[0] is not phase or phase.flags.writeable:
+            phase.flags.writeable = False
+            memo = self._due_memo = (phase, {})
+        key = (interval, tick % interval)
+        members = memo[1].get(key)
+        if members is None:
+            members = np.flatnonzero(self.due(tick))
+            members.flags.writeable = False
+            memo[1][key] = members
+        return members
+
     def decide(self, account: int, view: MarketView) -> list[Intent]:
         """This tick's intents of ``account`` (a vectorized strategy needs an instance of size 1)."""
         if type(self).decide_group is Strategy.decide_group:  # pragma: no cover - abstract
@@ -136,12 +178,17 @@ class Orders:
 
     def __init__(self, accounts: np.ndarray) -> None:
         self.accounts = np.asarray(accounts, dtype=np.int64)
-        self.parts: list[tuple[int, list[np.ndarray]]] = []
+        self.parts: list[tuple[int, np.ndarray, tuple[Any, ...]]] = []
+        """(kind, members, (netuid, destination, amount, limit, partial)) of each call, in call order."""
 
     def _add(self, kind: int, members: np.ndarray, *cols: Any) -> None:
         members = np.asarray(members, dtype=np.int64)
-        if members.size:
-            self.parts.append((kind, np.broadcast_arrays(members, *(np.asarray(c) for c in cols))))
+        if not members.size:
+            return
+        if members.ndim != 1 or not all(isinstance(c, _SCALARS) or (type(c) is np.ndarray and c.shape == members.shape)
+                                        for c in cols):
+            members, *cols = (a.ravel() for a in np.broadcast_arrays(members, *(np.asarray(c) for c in cols)))
+        self.parts.append((kind, members, tuple(cols)))
 
     def stake(self, members: np.ndarray, netuid: Any, tao: Any, limit: Any = np.nan, partial: Any = False) -> None:
         """Stakes of ``tao`` TAO into ``netuid`` (NaN limit: the chain's default)."""
@@ -165,13 +212,30 @@ class Orders:
 
     def batch(self) -> IntentBatch:
         """The intents, member by member."""
-        if not self.parts:
+        parts = self.parts
+        if not parts:
             return IntentBatch.empty()
-        cols = [np.concatenate([c[j] for _, c in self.parts]) for j in range(6)]
-        kind = np.concatenate([np.full(c[0].size, k, dtype=np.int8) for k, c in self.parts])
-        order = np.argsort(cols[0], kind="stable")
-        members, netuid, dest, amount, limit, partial = (c[order] for c in cols)
-        return IntentBatch(kind[order], self.accounts[members], netuid, dest, amount, limit, partial)
+        members = parts[0][1] if len(parts) == 1 else np.concatenate([m for _, m, _ in parts])
+        n = members.size
+        kind = np.empty(n, dtype=np.int8)
+        cols = tuple(np.empty(n, dtype=d) for d in _COLUMN_DTYPES)  # netuid, destination, amount, limit, partial
+        lo = 0
+        for code, m, values in parts:  # each column as the batch's dtype, part after part
+            hi = lo + m.size
+            kind[lo:hi] = code
+            for col, v in zip(cols, values, strict=True):
+                col[lo:hi] = v
+            lo = hi
+        if n > 1 and not bool((members[1:] >= members[:-1]).all()):  # else the stable sort keeps the order
+            order = np.argsort(members, kind="stable")
+            members, kind, cols = members[order], kind[order], tuple(c[order] for c in cols)
+        return IntentBatch._trusted(kind, self.accounts[members], *cols)
+
+
+_SCALARS = (int, float, np.generic)
+"""Column values :class:`Orders` stores as given (bool is an int)."""
+_COLUMN_DTYPES = (np.int64, np.int64, np.float64, np.float64, np.bool_)
+"""dtypes of an :class:`~dtaosim.intents.IntentBatch`'s netuid, destination, amount, limit_price, allow_partial."""
 
 
 def _buy(account: int, netuid: int, tao: float, view: MarketView, max_slippage: float) -> Stake:
@@ -211,21 +275,6 @@ def choose_rows(rng: np.random.Generator, weights: np.ndarray, k: int, rows: int
     return pos[first].astype(np.int64)
 
 
-def _rows(matrix: np.ndarray, accounts: np.ndarray) -> np.ndarray:
-    """``matrix[accounts]``, read only: a view (no copy) when the accounts are consecutive."""
-    n = accounts.size
-    if n and accounts[-1] - accounts[0] == n - 1 and (n < 2 or bool(np.all(accounts[1:] > accounts[:-1]))):
-        return matrix[accounts[0]: accounts[0] + n]
-    return matrix[accounts]
-
-
-def _held(stake: np.ndarray) -> np.ndarray:
-    """Subnet positions held (root excluded), one row per account."""
-    held = stake > 0
-    held[:, 0] = False
-    return held
-
-
 def _fit_columns(matrix: np.ndarray, n: int, fill: Any) -> np.ndarray:
     """``matrix`` with at least ``n`` columns (new ones ``fill``): room for netuids registered later."""
     if matrix.shape[1] >= n:
@@ -238,6 +287,27 @@ def _check_fraction(where: str, params: dict[str, Any], *keys: str) -> None:
     for key in keys:
         if not 0 <= params[key] <= 1:
             raise ConfigError(f"{where}.{key}: {params[key]!r} is not allowed; expected a fraction in [0, 1]")
+
+
+
+def merge_runs(accounts: np.ndarray, first: tuple, second: tuple) -> IntentBatch:
+    """The batch of two runs of price-limited orders that may fill partially, each ``(kind, members,
+    netuids, amounts, limit prices)`` with its members in increasing order: member by member, the
+    first run's orders before the second's (what :meth:`Orders.batch` makes of them)."""
+    accounts = np.asarray(accounts, dtype=np.int64)
+    cols = []
+    for kind, members, netuid, amount, limit in (first, second):
+        cols += [int(kind), np.asarray(members, dtype=np.int64), np.asarray(netuid, dtype=np.int64),
+                 np.asarray(amount, dtype=np.float64), np.asarray(limit, dtype=np.float64)]
+    if cols[1].size + cols[6].size == 0:
+        return IntentBatch.empty()
+    ok, *arrays = _merge_runs(accounts, *cols)
+    if ok:
+        return IntentBatch._trusted(*arrays)
+    orders = Orders(accounts)  # runs out of order, or members not indexing accounts: the general path
+    for kind, members, netuid, amount, limit in (cols[:5], cols[5:]):
+        orders._add(kind, members, netuid, -1, amount, limit, True)
+    return orders.batch()
 
 
 class PassiveHolder(Strategy):
@@ -320,36 +390,29 @@ class MomentumTrader(Strategy):
         """Entry price of each position, TAO per alpha (NaN: none), one row per account."""
 
     def decide_group(self, accounts: np.ndarray, view: MarketView) -> IntentBatch:
-        orders = Orders(accounts)
-        due = np.flatnonzero(self.due(view.tick))
+        due = self.due_members(view.tick)
         if due.size == 0 or view.price_history.shape[0] < 2:
-            return orders.batch()
+            return IntentBatch.empty()
         p = self.params
         self.entry = _fit_columns(self.entry, view.price.size, np.nan)
         r = view.returns(int(p["lookback"]))
         acc = accounts[due]
-        stake = _rows(view.stake, acc)
-        rows, cols = np.nonzero(_held(stake))
-        price = view.price[cols]
-        entry = self.entry[due[rows], cols]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            gain = price / np.where(np.isnan(entry), price, entry) - 1.0
-        sell = (r[cols] < -p["threshold"]) | (gain > p["take_profit"])
-        orders.sell(due[rows[sell]], cols[sell], stake[rows[sell], cols[sell]], view, p["max_slippage"])
-        n_held = np.bincount(rows, minlength=due.size) - np.bincount(rows[sell], minlength=due.size)
-        rows, cols = rows[sell], cols[sell]
-        self.entry[due[rows], cols] = np.nan
+        sells = momentum_sells(view.stake, acc, due, self.entry, view.price, r, p["threshold"], p["take_profit"],
+                               p["max_slippage"])
+        n_held = sells[4]
         tao = view.free_tao[acc] * p["fraction"]
         buyers = np.flatnonzero((n_held < p["max_positions"]) & (tao >= view.min_stake))
         candidates = np.flatnonzero(view.subnets & (r > p["threshold"]))
+        buys: tuple = (STAKE, _NONE, _NONE, _NO_AMOUNT, _NO_AMOUNT)
         if buyers.size and candidates.size:
             top = candidates[np.argsort(-r[candidates])[: int(p["top_k"])]]
             best = top[self.rng.integers(0, top.size, size=buyers.size)]
             members = due[buyers]
-            orders.buy(members, best, tao[buyers], view, p["max_slippage"])
+            price = view.price[best]
+            buys = (STAKE, members, best, tao[buyers], price * (1.0 + p["max_slippage"]))
             entry = self.entry[members, best]
-            self.entry[members, best] = np.where(np.isnan(entry), view.price[best], entry)
-        return orders.batch()
+            self.entry[members, best] = np.where(np.isnan(entry), price, entry)
+        return merge_runs(accounts, (UNSTAKE, *sells[:4]), buys)
 
 
 class YieldChaser(Strategy):
@@ -360,26 +423,15 @@ class YieldChaser(Strategy):
     defaults: ClassVar[dict[str, Any]] = {"interval": 20, "margin": 0.25, "min_apy": 0.0, "max_slippage": 0.05}
 
     def decide_group(self, accounts: np.ndarray, view: MarketView) -> IntentBatch:
-        orders = Orders(accounts)
-        due = np.flatnonzero(self.due(view.tick))
+        due = self.due_members(view.tick)
         if due.size == 0:
-            return orders.batch()
+            return IntentBatch.empty()
         apy = np.where(view.subnets, view.apy(), -np.inf)
         best = int(np.argmax(apy))
         if not np.isfinite(apy[best]) or apy[best] <= self.params["min_apy"]:
-            return orders.batch()
-        acc = accounts[due]
-        row = _rows(view.stake, acc)
-        value = row * view.price
-        value[:, 0] = 0.0
-        current = np.argmax(value, axis=1)
-        move = ((value.max(axis=1) > 0) & (current != best)
-                & (apy[best] > apy[current] * (1.0 + self.params["margin"])))
-        orders.move(due[move], current[move], best, row[move, current[move]])
-        free = view.free_tao[acc]
-        buy = free >= view.min_stake
-        orders.buy(due[buy], best, free[buy], view, self.params["max_slippage"])
-        return orders.batch()
+            return IntentBatch.empty()
+        return chase_orders(view.stake, accounts[due], view.price, apy, best, self.params["margin"],
+                            view.free_tao, view.min_stake, view.price[best] * (1.0 + self.params["max_slippage"]))
 
 
 class MeanReversion(Strategy):
@@ -412,31 +464,28 @@ class MeanReversion(Strategy):
         return np.where(known.any(axis=0), (h * known).sum(axis=0) / np.maximum(known.sum(axis=0), 1), 0.0)
 
     def decide_group(self, accounts: np.ndarray, view: MarketView) -> IntentBatch:
-        orders = Orders(accounts)
-        due = np.flatnonzero(self.due(view.tick))
+        due = self.due_members(view.tick)
         if due.size == 0:
-            return orders.batch()
+            return IntentBatch.empty()
         p = self.params
         ref = self.reference(view)
         ok = view.subnets & (ref > 0)
         gap = np.where(ok, view.price / np.where(ref > 0, ref, 1.0) - 1.0, 0.0)
         acc = accounts[due]
-        stake = _rows(view.stake, acc)
-        held = _held(stake)
-        rows, cols = np.nonzero(held)
+        rows, cols, held = held_positions(view.stake, acc)
         sell = ok[cols] & (gap[cols] >= -p["exit_gap"])
         n_held = np.bincount(rows, minlength=due.size) - np.bincount(rows[sell], minlength=due.size)
-        rows, cols = rows[sell], cols[sell]
-        orders.sell(due[rows], cols, stake[rows, cols], view, p["max_slippage"])
+        sold = cols[sell]
+        sells = (UNSTAKE, due[rows[sell]], sold, held[sell], view.price[sold] * (1.0 - p["max_slippage"]))
         tao = view.free_tao[acc] * p["fraction"]
         cheap = ok & (gap < -p["threshold"])
         buyers = np.flatnonzero((n_held < p["max_positions"]) & (tao >= view.min_stake))
+        buys: tuple = (STAKE, _NONE, _NONE, _NO_AMOUNT, _NO_AMOUNT)
         if buyers.size and cheap.any():
-            open_ = cheap[None, :] & ~held[buyers]
-            best = np.argmin(np.where(open_, gap[None, :], np.inf), axis=1)
-            has = open_.any(axis=1)
-            orders.buy(due[buyers[has]], best[has], tao[buyers[has]], view, p["max_slippage"])
-        return orders.batch()
+            best, has = cheapest_open(view.stake, acc[buyers], cheap, gap)
+            buyers, best = buyers[has], best[has]
+            buys = (STAKE, due[buyers], best, tao[buyers], view.price[best] * (1.0 + p["max_slippage"]))
+        return merge_runs(accounts, sells, buys)
 
 
 class Whale(PassiveHolder):
@@ -508,11 +557,8 @@ class PanicSeller(PassiveHolder):
         self.peak = _fit_columns(self.peak, view.price.size, np.nan)
         rows, cols = self.watch
         if rows.size:
-            price = view.price[cols]
-            peak = np.maximum(self.peak[rows, cols], price)
-            self.peak[rows, cols] = peak
-            held = view.stake[accounts[rows], cols]
-            sell = (held > 0) & (price <= peak * (1.0 - self.params["drawdown"]))
+            held, sell = watch_peaks(self.peak, rows, cols, view.price, view.stake, accounts,
+                                     self.params["drawdown"])
             if sell.any():
                 sold_rows, sold_cols = rows[sell], cols[sell]
                 orders.sell(sold_rows, sold_cols, held[sell], view, self.params["max_slippage"])
@@ -522,11 +568,13 @@ class PanicSeller(PassiveHolder):
                 hit_rows, hit_cols = np.nonzero(self.picks[sold_rows] == sold_cols[:, None])
                 self.picks[sold_rows[hit_rows], hit_cols] = -1
         members, netuids = self._enter(accounts, view, orders)
-        sub = netuids != 0
-        members, netuids = members[sub], netuids[sub]
-        new = np.isnan(self.peak[members, netuids])
-        self.peak[members[new], netuids[new]] = view.price[netuids[new]]
-        self.watch = (np.concatenate([rows, members[new]]), np.concatenate([cols, netuids[new]]))
+        if netuids.size:
+            sub = netuids != 0
+            members, netuids = members[sub], netuids[sub]
+            new = np.isnan(self.peak[members, netuids])
+            self.peak[members[new], netuids[new]] = view.price[netuids[new]]
+            rows, cols = np.concatenate([rows, members[new]]), np.concatenate([cols, netuids[new]])
+        self.watch = (rows, cols)
         return orders.batch()
 
 
@@ -553,7 +601,7 @@ class RootStaker(Strategy):
         new = ~self.entered
         act = new.copy()
         if self.params["compound"]:
-            act |= self.due(view.tick)
+            act[self.due_members(view.tick)] = True
         idx = np.flatnonzero(act)
         if idx.size == 0:
             return orders.batch()
@@ -599,10 +647,9 @@ class Arbitrageur(Strategy):
             return np.where(total > 0, w / total, equal)
 
     def decide_group(self, accounts: np.ndarray, view: MarketView) -> IntentBatch:
-        orders = Orders(accounts)
-        due = np.flatnonzero(self.due(view.tick))
+        due = self.due_members(view.tick)
         if due.size == 0:
-            return orders.batch()
+            return IntentBatch.empty()
         p = self.params
         self.universe = _fit_columns(self.universe, view.price.size, False)
         new = due[~self.chosen[due]]
@@ -615,28 +662,15 @@ class Arbitrageur(Strategy):
             else:
                 self.universe[new] = view.subnets
             self.chosen[new] = True
-        u = self.universe[due] & view.subnets
-        acc = accounts[due]
-        free = view.free_tao[acc]
-        stake = _rows(view.stake, acc)
-        value = np.where(u, stake * view.price, 0.0)
-        wealth = free + value.sum(axis=1)
-        t = self.targets(view, u)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            off = u & (np.abs(value / wealth[:, None] - t) > p["band"] * t)
-        trade = u & (u.any(axis=1) & (wealth > 0) & off.any(axis=1))[:, None]
-        diff = t * wealth[:, None] - value
-        rows, cols = np.nonzero(trade & (diff < -view.min_stake))
-        alpha = np.minimum(-diff[rows, cols] / view.price[cols], stake[rows, cols])
-        orders.sell(due[rows], cols, alpha, view, p["max_slippage"])
-        want = np.where(trade & (diff > view.min_stake), diff, 0.0)
-        total = want.sum(axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(total > 0, np.minimum(1.0, free / total), 0.0)
-        amount = want * scale[:, None]
-        rows, cols = np.nonzero(trade & (amount >= view.min_stake))
-        orders.buy(due[rows], cols, amount[rows, cols], view, p["max_slippage"])
-        return orders.batch()
+        kind, members, netuid, amount, limit = rebalance_orders(
+            self.universe, due, view.subnets, view.stake, accounts, view.free_tao, view.price,
+            np.asarray(view.ema_price, dtype=float), bool(p["ema_weights"]), p["band"], view.min_stake,
+            p["max_slippage"])
+        if not kind.size:
+            return IntentBatch.empty()
+        return IntentBatch._trusted(kind, np.asarray(accounts, dtype=np.int64)[members], netuid,
+                                    np.full(kind.size, -1, dtype=np.int64), amount, limit,
+                                    np.ones(kind.size, dtype=np.bool_))
 
 
 STRATEGIES: dict[str, type[Strategy]] = {

@@ -29,10 +29,35 @@ import mesa
 import numpy as np
 
 from dtaosim.errors import ConfigError
+from dtaosim.fastpath import njit, pairwise_sum
 
 if TYPE_CHECKING:
     from dtaosim.config import ExperimentConfig, ValidatorMarket
     from dtaosim.model import DTaoModel
+
+
+_JIT = {"cache": True, "error_model": "numpy"}  # IEEE arithmetic, no fastmath
+
+
+@njit(**_JIT)
+def _blend_rows(split, p, f):
+    keep = 1.0 - f
+    for r in range(split.shape[0]):
+        row = split[r]
+        if pairwise_sum(row, 0, row.shape[0]) > 0.0:  # numpy's row sum, in its order
+            for j in range(row.shape[0]):
+                row[j] = keep * row[j] + f * p[j]
+
+
+def blend_split_rows(split: np.ndarray, p: np.ndarray, f: float) -> None:
+    """In place, every row of ``split`` (netuids, validators) with a positive sum moves a fraction ``f``
+    of the way to ``p`` (validators,): ``split[rows] = (1 - f) * split[rows] + f * p`` (same bits)."""
+    if (split.flags.c_contiguous and split.flags.writeable and split.dtype == np.float64 and p.dtype == np.float64
+            and p.shape == (split.shape[1],)):
+        _blend_rows(split, np.ascontiguousarray(p), float(f))
+        return
+    rows = split.sum(axis=1) > 0
+    split[rows] = (1.0 - f) * split[rows] + f * p[None, :]
 
 
 class ValidatorMarketAgent(mesa.Agent):
@@ -80,7 +105,8 @@ class ValidatorMarketAgent(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
-        return (nn.validator_alpha(st) * st.price[:, None]).sum(axis=0) + nn.validator_root(st)
+        nominated = nn.nominated_alpha(st)  # one pass over the accounts: its root row is validator_root's sum
+        return (nn.validator_alpha(st, nominated) * st.price[:, None]).sum(axis=0) + nn.validator_root(st, nominated)
 
     def step(self) -> None:
         model: DTaoModel = self.model  # type: ignore[assignment]
@@ -151,7 +177,6 @@ class ValidatorMarketAgent(mesa.Agent):
         moving = acc[self._rng.random(acc.size) < f]
         if moving.size:
             nn.nominee[moving] = self._rng.choice(nn.n_validators, size=moving.size, p=p)
-        rows = nn.external_split.sum(axis=1) > 0
-        nn.external_split[rows] = (1.0 - f) * nn.external_split[rows] + f * p[None, :]
+        blend_split_rows(nn.external_split, p, f)
         if nn.external_root_split.sum() > 0:
             nn.external_root_split[:] = (1.0 - f) * nn.external_root_split + f * p
