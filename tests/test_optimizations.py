@@ -155,7 +155,7 @@ def test_deferred_honest_rows_reveal_the_rows_computed_at_the_commit(data):
     b = np.clip(burn[netuids], 0.0, 1.0)
     pos = total > 0
     rows = np.zeros((netuids.size, n_uids))
-    with np.errstate(over="ignore"):  # a tiny total: (1 - b) / total is inf, as in the kernel
+    with np.errstate(over="ignore", invalid="ignore"):  # a tiny total: (1 - b) / total is inf, 0 * inf NaN
         rows[:, first:] = np.where(pos[:, None], v * ((1.0 - b) / np.where(pos, total, 1.0))[:, None], 0.0)
     rows[:, 0] = np.where(pos, b, np.maximum(b, 0.0))
     deferred = HonestRows(quality, burn, seen, first)
