@@ -30,7 +30,7 @@ from dtaosim.neuron_lifecycle import decay_neuron_burn, initial_neuron_burn
 from dtaosim.neurons import Neurons, build_neurons
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
-from dtaosim.returns import attribute_returns, copy_with_column_sums
+from dtaosim.returns import attribute_returns, copy_into, copy_with_column_sums
 from dtaosim.state import NetworkState
 from dtaosim.subnet_lifecycle import current_lock_cost, register_subnet, registration_blocked, start_calls_due
 
@@ -136,6 +136,8 @@ class DTaoModel(mesa.Model):
         every = cfg.record.every_ticks
         self.recorder = Recorder(self.state.n_netuids, self.n_ticks // every + 2, groups, n_validators=n_validators)
         self._history = np.zeros((0, self.state.n_netuids))
+        self._stake_before: np.ndarray | None = None  # buffers of the tick's stake copies (return attribution)
+        self._stake_traded: np.ndarray | None = None
         self._yield = np.zeros(self.state.n_netuids)
         self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))
         self.recorder.record(self.state, None, self._validator_row(), self.pnl)
@@ -402,11 +404,14 @@ class DTaoModel(mesa.Model):
         blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
         decay_neuron_burn(self.neurons, self.regime, blocks)  # neuron registration burn decays over the tick's blocks
         reveal_block = st.block  # weights whose reveal block has come by the tick's start count this tick
-        p0, h0, f0 = st.price, st.stake.copy(), st.free_tao.copy()
+        # the stake before and after trading, copied into arrays kept from the last tick
+        h0 = self._stake_before = copy_into(self._stake_before, st.stake)
+        p0, f0 = st.price, st.free_tao.copy()
         events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine,
                                  events=self.config.record.events)
         self._process_registrations()
-        h1, holders = copy_with_column_sums(st.stake)  # the stake after trading, and its column sums
+        h1, holders = copy_with_column_sums(st.stake, self._stake_traded)  # and the column sums
+        self._stake_traded = h1
         holders += st.external_alpha
         # the weights are revealed in a second thread while the blocks run: the reveal writes only the neurons'
         # weights and last updates, which the blocks never read (same results as one after the other).  It

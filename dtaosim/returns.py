@@ -62,12 +62,15 @@ def _copy_with_column_sums(src: np.ndarray, dst: np.ndarray, column_sums: np.nda
             column_sums[j] += v
 
 
-def copy_with_column_sums(stake: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def copy_with_column_sums(stake: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(stake.copy(), stake.sum(axis=0))`` in one pass over a 2-D array (same bits: numpy sums the
     rows of a C-ordered array of several columns one after the other, from 0; a single column is summed
-    as numpy does, pairwise).  Units are the caller's (alpha)."""
+    as numpy does, pairwise).  ``out``: a float64 C-contiguous array of ``stake``'s shape to copy into
+    (reused between ticks: no fresh pages to fault in), else a new one.  Units are the caller's (alpha)."""
     src = np.ascontiguousarray(stake, np.float64)
-    dst = np.empty_like(src)
+    reusable = (out is not None and out.shape == src.shape and out.dtype == np.float64 and out.flags.c_contiguous
+                and out.flags.writeable and not np.shares_memory(out, src))
+    dst = out if reusable else np.empty_like(src)
     sums = np.empty(src.shape[1])
     _copy_with_column_sums(src, dst, sums)
     if src.shape[1] == 1:  # one column: numpy sums it pairwise, as a contiguous vector
@@ -92,3 +95,13 @@ def attribute_returns(pnl: np.ndarray, free: np.ndarray, free0: np.ndarray, h0: 
     if column_sums.shape[0] == 1:  # one column: numpy sums it pairwise, as a contiguous vector
         column_sums = np.asarray(stake, f64).sum(axis=0)
     return column_sums
+
+
+def copy_into(buffer: np.ndarray | None, a: np.ndarray) -> np.ndarray:
+    """A copy of ``a`` written into ``buffer`` when it has ``a``'s shape and dtype (and is C-contiguous,
+    writable and apart from ``a``), else into a new array; returns the copy."""
+    if (buffer is None or buffer.shape != a.shape or buffer.dtype != a.dtype or not buffer.flags.c_contiguous
+            or not buffer.flags.writeable or np.shares_memory(buffer, a)):
+        return a.copy()
+    np.copyto(buffer, a)
+    return buffer

@@ -9,7 +9,7 @@ from hypothesis.extra.numpy import arrays
 
 from dtaosim.grouped import matvec
 from dtaosim.model import DTaoModel
-from dtaosim.returns import attribute_returns, copy_with_column_sums
+from dtaosim.returns import attribute_returns, copy_into, copy_with_column_sums
 
 from .test_ecology import full_network_config
 
@@ -81,3 +81,35 @@ def test_a_run_without_event_records_has_the_state_and_frames_of_one_with_them()
     assert frames_a.keys() == frames_b.keys()
     for key in frames_a:
         assert frames_a[key].equals(frames_b[key]), key
+
+
+def test_copies_go_into_a_kept_buffer_only_when_it_fits():
+    stake = np.arange(12.0).reshape(4, 3)
+    buffer = np.full((4, 3), -1.0)
+    got = copy_into(buffer, stake)
+    assert got is buffer and np.array_equal(got, stake)
+    for unfit in (None, np.zeros((3, 4)), np.zeros((4, 3), np.float32), np.zeros((3, 4)).T, stake):
+        fresh = copy_into(unfit, stake)
+        assert fresh is not unfit and fresh is not stake and np.array_equal(fresh, stake)
+    out = np.full((4, 3), -1.0)
+    copied, sums = copy_with_column_sums(stake, out)
+    assert copied is out and np.array_equal(out, stake) and np.array_equal(sums, stake.sum(axis=0))
+    copied, _ = copy_with_column_sums(stake, stake)  # never into the array it copies
+    assert copied is not stake and np.array_equal(copied, stake)
+
+
+def test_a_model_reuses_its_stake_buffers_and_gives_the_same_returns():
+    """Ticks with the kept buffers give the returns of ticks with fresh copies."""
+    cfg = full_network_config(days=1)
+    runs = []
+    for fresh in (False, True):
+        model = DTaoModel(cfg)
+        for _ in range(4):
+            if fresh:
+                model._stake_before = model._stake_traded = None
+            model.step()
+        runs.append(model)
+    kept, fresh = runs
+    assert kept._stake_before is not None and kept._stake_traded is not None
+    np.testing.assert_array_equal(kept.pnl, fresh.pnl)
+    assert np.any(kept.pnl != 0.0)
