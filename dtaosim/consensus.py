@@ -15,7 +15,8 @@ batched Yuma call for all of them and pays:
 * the owner cut to the owner.
 
 A subnet whose epoch fired more than once in a tick (tempo shorter than the tick) runs the epoch
-that many times (bonds update each time); its drained emission is paid once with the last shares.
+that many times (bonds and permits update each time); its drained emission is paid once, with the shares
+of its first epoch of the tick (the chain pays each epoch with its own shares: an approximation).
 Epoch inputs are the tick's: weights revealed at the tick start and stake after the tick's blocks.
 """
 
@@ -172,13 +173,15 @@ def _params_range(params: YumaParams, lo: int, hi: int) -> YumaParams:
 
 
 def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np.ndarray, block: int,
-                   engine: str, names: tuple[str, ...] = _OUTPUTS) -> SimpleNamespace:
+                   engine: str, names: tuple[str, ...] = _OUTPUTS,
+                   scratch: dict[str, np.ndarray] | None = None) -> SimpleNamespace:
     """Run Yuma on the subnets ``sub`` and store their new bonds in ``nn.bonds``.
 
     The (netuids, uids, uids) weights and bonds are the big arrays (64 MiB each on the full network):
     for a few contiguous runs of netuids they are passed as views and the bonds are updated in place,
     instead of gathered into copies and scattered back.  Returns the per-uid outputs ``names`` (of
-    ``_OUTPUTS``) over ``sub``.
+    ``_OUTPUTS``) over ``sub``; with ``scratch`` (kept by the caller) and one run of netuids, they are
+    arrays of ``scratch``, overwritten by the next call given it.
     """
     runs = _contiguous_runs(sub)
     if len(runs) > MAX_RUNS_IN_PLACE:
@@ -199,18 +202,21 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
             owner_uid=np.zeros(hi - lo, np.int64), exists=nn.exists[sl], last_epoch_block=nn.last_epoch_block[sl],
         )
         parts.append(yuma_epoch(inputs, _params_range(params, lo, hi), block=block, engine=engine,
-                                bonds_out=nn.bonds[sl]))
+                                bonds_out=nn.bonds[sl], scratch=scratch if len(runs) == 1 else None))
     if len(parts) == 1:
         return SimpleNamespace(**{name: getattr(parts[0], name) for name in names})
     return SimpleNamespace(**{name: np.concatenate([getattr(r, name) for r in parts]) for name in names})
 
 
 def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaParams, epochs: np.ndarray,
-               block: int, engine: str = "auto") -> np.ndarray:
+               block: int, engine: str = "auto",
+               scratch: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None) -> np.ndarray:
     """Run Yuma for the subnets whose epoch fired (``epochs`` counts per netuid) and pay them.
 
     ``engine`` picks the Yuma kernel and the alpha payouts: ``"numba"`` (compiled, :mod:`dtaosim.payouts`),
     ``"numpy"`` (the reference) or ``"auto"`` (compiled when numba is importable); identical results.
+    ``scratch``: two dicts the caller keeps between calls, for the epoch outputs of the first epoch and of
+    the repeated ones (no new output arrays each tick; same results).
 
     Returns the (netuids, validators) dividends paid this call, valued in TAO (alpha at spot price).
     """
@@ -227,7 +233,8 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     out = None
     for c in range(int(counts.max())):
         sub = idx[counts > c]
-        res = _yuma_in_place(nn, stake_w, params, sub, block, engine, _OUTPUTS if c == 0 else ("new_permits",))
+        res = _yuma_in_place(nn, stake_w, params, sub, block, engine, _OUTPUTS if c == 0 else ("new_permits",),
+                             None if scratch is None else scratch[min(c, 1)])
         nn.permits[sub] = res.new_permits
         nn.last_epoch_block[sub] = block
         if c == 0:

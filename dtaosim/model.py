@@ -138,6 +138,7 @@ class DTaoModel(mesa.Model):
         self._history = np.zeros((0, self.state.n_netuids))
         self._stake_before: np.ndarray | None = None  # buffers of the tick's stake copies (return attribution)
         self._stake_traded: np.ndarray | None = None
+        self._epoch_scratch: tuple[dict, dict] = ({}, {})  # epoch output arrays kept between ticks
         self._yield = np.zeros(self.state.n_netuids)
         self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))
         self.recorder.record(self.state, None, self._validator_row(), self.pnl)
@@ -431,7 +432,7 @@ class DTaoModel(mesa.Model):
         report.events = events
         if self.neurons is not None:
             self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
-                                             st.block, engine=self.config.engine)
+                                             st.block, engine=self.config.engine, scratch=self._epoch_scratch)
         # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
         # emissions at closing prices, everything else is revaluation; also the closing stake's column sums
         staked = attribute_returns(self.pnl, st.free_tao, f0, h0, h1, st.stake, p0, st.price)

@@ -537,12 +537,24 @@ def _gather_rows(big: np.ndarray, lin_rows: np.ndarray, out: np.ndarray) -> np.n
 # ---------------------------------------------------------------------------------------------
 
 
+_PER_UID_OUTPUTS = (
+    ("stake", np.float64), ("active_stake", np.float64), ("inactive", np.bool_),
+    ("new_permits", np.bool_), ("consensus", np.float64), ("ranks", np.float64),
+    ("incentive", np.float64), ("validator_trust", np.float64), ("dividends", np.float64),
+    ("server_share", np.float64), ("validator_share", np.float64), ("emission_share", np.float64),
+)
+"""The (S, N) outputs of an epoch and their dtypes."""
+
+
 def allocate_outputs(inputs: YumaInputs, params: YumaParams, block: int | np.ndarray,
-                     bonds_out: np.ndarray | None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+                     bonds_out: np.ndarray | None,
+                     scratch: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Check the batch sizes and allocate every output array of an epoch (shared by both engines).
 
     Returns ``(blocks (S,) int64, outputs)``; ``bonds_out`` (S, N, N) float64 is used as the new bonds
-    array when given (checked), else a zero array is allocated.
+    array when given (checked), else a zero array is allocated.  ``scratch``: a dict the caller keeps
+    between calls; the (S, N) outputs are its arrays, zeroed, when their shapes and dtypes fit (filled
+    with new zero arrays otherwise), so a repeated epoch writes no fresh pages.
     """
     s_count, n = inputs.n_subnets, inputs.n_uids
     if params.n_subnets != s_count:
@@ -550,15 +562,17 @@ def allocate_outputs(inputs: YumaInputs, params: YumaParams, block: int | np.nda
             f"yuma.params: {params.n_subnets} subnets is not allowed; expected {s_count} (one per input subnet)"
         )
     blocks = np.ascontiguousarray(np.broadcast_to(np.asarray(block, dtype=np.int64), (s_count,)))
-    out: dict[str, np.ndarray] = {
-        name: np.zeros((s_count, n), dtype=dt)
-        for name, dt in (
-            ("stake", np.float64), ("active_stake", np.float64), ("inactive", np.bool_),
-            ("new_permits", np.bool_), ("consensus", np.float64), ("ranks", np.float64),
-            ("incentive", np.float64), ("validator_trust", np.float64), ("dividends", np.float64),
-            ("server_share", np.float64), ("validator_share", np.float64), ("emission_share", np.float64),
-        )
-    }
+    fits = scratch is not None and all(
+        isinstance(scratch.get(name), np.ndarray) and scratch[name].shape == (s_count, n) and scratch[name].dtype == dt
+        and scratch[name].flags.c_contiguous and scratch[name].flags.writeable for name, dt in _PER_UID_OUTPUTS)
+    if fits:
+        out: dict[str, np.ndarray] = {name: scratch[name] for name, _ in _PER_UID_OUTPUTS}
+        for arr in out.values():
+            arr.fill(0)
+    else:
+        out = {name: np.zeros((s_count, n), dtype=dt) for name, dt in _PER_UID_OUTPUTS}
+        if scratch is not None:
+            scratch.update(out)
     if bonds_out is None:
         bonds_out = np.zeros((s_count, n, n))
     elif bonds_out.shape != (s_count, n, n) or bonds_out.dtype != np.float64:
@@ -582,6 +596,7 @@ def yuma_epoch(
     chunk_subnets: int | None = None,
     workers: int = 1,
     engine: str = "numpy",
+    scratch: dict[str, np.ndarray] | None = None,
 ) -> YumaOutputs:
     """Run one Yuma epoch for every subnet of the batch.
 
@@ -601,6 +616,9 @@ def yuma_epoch(
             :func:`dtaosim.protocol.yuma_numba.yuma_epoch_numba`: same outputs, ``chunk_subnets`` and
             ``workers`` ignored, threads set by ``numba.set_num_threads``) or ``"auto"`` (numba when
             importable, else numpy).
+        scratch: a dict the caller keeps between calls (see :func:`allocate_outputs`): the (S, N) outputs
+            are written into its arrays, so the outputs of one call are overwritten by the next call given
+            the same dict.
 
     Returns:
         :class:`YumaOutputs`, float64 arrays with the subnet axis first.  Variant per subnet:
@@ -618,9 +636,10 @@ def yuma_epoch(
                     f"yuma.engine: 'numba' is not allowed here ({exc}); expected 'numpy' or 'auto'"
                 ) from exc
         else:
-            return yuma_epoch_numba(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out)
+            return yuma_epoch_numba(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out,
+                                    scratch=scratch)
     s_count, n = inputs.n_subnets, inputs.n_uids
-    blocks, out = allocate_outputs(inputs, params, block, bonds_out)
+    blocks, out = allocate_outputs(inputs, params, block, bonds_out, scratch)
     bonds_out = out["new_bonds"]
     if s_count and n:
         if chunk_subnets is None:  # about _CHUNK_ELEMENTS per chunk array, a multiple of `workers` chunks

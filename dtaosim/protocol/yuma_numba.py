@@ -1374,6 +1374,7 @@ def yuma_epoch_numba(
     block: int | np.ndarray,
     quantize_u16: bool = False,
     bonds_out: np.ndarray | None = None,
+    scratch: dict[str, np.ndarray] | None = None,
 ) -> YumaOutputs:
     """Run one Yuma epoch for every subnet of the batch, compiled (numba, threads = ``numba.get_num_threads()``).
 
@@ -1381,14 +1382,15 @@ def yuma_epoch_numba(
     ``engine="numba"``): ``inputs`` (S subnets, N uids), ``params`` (S,), ``block`` scalar or (S,)
     block numbers, ``quantize_u16`` (u16 storage of weights and bonds), ``bonds_out`` (S, N, N)
     float64 receiving the new bonds (``inputs.bonds`` for an in-place update; rows of uids outside
-    the permitted rows are left untouched, they must already be empty).
+    the permitted rows are left untouched, they must already be empty), ``scratch`` (arrays kept for
+    the (S, N) outputs, :func:`dtaosim.protocol.yuma.allocate_outputs`).
 
     Returns:
         :class:`YumaOutputs`: (S, N) float64 shares, stakes and scores, (S, N, N) new bonds (u16
         fractions), (S,) flags; equal to the numpy engine's (see the module docstring).
     """
     s_count, n = inputs.n_subnets, inputs.n_uids
-    blocks, out = allocate_outputs(inputs, params, block, bonds_out)
+    blocks, out = allocate_outputs(inputs, params, block, bonds_out, scratch)
     bonds_out = out["new_bonds"]
     if not (s_count and n):
         return YumaOutputs(**out)

@@ -417,3 +417,24 @@ def test_kernel_pieces_equal_numpy():
             results.append([bonds, col, out, ranks, clipped, np.array([trust])])
         for a, b in zip(*results, strict=True):
             np.testing.assert_array_equal(a.view(np.int64), b.view(np.int64), err_msg=str(case))
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_scratch_outputs_are_reused_and_equal_fresh_ones(engine):
+    """With a scratch dict the (S, N) outputs are the dict's arrays, zeroed and rewritten each call: the
+    same values as fresh arrays, even after a call that left other values in them; another shape gets new ones."""
+    rng = np.random.default_rng(23)
+    scratch: dict = {}
+    kept = None
+    for seed_batch in range(3):
+        inp, prm, block = random_batch(rng, 5, 16)
+        fresh = yuma_epoch(inp, prm, block=block, engine=engine)
+        got = yuma_epoch(inp, prm, block=block, engine=engine, scratch=scratch)
+        assert_engines_agree(fresh, got, seed_batch)
+        if kept is None:
+            kept = got.incentive
+        assert got.incentive is kept and scratch["incentive"] is kept  # the same array each call
+    inp, prm, block = random_batch(rng, 3, 16)
+    other = yuma_epoch(inp, prm, block=block, engine=engine, scratch=scratch)
+    assert other.incentive is not kept and other.incentive.shape == (3, 16) and scratch["incentive"] is other.incentive
+    assert_engines_agree(yuma_epoch(inp, prm, block=block, engine=engine), other)
