@@ -40,24 +40,11 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from dtaosim.fastpath import njit, pairwise_sum  # plain Python stand-ins without numba
 from dtaosim.intents import Unstake
 from dtaosim.neuron_lifecycle import has_room_on, register_neuron, registration_rules
 from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
-
-try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
-    from numba import njit
-
-    from dtaosim.protocol.numpy_sum import pairwise_sum
-except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
-
-    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
-        """Stand-in decorator: leaves the function as plain Python."""
-        return lambda fn: fn
-
-    def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:  # type: ignore[misc]
-        """numpy's own sum of ``a[lo:lo+n]`` (what the compiled version reproduces)."""
-        return float(np.sum(a[lo : lo + n]))
 
 if TYPE_CHECKING:
     from dtaosim.config import MinerEconomics

@@ -26,23 +26,9 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import mesa
 import numpy as np
 
-try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
-    from numba import njit
-
-    from dtaosim.protocol.numpy_sum import pairwise_sum
-except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
-
-    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
-        """Stand-in decorator: leaves the function as plain Python."""
-        return lambda fn: fn
-
-    def pairwise_sum(a: np.ndarray, lo: int, n: int) -> float:  # type: ignore[misc]
-        """numpy's own sum of ``a[lo:lo+n]`` (what the compiled version reproduces)."""
-        return float(np.sum(a[lo : lo + n]))
-
-
 from dtaosim.agents.params import check_params
 from dtaosim.consensus import DeferredRows
+from dtaosim.fastpath import njit, pairwise_sum  # plain Python stand-ins without numba
 from dtaosim.grouped import live_row
 
 if TYPE_CHECKING:
