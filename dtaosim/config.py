@@ -324,7 +324,9 @@ class ExperimentConfig(_Strict):
     validator_market: ValidatorMarket = Field(default_factory=ValidatorMarket)
     fundamentals: Fundamentals = Field(default_factory=Fundamentals)
     record: Record = Field(default_factory=Record)
-    engine: Literal["auto", "numba", "numpy"] = "auto"
+    engine: Literal["auto", "numba", "numpy", "checked"] = "auto"
+    """Kernels: compiled (``numba``; ``auto`` when numba imports), the readable reference (``numpy``), or both
+    compared call by call (``checked``, slow: see docs/NUMERICS.md)."""
     sweep: dict[str, Any] | None = None
 
     @field_validator("regime")

@@ -22,6 +22,8 @@ Epoch inputs are the tick's: weights revealed at the tick start and stake after 
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import itertools
 import weakref
 from dataclasses import dataclass
@@ -31,7 +33,9 @@ import numpy as np
 
 from dtaosim import payouts
 from dtaosim.grouped import grow_nominators, reveal_weight_rows
+from dtaosim.kernel import STATE_FIELDS
 from dtaosim.neurons import Neurons
+from dtaosim.numerics import check_close, check_fields
 from dtaosim.protocol import distribution as dist
 from dtaosim.protocol.regimes import Regime
 from dtaosim.protocol.yuma import YumaInputs, YumaParams, yuma_epoch
@@ -244,15 +248,32 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     nn.dividends[idx] = out.dividends
     nn.consensus[idx] = out.consensus
 
+    if engine == "checked":
+        ref_state, ref_nn, ref_paid = state.copy(), copy.deepcopy(nn), paid_tao.copy()
+        ref_args = copy.deepcopy((out, nominated, root_by_validator, stake_w))
+        _pay_epochs(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao, compiled=True)
+        _pay_epochs(ref_state, ref_nn, idx, ref_args[0], tw, *ref_args[1:], ref_paid, compiled=False)
+        check_fields("epoch payouts", state, ref_state, STATE_FIELDS)
+        check_fields("epoch payouts", nn, ref_nn, [f.name for f in dataclasses.fields(nn)])
+        check_close("epoch payouts", "paid_tao", paid_tao, ref_paid)
+        return paid_tao
+    compiled = engine != "numpy" and payouts.NUMBA_AVAILABLE
+    _pay_epochs(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao, compiled)
+    return paid_tao
+
+
+def _pay_epochs(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
+                nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray, paid_tao: np.ndarray,
+                compiled: bool) -> None:
+    """Pay the drained emission of subnets ``idx`` after their epoch ``out``: alpha, then the root part;
+    ``compiled`` picks :mod:`dtaosim.payouts` over the numpy reference."""
     root_alpha = state.drained_root[idx]
     root_tao = state.drained_root_tao[idx]
-    compiled = engine != "numpy" and payouts.NUMBA_AVAILABLE
     pay_alpha = _pay_alpha_compiled if compiled else _pay_alpha_numpy
     r_share, unpaid_root_tao = pay_alpha(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao)
     _pay_root(state, nn, idx, r_share, root_alpha, root_tao, unpaid_root_tao, root_by_validator, compiled)
     for name in ("drained_server", "drained_validator", "drained_owner", "drained_root", "drained_root_tao"):
         getattr(state, name)[idx] = 0.0
-    return paid_tao
 
 
 def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,

@@ -5,24 +5,17 @@ subnets with numpy.  This module runs the same rules as one numba ``@njit`` loop
 subnets on plain scalars and arrays (no allocation inside the loop), 25-70x faster (10-25M
 subnet-blocks per second for 128 subnets on one core; ``benchmarks/bench_emission.py``).
 
-Semantics are those of the reference, rule for rule and in the same floating-point operation order:
+The rules are the reference's, rule for rule; within a block only the shares, the subsidy test, the
+root-stake credit and the recycled TAO couple subnets, and those are computed before or after one fused
+pass per subnet.  Results agree with the reference within the numerical contract of
+:mod:`dtaosim.numerics` (1e-12 per call), not bit for bit: sums run in this loop's order and ``log1p``,
+``expm1`` and powers are the C library's, while numpy may use its own SIMD versions.  The halving
+exponent ``floor(log2 v)`` is read from the binary exponent of ``v`` where that is provably the same
+integer (:func:`block_emission`), and the legacy epoch test ``(b + netuid + 1) mod (tempo + 1)`` is
+kept as a per-subnet counter: both exact.
 
-* every per-subnet quantity is computed with the same expression tree (e.g. ``(1 - w2)/w2*y/x``,
-  ``−expm1(−e·log1p(Δ/R))`` for the protocol's swaps), fused into one pass per subnet; this is
-  exact because within a block only the shares, the subsidy test, the root-stake credit and the
-  recycled TAO couple subnets, and those are computed before or after the pass;
-* every sum the reference takes over the subnet axis uses numpy's pairwise summation, reproduced
-  by :func:`np_sum`;
-* ``z ** p`` of the flow rule uses numpy's scalar-exponent fast paths (``p`` = 1, 2, 0.5);
-  ``log1p``, ``expm1``, other powers and ``log2`` call the same C math library as numpy's loops;
-* the halving exponent ``floor(log2 v)`` is read from the binary exponent of ``v`` where that is
-  provably the same integer (:func:`block_emission`), and the legacy epoch test
-  ``(b + netuid + 1) mod (tempo + 1)`` is kept as a per-subnet counter: both exact.
-
-The result matches the reference bit for bit on every test network (the tests allow 1e-12
-relative).  The only intended differences: arrays of the wrong dtype or layout are converted (and
-the state's attribute rebound to the converted copy) instead of being mutated in place, and a
-network of more than :data:`MAX_NETUIDS` netuids is handed to the reference.
+The only intended difference: arrays of the wrong dtype or layout are converted (and the state's
+attribute rebound to the converted copy) instead of being mutated in place.
 
 Units: TAO and alpha amounts, prices in TAO per alpha, ages and times in blocks.  Every chain
 number comes from the :class:`~dtaosim.protocol.regimes.Regime`; the rule choices (strings) are
@@ -39,31 +32,11 @@ from typing import NamedTuple
 import numpy as np
 
 from dtaosim import kernel
+from dtaosim.compiled import JIT as _JIT
+from dtaosim.compiled import NUMBA_AVAILABLE, maximum, minimum, njit, sum_range
 from dtaosim.kernel import TickFlows
 from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
-
-try:  # numba stays optional
-    from numba import njit
-
-    from dtaosim.protocol.numpy_sum import PAIRWISE_LEVEL4_MAX, pairwise_sum
-
-    NUMBA_AVAILABLE = True
-except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
-    NUMBA_AVAILABLE = False
-    PAIRWISE_LEVEL4_MAX = 0
-
-    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
-        """Stand-in decorator: leaves the function as plain Python (slow, same results)."""
-        return lambda fn: fn
-
-    def pairwise_sum(a, lo, n):  # type: ignore[no-redef]
-        """numpy's own sum of ``a[lo:lo+n]`` (what the compiled version reproduces)."""
-        return float(np.sum(a[lo:lo + n]))
-
-
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}  # IEEE division (inf/NaN, no ZeroDivisionError); no
-# fastmath; nogil: the block loop runs while another thread reveals weights (DTaoModel.step)
 
 # --- rule codes (the Regime's string choices) ----------------------------------------------------
 SHARE_EMA_PRICE, SHARE_EMA_PRICE_BURN, SHARE_EMA_PRICE_ROOTPROP_BURN, SHARE_TAO_FLOW, SHARE_NET_FLOW = range(5)
@@ -239,41 +212,6 @@ class Scratch(NamedTuple):
 
 
 # ---------------------------------------------------------------------------------------------
-# numeric building blocks (same expression trees as numpy in dtaosim.protocol)
-# ---------------------------------------------------------------------------------------------
-# numpy's pairwise sum over the subnet axis (shared with the Yuma engine)
-np_sum = pairwise_sum
-
-
-MAX_NETUIDS = PAIRWISE_LEVEL4_MAX
-"""Largest network :func:`np_sum` sums exactly (1928 netuids); larger ones use the reference kernel."""
-
-
-@njit(**_JIT)
-def np_minimum(a, b):
-    """``np.minimum`` of two floats: a NaN in either propagates, and of equal values (±0) the second."""
-    return a if (a < b or a != a) else b
-
-
-@njit(**_JIT)
-def np_maximum(a, b):
-    """``np.maximum`` of two floats: a NaN in either propagates, and of equal values (±0) the second."""
-    return a if (a > b or a != a) else b
-
-
-@njit(**_JIT)
-def scalar_power(z, p):
-    """``z ** p`` as numpy computes an array to a scalar power (fast paths for 1, 2 and 0.5)."""
-    if p == 1.0:
-        return z
-    if p == 2.0:
-        return z * z
-    if p == 0.5:
-        return math.sqrt(z)
-    return z**p
-
-
-# ---------------------------------------------------------------------------------------------
 # §2 block emission; §5 pools (scalar rules)
 # ---------------------------------------------------------------------------------------------
 @njit(**_JIT)
@@ -361,7 +299,7 @@ def alpha_in_cap(r, alpha_em, root_prop, e_tao):
     if r.alpha_in_cap == CAP_ALPHA_EMISSION:
         return alpha_em
     if r.alpha_in_cap == CAP_MIN_ALPHA_EMISSION_BLOCK_EMISSION:
-        return np_minimum(alpha_em, e_tao)
+        return minimum(alpha_em, e_tao)
     return root_prop * alpha_em
 
 
@@ -420,7 +358,7 @@ def ema_coefficient(r, age_blocks):
     """Per-block EMA coefficient ``base·age/(age + halving)`` (``base`` without slow start)."""
     if not r.ema_slow_start:
         return r.ema_base_alpha
-    age = np_maximum(float(age_blocks), 0.0)
+    age = maximum(float(age_blocks), 0.0)
     den = age + r.ema_halving_blocks
     return r.ema_base_alpha * (age / den if den > 0.0 else 0.0)
 
@@ -428,7 +366,7 @@ def ema_coefficient(r, age_blocks):
 @njit(**_JIT)
 def update_ema_price(ema, spot, coefficient, input_cap):
     """One block of the moving price: ``a·min(spot, cap) + (1 − a)·ema``, TAO per alpha."""
-    return coefficient * np_minimum(spot, input_cap) + (1.0 - coefficient) * ema
+    return coefficient * minimum(spot, input_cap) + (1.0 - coefficient) * ema
 
 
 @njit(**_JIT)
@@ -446,7 +384,7 @@ def emitting_price_sum(emit, ema_price, tmp):
     n = tmp.shape[0]
     for i in range(n):
         tmp[i] = ema_price[i] if emit[i] else 0.0
-    return np_sum(tmp, 0, n)
+    return sum_range(tmp, 0, n)
 
 
 @njit(**_JIT)
@@ -463,11 +401,11 @@ def shares_by_price_and_burn(emit, ema_price, miner_burned, root_prop, with_root
     n = out.shape[0]
     shares_by_price(emit, ema_price, out, tmp)
     for i in range(n):
-        v = out[i] * (1.0 - np_minimum(miner_burned[i], 1.0))
+        v = out[i] * (1.0 - minimum(miner_burned[i], 1.0))
         if with_root_prop:
             v = v * root_prop[i]
         tmp[i] = v
-    total = np_sum(tmp, 0, n)
+    total = sum_range(tmp, 0, n)
     if total > 0.0:
         for i in range(n):
             out[i] = tmp[i] / total
@@ -481,11 +419,11 @@ def net_flow(user_flow_ema, protocol_flow_ema, out, tmp):
     """
     n = out.shape[0]
     for i in range(n):
-        tmp[i] = np_maximum(protocol_flow_ema[i], 0.0)
-    pos_p = np_sum(tmp, 0, n)
+        tmp[i] = maximum(protocol_flow_ema[i], 0.0)
+    pos_p = sum_range(tmp, 0, n)
     for i in range(n):
-        tmp[i] = np_maximum(user_flow_ema[i], 0.0)
-    pos_s = np_sum(tmp, 0, n)
+        tmp[i] = maximum(user_flow_ema[i], 0.0)
+    pos_s = sum_range(tmp, 0, n)
     norm = 1.0
     if pos_p > 0.0:
         ratio = pos_s / pos_p
@@ -508,8 +446,8 @@ def shares_by_flow(emit, flow, cutoff, exponent, out, tmp):
     low = 0.0 if 0.0 < lowest else lowest  # Python min(lowest, 0.0)
     offset = low if low > cutoff else cutoff  # Python max(cutoff, low)
     for i in range(n):
-        tmp[i] = scalar_power(np_maximum(flow[i] - offset, 0.0), exponent) if emit[i] else 0.0
-    total = np_sum(tmp, 0, n)
+        tmp[i] = maximum(flow[i] - offset, 0.0) ** exponent if emit[i] else 0.0
+    total = sum_range(tmp, 0, n)
     for i in range(n):
         out[i] = tmp[i] / total if total > 0.0 else 0.0
 
@@ -540,7 +478,7 @@ def get_shares(r, emit, enabled, ema_price, miner_burned, root_prop, user_flow_e
         for i in range(n):
             if not enabled[i]:
                 out[i] = 0.0
-        total = np_sum(out, 0, n)
+        total = sum_range(out, 0, n)
         for i in range(n):
             out[i] = out[i] / total if total > 0.0 else 0.0
 
@@ -716,9 +654,9 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
 
         if epochs_run > 0:  # root stakers' TAO (claimed now, or sold earlier) joins the root stake
             if r.root_dividends == ROOT_CLAIM_SWAP:
-                pool_tao[0] += np_sum(claim_tao_now, 0, n)
-            pool_tao[0] += np_sum(paid_root_tao_now, 0, n)
-        spent = np_sum(tao_in_now, 0, n) + np_sum(excess_now, 0, n)
+                pool_tao[0] += sum_range(claim_tao_now, 0, n)
+            pool_tao[0] += sum_range(paid_root_tao_now, 0, n)
+        spent = sum_range(tao_in_now, 0, n) + sum_range(excess_now, 0, n)
         tao_recycled += e_tao - spent
         flows_recycled += e_tao - spent
     return block, tao_minted, tao_recycled, flows_recycled
@@ -748,7 +686,7 @@ def advance_blocks_fast(state: NetworkState, regime: Regime, n_blocks: int,
     new arrays, the other arrays updated in place) and accumulates into ``flows`` (a new
     :class:`TickFlows` if None), which is returned.  Falls back to the reference without numba.
     """
-    if not NUMBA_AVAILABLE or state.n_netuids > MAX_NETUIDS:
+    if not NUMBA_AVAILABLE:
         return kernel.advance_blocks(state, regime, n_blocks, flows)
     flows = flows or TickFlows(state.n_netuids)
     n_blocks = int(n_blocks)

@@ -6,14 +6,13 @@ intent dataclasses, each quoted through the numpy pool functions of :mod:`dtaosi
 intents into an :class:`~dtaosim.intents.IntentBatch` and runs them in one numba ``@njit`` loop, in
 the same seeded order (the same ``rng.permutation`` draw), on plain scalars (about 1 µs per intent).
 
-Semantics are those of the reference, rule for rule and in the same floating-point operation order:
-validity checks, the dust tolerance of a closing unstake, the flat stake fee, the swap fee on the
-input (and the recomputed fee of a partial fill), limit prices (the regime's default limits where an
-intent has none), the reserve and input limits, the minimum stake, a sell's fee alpha sold again
-for the block author, and a move as an unstake (no limit) then a stake charged no fee unless it
-leaves root.  Each pool expression is the reference's (``(1 − w2)/w2·y/x``,
-``y·((p_t/p)^w1 − 1)``, ``−expm1(−e·log1p(Δ/R))``, ...), evaluated in float64 without fastmath, so
-the state arrays and events match the reference bit for bit (``tests/test_intent_engine.py``).
+The rules are the reference's, rule for rule: validity checks, the dust tolerance of a closing unstake,
+the flat stake fee, the swap fee on the input (and the recomputed fee of a partial fill), limit prices
+(the regime's default limits where an intent has none), the reserve and input limits, the minimum stake,
+a sell's fee alpha sold again for the block author, and a move as an unstake (no limit) then a stake
+charged no fee unless it leaves root.  States and events agree with the reference within the numerical
+contract of :mod:`dtaosim.numerics` (``tests/test_intent_engine.py``): the same statuses, amounts within
+1e-12 (``log1p``, ``expm1`` and powers are the C library's here, numpy's own SIMD versions there).
 
 Statuses are integer codes (:data:`STATUS_NAMES` gives the reference's strings).  The only intended
 differences: an account index outside the state raises ``IndexError`` (the reference would wrap a
@@ -28,13 +27,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dtaosim.fastpath import NUMBA_AVAILABLE, njit, np_maximum, shrink_fraction, spot_price
+from dtaosim.compiled import JIT as _JIT
+from dtaosim.compiled import NUMBA_AVAILABLE, maximum, njit
+from dtaosim.fastpath import shrink_fraction, spot_price
 from dtaosim.intents import KIND_NAMES, MOVE, STAKE, IntentBatch
 from dtaosim.protocol import amm
 from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
-
-_JIT = {"cache": True, "error_model": "numpy"}  # IEEE division (inf/NaN, no ZeroDivisionError); no fastmath
 
 # --- status codes ---------------------------------------------------------------------------------
 OK = 0
@@ -210,7 +209,7 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
     flat = r.flat_stake_fee
     w2 = 0.5 if r.constant_product else pool_w2[s]
     q_status, q_in, q_fee, q_out, new_y, new_x = quote_buy(
-        pool_tao[s] + flat, pool_alpha[s], w2, np_maximum(tao - flat, 0.0), fee_rate, r.min_reserve,
+        pool_tao[s] + flat, pool_alpha[s], w2, maximum(tao - flat, 0.0), fee_rate, r.min_reserve,
         r.max_input_multiple, limit, allow_partial, r.constant_product and flat > 0.0)
     if q_status == amm.OK and (tao < r.min_stake or tao <= flat):
         q_status = amm.ZERO_OUTPUT
@@ -290,7 +289,6 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
             origin, dest = netuid[i], destination[i]
             status, a_in, a_out, fee = INVALID_NETUID, 0.0, 0.0, 0.0
             if 0 <= dest < exists.shape[0] and exists[dest] and origin != dest:
-                before = free_tao[a]
                 # the fee is charged once: on the unstake leg, or on the stake leg when leaving root
                 status, sold, got, fee1, tao_fees = unstake_one(
                     r, a, origin, amount[i], r.min_sell_price, False, exists, emitting, free_tao, stake, pool_tao,
@@ -300,8 +298,8 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
                         r, r.fee_rate if origin == 0 else 0.0, a, dest, got, r.max_buy_price, False, exists,
                         emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block,
                         tao_fees)
-                    if status2 != OK:  # the unstake stands; TAO stays free
-                        status, a_in, a_out, fee = MOVED_TO_BALANCE + status2, sold, free_tao[a] - before, fee1
+                    if status2 != OK:  # the unstake stands; its TAO stays free
+                        status, a_in, a_out, fee = MOVED_TO_BALANCE + status2, sold, got, fee1
                     else:
                         a_in, a_out, fee = sold, bought, fee1 + fee2
         else:

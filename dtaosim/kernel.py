@@ -15,12 +15,14 @@ The kernel mutates the :class:`~dtaosim.state.NetworkState` it is given and retu
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from dtaosim.intents import Intent, IntentBatch, MoveStake, Stake, Unstake, as_batch, as_intents
+from dtaosim.numerics import ENGINES, check_events, check_fields
 from dtaosim.protocol import amm, emission, epochs, staking
 from dtaosim.protocol.regimes import Regime
 from dtaosim.state import NetworkState
@@ -55,6 +57,11 @@ class TickFlows:
                      "root_sell_alpha", "root_sell_tao", "epochs", "share", "user_flow"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(self.n))
+
+
+STATE_FIELDS = tuple(f.name for f in fields(NetworkState))
+"""Every field of the state (compared field by field by the checked engine)."""
+FLOW_FIELDS = tuple(f.name for f in fields(TickFlows))
 
 
 @dataclass
@@ -148,7 +155,6 @@ def _execute_move(state: NetworkState, regime: Regime, it: MoveStake) -> tuple[s
         return "invalid_netuid", 0.0, 0.0, 0.0
     if it.origin == it.destination:
         return "invalid_netuid", 0.0, 0.0, 0.0
-    before = state.free_tao[it.account]
     # the fee is charged once: on the unstake leg, or on the stake leg when leaving root
     status, sold, got, fee1 = _execute_unstake(state, regime, Unstake(it.account, it.origin, it.alpha))
     if status != "ok":
@@ -157,7 +163,7 @@ def _execute_move(state: NetworkState, regime: Regime, it: MoveStake) -> tuple[s
     status, _paid, bought, fee2 = _execute_stake(state, stake_regime, Stake(it.account, it.destination, got))
     if status != "ok":
         # the unstake stands (as on chain, TAO below the minimum is not re-staked); report it
-        return f"moved_to_balance:{status}", sold, state.free_tao[it.account] - before, fee1
+        return f"moved_to_balance:{status}", sold, got, fee1
     return "ok", sold, bought, fee1 + fee2
 
 
@@ -180,12 +186,20 @@ def execute_intents(state: NetworkState, intents: Sequence[Intent | IntentBatch]
     ``intents`` is one :class:`~dtaosim.intents.IntentBatch` or a list mixing intents and batches (a
     batch counts as its intents, in place).  Each event is ``(block, account, kind, netuid, amount_in,
     amount_out, fee, status)`` with status ``"ok"`` or the rejection reason; a move's netuid is its
-    destination.  ``engine`` (see :data:`ENGINES`): ``"numpy"`` is the reference loop over
-    dataclasses; ``"numba"`` (and ``"auto"`` when numba imports) the compiled loop of
-    :mod:`dtaosim.intent_engine`, with identical state and events (tested bit for bit).
+    destination.  ``engine`` (see :data:`~dtaosim.numerics.ENGINES`): ``"numpy"`` is the reference loop
+    over dataclasses; ``"numba"`` (and ``"auto"`` when numba imports) the compiled loop of
+    :mod:`dtaosim.intent_engine`, which agrees with it within the numerical contract; ``"checked"`` runs
+    both and compares (:mod:`dtaosim.numerics`).
     """
-    if engine not in ENGINES:
-        raise ValueError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
+    _check_engine(engine)
+    if engine == "checked":
+        reference = state.copy()
+        order_rng = copy.deepcopy(rng)
+        done = execute_intents(state, intents, regime, rng, "numba", events=True)
+        expected = execute_intents(reference, intents, regime, order_rng, "numpy", events=True)
+        check_events("intent execution", done, expected)
+        check_fields("intent execution", state, reference, STATE_FIELDS)
+        return done if events else []
     if engine != "numpy":
         from dtaosim import fastpath, intent_engine
 
@@ -197,6 +211,16 @@ def execute_intents(state: NetworkState, intents: Sequence[Intent | IntentBatch]
     order = rng.permutation(len(intents)) if len(intents) > 1 else range(len(intents))
     done = _execute_in_order(state, [intents[int(i)] for i in order], regime)
     return done if events else []
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        raise ValueError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
+    if engine in ("numba", "checked"):
+        from dtaosim import fastpath
+
+        if not fastpath.NUMBA_AVAILABLE:
+            raise ImportError(f"engine: {engine!r} needs the numba package (pip install numba)")
 
 
 def _execute_in_order(state: NetworkState, intents: Sequence[Intent], regime: Regime) -> list[tuple]:
@@ -429,21 +453,20 @@ def distribute_pro_rata(state: NetworkState) -> np.ndarray:
     return np.concatenate([[0.0], per_unit])
 
 
-ENGINES = ("auto", "numba", "numpy")
-"""Block and intent engines: the compiled fast paths (``numba``; ``auto`` uses them when numba
-imports) or the numpy reference loops.  Both give identical results (tested bit for bit)."""
-
-
 def advance(state: NetworkState, regime: Regime, blocks: int, engine: str = "auto") -> TickFlows:
-    """Advance ``blocks`` blocks with the chosen engine (see :data:`ENGINES`)."""
+    """Advance ``blocks`` blocks with the chosen engine (see :data:`~dtaosim.numerics.ENGINES`)."""
+    _check_engine(engine)
     if engine == "numpy":
         return advance_blocks(state, regime, blocks)
-    if engine not in ENGINES:
-        raise ValueError(f"engine: {engine!r} is not allowed; allowed: {', '.join(ENGINES)}")
     from dtaosim import fastpath
 
-    if engine == "numba" and not fastpath.NUMBA_AVAILABLE:
-        raise ImportError("engine: 'numba' needs the numba package (pip install numba)")
+    if engine == "checked":
+        reference = state.copy()
+        flows = fastpath.advance_blocks_fast(state, regime, blocks)
+        expected = advance_blocks(reference, regime, blocks)
+        check_fields("block loop", state, reference, STATE_FIELDS)
+        check_fields("block loop", flows, expected, FLOW_FIELDS)
+        return flows
     return fastpath.advance_blocks_fast(state, regime, blocks)
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dtaosim.fastpath import NUMBA_AVAILABLE
+from dtaosim.compiled import NUMBA_AVAILABLE
 from dtaosim.initial_state import SNAPSHOTS, load_snapshot
 from dtaosim.intent_engine import quote_buy as quote_buy_one
 from dtaosim.neurons import Neurons

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.fastpath import np_maximum  # numpy's maximum of two floats (of equal ±0: the second)
+from dtaosim.compiled import maximum
 
 try:  # numba stays optional: without it run_epochs pays with the numpy reference
     from numba import njit
@@ -182,7 +182,7 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
         dividend_row(validator_share[i], hk_alpha, hk_root, tao_weight, pool, 1.0, alpha_pay, root_pay)
         root_total = np_row_sum(root_pay, 0, n)
         unpaid = pool - np_row_sum(alpha_pay, 0, n) + (0.0 if root_total > 0 else drained_root[s])
-        unclaimed_alpha[s] += np_maximum(unpaid, 0.0)
+        unclaimed_alpha[s] += maximum(unpaid, 0.0)
         unpaid_root_tao[i] = 0.0 if root_total > 0 else drained_root_tao[s]
         # validators' alpha part: take, the rest to nominators (outside holders' here)
         for g in range(g_count):

@@ -1,8 +1,10 @@
-"""The compiled intent loop (dtaosim.intent_engine) reproduces the reference kernel.execute_intents.
+"""The compiled intent loop (dtaosim.intent_engine) keeps the numerical contract with the reference
+kernel.execute_intents (docs/NUMERICS.md).
 
 Random intent lists (valid, rejected, partial fills, limit prices, dust, moves through root, pool and
-input limits) on random networks, for every regime and a few hypothetical ones: the state arrays and
-the events must be identical bit for bit, and so must the order drawn from the generator.
+input limits) on random networks, for every regime and a few hypothetical ones: the same order drawn from
+the generator, the same statuses, and every amount and state array within 1e-12 (relative, plus 1e-12 in
+the amount's unit).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dtaosim import fastpath, kernel
 from dtaosim.initial_state import synthetic_state
 from dtaosim.intent_engine import STATUS_NAMES
 from dtaosim.intents import IntentBatch, MoveStake, Stake, Unstake, as_batch, as_intents
+from dtaosim.numerics import check_events, check_fields
 from dtaosim.protocol.regimes import get_regime, regime_names
 
 pytestmark = pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed")
@@ -109,13 +112,13 @@ def run_both(name: str, seed: int, count: int, order_seed: int):
     return ref, fast, ev_ref, ev_fast
 
 
-def assert_identical(ref, fast, ev_ref, ev_fast):
-    assert ev_fast == ev_ref
+def assert_within_contract(ref, fast, ev_ref, ev_fast):
+    check_events("intents", ev_fast, ev_ref)
     for e_fast, e_ref in zip(ev_fast, ev_ref, strict=True):  # same types too (the events frame's dtypes)
         assert [type(v) for v in e_fast[:3]] == [type(v) for v in e_ref[:3]]
+    check_fields("intents", fast, ref, (*STATE_ARRAYS, "tao_fees"))
     for name in STATE_ARRAYS:
-        np.testing.assert_array_equal(getattr(fast, name), getattr(ref, name), err_msg=name, strict=True)
-    assert fast.tao_fees == ref.tao_fees
+        assert getattr(fast, name).dtype == getattr(ref, name).dtype, name
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,14 +126,14 @@ def assert_identical(ref, fast, ev_ref, ev_fast):
        order_seed=st.integers(0, 2**20))
 def test_compiled_intents_match_the_reference(name, seed, count, order_seed):
     ref, fast, ev_ref, ev_fast = run_both(name, seed, count, order_seed)
-    assert_identical(ref, fast, ev_ref, ev_fast)
+    assert_within_contract(ref, fast, ev_ref, ev_fast)
     ref.check_invariants(rtol=1e-9)
 
 
 @pytest.mark.parametrize("name", ALL)
 def test_many_intents_match_the_reference_and_reach_every_outcome(name):
     ref, fast, ev_ref, ev_fast = run_both(name, seed=ALL.index(name), count=3000, order_seed=7)
-    assert_identical(ref, fast, ev_ref, ev_fast)
+    assert_within_contract(ref, fast, ev_ref, ev_fast)
     seen = {e[-1] for e in ev_ref}
     for status in ("ok", "invalid_netuid", "nonpositive_amount", "insufficient_balance", "insufficient_stake",
                    "price_limit", "zero_output"):
@@ -154,8 +157,8 @@ def test_batches_and_dataclasses_mix_in_submission_order():
     ev_list = kernel.execute_intents(a, intents, reg, np.random.default_rng(1), engine="numpy")
     ev_mixed = kernel.execute_intents(b, mixed, reg, np.random.default_rng(1), engine="numba")
     ev_batch = kernel.execute_intents(c, batch, reg, np.random.default_rng(1), engine="auto")
-    assert ev_list == ev_mixed == ev_batch
-    assert_identical(a, b, ev_list, ev_mixed)
+    assert ev_mixed == ev_batch  # one engine: the same bits
+    assert_within_contract(a, b, ev_list, ev_mixed)
 
 
 def _same_modulo_nan(xs: list, ys: list) -> bool:

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dtaosim.fastpath import njit, pairwise_sum  # plain Python stand-ins without numba
+from dtaosim.compiled import njit, sum_range
 from dtaosim.intents import Unstake
 from dtaosim.neuron_lifecycle import has_room_on, register_neuron, registration_rules
 from dtaosim.protocol import amm
@@ -408,7 +408,7 @@ def _plan_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: n
         row = want[s]
         _wanted_row(hold[s], cost[s], active[s], price[s], tradable[s], days_per_tick, sell_fraction, row)
         ex = exit_alpha[s] if tradable[s] else 0.0
-        total = pairwise_sum(row, 0, n) + ex
+        total = sum_range(row, 0, n) + ex
         h = held[s]
         scale = h / (total if total > 0 else 1.0) if total > h else 1.0
         if scale != 1.0:
@@ -443,7 +443,7 @@ def _book_sold(actual: np.ndarray, alpha: np.ndarray, exit_alpha: np.ndarray, pl
     for s in range(alpha.shape[0]):
         row = alpha[s]
         t = plan_total[s]
-        sold = _min(_max(pairwise_sum(row, 0, n) + exit_alpha[s] - actual[s], 0.0), t)  # np.clip
+        sold = _min(_max(sum_range(row, 0, n) + exit_alpha[s] - actual[s], 0.0), t)  # np.clip
         frac = sold / t if t > 0 else 0.0
         for u in range(n):
             row[u] = _max(row[u] - plan[s, u] * frac, 0.0)
@@ -451,7 +451,7 @@ def _book_sold(actual: np.ndarray, alpha: np.ndarray, exit_alpha: np.ndarray, pl
         exit_alpha[s] = _max(exit_alpha[s] - plan_exit[s] * frac, 0.0)
         plan_exit[s] = 0.0
         plan_total[s] = 0.0
-        tracked = pairwise_sum(row, 0, n) + exit_alpha[s]
+        tracked = sum_range(row, 0, n) + exit_alpha[s]
         act = actual[s]
         if np.abs(tracked - act) > 1e-9 * _max(act, 1.0):
             scale = act / tracked if tracked > 0 else 0.0
@@ -543,7 +543,7 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
         per_tick = alpha_emission[s] * owner_keep * miner_share * blocks * keep[s]
         income[k] = per_tick * _pool_price(pool_tao[s], pool_alpha[s], pool_w2[s])
         if n == 1:
-            total_q[k] = pairwise_sum(quality[s], n_immortal, n_u - n_immortal)
+            total_q[k] = sum_range(quality[s], n_immortal, n_u - n_immortal)
         else:
             total_q[k] = _sum_in_order(quality[s], n_immortal)
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
@@ -566,7 +566,7 @@ def _refresh_row(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndar
     """``total_q`` and ``room`` of subnet ``s`` alone, at position ``k`` (``room`` only ``with_room``), as
     :meth:`MinerEconomy._touch` has them: the total quality is numpy's sum of the one row, pairwise (where
     :func:`_market_build` may add the uids in order: the bits can differ, as they did before compiling)."""
-    total_q[k] = pairwise_sum(quality[s], n_immortal, quality.shape[1] - n_immortal)
+    total_q[k] = sum_range(quality[s], n_immortal, quality.shape[1] - n_immortal)
     if with_room:
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.fastpath import njit, np_maximum, np_minimum, pairwise_sum
+from dtaosim.compiled import maximum, minimum, njit, sum_range
 from dtaosim.intents import MOVE, STAKE, UNSTAKE, IntentBatch
 
 _JIT = {"cache": True, "error_model": "numpy"}  # IEEE division (inf/NaN, no ZeroDivisionError); no fastmath
@@ -279,7 +279,7 @@ def _watch_peaks(peak, rows, cols, price, stake, accounts, keep):
         if a < 0:
             return held, sell, k
         p = price[c]
-        top = np_maximum(peak[r, c], p)
+        top = maximum(peak[r, c], p)
         peak[r, c] = top  # a position listed twice gets the same peak: max(max(q, p), p) is max(q, p)
         h = stake[a, c]
         held[k] = h
@@ -338,13 +338,13 @@ def _rebalance(universe, members, subnets, stake, accounts, free_tao, price, ema
             u[c] = universe[m, c] and subnets[c]
             value[c] = stake[a, c] * price[c] if u[c] else 0.0
             k += u[c]
-        wealth = free + pairwise_sum(value, 0, n_cols)
+        wealth = free + sum_range(value, 0, n_cols)
         share = 1.0 / max(k, 1)
         total_w = 0.0
         if ema_weights:
             for c in range(n_cols):
                 w[c] = ema_price[c] if u[c] else 0.0
-            total_w = pairwise_sum(w, 0, n_cols)
+            total_w = sum_range(w, 0, n_cols)
         off = False
         for c in range(n_cols):
             equal = share if u[c] else 0.0
@@ -359,13 +359,13 @@ def _rebalance(universe, members, subnets, stake, accounts, free_tao, price, ema
         for c in range(n_cols):  # sells first
             if trade and u[c] and diff[c] < -min_stake:
                 kind[n_out], who[n_out], netuid[n_out] = UNSTAKE, m, c
-                amount[n_out] = np_minimum(-diff[c] / price[c], stake[a, c])
+                amount[n_out] = minimum(-diff[c] / price[c], stake[a, c])
                 limit[n_out] = price[c] * sell_keep
                 n_out += 1
         for c in range(n_cols):
             want[c] = diff[c] if (trade and u[c] and diff[c] > min_stake) else 0.0
-        total = pairwise_sum(want, 0, n_cols)
-        scale = np_minimum(1.0, free / total) if total > 0.0 else 0.0
+        total = sum_range(want, 0, n_cols)
+        scale = minimum(1.0, free / total) if total > 0.0 else 0.0
         for c in range(n_cols):
             tao = want[c] * scale
             if trade and u[c] and tao >= min_stake:

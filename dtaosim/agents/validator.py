@@ -27,8 +27,8 @@ import mesa
 import numpy as np
 
 from dtaosim.agents.params import check_params
+from dtaosim.compiled import njit, sum_range
 from dtaosim.consensus import DeferredRows
-from dtaosim.fastpath import njit, pairwise_sum  # plain Python stand-ins without numba
 from dtaosim.grouped import live_row
 
 if TYPE_CHECKING:
@@ -230,7 +230,7 @@ def _copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int, 
             row[j] = consensus[netuids[k], j]
         for j in range(1, min(1 + n_validators, n)):
             row[j] = 0.0
-        total = pairwise_sum(row, 0, n)  # numpy's sum of the row, bit for bit
+        total = sum_range(row, 0, n)  # numpy's sum of the row, bit for bit
         if total > 0.0:
             positive = True
             for j in range(n):

@@ -28,8 +28,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
+from dtaosim.compiled import njit, sum_range
 from dtaosim.errors import ConfigError
-from dtaosim.fastpath import njit, pairwise_sum
 
 if TYPE_CHECKING:
     from dtaosim.config import ExperimentConfig, ValidatorMarket
@@ -44,7 +44,7 @@ def _blend_rows(split, p, f):
     keep = 1.0 - f
     for r in range(split.shape[0]):
         row = split[r]
-        if pairwise_sum(row, 0, row.shape[0]) > 0.0:  # numpy's row sum, in its order
+        if sum_range(row, 0, row.shape[0]) > 0.0:  # numpy's row sum, in its order
             for j in range(row.shape[0]):
                 row[j] = keep * row[j] + f * p[j]
 

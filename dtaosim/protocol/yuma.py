@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from dtaosim.errors import ConfigError
+from dtaosim.numerics import ENGINES, check_fields
 from dtaosim.protocol.regimes import U16_MAX, Regime
 
 __all__ = [
@@ -625,8 +626,10 @@ def yuma_epoch(
         original Yuma (``yuma3`` false), Yuma 3 with a fixed EMA coefficient, or Yuma 3 with liquid
         alpha (``yuma3`` and ``liquid_alpha`` and some consensus > 0).
     """
-    if engine not in ("numpy", "numba", "auto"):
-        raise ConfigError(f"yuma.engine: {engine!r} is not allowed; expected one of 'numpy', 'numba', 'auto'")
+    if engine not in ENGINES:
+        raise ConfigError(f"yuma.engine: {engine!r} is not allowed; expected one of {', '.join(map(repr, ENGINES))}")
+    if engine == "checked":
+        return _checked_epoch(inputs, params, block, quantize_u16, bonds_out, scratch)
     if engine != "numpy":
         try:
             from dtaosim.protocol.yuma_numba import yuma_epoch_numba
@@ -660,6 +663,18 @@ def yuma_epoch(
             for bound in bounds:
                 run(bound)
     return YumaOutputs(**out)
+
+
+def _checked_epoch(inputs: YumaInputs, params: YumaParams, block: int | np.ndarray, quantize_u16: bool,
+                   bonds_out: np.ndarray | None, scratch: dict[str, np.ndarray] | None) -> YumaOutputs:
+    """``engine="checked"``: the compiled epoch, compared output by output with this kernel's on the same
+    inputs (copied first: the compiled one may write the bonds in place); returns the compiled outputs."""
+    reference_inputs = dataclasses.replace(inputs, bonds=np.array(inputs.bonds, dtype=np.float64))
+    got = yuma_epoch(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out, engine="numba",
+                     scratch=scratch)
+    expected = yuma_epoch(reference_inputs, params, block=block, quantize_u16=quantize_u16, engine="numpy")
+    check_fields("Yuma epoch", got, expected, [f.name for f in dataclasses.fields(YumaOutputs)])
+    return got
 
 
 def _epoch_chunk(
