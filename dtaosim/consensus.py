@@ -218,7 +218,8 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     """Run Yuma for the subnets whose epoch fired (``epochs`` counts per netuid) and pay them.
 
     ``engine`` picks the Yuma kernel and the alpha payouts: ``"numba"`` (compiled, :mod:`dtaosim.payouts`),
-    ``"numpy"`` (the reference) or ``"auto"`` (compiled when numba is importable); identical results.
+    ``"numpy"`` (the reference), ``"auto"`` (compiled when numba is importable) or ``"checked"`` (both,
+    compared by the numerical contract of :mod:`dtaosim.numerics`).
     ``scratch``: two dicts the caller keeps between calls, for the epoch outputs of the first epoch and of
     the repeated ones (no new output arrays each tick; same results).
 
@@ -348,17 +349,14 @@ def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: Sim
 def _pay_alpha_compiled(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
                         nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray,
                         paid_tao: np.ndarray) -> tuple[np.ndarray, float]:
-    """:func:`_pay_alpha_numpy`, bit for bit, compiled (:func:`dtaosim.payouts.pay_alpha_rows`)."""
-    if not (out.server_share.flags.c_contiguous and out.validator_share.flags.c_contiguous):
-        # the reference's row sums are pairwise along contiguous rows only
-        return _pay_alpha_numpy(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao)
+    """:func:`_pay_alpha_numpy` compiled (:func:`dtaosim.payouts.pay_alpha_rows`; within the numerical contract)."""
     k, g = idx.size, nn.n_validators
-    per_unit, kept = np.empty((k, g)), np.empty((k, g))
-    r_share = np.empty((k, g), order="F")  # the layout of the reference's root_share[:, vu] (its sums follow it)
+    per_unit, kept, r_share = np.empty((k, g)), np.empty((k, g)), np.empty((k, g))
     owner_amount, unpaid_root_tao = np.empty(k), np.empty(k)
     payouts.pay_alpha_rows(
-        idx, out.server_share, out.validator_share, state.drained_server, state.drained_validator,
-        state.drained_owner, state.drained_root, state.drained_root_tao, 1 + g, nn.miner_account, state.stake,
+        idx, np.ascontiguousarray(out.server_share), np.ascontiguousarray(out.validator_share), state.drained_server,
+        state.drained_validator, state.drained_owner, state.drained_root, state.drained_root_tao, 1 + g,
+        nn.miner_account, state.stake,
         nn.emission, nn.miner_earned, nn.miner_alpha, nn.miner_income, state.miner_burned, state.unclaimed_alpha,
         state.external_alpha, nn.external_split, nominated, stake_w[idx, 0], root_by_validator, float(tw),
         nn.validator_take, nn.validator_account, state.owner_account, state.price, nn.dividends_paid, paid_tao,
@@ -374,7 +372,7 @@ def _pay_root(state: NetworkState, nn: Neurons, idx: np.ndarray, r_share: np.nda
     """Pay the validators' root part on subnets ``idx``: their shares ``r_share`` (k, G) of the root
     stakers' drained alpha ``root_alpha`` (k,) and TAO ``root_tao`` (k,); take, then the nominators of
     their root stake ``hk_r`` (G,) TAO.  Root TAO nobody claims (``unpaid_root_tao``) is recycled.
-    ``compiled``: the TAO part by :func:`dtaosim.payouts.pay_root_tao` (the same bits)."""
+    ``compiled``: the TAO part by :func:`dtaosim.payouts.pay_root_tao`."""
     r_alpha = r_share * root_alpha[:, None]
     if r_alpha.any():
         take = nn.validator_take[None, :]

@@ -259,6 +259,15 @@ def shrink_fraction(reserve_in, delta, exponent):
 
 
 @njit(**_JIT)
+def remaining_fraction(reserve_in, delta, exponent):
+    """``(R/(R+Δ))**e`` as ``exp(−e·log1p(Δ/R))``: the fraction of the output reserve a swap leaves (accurate
+    when the swap nearly empties it, where ``1 − shrink_fraction`` would cancel)."""
+    if reserve_in > 0.0:
+        return math.exp(-exponent * math.log1p(delta / reserve_in)) if delta > 0.0 else 1.0
+    return 0.0 if delta > 0.0 else 1.0
+
+
+@njit(**_JIT)
 def swap_tao_for_alpha(y, x, w2, tao):
     """Alpha the chain gets for ``tao`` TAO (chain buy: no fee, no limit): ``x·(1 − (y/(y+Δ))^(w2/w1))``."""
     if not tao > 0.0:

@@ -29,7 +29,7 @@ import numpy as np
 
 from dtaosim.compiled import JIT as _JIT
 from dtaosim.compiled import NUMBA_AVAILABLE, maximum, njit
-from dtaosim.fastpath import shrink_fraction, spot_price
+from dtaosim.fastpath import remaining_fraction, shrink_fraction, spot_price
 from dtaosim.intents import KIND_NAMES, MOVE, STAKE, IntentBatch
 from dtaosim.protocol import amm
 from dtaosim.protocol.regimes import Regime
@@ -129,8 +129,8 @@ def quote_buy(y, x, w2, tao_in, fee_rate, min_reserve, max_input_multiple, limit
     status = amm.OK
     if net > max_input_multiple * y:
         status = amm.INPUT_TOO_LARGE
-    if p >= limit:
-        status = amm.PRICE_LIMIT
+    if p >= limit:  # nothing to fill: too small with a partial fill, refused without
+        status = amm.ZERO_OUTPUT if allow_partial else amm.PRICE_LIMIT
     to_limit = tao_to_reach_price(y, x, w2, limit)
     capped = net > to_limit
     if not allow_partial and capped and status == amm.OK:
@@ -138,8 +138,9 @@ def quote_buy(y, x, w2, tao_in, fee_rate, min_reserve, max_input_multiple, limit
     if capped:
         net = to_limit
         fee = net * fee_rate / (1.0 - fee_rate)
-    out = x * shrink_fraction(y, net, w2 / (1.0 - w2))
-    x_after = x - out
+    exponent = w2 / (1.0 - w2)
+    out = x * shrink_fraction(y, net, exponent)
+    x_after = x * remaining_fraction(y, net, exponent)
     checked = x_after if after else x
     if status == amm.OK and not x_after > 0.0:
         status = amm.POOL_LIMIT
@@ -160,7 +161,7 @@ def quote_sell(y, x, w2, alpha_in, fee_rate, min_reserve, max_input_multiple, li
     if net > max_input_multiple * x:
         status = amm.INPUT_TOO_LARGE
     if limit > 0.0 and p <= limit:
-        status = amm.PRICE_LIMIT
+        status = amm.ZERO_OUTPUT if allow_partial else amm.PRICE_LIMIT
     to_limit = alpha_to_reach_price(y, x, w2, limit)
     capped = net > to_limit
     if not allow_partial and capped and status == amm.OK:
@@ -170,17 +171,18 @@ def quote_sell(y, x, w2, alpha_in, fee_rate, min_reserve, max_input_multiple, li
         fee = net * fee_rate / (1.0 - fee_rate)
     exponent = (1.0 - w2) / w2
     out = y * shrink_fraction(x, net, exponent)
-    y1 = y - out
+    y1 = y * remaining_fraction(x, net, exponent)
     x1 = x + net
     fee_tao = y1 * shrink_fraction(x1, fee, exponent)
-    checked = y1 - fee_tao if after else y
+    y2 = y1 * remaining_fraction(x1, fee, exponent)
+    checked = y2 if after else y
     if status == amm.OK and checked < min_reserve:
         status = amm.POOL_LIMIT
-    if status == amm.OK and not y1 - fee_tao > 0.0:
+    if status == amm.OK and not y2 > 0.0:
         status = amm.POOL_LIMIT
     if status == amm.OK and not out > 0.0:
         status = amm.ZERO_OUTPUT
-    return status, net + fee, out, fee_tao, y1 - fee_tao, x1 + fee
+    return status, net + fee, out, fee_tao, y2, x1 + fee
 
 
 # ---------------------------------------------------------------------------------------------
@@ -211,7 +213,7 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
     q_status, q_in, q_fee, q_out, new_y, new_x = quote_buy(
         pool_tao[s] + flat, pool_alpha[s], w2, maximum(tao - flat, 0.0), fee_rate, r.min_reserve,
         r.max_input_multiple, limit, allow_partial, r.constant_product and flat > 0.0)
-    if q_status == amm.OK and (tao < r.min_stake or tao <= flat):
+    if q_status == amm.OK and (tao < r.min_stake or tao <= flat or q_in + flat < r.min_stake):
         q_status = amm.ZERO_OUTPUT
     if q_status != amm.OK:
         return _AMM + q_status, 0.0, 0.0, 0.0, tao_fees

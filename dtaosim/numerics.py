@@ -17,9 +17,9 @@ infinity matching the same infinity; integers, booleans and statuses are equal. 
   shares and bonds in fixed point (2**-32 ≈ 2.3e-10 at best, u16 = 1.5e-5 for weights and bonds), so
   an absolute 1e-12 is a thousandth of a rao and 1/230 of the finest fixed-point step.
 
-Discrete outcomes (a status, a permit, a median's pick) are equal except where the reference's deciding
-quantity lies within the tolerance of its threshold: there the rule itself is discontinuous and either
-side is a faithful answer.
+Discrete outcomes (a status, a permit, a median's pick, a bond floored to the u16 grid) are equal except
+where the reference's deciding quantity lies within the tolerance of its threshold: there the rule itself
+is discontinuous and either side is a faithful answer.
 
 A run is bit-reproducible for one engine, seed and machine.  Across engines or CPUs it is not: the model
 is chaotic and a 1-ulp difference grows, so whole runs are compared on short horizons with tolerance or
@@ -52,11 +52,14 @@ class EngineMismatch(DtaosimError, AssertionError):
     """A compiled kernel call left the numerical contract against its reference (a bug, never user input)."""
 
 
-def first_mismatch(got: Any, ref: Any, rtol: float = RTOL, atol: float = ATOL) -> tuple[int, ...] | None:
+def first_mismatch(got: Any, ref: Any, rtol: float = RTOL, atol: float = ATOL,
+                   grid: float | None = None) -> tuple[int, ...] | None:
     """Index of the first element where ``got`` and ``ref`` break the contract (None: they agree).
 
     Floats: ``|got − ref| ≤ rtol·|ref| + atol``, NaN matching NaN and infinities matching exactly.
     Other dtypes (integers, booleans, objects): equal.  Shapes must match (else index ``(-1,)``).
+    ``grid``: values stored on a grid (e.g. bonds in u16 steps) may also lie one step apart, both
+    on the grid: a value within rounding of a grid line is floored to either side of it.
     """
     g, r = np.asarray(got), np.asarray(ref)
     if g.shape != r.shape:
@@ -65,7 +68,11 @@ def first_mismatch(got: Any, ref: Any, rtol: float = RTOL, atol: float = ATOL) -
         g64, r64 = g.astype(np.float64), r.astype(np.float64)
         with np.errstate(invalid="ignore", over="ignore"):
             ok = np.abs(g64 - r64) <= rtol * np.abs(r64) + atol
-        ok |= (g64 == r64) | (np.isnan(g64) & np.isnan(r64))
+            ok |= (g64 == r64) | (np.isnan(g64) & np.isnan(r64))
+            if grid is not None and not ok.all():
+                steps_g, steps_r = g64 / grid, r64 / grid
+                on_grid = (np.abs(steps_g - np.round(steps_g)) <= 1e-6) & (np.abs(steps_r - np.round(steps_r)) <= 1e-6)
+                ok |= on_grid & (np.abs(np.round(steps_g) - np.round(steps_r)) == 1)
     else:
         ok = g == r
     if np.all(ok):
@@ -73,10 +80,11 @@ def first_mismatch(got: Any, ref: Any, rtol: float = RTOL, atol: float = ATOL) -
     return tuple(int(i) for i in np.argwhere(~np.asarray(ok))[0]) if g.ndim else ()
 
 
-def check_close(kernel: str, name: str, got: Any, ref: Any, rtol: float = RTOL, atol: float = ATOL) -> None:
+def check_close(kernel: str, name: str, got: Any, ref: Any, rtol: float = RTOL, atol: float = ATOL,
+                grid: float | None = None) -> None:
     """Raise :class:`EngineMismatch` naming ``kernel``, the output ``name`` and the first element outside
-    the contract, or return."""
-    where = first_mismatch(got, ref, rtol, atol)
+    the contract (see :func:`first_mismatch`), or return."""
+    where = first_mismatch(got, ref, rtol, atol, grid)
     if where is None:
         return
     g, r = np.asarray(got), np.asarray(ref)

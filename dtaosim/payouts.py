@@ -2,17 +2,10 @@
 
 The reference is the numpy code of ``consensus._pay_alpha_numpy`` (built on
 :mod:`dtaosim.protocol.distribution`): miners by incentive, the validators' dividends split into alpha
-and root parts, take, nominators' yield, owner cut.  :func:`pay_alpha_rows` runs the same expressions
-element by element, one subnet row at a time, without the (subnets, uids) temporaries; the numpy
-expressions only couple a subnet's own row, so the row order changes nothing.  Bit for bit:
-
-* every element is computed with the reference's IEEE operations in the same order (no fastmath, no
-  fused multiply-add); ``np.where(c, a / b, 0)`` becomes ``a / b if c else 0.0``;
-* a sum along a contiguous axis is numpy's pairwise summation added to the identity 0.0
-  (:func:`np_row_sum`), along another axis one term at a time (:func:`np_sequential_sum`): numpy's
-  order depends on the memory layout of the reference's temporaries (e.g. a column gather
-  ``x[:, cols]`` is Fortran-ordered), which is followed here case by case;
-* ``np.maximum(x, 0.0)`` keeps numpy's choice for ±0 (:func:`np_maximum`).
+and root parts, take, nominators' yield, owner cut.  :func:`pay_alpha_rows` runs the same rules element
+by element, one subnet row at a time, without the (subnets, uids) temporaries; the rules only couple a
+subnet's own row, so the row order changes nothing.  Results agree with the reference within the
+numerical contract of :mod:`dtaosim.numerics` (1e-12 per call; sums run in this module's order).
 
 Amounts are alpha (``paid_tao``: TAO).  Shapes: ``k`` subnets paid (``netuids``), ``N`` uids (uid 0 the
 owner's hotkey, ``1..G`` the validators, ``miner_lo..N-1`` the miners), ``S`` netuids, ``A`` accounts.
@@ -22,44 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.compiled import maximum
+from dtaosim.compiled import JIT as _JIT
+from dtaosim.compiled import NUMBA_AVAILABLE, maximum, njit, sum_range
 
-try:  # numba stays optional: without it run_epochs pays with the numpy reference
-    from numba import njit
-
-    from dtaosim.protocol.yuma_numba import row_sum
-
-    NUMBA_AVAILABLE = True
-except ImportError:  # pragma: no cover - numba is a dependency
-    NUMBA_AVAILABLE = False
-
-    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
-        """Stand-in decorator: leaves the function as plain Python (never called on the hot path)."""
-        return lambda fn: fn
-
-    def row_sum(a, lo, n):  # type: ignore[no-redef]
-        """Stand-in (never called without numba)."""
-        return float(np.sum(a[lo:lo + n]))
-
-_JIT = {"cache": True, "error_model": "numpy"}  # IEEE division (inf/NaN, no ZeroDivisionError); no fastmath
-
-
-@njit(**_JIT)
-def np_row_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """numpy's ``a[lo:lo+n].sum()`` of a C-contiguous float64 row: its pairwise summation
-    (:func:`~dtaosim.protocol.yuma_numba.row_sum`) added to the reduction's identity 0.0 (a sum of -0.0
-    terms is 0.0)."""
-    return 0.0 + row_sum(a, lo, n)
-
-
-@njit(**_JIT)
-def np_sequential_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """``((0.0 + a[lo]) + a[lo+1]) + ...``: numpy's sum along an axis that is not the contiguous one
-    (e.g. ``x.sum(axis=1)`` of a Fortran-ordered column gather ``x = y[:, cols]`` of several rows)."""
-    total = 0.0
-    for j in range(lo, lo + n):
-        total += a[j]
-    return total
+__all__ = ["NUMBA_AVAILABLE", "credit_stake", "pay_alpha_rows", "pay_root_tao"]
 
 
 @njit(**_JIT)
@@ -69,18 +28,18 @@ def miner_row(share: np.ndarray, pending: float, owner_controlled: np.ndarray, p
     ``pending`` the miners' alpha, ``owner_controlled`` (N,) bool.  Writes ``paid`` (N,) alpha; ``work`` (N,)
     is scratch.  Returns ``(withheld alpha, miner_burned fraction, share.sum())``."""
     n = share.shape[0]
-    total = np_row_sum(share, 0, n)
+    total = sum_range(share, 0, n)
     for j in range(n):
         work[j] = share[j] / total if total > 0 else 0.0  # incentive I/ΣI
     for j in range(n):
         paid[j] = work[j] if owner_controlled[j] else 0.0
-    burned = np_row_sum(paid, 0, n) if np_row_sum(work, 0, n) > 0 else 0.0
+    burned = sum_range(paid, 0, n) if sum_range(work, 0, n) > 0 else 0.0
     for j in range(n):
         amount = work[j] * pending
         withheld = amount if owner_controlled[j] else 0.0
         work[j] = withheld
         paid[j] = amount - withheld
-    return np_row_sum(work, 0, n), burned, total
+    return sum_range(work, 0, n), burned, total
 
 
 @njit(**_JIT)
@@ -96,8 +55,8 @@ def dividend_row(dividend: np.ndarray, alpha_stake: np.ndarray, root_stake: np.n
         root_div = dividend[j] * (rw / total if total > 0 else 0.0)
         root_pay[j] = root_div
         alpha_pay[j] = dividend[j] - root_div
-    alpha_total = np_row_sum(alpha_pay, 0, n)
-    root_total = np_row_sum(root_pay, 0, n)
+    alpha_total = sum_range(alpha_pay, 0, n)
+    root_total = sum_range(root_pay, 0, n)
     for j in range(n):
         alpha_pay[j] = (alpha_pay[j] / alpha_total if alpha_total > 0 else 0.0) * valid_alpha
         root_pay[j] = (root_pay[j] / root_total if root_total > 0 else 0.0) * root_alpha
@@ -131,8 +90,8 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
     Outputs for the caller: ``per_unit`` (k, G) alpha per alpha of each validator's nominators (for
     :func:`~dtaosim.grouped.grow_nominators`), ``kept`` (k, G) validators' alpha and ``owner_amount``
     (k,) owners' alpha to credit to simulated accounts after that growth (:func:`credit_stake`),
-    ``root_share`` (k, G) validators' share of the root stakers' bucket (any layout: the caller gives it
-    the reference's, whose sums depend on it), ``unpaid_root_tao`` (k,) TAO of root buckets nobody claims.
+    ``root_share`` (k, G) validators' share of the root stakers' bucket, ``unpaid_root_tao`` (k,) TAO of
+    root buckets nobody claims.
     """
     n = server_share.shape[1]
     g_count = take.shape[0]
@@ -160,19 +119,14 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
         for j in range(n):
             miner_earned[s, j] += paid[j]
         if miner_account >= 0:
-            # the reference sums the gather paid[:, miner uids]: Fortran-ordered, so along the row one
-            # term at a time, unless it is a single row (then contiguous: pairwise)
-            if netuids.shape[0] > 1:
-                to_miners = np_sequential_sum(paid, miner_lo, n - miner_lo)
-            else:
-                to_miners = np_row_sum(paid, miner_lo, n - miner_lo)
+            to_miners = sum_range(paid, miner_lo, n - miner_lo)
             stake[miner_account, s] += to_miners
             for j in range(miner_lo, n):
                 miner_alpha[s, j] += paid[j]
                 miner_income[s, j] += paid[j]
-            external_alpha[s] += np_row_sum(paid, 0, n) - to_miners
+            external_alpha[s] += sum_range(paid, 0, n) - to_miners
         else:
-            external_alpha[s] += np_row_sum(paid, 0, n)
+            external_alpha[s] += sum_range(paid, 0, n)
         # validators: alpha and root parts by root fraction (stake after the miners' pay)
         pool = pending_validator + pending_server if share_total <= 0 else pending_validator
         ext_alpha = external_alpha[s]
@@ -180,8 +134,8 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
         for g in range(g_count):
             hk_alpha[1 + g] = 0.0 if s == 0 else nominated[s, g] + ext_alpha * external_split[s, g]
         dividend_row(validator_share[i], hk_alpha, hk_root, tao_weight, pool, 1.0, alpha_pay, root_pay)
-        root_total = np_row_sum(root_pay, 0, n)
-        unpaid = pool - np_row_sum(alpha_pay, 0, n) + (0.0 if root_total > 0 else drained_root[s])
+        root_total = sum_range(root_pay, 0, n)
+        unpaid = pool - sum_range(alpha_pay, 0, n) + (0.0 if root_total > 0 else drained_root[s])
         unclaimed_alpha[s] += maximum(unpaid, 0.0)
         unpaid_root_tao[i] = 0.0 if root_total > 0 else drained_root_tao[s]
         # validators' alpha part: take, the rest to nominators (outside holders' here)
@@ -201,7 +155,7 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
             root_share[i, g] = r_share
             paid_tao[s, g] = (a_pay + r_share * drained_root[s]) * price[s] + r_share * drained_root_tao[s]
             dividends_paid[s, g] += paid_tao[s, g]
-        total = np_row_sum(grown, 0, g_count)
+        total = sum_range(grown, 0, g_count)
         external_alpha[s] = total
         if total > 0:
             for g in range(g_count):
@@ -218,7 +172,7 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
 @njit(**_JIT)
 def credit_stake(stake: np.ndarray, netuids: np.ndarray, validator_account: np.ndarray, kept: np.ndarray,
                  owner_account: np.ndarray, owner_amount: np.ndarray) -> None:
-    """Credit the simulated accounts' part of :func:`pay_alpha_rows`, in place, in the reference's order:
+    """Credit the simulated accounts' part of :func:`pay_alpha_rows`, in place:
     ``stake[validator_account[g], netuids[i]] += kept[i, g]`` (accounts >= 0, row by row), then
     ``stake[owner_account[s], s] += owner_amount[i]`` (``s = netuids[i]``, owners >= 0).  Shapes: ``stake``
     (A, S), ``kept`` (k, G), ``owner_amount`` (k,), ``validator_account`` (G,), ``owner_account`` (S,)."""
@@ -243,9 +197,8 @@ def pay_root_tao(r_share: np.ndarray, root_tao: np.ndarray, unpaid_root_tao: flo
     root stake ``validator_root`` (G,) pro rata (simulated nominators' ``stake[:, 0]`` (A, S), ``nominee``
     (A,), and outside holders' ``external_alpha[0]`` spread by ``external_root_split`` (G,)).
 
-    ``r_share`` is Fortran-ordered (the reference's column gather), so the reference's sums over
-    subnets run pairwise down each column.  Returns whether anything was paid or ``unpaid_root_tao`` is
-    not 0 (then the caller recycles it); nothing is changed otherwise."""
+    Returns whether anything was paid or ``unpaid_root_tao`` is not 0 (then the caller recycles it);
+    nothing is changed otherwise."""
     k, g_count = r_share.shape
     column = np.empty(k)
     paid = np.empty(g_count)
@@ -254,7 +207,7 @@ def pay_root_tao(r_share: np.ndarray, root_tao: np.ndarray, unpaid_root_tao: flo
         for i in range(k):
             column[i] = r_share[i, g] * root_tao[i]
             anything = anything or column[i] != 0
-        paid[g] = np_row_sum(column, 0, k)
+        paid[g] = sum_range(column, 0, k)
     if not anything:
         return False
     per_unit = np.empty(g_count)
@@ -276,7 +229,7 @@ def pay_root_tao(r_share: np.ndarray, root_tao: np.ndarray, unpaid_root_tao: flo
             stake[validator_account[g], 0] += kept[g]
     for g in range(g_count):
         grown[g] = grown[g] + (kept[g] if validator_account[g] < 0 else 0.0)
-    total = np_row_sum(grown, 0, g_count)
+    total = sum_range(grown, 0, g_count)
     external_alpha[0] = total
     if total > 0:
         for g in range(g_count):

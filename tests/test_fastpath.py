@@ -28,7 +28,7 @@ from dtaosim.numerics import check_fields
 from dtaosim.protocol.regimes import get_regime, regime_names
 from dtaosim.state import NetworkState
 
-pytestmark = pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed")
+pytestmark = [pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed"), pytest.mark.contract]
 
 RTOL = 1e-12
 ATOL = 1e-12  # TAO or alpha (a thousandth of a rao)

@@ -24,7 +24,7 @@ from dtaosim.intents import IntentBatch, MoveStake, Stake, Unstake, as_batch, as
 from dtaosim.numerics import check_events, check_fields
 from dtaosim.protocol.regimes import get_regime, regime_names
 
-pytestmark = pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed")
+pytestmark = [pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed"), pytest.mark.contract]
 
 HYPOTHETICAL = {
     # constant product with both a swap fee and the flat stake fee (reserve checked after the swap)

@@ -119,6 +119,7 @@ EVERY_STRATEGY = [
 ]
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize(("regime", "mode"), [("launch-2025-02", "yuma"), ("price-burn-2026-06", "yuma"),
                                               ("v3-2025-07", "stake_pro_rata"),
                                               ("price-burn-2026-06", "stake_pro_rata")])
@@ -134,6 +135,7 @@ def test_every_kernel_call_of_a_run_keeps_the_numerical_contract(small_config, r
     assert set(fast.events.kind[fast.events.status == "ok"]) >= {"stake", "unstake"}
 
 
+@pytest.mark.contract
 def test_the_checked_engine_names_the_kernel_and_element_that_breaks_the_contract(small_config, monkeypatch):
     from dtaosim import fastpath
     from dtaosim.numerics import EngineMismatch
@@ -150,11 +152,13 @@ def test_the_checked_engine_names_the_kernel_and_element_that_breaks_the_contrac
         DTaoModel({**small_config, "engine": "checked"}).step()
 
 
+@pytest.mark.contract
 @pytest.mark.parametrize("mode", ["yuma", "stake_pro_rata"])
 def test_whole_runs_of_both_engines_agree_on_a_short_horizon(small_config, mode):
     """Across engines a run is not bit for bit (numpy's SIMD functions round differently per CPU) and the
     model is chaotic, so whole runs are compared with tolerance over two ticks only."""
-    small_config.update(consensus={"mode": mode}, agents=EVERY_STRATEGY, horizon={"blocks": 720, "blocks_per_tick": 360})
+    small_config.update(consensus={"mode": mode}, agents=EVERY_STRATEGY,
+                        horizon={"blocks": 720, "blocks_per_tick": 360})
     fast = dtaosim.run({**small_config, "engine": "numba"})
     ref = dtaosim.run({**small_config, "engine": "numpy"})
     for name in ref.frames:

@@ -6,6 +6,7 @@ import dataclasses
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -304,6 +305,7 @@ def test_one_rows_sum_is_the_sum_of_that_row_alone(q, data):
     assert _same_bits(q[s, lo:].sum(), q[np.array([s])][:, np.arange(lo, q.shape[1])].sum(axis=1)[0])
 
 
+@pytest.mark.contract
 @settings(max_examples=200, deadline=None)
 @given(y=st.floats(1e-3, 1e9), x=st.floats(1e-3, 1e9), w2=st.floats(0.05, 0.95), tao=st.floats(0.0, 1e8),
        limit=st.one_of(st.just(float("inf")), st.floats(1e-6, 1e3)), partial=st.booleans(),
@@ -325,3 +327,29 @@ def test_registration_quote_is_amm_quote_buy_on_one_pool(y, x, w2, tao, limit, p
     if status == amm.OK:
         check_close("quote_buy", "(paid, fee, out, new_y, new_x)", [paid, fee, out, new_y, new_x],
                     [q.amount_in, q.fee, q.amount_out, q.new_y, q.new_x])
+
+
+@pytest.mark.contract
+@settings(max_examples=300, deadline=None)
+@given(y=st.floats(1e-3, 1e9), x=st.floats(1e-3, 1e9), w2=st.floats(0.05, 0.95), amount=st.floats(0.0, 1e12),
+       limit=st.one_of(st.just(0.0), st.floats(1e-9, 1e3)), partial=st.booleans(), after=st.booleans(),
+       regime=st.sampled_from(["launch-2025-02", "price-burn-2026-06"]))
+def test_compiled_sell_quote_keeps_the_contract_with_amm_quote_sell(y, x, w2, amount, limit, partial, after, regime):
+    """The compiled sell quote and ``amm.quote_sell``, sells that nearly empty the TAO reserve included (the
+    reserve left is computed as a remaining fraction, never as ``y - out``): same status, amounts within 1e-12."""
+    from dtaosim.intent_engine import quote_sell
+    from dtaosim.numerics import check_close
+    from dtaosim.protocol import amm
+    from dtaosim.protocol.regimes import get_regime
+
+    r = get_regime(regime)
+    q = amm.quote_sell(y, x, w2, amount, fee_rate=r.fee_rate, min_reserve=r.min_reserve,
+                       max_input_multiple=r.max_input_multiple, limit_price=limit, allow_partial=partial,
+                       min_reserve_after_swap=after)
+    status, sold, got, fee_tao, new_y, new_x = quote_sell(y, x, w2, amount, r.fee_rate, r.min_reserve,
+                                                          r.max_input_multiple, limit, partial, after)
+    assert status == int(q.status)
+    if status == amm.OK:
+        check_close("quote_sell", "(sold, got, fee_out, new_y, new_x)", [sold, got, fee_tao, new_y, new_x],
+                    [q.amount_in, q.amount_out, q.fee_out, q.new_y, q.new_x])
+        assert new_y > 0 and abs(new_y + got + fee_tao - y) <= 4e-16 * y  # the TAO is all somewhere

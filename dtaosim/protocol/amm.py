@@ -99,6 +99,16 @@ def _shrink_fraction(reserve_in: ArrayLike, delta: ArrayLike, exponent: ArrayLik
     return np.where(r > 0, np.where(d > 0, frac, 0.0), np.where(d > 0, 1.0, 0.0))
 
 
+def _remaining_fraction(reserve_in: ArrayLike, delta: ArrayLike, exponent: ArrayLike) -> np.ndarray:
+    """``(R/(R+Δ))**e`` computed as ``exp(−e·log1p(Δ/R))``: the fraction of the output reserve a swap leaves,
+    accurate to rounding even when the swap nearly empties the reserve (``1 − shrink`` would cancel)."""
+    r = np.asarray(reserve_in, float)
+    d = np.asarray(delta, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frac = np.exp(-np.asarray(exponent, float) * np.log1p(d / np.where(r > 0, r, 1.0)))
+    return np.where(r > 0, np.where(d > 0, frac, 1.0), np.where(d > 0, 0.0, 1.0))
+
+
 def alpha_out_for_tao(y: ArrayLike, x: ArrayLike, w2: ArrayLike, net_tao: ArrayLike, floor: bool = False) -> np.ndarray:
     """Alpha paid by the pool for ``net_tao`` TAO going in (fee already taken off):
     ``x·(1 − (y/(y+Δy))^(w2/w1))``."""
@@ -168,7 +178,8 @@ def quote_buy(
     ``limit_price`` the buy is cut to the amount that reaches it (``allow_partial``) or rejected
     with :data:`PRICE_LIMIT`.  Refused: output-side reserve below ``min_reserve`` (before the swap,
     or after it when ``min_reserve_after_swap``), net input above ``max_input_multiple`` times the
-    TAO reserve, a current price at or above the limit, or a zero output.
+    TAO reserve, a current price at or above the limit (:data:`PRICE_LIMIT`; with ``allow_partial`` a
+    fill of nothing, :data:`ZERO_OUTPUT`, like a fill the limit cuts to dust), or a zero output.
     """
     y, x, w2 = np.broadcast_arrays(*(np.asarray(a, float) for a in (y, x, w2)))
     tao_in = np.broadcast_to(np.asarray(tao_in, float), y.shape)
@@ -179,7 +190,8 @@ def quote_buy(
     net = tao_in - fee
     status = np.zeros(y.shape, dtype=np.int8)
     status = np.where(net > max_input_multiple * y, INPUT_TOO_LARGE, status)
-    status = np.where(p >= limit, PRICE_LIMIT, status)
+    # at or past the limit: nothing to fill (a partial fill of zero is too small, as on chain), else refused
+    status = np.where(p >= limit, ZERO_OUTPUT if allow_partial else PRICE_LIMIT, status)
 
     to_limit = _floor(tao_to_reach_price(y, x, w2, limit), floor)
     capped = net > to_limit
@@ -189,7 +201,8 @@ def quote_buy(
     fee = np.where(capped, _fee_for_net(net, fee_rate, floor), fee)
 
     out = alpha_out_for_tao(y, x, w2, net, floor)
-    x_after = x - out
+    # the alpha left: whole rao when flooring, else the remaining fraction (no cancellation near empty)
+    x_after = x - out if floor else x * _remaining_fraction(y, net, w2 / (1.0 - w2))
     reserve_checked = x_after if min_reserve_after_swap else x
     # a swap that would empty the reserve (in float) is refused: on chain flooring always leaves dust
     status = np.where((status == OK) & ~(x_after > 0), POOL_LIMIT, status)
@@ -237,7 +250,7 @@ def quote_sell(
     net = alpha_in - fee
     status = np.zeros(y.shape, dtype=np.int8)
     status = np.where(net > max_input_multiple * x, INPUT_TOO_LARGE, status)
-    status = np.where((limit > 0) & (p <= limit), PRICE_LIMIT, status)
+    status = np.where((limit > 0) & (p <= limit), ZERO_OUTPUT if allow_partial else PRICE_LIMIT, status)
 
     to_limit = _floor(alpha_to_reach_price(y, x, w2, limit), floor)
     capped = net > to_limit
@@ -247,11 +260,14 @@ def quote_sell(
     fee = np.where(capped, _fee_for_net(net, fee_rate, floor), fee)
 
     out = tao_out_for_alpha(y, x, w2, net, floor)
-    y1, x1 = y - out, x + net
+    exponent = (1.0 - w2) / w2
+    # the TAO left after each swap: whole rao when flooring, else the remaining fraction (accurate near empty)
+    y1, x1 = (y - out if floor else y * _remaining_fraction(x, net, exponent)), x + net
     fee_tao = tao_out_for_alpha(y1, x1, w2, fee, floor)
-    reserve_checked = y1 - fee_tao if min_reserve_after_swap else y
+    y2 = y1 - fee_tao if floor else y1 * _remaining_fraction(x1, fee, exponent)
+    reserve_checked = y2 if min_reserve_after_swap else y
     status = np.where((status == OK) & (reserve_checked < min_reserve), POOL_LIMIT, status)
-    status = np.where((status == OK) & ~(y1 - fee_tao > 0), POOL_LIMIT, status)
+    status = np.where((status == OK) & ~(y2 > 0), POOL_LIMIT, status)
     status = np.where((status == OK) & ~(out > 0), ZERO_OUTPUT, status)
     ok = status == OK
     return SwapQuote(
@@ -259,7 +275,7 @@ def quote_sell(
         fee=np.where(ok, fee, 0.0),
         amount_out=np.where(ok, out, 0.0),
         fee_out=np.where(ok, fee_tao, 0.0),
-        new_y=np.where(ok, y1 - fee_tao, y),
+        new_y=np.where(ok, y2, y),
         new_x=np.where(ok, x1 + fee, x),
         status=status,
     )

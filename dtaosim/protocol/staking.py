@@ -24,7 +24,8 @@ def quote_stake(regime: Regime, y: np.ndarray | float, x: np.ndarray | float, w2
 
     Applies the regime's pool kind, swap fee, flat stake fee (credited to the pool's TAO reserve,
     launch era), reserve and input limits and the price limit.  A stake below the regime's
-    ``min_stake`` is refused with status :data:`~dtaosim.protocol.amm.ZERO_OUTPUT`.
+    ``min_stake``, asked for or left by a price limit, is refused with status
+    :data:`~dtaosim.protocol.amm.ZERO_OUTPUT` (the chain's ``AmountTooLow``).
     ``amount_in`` of the result is the TAO taken from the staker.
     """
     tao = np.asarray(tao, float)
@@ -36,7 +37,8 @@ def quote_stake(regime: Regime, y: np.ndarray | float, x: np.ndarray | float, w2
         max_input_multiple=regime.max_input_multiple, limit_price=limit_price,
         allow_partial=allow_partial, min_reserve_after_swap=regime.amm == "constant_product" and flat > 0,
     )
-    too_small = (tao < regime.min_stake) | (tao <= flat)
+    # the stake asked for, and the one a price limit leaves, must both reach the minimum (as on chain)
+    too_small = (tao < regime.min_stake) | (tao <= flat) | (q.amount_in + flat < regime.min_stake)
     status = np.where(too_small & (q.status == amm.OK), amm.ZERO_OUTPUT, q.status)
     ok = status == amm.OK
     return amm.SwapQuote(

@@ -12,7 +12,7 @@ step per rule of the Yuma spec:
 3. weight rows: u16 quantisation, outdated-weight and self-weight masks, normalisation (2.3), and
    the median's sort keys, transposed per block of 8 rows with per-column statistics;
 4. the stake-weighted kappa-median of each column (3.1): bisection on the column's sort keys with
-   exact fixed-point stake sums, handing over to a numpy-order sort near a tie with the threshold;
+   exact fixed-point stake sums;
 5. row by row: clipping, validator trust, ranks (3.2), previous bonds (u16 rounding, registration
    and reset masks; 2.4), the variant's bonds (4) and the stored bonds (u16 floor, new-permit rows),
    written in the same sweep of the state; then incentive and dividends (5);
@@ -22,28 +22,21 @@ Shapes: ``S`` subnets, ``N`` uids, ``V`` <= max_validators + 1 rows per subnet. 
 ``(V, N)`` per worker (about 0.3 MiB at 65 x 256, L2 resident; the median's keys and the bonds
 share one); only the ``V`` rows of the weights and bonds are read and only they are written.  At
 128 x 256 uids and 64 permits an epoch reads 34 MiB (weight, presence and bond rows) and writes 16
-MiB; those rows are prefetched two rows ahead.  The hot loops are branch-free vector code: numpy's
-pairwise sums and the median's key transpose are written as LLVM IR (``@intrinsic``: 4-lane vectors,
-the same IEEE operations in the same order), row views carry no reference count, and the liquid-alpha
-sweep is specialised (inlined with constant flags) for the chain's bonds penalty of 1.
+MiB; those rows are prefetched two rows ahead.  The hot loops are branch-free vector code: the
+median's key transpose is written as LLVM IR (``@intrinsic``: 4-lane vectors), row views carry no
+reference count, and the liquid-alpha sweep is specialised (inlined with constant flags) for the chain's
+bonds penalty of 1.
 
-Float semantics: every value is computed with the same operations in the same order as the numpy
-kernel, so the results are equal bit for bit (tested on the chain vectors, random batches and the
-full network).  Every sum numpy takes along the uid axis uses its pairwise summation (reproduced by
-:func:`row_sum`, as :func:`pairwise_sum`); sums over validator rows are sequential in row order, as
-numpy's strided reductions; the median returns numpy's row (same sort keys, and any stake sum that
-could round differently sends the column to the sort with numpy's blocks of 8); ``exp`` is the C
-library's; a rewritten expression is used only where it is exact (``np.minimum(W, C)`` as
-``C if C < W else W`` when no consensus is NaN, ``np.minimum(B, entry)`` with ``entry`` 0 or 1).
-Known differences, none reachable by the tests: (1) on CPUs where numpy's float64 ``exp`` is its own
-AVX-512 code, liquid-alpha coefficients may differ by an ulp (~1e-16 in bonds, more only if a bond
-sits on a u16 floor boundary); (2) the numpy median drops ``log2(V)`` low mantissa bits to order
-weights, with ``V`` the largest staked-row count of its chunk of subnets, here of the subnet
-(weights closer than 2**-46 relative may be ordered differently: the result is one of the two);
-(3) inputs that break the bonds contract of ``yuma_epoch`` (non-empty bond rows of uids without a
-permit) are read by the numpy kernel for its padding rows, which depend on its chunking, and are
-ignored here.  Not thread-safe with numba's default "workqueue" threading layer: do not call it
-from several Python threads at once.
+Float semantics: the results agree with the numpy kernel within the numerical contract of
+:mod:`dtaosim.numerics` (1e-12 per call; tested on the chain vectors, random batches drawn by
+hypothesis and the full network), not bit for bit: sums run in this module's order and ``exp`` is the C
+library's.  Discrete choices agree except at ties: the median sums stakes truncated to 2**-60 (exactly),
+the numpy kernel in float64, so a column whose stake meets the threshold within ~1e-16 may pick the
+neighbouring weight; both order weights by the same keys (the weight's bits without the ``log2(V)``
+low ones, then the row).  Inputs that break the bonds contract of ``yuma_epoch`` (non-empty bond rows of
+uids without a permit) are read by the numpy kernel for its padding rows and ignored here.  Not
+thread-safe with numba's default "workqueue" threading layer: do not call it from several Python threads
+at once.
 
 Units as in :mod:`dtaosim.protocol.yuma`: stake in alpha-equivalent units, blocks, u16 fractions.
 """
@@ -59,7 +52,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
-from dtaosim.protocol.numpy_sum import PAIRWISE_LEVEL4_MAX, pairwise_sum
+from dtaosim.compiled import maximum, minimum, sum_range
 from dtaosim.protocol.regimes import U16_MAX
 from dtaosim.protocol.yuma import (
     _INF_BITS,
@@ -72,41 +65,30 @@ from dtaosim.protocol.yuma import (
     allocate_outputs,
 )
 
-__all__ = ["pairwise_sum", "yuma_epoch_numba"]
+__all__ = ["yuma_epoch_numba"]
 
 _JIT = {"cache": True, "error_model": "numpy"}  # IEEE division, no ZeroDivisionError checks; no fastmath
 
 _U16 = float(U16_MAX)
 """u16 denominator as a float (weights are max-upscaled to it, bonds stored on its grid)."""
 _MEDIAN_GROUP = 8
-"""The numpy median accumulates the sorted stake in blocks of this many rows."""
+"""The median's sort keys are built 8 rows at a time (and their row slots take log2 of the rows rounded
+up to 8, as in ``yuma._median_columns``)."""
 _SMALLEST_SUBNORMAL = float(np.finfo(np.float64).smallest_subnormal)
 _INT64_MAX = int(np.iinfo(np.int64).max)
 _INT64_MIN = int(np.iinfo(np.int64).min)
-_INSERTION_SORT_MAX = 32
-"""Exact median: columns with at most this many non-zero weights are sorted by insertion."""
 _FIXED_ONE = 2.0**60
-"""Fast median: stakes (fractions summing to 1) as integers in units of 2**-60: exact sums."""
-_MEDIAN_MARGIN_PER_ROW = 2**10
-"""Fast median: distance to the threshold, per staked row, in units of 2**-60 (2**-50), beyond which
-every summation order of the stake agrees (4x the worst float rounding of a sum totalling 1)."""
-_MEDIAN_MAX_BISECTIONS = 64
-"""Fast median: bisections of the key interval before sorting the column instead."""
+"""Median: stakes (fractions summing to 1) as integers in units of 2**-60: exact sums."""
 _PREFETCH_ROWS = 2
 """Rows of the state (weights, presence, bonds) requested ahead of the one being computed."""
-_LINE = 8
-"""float64 per cache line (64 bytes); also numpy's partial sums per pairwise block."""
-_BLOCK = 128
-"""numpy's pairwise summation block (PW_BLOCKSIZE)."""
 
 
 # ---------------------------------------------------------------------------------------------
-# Compiler intrinsics (LLVM IR): prefetch, numpy's pairwise-sum lanes, the median's key transpose
+# Compiler intrinsics (LLVM IR): prefetch, atomic counter, row views, the median's key transpose
 # ---------------------------------------------------------------------------------------------
 
 _I32 = ir.IntType(32)
 _I64 = ir.IntType(64)
-_F64x4 = ir.VectorType(ir.DoubleType(), 4)
 _I64x4 = ir.VectorType(_I64, 4)
 
 
@@ -182,70 +164,6 @@ def _view(typingctx, arr, i):
     return rtype(arr, i), codegen
 
 
-def _pairwise_lanes_codegen(n_blocks: int):  # numba codegen factory
-    """IR of numpy's pairwise blocks without their tails, ``n_blocks`` blocks at once (their additions
-    interleaved, each block's in numpy's order): the 8 partial sums ``r_k = a_k + a_{k+8} + ...`` of a
-    block kept in two 4-lane vectors, then ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``."""
-
-    def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        i8p = ir.IntType(8).as_pointer()
-        data = builder.bitcast(ary.data, i8p)
-        starts = [builder.mul(context.cast(builder, args[1 + b], signature.args[1 + b], types.int64), _const(8))
-                  for b in range(n_blocks)]
-        stop = context.cast(builder, args[1 + n_blocks], signature.args[1 + n_blocks], types.int64)
-        bases = [builder.gep(data, [start]) for start in starts]
-        accs = []
-        for base in bases:
-            accs.append(cgutils.alloca_once_value(builder, _vector_load(builder, base, _F64x4)))
-            accs.append(cgutils.alloca_once_value(builder, _vector_load(builder, builder.gep(base, [_const(32)]),
-                                                                        _F64x4)))
-        with cgutils.for_range_slice(builder, _const(1), builder.udiv(stop, _const(8)), _const(1), inc=True) as (k, _):
-            offset = builder.mul(k, _const(64))
-            for b, base in enumerate(bases):
-                for half in range(2):
-                    acc = accs[2 * b + half]
-                    ptr = builder.gep(base, [builder.add(offset, _const(32 * half))])
-                    builder.store(builder.fadd(builder.load(acc), _vector_load(builder, ptr, _F64x4)), acc)
-
-        def pair(v, a, b):
-            return builder.fadd(builder.extract_element(v, ir.Constant(_I32, a)),
-                                builder.extract_element(v, ir.Constant(_I32, b)))
-
-        sums = []
-        for b in range(n_blocks):
-            v0, v1 = builder.load(accs[2 * b]), builder.load(accs[2 * b + 1])
-            sums.append(builder.fadd(builder.fadd(pair(v0, 0, 1), pair(v0, 2, 3)),
-                                     builder.fadd(pair(v1, 0, 1), pair(v1, 2, 3))))
-        if n_blocks == 1:
-            return sums[0]
-        return context.make_tuple(builder, signature.return_type, sums)
-
-    return codegen
-
-
-def _is_row(arr: types.Type) -> bool:
-    return isinstance(arr, types.Array) and arr.ndim == 1 and arr.dtype == types.float64 and arr.layout == "C"
-
-
-@intrinsic
-def _block_lanes(typingctx, arr, lo, stop):
-    """numpy's pairwise block of ``arr[lo:lo+stop]`` (1-D C-contiguous float64, ``stop`` a positive
-    multiple of 8, at most 128) without its tail: the same additions in the same order as numpy (and
-    :func:`pairwise_sum`), two vector adds per 8 elements."""
-    if not (_is_row(arr) and isinstance(lo, types.Integer) and isinstance(stop, types.Integer)):
-        return None
-    return types.float64(arr, lo, stop), _pairwise_lanes_codegen(1)
-
-
-@intrinsic
-def _block_lanes2(typingctx, arr, lo_a, lo_b, stop):
-    """:func:`_block_lanes` of ``arr[lo_a:lo_a+stop]`` and ``arr[lo_b:lo_b+stop]``, interleaved: (a, b)."""
-    if not (_is_row(arr) and all(isinstance(x, types.Integer) for x in (lo_a, lo_b, stop))):
-        return None
-    return types.UniTuple(types.float64, 2)(arr, lo_a, lo_b, stop), _pairwise_lanes_codegen(2)
-
-
 @intrinsic
 def _keys_block8(typingctx, wbits, i0, high, keys_t, ncols, fixed_stake, stats):
     """The median's sort keys of the 8 staked rows ``i0..i0+7`` of ``wbits`` (V, N) int64 (the weights'
@@ -253,8 +171,7 @@ def _keys_block8(typingctx, wbits, i0, high, keys_t, ncols, fixed_stake, stats):
     transposed, ``keys_t[j, i0:i0+8]`` ((N, V) int64, two vector stores per column after 4x4 shuffles);
     updates the column statistics ``stats`` (4, N) int64 with the rows whose key is a weight's
     (``key < inf_bits``): their stake ``fixed_stake[i]`` summed in ``stats[0]``, their count in
-    ``stats[1]``, the largest of their keys in ``stats[3]``, and the smallest key in ``stats[2]``;
-    returns whether a weight is tiny (non-zero bits, none of ``high``)."""
+    ``stats[1]``, the largest of their keys in ``stats[3]``, and the smallest key in ``stats[2]``."""
     arrays = (wbits, keys_t, fixed_stake, stats)
     if not (all(isinstance(a, types.Array) and a.dtype == types.int64 and a.layout == "C" for a in arrays)
             and [a.ndim for a in arrays] == [2, 2, 1, 2]):
@@ -290,20 +207,15 @@ def _keys_block8(typingctx, wbits, i0, high, keys_t, ncols, fixed_stake, stats):
         high_vec, inf_vec = splat(high_v), splat(_const(_INF_BITS))
         bases = [splat(builder.add(_const(_INF_BITS + r), i0_v)) for r in range(8)]
         stakes = [splat(builder.load(builder.gep(fsa.data, [builder.add(i0_v, _const(r))]))) for r in range(8)]
-        zero = ir.Constant(_I64x4, [0, 0, 0, 0])
-        tiny_acc = cgutils.alloca_once_value(builder, zero)
         with cgutils.for_range_slice(builder, _const(0), builder.udiv(ncols_v, _const(4)), _const(1),
                                      inc=True) as (jb, _):
             byte_off = builder.mul(jb, _const(32))
             stat_ptrs = [builder.gep(row, [byte_off]) for row in stat_rows]
             nz, count, k_min, k_max = (_vector_load(builder, ptr, _I64x4) for ptr in stat_ptrs)
-            tiny = builder.load(tiny_acc)
             keys = []
             for r in range(8):
                 bits = _vector_load(builder, builder.gep(rows[r], [byte_off]), _I64x4)
                 masked = builder.and_(bits, high_vec)
-                small = builder.and_(builder.icmp_signed("!=", bits, zero), builder.icmp_signed("==", masked, zero))
-                tiny = builder.or_(tiny, builder.sext(small, _I64x4))
                 key = builder.sub(bases[r], masked)
                 is_weight = builder.icmp_signed("<", key, inf_vec)
                 weighted = builder.sext(is_weight, _I64x4)
@@ -312,7 +224,6 @@ def _keys_block8(typingctx, wbits, i0, high, keys_t, ncols, fixed_stake, stats):
                 k_min = builder.select(builder.icmp_signed("<", key, k_min), key, k_min)
                 k_max = builder.select(builder.and_(is_weight, builder.icmp_signed(">", key, k_max)), key, k_max)
                 keys.append(key)
-            builder.store(tiny, tiny_acc)
             for value, ptr in zip((nz, count, k_min, k_max), stat_ptrs, strict=True):
                 _vector_store(builder, value, ptr)
             for k, (lo4, hi4) in enumerate(zip(transpose(keys[:4]), transpose(keys[4:]), strict=True)):
@@ -320,35 +231,20 @@ def _keys_block8(typingctx, wbits, i0, high, keys_t, ncols, fixed_stake, stats):
                                                          dst_stride)])
                 _vector_store(builder, lo4, ptr)
                 _vector_store(builder, hi4, builder.gep(ptr, [_const(32)]))
-        acc = builder.load(tiny_acc)
-        lanes = [builder.extract_element(acc, ir.Constant(_I32, k)) for k in range(4)]
-        return builder.icmp_signed("!=", builder.or_(builder.or_(lanes[0], lanes[1]), builder.or_(lanes[2], lanes[3])),
-                                   _const(0))
+        return context.get_dummy_value()
 
-    return types.boolean(wbits, i0, high, keys_t, ncols, fixed_stake, stats), codegen
+    return types.void(wbits, i0, high, keys_t, ncols, fixed_stake, stats), codegen
 
 
 # ---------------------------------------------------------------------------------------------
-# numpy's arithmetic
+# scalar helpers
 # ---------------------------------------------------------------------------------------------
 
 
 @njit(**_JIT)
-def _np_minimum(a: float, b: float) -> float:
-    """``np.minimum`` of two floats (NaN propagates)."""
-    return a if (a <= b or a != a) else b
-
-
-@njit(**_JIT)
-def _np_maximum(a: float, b: float) -> float:
-    """``np.maximum`` of two floats (NaN propagates)."""
-    return a if (a >= b or a != a) else b
-
-
-@njit(**_JIT)
-def _np_clip(x: float, lo: float, hi: float) -> float:
-    """``np.clip`` of a float: ``minimum(maximum(x, lo), hi)``."""
-    return _np_minimum(_np_maximum(x, lo), hi)
+def _clip(x: float, lo: float, hi: float) -> float:
+    """``x`` clipped to ``[lo, hi]`` (NaN propagates, as ``np.clip``)."""
+    return minimum(maximum(x, lo), hi)
 
 
 @njit(**_JIT)
@@ -363,76 +259,6 @@ def _nonzero_or_one(x: float) -> float:
     return x if x > 0.0 else 1.0
 
 
-@njit(**_JIT)
-def _block_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """``a[lo:lo+n].sum()`` for ``n <= 128`` as numpy computes it (8 partial sums, then the rest)."""
-    if n < _LINE:
-        res = 0.0
-        for i in range(n):
-            res += a[lo + i]
-        return res
-    stop = n - n % _LINE
-    return _block_tail(a, lo, stop, n, _block_lanes(a, lo, stop))
-
-
-@njit(**_JIT)
-def _half(n: int) -> int:
-    """numpy's split point of a pairwise sum of ``n > 128`` terms (half, rounded down to 8)."""
-    n2 = n // 2
-    return n2 - n2 % _LINE
-
-
-@njit(**_JIT)
-def _row_sum1(a: np.ndarray, lo: int, n: int) -> float:
-    if n <= _BLOCK:
-        return _block_sum(a, lo, n)
-    n2 = _half(n)
-    return _block_sum(a, lo, n2) + _block_sum(a, lo + n2, n - n2)
-
-
-@njit(**_JIT)
-def _row_sum2(a: np.ndarray, lo: int, n: int) -> float:
-    if n <= _BLOCK:
-        return _block_sum(a, lo, n)
-    n2 = _half(n)
-    return _row_sum1(a, lo, n2) + _row_sum1(a, lo + n2, n - n2)
-
-
-@njit(**_JIT)
-def _row_sum3(a: np.ndarray, lo: int, n: int) -> float:
-    if n <= _BLOCK:
-        return _block_sum(a, lo, n)
-    n2 = _half(n)
-    return _row_sum2(a, lo, n2) + _row_sum2(a, lo + n2, n - n2)
-
-
-@njit(**_JIT)
-def _block_tail(a: np.ndarray, lo: int, stop: int, n: int, res: float) -> float:
-    """``res`` plus ``a[lo+stop:lo+n]`` in order (the end of a pairwise block)."""
-    for i in range(stop, n):
-        res += a[lo + i]
-    return res
-
-
-@njit(**_JIT)
-def row_sum(a: np.ndarray, lo: int, n: int) -> float:
-    """:func:`pairwise_sum` (numpy's pairwise summation of ``a[lo:lo+n]``, bit for bit) of a C-contiguous
-    float64 array, its blocks summed in vectors (two blocks at once for 136 to 256 terms): the
-    four-level ladder of ``numpy_sum``, then the general stack beyond 1928 terms."""
-    if n > PAIRWISE_LEVEL4_MAX:
-        return pairwise_sum(a, lo, n)
-    if n <= _BLOCK:
-        return _block_sum(a, lo, n)
-    n2 = _half(n)
-    if n <= 2 * _BLOCK:
-        stop = n2 - n2 % _LINE
-        rest = n - n2
-        if rest - rest % _LINE == stop:  # both halves have `stop` terms in their 8 lanes
-            first, second = _block_lanes2(a, lo, lo + n2, stop)
-            return _block_tail(a, lo, stop, n2, first) + _block_tail(a, lo + n2, stop, rest, second)
-    return _row_sum3(a, lo, n2) + _row_sum3(a, lo + n2, n - n2)
-
-
 # ---------------------------------------------------------------------------------------------
 # 2.1-2.2: stake, permits, activity, validator rows
 # ---------------------------------------------------------------------------------------------
@@ -445,11 +271,11 @@ def stake_after_threshold(stake_in: np.ndarray, exists: np.ndarray, owner: int, 
     outside ``exists``, normalised to sum 1 (all 0 when nothing is left).  Units: fraction of stake."""
     n = stake_in.shape[0]
     for j in range(n):
-        raw = _np_maximum(stake_in[j], 0.0) if exists[j] else 0.0
+        raw = maximum(stake_in[j], 0.0) if exists[j] else 0.0
         if raw < threshold and not (j == owner and exists[j]):
             raw = 0.0
         out[j] = raw
-    den = _nonzero_or_one(row_sum(out, 0, n))
+    den = _nonzero_or_one(sum_range(out, 0, n))
     for j in range(n):
         out[j] = out[j] / den
 
@@ -532,7 +358,7 @@ def active_stake(stake: np.ndarray, permits: np.ndarray, exists: np.ndarray, own
         inactive[j] = (last_update[j] + cutoff < block) & exists[j]
         used[j] = (permits[j] | (j == owner)) & exists[j]
         active[j] = stake[j] * _flag(used[j] & (not inactive[j]))
-    den = _nonzero_or_one(row_sum(active, 0, n))
+    den = _nonzero_or_one(sum_range(active, 0, n))
     for j in range(n):
         active[j] = active[j] / den
 
@@ -610,7 +436,7 @@ def masked_weight_row(weights_row: np.ndarray, present_row: np.ndarray, has_pres
     if not keep_self:  # self-weights are masked, except the owner's
         present[self_uid] = False
         w[self_uid] = w[self_uid] * 0.0
-    den = _nonzero_or_one(row_sum(w, 0, n))
+    den = _nonzero_or_one(sum_range(w, 0, n))
     for j in range(n):
         w[j] = w[j] / den
 
@@ -618,17 +444,6 @@ def masked_weight_row(weights_row: np.ndarray, present_row: np.ndarray, has_pres
 # ---------------------------------------------------------------------------------------------
 # 3.1: stake-weighted median
 # ---------------------------------------------------------------------------------------------
-
-
-@njit(**_JIT)
-def _insertion_sort(keys: np.ndarray, m: int) -> None:
-    for a in range(1, m):
-        key = keys[a]
-        b = a - 1
-        while b >= 0 and keys[b] > key:
-            keys[b + 1] = keys[b]
-            b -= 1
-        keys[b + 1] = key
 
 
 @njit(**_JIT)
@@ -645,150 +460,78 @@ def median_key_mask(staked: int) -> int:
     return (1 << max(1, bits)) - 1
 
 
-@njit(**_JIT)
-def median_column_sorted(w: np.ndarray, wbits: np.ndarray, j: int, staked: int, row_stake: np.ndarray,
-                         threshold: float, low: int, keys: np.ndarray) -> float:
-    """Kappa-median of column ``j`` of ``w`` (V, N) over its first ``staked`` rows, bit for bit as numpy's.
-
-    Rows sorted by descending weight (int64 keys: the weight's bits without the ``low`` ones, then
-    the row), stake ``row_stake`` accumulated in blocks of 8 rows; the weight of the first row where
-    the sum reaches ``threshold``, 0 if none.  ``wbits`` is ``w`` viewed as int64.
-    """
-    m = 0
-    high = ~low
-    for i in range(staked):
-        b = wbits[i, j] & high
-        if b != 0:
-            keys[m] = _INF_BITS + i - b
-            m += 1
-    if m <= _INSERTION_SORT_MAX:
-        _insertion_sort(keys, m)
-    else:
-        keys[:m].sort()
-    done = 0.0  # stake of the completed blocks of 8
-    part = 0.0  # stake of the current block so far
-    pos = 0
-    for q in range(m):  # non-zero weights, descending
-        slot = keys[q] & low
-        part = row_stake[slot] if pos % _MEDIAN_GROUP == 0 else part + row_stake[slot]
-        if done + part >= threshold:
-            return w[slot, j]
-        if pos % _MEDIAN_GROUP == _MEDIAN_GROUP - 1:
-            done = done + part
-        pos += 1
-    for i in range(staked):  # then the (truncated) zero weights, by row
-        if wbits[i, j] & high == 0:
-            part = row_stake[i] if pos % _MEDIAN_GROUP == 0 else part + row_stake[i]
-            if done + part >= threshold:
-                return w[i, j]
-            if pos % _MEDIAN_GROUP == _MEDIAN_GROUP - 1:
-                done = done + part
-            pos += 1
-    return 0.0
-
-
 @njit(inline="always", **_JIT)
 def median_keys_rows(wbits: np.ndarray, i0: int, count: int, low: int, fixed_stake: np.ndarray, keys_t: np.ndarray,
-                     stats: np.ndarray) -> bool:
+                     stats: np.ndarray) -> None:
     """The median's sort keys of the staked rows ``i0 .. i0+count-1`` (``count <= 8``) of ``wbits`` (V, N)
     (the weights viewed as int64), stored transposed in ``keys_t`` (N, V) int64 so that each column
     is contiguous, and the column statistics ``stats`` (4, N) int64 updated (start: 0, 0, int64 max,
     0): over the rows with a weight key (``key < inf_bits``), their stake ``fixed_stake`` (V,) summed
     (``stats[0]``), their count (``stats[1]``) and largest key (``stats[3]``); the smallest key of all
-    (``stats[2]``).  Returns whether one of these weights is below the key resolution (non-zero, no
-    bit above ``low``: numpy orders such weights with the zeros).
+    (``stats[2]``).
 
     ``key = inf_bits + i - (bits(W_ij) without the low bits)``: ascending key = descending weight,
-    then ascending row; zero weights get ``inf_bits + i`` (after every non-zero weight), as in
-    ``yuma._median_columns``.  Blocks of 8 rows go through vector shuffles (:func:`_keys_block8`).
+    then ascending row; zero weights (and weights below the key resolution, under 64 times the
+    smallest subnormal) get ``inf_bits + i``, after every non-zero weight, as in ``yuma._median_columns``.
+    Blocks of 8 rows go through vector shuffles (:func:`_keys_block8`).
     """
     high = ~low
     n = keys_t.shape[0]
-    tiny = False
     done = 0  # columns handled by the vector code
     if count == _MEDIAN_GROUP:
         done = n - n % 4
-        tiny = _keys_block8(wbits, i0, high, keys_t, done, fixed_stake, stats)
+        _keys_block8(wbits, i0, high, keys_t, done, fixed_stake, stats)
     for i in range(i0, i0 + count):
         r = wbits[i]
         base = _INF_BITS + i
         stake = fixed_stake[i]
         for j in range(done, n):
-            b = r[j]
-            key = base - (b & high)
+            key = base - (r[j] & high)
             keys_t[j, i] = key
             weighted = key < _INF_BITS
             stats[0, j] += stake if weighted else 0
             stats[1, j] += 1 if weighted else 0
             stats[2, j] = min(stats[2, j], key)
             stats[3, j] = max(stats[3, j], key if weighted else 0)
-            tiny |= (b != 0) & (b & high == 0)
-    return tiny
 
 
 @njit(inline="always", **_JIT)
-def stake_weighted_median_column(w: np.ndarray, wbits: np.ndarray, j: int, staked: int, row_stake: np.ndarray,
-                                 fixed_stake: np.ndarray, keys_j: np.ndarray, nonzero: int, count: int, k_min: int,
-                                 k_max: int, threshold: float, fixed_threshold: int, fixed_margin: int, low: int,
-                                 tiny: bool, keys: np.ndarray) -> float:
-    """Kappa-median of column ``j``: :func:`median_column_sorted`'s result, found by bisection on the keys.
+def stake_weighted_median_column(w: np.ndarray, j: int, staked: int, fixed_stake: np.ndarray, keys_j: np.ndarray,
+                                 nonzero: int, count: int, k_min: int, k_max: int, fixed_threshold: int,
+                                 low: int) -> float:
+    """Kappa-median of column ``j`` of ``w`` (V, N) over its first ``staked`` rows: the weight of the row
+    where the stake, taken in ascending key order (descending weight), first reaches the threshold; 0 if
+    only zero weights reach it.
 
-    ``keys_j`` (V,) are the column's sort keys (:func:`median_keys_rows`) and ``fixed_stake`` (V,)
-    the row stakes as integers (fractions of 2**60), so sums are exact and vectorise.  The keys
-    interval holding the row where the stake (in ascending key order) reaches the threshold is
-    halved until it holds at most two keys (the smaller one crosses first, or the other).  Rounding
-    the stakes and any summation order (numpy's included) move a sum by less than
-    ``fixed_margin / 2``, so when the sums before and after that row are ``fixed_margin`` away from
-    ``fixed_threshold``, numpy's blocked float sums cross at the same row; otherwise (a tie with the
-    threshold to ~1e-13, a non-zero weight below the key resolution, which ``tiny`` says the subnet
-    may hold) the column is sorted like numpy
-    (:func:`median_column_sorted`).  The column's statistics come from :func:`median_keys_rows`: over
-    the rows with a weight key (``key < inf_bits``), their stake ``nonzero``, their ``count`` and
-    largest key ``k_max``; the smallest key ``k_min``.
+    ``keys_j`` (V,) are the column's sort keys (:func:`median_keys_rows`) and ``fixed_stake`` (V,) the row
+    stakes as integers (fractions of 2**60), so every sum is exact and vectorises; ``fixed_threshold`` is
+    the threshold in the same units.  The key interval holding the crossing is halved until it holds one
+    key.  The column's statistics: over the rows with a weight key, their stake ``nonzero``, their
+    ``count`` and largest key ``k_max``; the smallest key ``k_min``.  The stakes are truncated to 2**-60,
+    so a column whose stake reaches the threshold within ~1e-16 may pick the neighbouring row of the
+    float reference: either is the rule's answer at a tie (``docs/NUMERICS.md``).
     """
-    if tiny and count < staked:  # a zero key: an exact zero weight, or a tiny one (read by numpy)
-        for i in range(staked):
-            if keys_j[i] >= _INF_BITS and wbits[i, j] != 0:
-                return median_column_sorted(w, wbits, j, staked, row_stake, threshold, low, keys)
-    if nonzero < fixed_threshold - fixed_margin:  # the crossing (if any) is on a zero weight
+    if nonzero < fixed_threshold:  # the crossing (if any) is on a zero weight
         return 0.0
-    if nonzero < fixed_threshold + fixed_margin:
-        return median_column_sorted(w, wbits, j, staked, row_stake, threshold, low, keys)
     lo, hi = k_min, k_max + 1  # stake below lo < threshold <= stake below hi
-    below_lo, count_lo, count_hi = 0, 0, count
-    steps = 0
-    while count_hi - count_lo > 2 and steps < _MEDIAN_MAX_BISECTIONS:
+    count_lo, count_hi = 0, count
+    while count_hi - count_lo > 1:  # distinct keys: each halving leaves fewer in [lo, hi)
         mid = lo + (hi - lo) // 2
         below = 0
         count_mid = 0
         for i in range(staked):
-            stake = fixed_stake[i]
             left = keys_j[i] < mid
-            below += stake if left else 0
+            below += fixed_stake[i] if left else 0
             count_mid += 1 if left else 0
         if below < fixed_threshold:
-            lo, below_lo, count_lo = mid, below, count_mid
+            lo, count_lo = mid, count_mid
         else:
             hi, count_hi = mid, count_mid
-        steps += 1
-    if count_hi - count_lo <= 2:  # the one or two keys in [lo, hi): the crossing is on one of them
-        first = _INT64_MAX
-        last = _INT64_MIN
-        for i in range(staked):
-            k = keys_j[i]
-            inside = (k >= lo) & (k < hi)
-            first = min(first, k if inside else _INT64_MAX)
-            last = max(last, k if inside else _INT64_MIN)
-        slot = first & low
-        if below_lo < fixed_threshold - fixed_margin:
-            if below_lo + fixed_stake[slot] >= fixed_threshold + fixed_margin:
-                return w[slot, j]
-            below_lo += fixed_stake[slot]
-            slot = last & low
-            if (first != last and below_lo < fixed_threshold - fixed_margin
-                    and below_lo + fixed_stake[slot] >= fixed_threshold + fixed_margin):
-                return w[slot, j]
-    return median_column_sorted(w, wbits, j, staked, row_stake, threshold, low, keys)
+    for i in range(staked):  # the one key in [lo, hi)
+        k = keys_j[i]
+        if k >= lo and k < hi:
+            return w[k & low, j]
+    return 0.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -817,20 +560,20 @@ def clip_trust_ranks_row(w: np.ndarray, consensus: np.ndarray, staked_row: bool,
                 clipped[j] = c if c < w[j] else w[j]
     elif staked_row:
         for j in range(n):
-            x = _np_minimum(w[j], consensus[j])
+            x = minimum(w[j], consensus[j])
             clipped[j] = x
             ranks[j] += x * s_i
     else:
         for j in range(n):
-            clipped[j] = _np_minimum(w[j], consensus[j])
-    return row_sum(clipped, 0, n)
+            clipped[j] = minimum(w[j], consensus[j])
+    return sum_range(clipped, 0, n)
 
 
 @njit(**_JIT)
 def normalise(x: np.ndarray) -> None:
     """``x / sum(x)`` in place (pairwise sum); unchanged when the sum is not positive."""
     n = x.shape[0]
-    den = _nonzero_or_one(row_sum(x, 0, n))
+    den = _nonzero_or_one(sum_range(x, 0, n))
     for j in range(n):
         x[j] = x[j] / den
 
@@ -841,14 +584,14 @@ def weights_for_bonds_row(w: np.ndarray, consensus: np.ndarray, beta: float, out
     n = w.shape[0]
     if beta == 1.0:
         for j in range(n):
-            out[j] = _np_minimum(w[j], consensus[j])
+            out[j] = minimum(w[j], consensus[j])
     elif beta == 0.0:
         for j in range(n):
             out[j] = w[j]
     else:
         keep = 1.0 - beta
         for j in range(n):
-            out[j] = w[j] * keep + _np_minimum(w[j], consensus[j]) * beta
+            out[j] = w[j] * keep + minimum(w[j], consensus[j]) * beta
 
 
 # ---------------------------------------------------------------------------------------------
@@ -876,8 +619,8 @@ def liquid_alpha_coefficient(x: float, alpha_low: float, alpha_high: float, stee
     ``yuma.liquid_alpha_coefficient``): ``clip(low + (high - low) / (1 + exp(z)), low, high)``,
     ``z = clip(-(steepness / 100) (x - 0.5), -20, 20)``."""
     slope = steepness / _STEEPNESS_DIVISOR
-    z = _np_clip(-slope * (x - 0.5), -_SIGMOID_EXPONENT_CLAMP, _SIGMOID_EXPONENT_CLAMP)
-    return _np_clip(alpha_low + (alpha_high - alpha_low) / (1.0 + math.exp(z)), alpha_low, alpha_high)
+    z = _clip(-slope * (x - 0.5), -_SIGMOID_EXPONENT_CLAMP, _SIGMOID_EXPONENT_CLAMP)
+    return _clip(alpha_low + (alpha_high - alpha_low) / (1.0 + math.exp(z)), alpha_low, alpha_high)
 
 
 @njit(**_JIT)
@@ -885,13 +628,13 @@ def _yuma3_bond_entry(w: float, present: bool, c: float, prev: float, beta: floa
                       keep: float) -> tuple[float, float]:
     """One Yuma 3 bond (branch-free): (B with the coefficient ``alpha`` (alpha(0) for liquid alpha), the
     liquid-alpha distance x, 0 unless liquid).  ``keep = 1 - alpha``; ``prev`` is the previous bond."""
-    clipped = _np_minimum(w, c)
+    clipped = minimum(w, c)
     wb = w * (1.0 - beta) + clipped * beta  # exactly w at beta = 0, min(w, C) at beta = 1 (w >= 0)
     diff = prev - wb
     entry_clipped = present & (not ((c == 0.0) & (w > 0.0)))
     entry = _flag(present) if beta == 0.0 else (_flag(entry_clipped) if beta == 1.0 else _flag(wb > 0.0))
-    x = _np_minimum(diff, 1.0) if diff > 0.0 else _np_clip(wb - c, 0.0, 1.0)
-    b = _np_minimum(prev - alpha * diff, entry) if liquid else wb * alpha + prev * keep
+    x = minimum(diff, 1.0) if diff > 0.0 else _clip(wb - c, 0.0, 1.0)
+    b = minimum(prev - alpha * diff, entry) if liquid else wb * alpha + prev * keep
     return b, x if liquid else 0.0
 
 
@@ -899,11 +642,11 @@ def _yuma3_bond_entry(w: float, present: bool, c: float, prev: float, beta: floa
 def _yuma3_moving_bond(w: float, present: bool, c: float, prev: float, beta: float, x: float, alpha_low: float,
                        alpha_high: float, steepness: float) -> float:
     """A Yuma 3 liquid-alpha bond that moves (distance ``x > 0``): its own coefficient alpha(x)."""
-    clipped = _np_minimum(w, c)
+    clipped = minimum(w, c)
     wb = w * (1.0 - beta) + clipped * beta
     entry_clipped = present & (not ((c == 0.0) & (w > 0.0)))
     entry = _flag(present) if beta == 0.0 else (_flag(entry_clipped) if beta == 1.0 else _flag(wb > 0.0))
-    return _np_minimum(prev - liquid_alpha_coefficient(x, alpha_low, alpha_high, steepness) * (prev - wb), entry)
+    return minimum(prev - liquid_alpha_coefficient(x, alpha_low, alpha_high, steepness) * (prev - wb), entry)
 
 
 @njit(inline="always", **_JIT)
@@ -1043,7 +786,7 @@ def yuma3_dividends(bonds: np.ndarray, v: int, col: np.ndarray, row_stake: np.nd
         b_i = bonds[i]
         for j in range(n):
             tmp[j] = b_i[j] * per_bond[j]
-        dividends[i] = row_sum(tmp, 0, n) * row_stake[i]
+        dividends[i] = sum_range(tmp, 0, n) * row_stake[i]
 
 
 @njit(**_JIT)
@@ -1090,7 +833,7 @@ def bonds_yuma2(weights_for_bonds: np.ndarray, bonds_prev: np.ndarray, v: int, r
             tmp[j] = b * incentive[j]
             if i == 0 or b > col_prev[j] or b != b:
                 col_prev[j] = b
-        dividends[i] = row_sum(tmp, 0, n)
+        dividends[i] = sum_range(tmp, 0, n)
     for j in range(n):
         col_prev[j] = _nonzero_or_one(col_prev[j])
     for i in range(v):
@@ -1112,10 +855,10 @@ def emission_shares(incentive: np.ndarray, dividends: np.ndarray, active: np.nda
     validators are paid by active stake, or by stake when none is active."""
     n = incentive.shape[0]
     normalise(dividends)
-    total = row_sum(incentive, 0, n) + row_sum(dividends, 0, n)
+    total = sum_range(incentive, 0, n) + sum_range(dividends, 0, n)
     fallback = total == 0.0
     den = _nonzero_or_one(total)
-    by_active = row_sum(active, 0, n) > 0.0
+    by_active = sum_range(active, 0, n) > 0.0
     for j in range(n):
         server[j] = incentive[j] / den
         if fallback:
@@ -1178,7 +921,6 @@ def _epoch_worker(
     row_stake = np.empty(max_rows + 1)
     trust = np.empty(max_rows)
     dividends = np.empty(max_rows)
-    keys = np.empty(max_rows, np.int64)
     keys_t = np.empty((n, max_rows), np.int64)  # the median's keys, then (V, N) bonds: one cache footprint
     bonds = keys_t.reshape(n * max_rows).view(np.float64).reshape((max_rows, n))
     fixed_stake = np.empty(max_rows, np.int64)
@@ -1231,7 +973,6 @@ def _epoch_worker(
         for i in range(staked):
             fixed_stake[i] = np.int64(row_stake[i] * _FIXED_ONE)
         low = median_key_mask(staked)
-        tiny = False
         for i in range(v):
             if i + _PREFETCH_ROWS < v:
                 _prefetch_weight_row(weights_s, weight_row_s, present_s, has_present, rows[i + _PREFETCH_ROWS])
@@ -1241,20 +982,18 @@ def _epoch_worker(
                               u == own, _view(w, i), _view(present, i))
             if i < staked and (i % _MEDIAN_GROUP == _MEDIAN_GROUP - 1 or i == staked - 1):
                 i0 = i - i % _MEDIAN_GROUP
-                tiny |= median_keys_rows(wbits, i0, i + 1 - i0, low, fixed_stake, keys_t, stats)
+                median_keys_rows(wbits, i0, i + 1 - i0, low, fixed_stake, keys_t, stats)
         for i in range(min(v, _PREFETCH_ROWS)):  # the bond rows, read after the consensus
             _prefetch_row(_view(bonds_s, rows[i]))
 
         # --- 3.1: consensus
         consensus = o_consensus[s]
         fixed_threshold = np.int64(threshold * _FIXED_ONE)
-        fixed_margin = (staked + 1) * _MEDIAN_MARGIN_PER_ROW
         any_consensus = False
         consensus_nan = False
         for j in range(n):
-            c = stake_weighted_median_column(w, wbits, j, staked, row_stake, fixed_stake, _view(keys_t, j),
-                                             stats[0, j], stats[1, j], stats[2, j], stats[3, j], threshold,
-                                             fixed_threshold, fixed_margin, low, tiny, keys)
+            c = stake_weighted_median_column(w, j, staked, fixed_stake, _view(keys_t, j), stats[0, j], stats[1, j],
+                                             stats[2, j], stats[3, j], fixed_threshold, low)
             consensus[j] = c
             any_consensus = any_consensus or c > 0.0
             consensus_nan |= c != c

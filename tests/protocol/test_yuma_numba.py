@@ -1,13 +1,12 @@
-"""The numba Yuma engine equals the numpy engine (``yuma_epoch(..., engine="numba")``).
+"""The numba Yuma engine keeps the numerical contract with the numpy engine (docs/NUMERICS.md).
 
 (a) every chain-vector scenario of ``test_yuma.py`` is re-run with its ``yuma_epoch`` replaced by
 a twin that runs both engines on the same state and compares every output field; (b) hypothesis
 batches mixing variants, subnet sizes, owners, inactive uids, outdated weights, zero stakes,
 liquid alpha, quantisation and the optional inputs; (c) the full-size benchmark network.
 
-Equality: booleans exactly, floats within 1e-12 absolute, and bit for bit wherever numpy's float64
-``exp`` is the C library's (the numba engine calls the C library; on CPUs where numpy uses its
-own AVX-512 ``exp`` the liquid-alpha coefficients may differ by an ulp).
+Agreement: booleans equal, floats within 1e-12 (relative, plus 1e-12 absolute), on every CPU (numpy's
+SIMD ``exp`` and the C library's may differ by an ulp; the engines sum in different orders).
 """
 
 from __future__ import annotations
@@ -15,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import itertools
-import math
 import re
 from pathlib import Path
 
@@ -26,26 +24,23 @@ from hypothesis import strategies as st
 
 import tests.protocol.test_yuma as chain_tests
 from dtaosim.errors import ConfigError
-from dtaosim.protocol.yuma import YumaInputs, YumaOutputs, YumaParams, yuma_epoch
-from dtaosim.protocol.yuma_numba import pairwise_sum, yuma_epoch_numba
+from dtaosim.numerics import check_close
+from dtaosim.protocol.regimes import U16_MAX
+from dtaosim.protocol.yuma import _INF_BITS, YumaInputs, YumaOutputs, YumaParams, yuma_epoch
+from dtaosim.protocol.yuma_numba import yuma_epoch_numba
 from tests.protocol.test_yuma import KAPPA_CHAIN, REGIME, random_batch
 
+pytestmark = pytest.mark.contract
 ROOT = Path(__file__).resolve().parents[2]
-TOLERANCE = 1e-12
-_PROBE = np.random.default_rng(0).uniform(-20.0, 20.0, 4096)
-BIT_EXACT = all(float(a) == math.exp(x) for a, x in zip(np.exp(_PROBE), _PROBE, strict=True))
-"""numpy's float64 exp is the C library's here: the engines must agree bit for bit."""
 
 
 def assert_engines_agree(ref: YumaOutputs, got: YumaOutputs, context: object = "") -> None:
-    """Every output field: same shape and dtype, bools equal, floats within 1e-12 (bit-equal if BIT_EXACT)."""
+    """Every output field: same shape and dtype, bools equal, floats within the contract (1e-12); bonds
+    stored on the u16 grid may land one step apart where their value is within rounding of a grid line."""
     for name in YumaOutputs.__dataclass_fields__:
         a, b = getattr(ref, name), getattr(got, name)
         assert a.shape == b.shape and a.dtype == b.dtype, (context, name, a.shape, b.shape, a.dtype, b.dtype)
-        if a.dtype == np.bool_ or BIT_EXACT:
-            assert np.array_equal(a, b), (context, name, np.argwhere(a != b)[:5])
-        else:
-            assert np.allclose(a, b, rtol=0.0, atol=TOLERANCE), (context, name, np.abs(a - b).max())
+        check_close(f"Yuma epoch {context}", name, b, a, grid=1.0 / U16_MAX if name == "new_bonds" else None)
 
 
 def run_both(inputs: YumaInputs, params: YumaParams, *, block, quantize_u16: bool = False,
@@ -219,8 +214,9 @@ def _two_validators(stake, weights, kappa):
 
 
 @pytest.mark.parametrize("kappa", [0.5 + 1e-12, 0.5 + 1.5e-12, 0.5 + 5e-13, 0.25 + 1e-12, 1e-12])
-def test_median_threshold_ties_sorted_path(kappa):
-    # partial stake sums within ~1e-13 of kappa - 1e-12: the engine sorts the column like numpy
+def test_median_threshold_near_partial_sums(kappa):
+    # thresholds on or within ~1e-13 of partial stake sums of exact binary fractions: both engines cross
+    # at the same row (the fixed-point sums of the compiled median are exact, numpy's float sums too)
     stake = [1.0, 1.0, 2.0, 0.0, 0.0]
     w = np.zeros((5, 5))
     w[:3, 3] = [0.2, 0.7, 0.4]
@@ -229,18 +225,6 @@ def test_median_threshold_ties_sorted_path(kappa):
     ref = yuma_epoch(inp, prm, block=2)
     assert ref.consensus[0, 3:].max() > 0
     assert_engines_agree(ref, yuma_epoch_numba(inp, prm, block=2), kappa)
-
-
-def test_median_tiny_weights_sorted_path():
-    # weights below the median's key resolution (subnormals) are ordered with the zeros by numpy
-    tiny = 5e-324
-    w = np.zeros((4, 4))
-    w[0, 1:] = [1.0, tiny, 0.0]
-    w[1, 1:] = [1.0, 0.0, 2 * tiny]
-    w[2, 1:] = [1.0, 3 * tiny, tiny]
-    for kappa in (KAPPA_CHAIN, 0.9, 1.0):
-        inp, prm = _two_validators([1.0, 1.0, 1.0, 0.0], w, kappa)
-        assert_engines_agree(yuma_epoch(inp, prm, block=2), yuma_epoch_numba(inp, prm, block=2), kappa)
 
 
 def test_bonds_out_in_place_and_strided():
@@ -274,15 +258,6 @@ def test_strided_and_integer_weights():
                                  yuma_epoch_numba(case, prm, block=block, quantize_u16=quantize), weights.dtype)
 
 
-def test_pairwise_sum_is_numpys():
-    rng = np.random.default_rng(3)
-    for n in (0, 1, 7, 8, 9, 127, 128, 129, 256, 1000, 1928, 1929, 5000):
-        x = rng.lognormal(0.0, 3.0, n)
-        assert pairwise_sum(x, 0, n) == x.sum(), n
-        if n > 3:
-            assert pairwise_sum(x, 2, n - 3) == x[2:-1].sum(), n
-
-
 # ---------------------------------------------------------------------------------------------
 # (c) full size
 # ---------------------------------------------------------------------------------------------
@@ -310,7 +285,9 @@ def test_engine_selection_and_errors():
     rng = np.random.default_rng(1)
     inp, prm, block = random_batch(rng, 3, 6)
     assert_engines_agree(yuma_epoch(inp, prm, block=block), yuma_epoch(inp, prm, block=block, engine="auto"))
-    with pytest.raises(ConfigError, match=r"yuma\.engine: 'cuda' is not allowed; expected one of 'numpy', 'numba'"):
+    checked = yuma_epoch(inp, prm, block=block, engine="checked")  # both engines, compared
+    assert_engines_agree(yuma_epoch(inp, prm, block=block, engine="numba"), checked)
+    with pytest.raises(ConfigError, match=r"yuma\.engine: 'cuda' is not allowed; expected one of 'auto', 'numba'"):
         yuma_epoch(inp, prm, block=block, engine="cuda")
     with pytest.raises(ConfigError, match=r"yuma\.params"):
         yuma_epoch(inp, prm.take([0, 1]), block=block, engine="numba")
@@ -327,12 +304,24 @@ def test_no_chain_constant_literals_in_numba_kernel():
         assert not re.search(rf"(?<![\w.]){re.escape(lit)}(?![\w])", text), lit
 
 
-def test_median_column_bisection_equals_sort():
-    # the bisection (with its margin) against the numpy-order sort, on tie-heavy columns and thresholds
-    # on (or within 1e-13 of) partial sums of the stake, where the bisection hands over to the sort
+def _median_by_sorting(w, keys, fixed, staked, j, fixed_threshold, low):
+    """The compiled median's rule, readable: rows in ascending key order, exact integer stake, the weight
+    where it first reaches the threshold; 0 if that happens on a zero weight (or never)."""
+    order = np.argsort(keys[:staked], kind="stable")
+    reached = np.cumsum(fixed[:staked][order]) >= fixed_threshold
+    if not reached.any():
+        return 0.0
+    key = keys[order[int(reached.argmax())]]
+    return float(w[key & low, j]) if key < _INF_BITS else 0.0
+
+
+def test_median_column_bisection():
+    # the vector keys and statistics against their definitions; the bisection against a sort of the same
+    # keys (exact integers: equal), and against the float rule of the spec away from ties (within 1e-12)
     from dtaosim.protocol import yuma_numba as nb
 
     rng = np.random.default_rng(4)
+    near_ties = 0
     for case in range(400):
         v, n = int(rng.integers(1, 80)), int(rng.choice([6, 9]))
         w = rng.integers(0, 5, (v, n)) / rng.choice([3.0, 7.0, 1e300, 1e-300])
@@ -346,46 +335,40 @@ def test_median_column_bisection_equals_sort():
         kappa = float(np.clip(rng.choice([partial + 1e-12, partial + rng.normal(0, 1e-14) + 1e-12, partial,
                                           rng.random(), KAPPA_CHAIN]), 0, 1))
         threshold = max(kappa - 1e-12, 5e-324)
+        fixed_threshold = np.int64(threshold * nb._FIXED_ONE)
         low = nb.median_key_mask(staked)
         wbits = w.view(np.int64)
         fixed = (stake * nb._FIXED_ONE).astype(np.int64)
         keys_t = np.empty((n, v), np.int64)
         stats = np.zeros((4, n), np.int64)
         stats[2] = np.iinfo(np.int64).max
-        tiny = False
         for i0 in range(0, staked, 8):  # blocks of 8 rows (vector code), then the rest
-            tiny |= nb.median_keys_rows(wbits, i0, min(8, staked - i0), low, fixed, keys_t, stats)
+            nb.median_keys_rows(wbits, i0, min(8, staked - i0), low, fixed, keys_t, stats)
         high = ~low
-        keys_ref = nb._INF_BITS + np.arange(staked)[None, :] - (wbits[:staked].T & high)
-        weighted = keys_ref < nb._INF_BITS
+        keys_ref = _INF_BITS + np.arange(staked)[None, :] - (wbits[:staked].T & high)
+        weighted = keys_ref < _INF_BITS
         np.testing.assert_array_equal(keys_t[:, :staked], keys_ref)
         np.testing.assert_array_equal(stats[0], (weighted * fixed[:staked]).sum(axis=1))
         np.testing.assert_array_equal(stats[1], weighted.sum(axis=1))
         np.testing.assert_array_equal(stats[2], keys_ref.min(axis=1, initial=np.iinfo(np.int64).max))
         np.testing.assert_array_equal(stats[3], np.where(weighted, keys_ref, 0).max(axis=1, initial=0))
-        assert tiny == bool(((wbits[:staked] != 0) & (wbits[:staked] & high == 0)).any())
-        keys = np.empty(v, np.int64)
-        for j in range(n):
-            exact = nb.median_column_sorted(w, wbits, j, staked, stake, threshold, low, keys)
-            fast = nb.stake_weighted_median_column(
-                w, wbits, j, staked, stake, fixed, keys_t[j], *stats[:, j], threshold,
-                np.int64(threshold * nb._FIXED_ONE), (staked + 1) * nb._MEDIAN_MARGIN_PER_ROW, low, tiny, keys)
-            assert fast == exact, (case, j)
         expected = chain_tests.stake_weighted_median(w, stake, kappa)
-        got = [nb.median_column_sorted(w, wbits, j, staked, stake, threshold, low, keys) for j in range(n)]
-        np.testing.assert_array_equal(got, expected)
+        for j in range(n):
+            got = nb.stake_weighted_median_column(w, j, staked, fixed, keys_t[j], *stats[:, j], fixed_threshold, low)
+            assert got == _median_by_sorting(w, keys_t[j], fixed, staked, j, fixed_threshold, low), (case, j)
+            sums = np.cumsum(stake[:staked][np.argsort(keys_t[j, :staked], kind="stable")])
+            if np.abs(sums - threshold).min(initial=1.0) > 1e-13:  # not a tie of the rule
+                check_close("median", f"case {case} column {j}", got, expected[j])
+            else:
+                near_ties += 1
+    assert near_ties > 0  # the cases above do reach ties (where either neighbour is the rule's answer)
 
 
-def test_kernel_pieces_equal_numpy():
-    # the vector sums (numpy's pairwise order, one or two blocks at a time), the selection of the
-    # permits' stake cut and the specialised row sweeps against their plain definitions
+def test_kernel_pieces_equal_their_definitions():
+    # the selection of the permits' stake cut and the specialised row sweeps against their plain definitions
     from dtaosim.protocol import yuma_numba as nb
 
     rng = np.random.default_rng(6)
-    for n in (*range(0, 300), 1000, 1928, 1929, 4100):
-        x = rng.lognormal(0.0, 3.0, n + 5)
-        assert nb.row_sum(x, 0, n) == x[:n].sum(), n
-        assert nb.row_sum(x, 3, n) == x[3:n + 3].sum(), n
     for case in range(300):
         n = int(rng.integers(1, 300))
         x = rng.integers(0, 6, n) * rng.choice([1.0, 0.5, 1e-3]) if case % 3 == 0 else rng.lognormal(0, 3, n)
