@@ -45,7 +45,7 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
 
     try:
         result = sweep(args.config, out=args.out, workers=args.workers, executor=args.executor,
-                       scheduler=args.scheduler, quiet=args.quiet)
+                       scheduler=args.scheduler, quiet=args.quiet, threads=args.threads)
     except ImportError as e:  # an optional extra (dask) is missing
         print(f"dtaosim: error: {e}", file=sys.stderr)
         return 2
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
                    help="where runs execute (default: processes)")
     w.add_argument("--scheduler", default=None, help="dask scheduler address (default: a local cluster)")
+    w.add_argument("--threads", type=int, default=None,
+                   help="threads per run (default: cores // workers, so that workers x threads <= cores)")
     w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     w.set_defaults(func=_cmd_sweep)
     pl = sub.add_parser("plot", help="write the standard plots of a run folder and an index.html")

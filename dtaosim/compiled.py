@@ -12,7 +12,15 @@ caches of its callers (``find dtaosim -name '*.nb[ic]' -delete``) or they keep t
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+# Threads of the parallel kernels wait asleep, not spinning, between parallel regions (unless the user says
+# otherwise): measured on 2 busy cores, GNU OpenMP's default spin-wait after each Yuma epoch took a core from
+# the single-threaded rest of the tick and slowed it 1.7-1.9x (benchmarks/README.md, "Threads").  Read by
+# libgomp when numba first starts its OpenMP threads, so it must be set before the first parallel call.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:  # numba stays optional
     from numba import njit
@@ -71,3 +79,43 @@ def minimum(a: float, b: float) -> float:
 def maximum(a: float, b: float) -> float:
     """The larger of two floats, NaN if either is NaN (as ``np.maximum``)."""
     return a if (a >= b or a != a) else b
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the OS tells it, else the CPU count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def set_threads(n: int | None) -> int:
+    """Let one run use ``n`` threads (None: every core this process may use): the parallel Yuma epoch's
+    numba threads (at most numba's ``NUMBA_NUM_THREADS``) and, above 1, the second thread that reveals weights
+    while the block loop runs.  A sweep gives each of its concurrent runs ``cores // runs``.  Returns the
+    number set."""
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise ValueError(f"threads: {n!r} is not allowed; expected a whole number >= 1")
+    want = available_cores() if n is None else n
+    if NUMBA_AVAILABLE:
+        import numba
+
+        want = min(want, numba.config.NUMBA_NUM_THREADS)
+        numba.set_num_threads(want)
+    global _THREADS
+    _THREADS = want
+    return want
+
+
+def get_threads() -> int:
+    """Threads one run may use (see :func:`set_threads`; by default numba's thread count, else 1)."""
+    if _THREADS is not None:
+        return _THREADS
+    if NUMBA_AVAILABLE:
+        import numba
+
+        return int(numba.get_num_threads())
+    return 1
+
+
+_THREADS: int | None = None

@@ -19,6 +19,7 @@ from dtaosim.agents.strategies import STRATEGIES, MarketView
 from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
 from dtaosim.background import Background
+from dtaosim.compiled import get_threads
 from dtaosim.config import Distribution, ExperimentConfig, as_config
 from dtaosim.consensus import DeferredRows, WeightBook, WeightCommit, run_epochs
 from dtaosim.errors import ConfigError
@@ -420,7 +421,7 @@ class DTaoModel(mesa.Model):
         # none of its rows, as when its rows were written and then cleared.
         # The main thread, done with the blocks, reveals what is left (validator by validator).
         queue = self.weight_book.take_ready(reveal_block) if self.neurons is not None else None
-        revealing = Background(queue.work, self.neurons) if queue is not None else None
+        revealing = Background(queue.work, self.neurons) if queue is not None and get_threads() > 1 else None
         try:
             report = settle(st, [], self.regime, blocks, self.streams["order"],
                             distribute=self.neurons is None, engine=self.config.engine)

@@ -75,6 +75,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
+from dtaosim.compiled import available_cores, set_threads
 from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
 from dtaosim.errors import ConfigError
 from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
@@ -324,6 +325,9 @@ class Task:
     parameters: dict[str, Any]
     entropy: int
     progress: bool = False
+    threads: int | None = None
+    """Threads the run may use (:func:`dtaosim.compiled.set_threads`); None: the cores of its process divided
+    among the runs it executes at once (a dask worker's thread count), all of them otherwise."""
 
     @property
     def seed(self) -> np.random.SeedSequence:
@@ -555,6 +559,7 @@ def run_task(task: Task) -> dict[str, Any]:
     """
     from dtaosim.runner import run
 
+    set_threads(task.threads if task.threads is not None else _threads_here())
     t0 = time.perf_counter()
     record = _base_record(task)
     files = None
@@ -715,10 +720,19 @@ def _sigterm_raises_interrupt() -> Iterator[None]:
 
 
 def _default_workers() -> int:
+    return available_cores()
+
+
+def _threads_here() -> int:
+    """Threads for a run whose task does not say: this process's cores, shared by the runs a dask worker
+    executes at once (``nthreads``), else all of them."""
+    cores = available_cores()
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
+        from distributed import get_worker
+
+        return max(1, cores // max(1, get_worker().state.nthreads))
+    except (ImportError, ValueError, AttributeError):
+        return cores
 
 
 def _process_executor(workers: int) -> tuple[Executor, Callable[[bool], None]]:
@@ -952,7 +966,7 @@ class SweepResult:
 
 def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path | None = None, *,
           workers: int | None = None, executor: str = "processes", scheduler: str | None = None,
-          quiet: bool = False) -> SweepResult:
+          quiet: bool = False, threads: int | None = None) -> SweepResult:
     """Run every (point, run) of a config's ``[sweep]`` and write them under ``out``; return a :class:`SweepResult`.
 
     ``executor``: ``"serial"`` (this process), ``"processes"`` (a local process pool of ``workers``, default
@@ -961,6 +975,11 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     same results on every executor.  Finished runs in ``out`` are skipped; a run that raises is recorded
     with its traceback and the sweep goes on.  ``out=None`` uses a new temporary folder.  ``quiet`` turns
     the progress bar off.  Ctrl-C or SIGTERM stops the sweep, leaving only whole run folders.
+
+    ``threads``: threads each run may use (its parallel Yuma epoch and the weight reveal beside the block
+    loop).  Default: the cores divided among the runs that execute at once, so that workers x threads never
+    exceeds the cores (serial: all cores; ``processes`` and a local dask cluster: cores // workers, at least
+    1; a remote dask cluster: each worker's cores // its threads).
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor: {executor!r} is not allowed; allowed: {', '.join(EXECUTORS)}")
@@ -972,6 +991,11 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     todo = [t for t in plan.tasks(progress=False) if t.run_id not in store.done]
     skipped = plan.n_runs - len(todo)
     n_workers = workers or _default_workers()
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise ConfigError(f"threads: {threads!r} is not allowed; expected a whole number >= 1")
+    if threads is None and not (executor == "dask" and scheduler):
+        threads = available_cores() if executor == "serial" else max(1, available_cores() // n_workers)
+    todo = [dataclasses.replace(t, threads=threads) for t in todo]
 
     from tqdm.auto import tqdm
 
@@ -992,8 +1016,11 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
         with _sigterm_raises_interrupt():
             try:
                 if executor == "serial" or not todo:
-                    for task in todo:
-                        on_result(run_task(dataclasses.replace(task, progress=not quiet)))
+                    try:
+                        for task in todo:
+                            on_result(run_task(dataclasses.replace(task, progress=not quiet)))
+                    finally:
+                        set_threads(None)  # this process's runs may use every core again
                 elif executor == "processes":
                     def make_processes() -> tuple[Executor, Callable[[bool], None], int]:
                         return (*_process_executor(n_workers), n_workers)
