@@ -8,30 +8,13 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Write a file through a temporary file in the same folder, then rename: never half-written.
-
-    ``write`` is called with the temporary path.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+from dtaosim.files import atomic_write_bytes, make_dirs, write_bytes  # atomic_write_bytes: kept importable here
 
 
 @dataclass
@@ -115,8 +98,7 @@ class RunResult:
         """Write ``series.parquet`` (tidy), ``prices.parquet`` (wide), ``events.parquet``,
         ``validators.parquet`` (tidy, with Yuma) and ``metadata.json`` under ``out``, each atomically.
         Returns the folder."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = make_dirs(out)
         tidy = self.tidy(run=self.metadata.get("run", 0))
         wide = self.prices.copy()
         wide.columns = [str(c) for c in wide.columns]
@@ -128,7 +110,7 @@ class RunResult:
             tables.append(("validators.parquet", validators))
         for name, df in tables:
             atomic_write_bytes(out / name, lambda p, df=df: _to_parquet(df, p, parquet_meta))
-        atomic_write_bytes(out / "metadata.json", lambda p: p.write_bytes(meta))
+        write_bytes(out / "metadata.json", meta)
         return out
 
 

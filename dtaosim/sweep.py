@@ -77,8 +77,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 
 from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
 from dtaosim.errors import ConfigError
+from dtaosim.files import atomic_write_bytes, dir_mode, write_bytes
 from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
-from dtaosim.results import atomic_write_bytes
 
 EXECUTORS = ("serial", "processes", "dask")
 MAX_RUNS = 10_000_000
@@ -617,8 +617,7 @@ class _Store:
                    "design": plan.spec.design, "parameters": plan.parameter_names, "base": plan.base,
                    "sweep": plan.spec.model_dump(mode="json"),
                    "points": [{"point": i, "parameters": p} for i, p in enumerate(plan.points)]}
-            blob = json.dumps(doc, indent=1, default=str).encode()
-            atomic_write_bytes(info, lambda p: p.write_bytes(blob))
+            write_bytes(info, json.dumps(doc, indent=1, default=str).encode())
         self.records: dict[str, dict] = {}
         self.done: set[str] = set()
         self._tmp_prefix = f".tmp-{os.getpid()}-"
@@ -658,7 +657,7 @@ class _Store:
             (self.failed_dir / f"{run_id}.json").unlink(missing_ok=True)
             self.done.add(run_id)
         else:
-            atomic_write_bytes(self.failed_dir / f"{run_id}.json", lambda p: p.write_bytes(blob))
+            write_bytes(self.failed_dir / f"{run_id}.json", blob)
         self.records[run_id] = rec
 
     def cleanup(self) -> None:
@@ -967,7 +966,10 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"workers: {workers!r} is not allowed; expected a whole number >= 1")
     plan = plan_sweep(config_or_path)
-    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="dtaosim-sweep-"))
+    if out is None:  # mkdtemp makes it 0700; give it the mode any other output folder gets
+        out = Path(tempfile.mkdtemp(prefix="dtaosim-sweep-"))
+        os.chmod(out, dir_mode())
+    out = Path(out)
     store = _Store(out, plan)
     todo = [t for t in plan.tasks(progress=False) if t.run_id not in store.done]
     skipped = plan.n_runs - len(todo)

@@ -47,7 +47,7 @@ def plot_prices(prices: pd.DataFrame, netuids: list[int] | None = None, ax: Any 
 
 def save_figure(fig: Any, path: Any, dpi: int = 120) -> None:
     """Save a Figure as PNG atomically (temporary file, then rename)."""
-    from dtaosim.results import atomic_write_bytes
+    from dtaosim.files import atomic_write_bytes
 
     atomic_write_bytes(path, lambda p: fig.savefig(p, dpi=dpi, format="png"))
 
