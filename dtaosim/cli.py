@@ -35,8 +35,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         n_ok = int((result.events["status"] == "ok").sum()) if len(result.events) else 0
         print(f"{result.metadata['name']}: {len(result.prices)} rows x {result.prices.shape[1]} subnets, "
-              f"{n_ok}/{len(result.events)} intents executed, {result.metadata['wall_seconds']:.2f} s "
-              f"-> {out}/ (series.parquet, prices.parquet, events.parquet, metadata.json, prices.png)")
+              f"{n_ok}/{len(result.events)} intents executed, {result.timings['wall_seconds']:.2f} s "
+              f"-> {out}/ (series.parquet, prices.parquet, events.parquet, metadata.json, prices.png, "
+              "timings.json)")
     return 0
 
 

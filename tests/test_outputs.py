@@ -11,6 +11,7 @@ import pytest
 import dtaosim
 from dtaosim import files
 from dtaosim.cli import main
+from dtaosim.sweep import SweepResult
 
 SMALL_TOML = ('name = "out-small"\nseed = 3\n[horizon]\nblocks = 1080\n[network]\nn_subnets = 4\n'
               'external_tao = 10000.0\n[[agents]]\nstrategy = "passive"\ncount = 3\nbudget = 20.0\n')
@@ -107,3 +108,112 @@ def test_a_failed_write_leaves_nothing_and_keeps_the_old_file(tmp_path, umask):
         files.atomic_write_bytes(target, half)
     assert target.read_bytes() == b"old"
     assert sorted(p.name for p in target.parent.iterdir()) == ["data.bin"]
+
+
+# ----------------------------------------------------------------------------------------------
+# same config and seed, same bytes
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    """Every file under ``root`` by relative path, except the timings files."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "timings.json"}
+
+
+def _assert_same_bytes(a: Path, b: Path) -> None:
+    fa, fb = _files(a), _files(b)
+    assert sorted(fa) == sorted(fb)
+    differ = [name for name in fa if fa[name] != fb[name]]
+    assert differ == [], f"differ between {a.name} and {b.name}: {differ}"
+
+
+def test_same_config_and_seed_give_byte_identical_files(tmp_path):
+    import json
+    import time
+
+    import pyarrow.parquet as pq
+
+    cfg = tmp_path / "small.toml"
+    cfg.write_text(SMALL_TOML)
+    study = tmp_path / "study.toml"
+    study.write_text(STUDY_TOML)
+    from dtaosim.studies.consensus_guarantees import main as study_main
+
+    for name, executor in (("a", "serial"), ("b", "processes")):
+        assert main(["run", str(cfg), "--out", str(tmp_path / name / "run"), "--quiet"]) == 0
+        assert main(["plot", str(tmp_path / name / "run"), "--out", str(tmp_path / name / "report"), "--quiet"]) == 0
+        result = dtaosim.sweep(SWEEP, out=tmp_path / name / "sweep", executor=executor, workers=2, quiet=True)
+        assert result.n_ok == 2 and result.n_failed == 2
+        assert study_main([str(study), "--out", str(tmp_path / name / "study"), "--quiet"]) == 0
+        time.sleep(1.1)  # the two runs start in different seconds (started_at, finished_at differ)
+    a, b = tmp_path / "a", tmp_path / "b"
+    _assert_same_bytes(a, b)
+    assert len(_files(a)) > 30
+
+    # what varies is in the timings files, and nowhere else
+    timings = json.loads((a / "run" / "timings.json").read_text())
+    assert set(timings) == {"wall_seconds", "started_at", "finished_at", "host"} and timings["wall_seconds"] > 0
+    assert timings != json.loads((b / "run" / "timings.json").read_text())
+    assert "wall_seconds" not in json.loads((a / "run" / "metadata.json").read_text())
+    assert b"wall_seconds" not in pq.read_schema(a / "run" / "series.parquet").metadata[b"dtaosim"]
+    assert dtaosim.load_run(a / "run").timings == timings
+    from PIL import Image
+
+    with Image.open(a / "run" / "prices.png") as img:
+        assert "Software" not in img.info
+    sweep_t = json.loads((a / "sweep" / "timings.json").read_text())
+    assert sweep_t["sweep"]["executor"] == "serial" and sweep_t["sweep"]["runs"] == 4
+    assert sorted(sweep_t["runs"]) == ["p0000-r0000", "p0000-r0001", "p0001-r0000", "p0001-r0001"]
+    assert (a / "sweep" / "runs" / "p0000-r0000" / "timings.json").is_file()
+    assert json.loads((a / "study" / "timings.json").read_text())["wall_seconds"] > 0
+
+
+def test_timings_are_readable_from_the_api(tmp_path):
+    result = dtaosim.run(_small_dict(), out=tmp_path / "run")
+    assert result.timings["wall_seconds"] > 0 and result.timings["host"]
+    assert "wall_seconds" not in result.metadata
+    sweep = dtaosim.sweep(SWEEP, out=tmp_path / "sweep", executor="serial", quiet=True)
+    t = sweep.timings
+    assert list(t.columns) == ["run_id", "point", "run", "status", "wall_seconds", "started_at", "finished_at",
+                               "host"]
+    assert list(t["run_id"]) == ["p0000-r0000", "p0000-r0001", "p0001-r0000", "p0001-r0001"]
+    assert list(t["status"]) == ["ok", "ok", "failed", "failed"]
+    assert (t["wall_seconds"] > 0).all() and t["finished_at"].notna().all()
+    assert "wall_seconds" not in sweep.manifest.columns and "host" not in sweep.manifest.columns
+    assert sweep.sweep_timings["executor"] == "serial" and sweep.sweep_timings["finished_at"]
+    again = dtaosim.sweep(SWEEP, out=tmp_path / "sweep", executor="serial", quiet=True)  # resumed: ok runs kept
+    assert again.skipped == 2
+    assert list(again.timings["wall_seconds"][:2]) == list(t["wall_seconds"][:2])
+
+
+def _small_dict() -> dict:
+    return {"name": "out-small", "seed": 3, "horizon": {"blocks": 1080}, "network": {"n_subnets": 4,
+            "external_tao": 10000.0}, "agents": [{"strategy": "passive", "count": 3, "budget": 20.0}]}
+
+
+def test_folders_of_older_versions_still_load(tmp_path):
+    import json
+
+    run = tmp_path / "run"
+    dtaosim.run(_small_dict(), out=run)
+    meta = json.loads((run / "metadata.json").read_text())
+    meta["wall_seconds"] = 1.25  # written by versions before timings.json
+    (run / "metadata.json").write_text(json.dumps(meta))
+    (run / "timings.json").unlink()
+    old = dtaosim.load_run(run)
+    assert old.timings == {"wall_seconds": 1.25} and "wall_seconds" not in old.metadata
+    assert old.prices.shape == (4, 4)
+
+    out = tmp_path / "sweep"
+    dtaosim.sweep(SWEEP, out=out, executor="serial", quiet=True)
+    (out / "timings.json").unlink()
+    for i, rec_path in enumerate(sorted(out.glob("runs/*/record.json")) + sorted(out.glob("failed/*.json"))):
+        rec = json.loads(rec_path.read_text())
+        rec.update(host="old-host", wall_seconds=float(i + 1), finished_at="2026-01-01T00:00:00+00:00")
+        rec_path.write_text(json.dumps(rec))
+        (rec_path.parent / "timings.json").unlink(missing_ok=True)
+    res = SweepResult.open(out)
+    assert res.n_ok == 2 and res.n_failed == 2
+    assert list(res.timings["wall_seconds"]) == [1.0, 2.0, 3.0, 4.0]
+    assert set(res.timings["host"]) == {"old-host"}
+    assert "wall_seconds" not in res.manifest.columns

@@ -686,8 +686,9 @@ class StudyResult:
         return comparison_table(self.config, self.required(), s_h=s, by_seed=self.required(by_seed=True))
 
     def save(self, out: str | Path) -> Path:
-        """Write ``frame.parquet``, ``required.parquet``, ``contours.parquet``, ``table.md`` and
-        ``metadata.json`` into ``out``."""
+        """Write ``frame.parquet``, ``required.parquet``, ``contours.parquet``, ``table.md``, ``metadata.json``
+        and ``timings.json`` (the wall time: the only file that differs between two runs of a study) into
+        ``out``."""
         out = make_dirs(out)
         for name, df in (("frame.parquet", self.frame), ("required.parquet", self.required()),
                          ("contours.parquet", self.contours())):
@@ -697,9 +698,10 @@ class StudyResult:
             "name": self.config.name, "source": self.config.source,
             "design": dataclasses.asdict(self.config.design), "baseline": dataclasses.asdict(self.config.baseline),
             "sweeps": self.config.sweeps, "variants": list(self.config.variants),
-            "seconds": round(self.seconds, 1), "kernel_points": self.kernel_points,
+            "kernel_points": self.kernel_points,
         }
         write_text(out / "metadata.json", json.dumps(meta, indent=2, default=str) + "\n")
+        write_text(out / "timings.json", json.dumps({"wall_seconds": round(self.seconds, 4)}, indent=2) + "\n")
         return out
 
 
