@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from dtaosim.config import ExperimentConfig, as_config
+from dtaosim.jit_cache import ensure_compiled
 from dtaosim.kernel import SettleReport
 from dtaosim.model import DTaoModel, SeedLike
 from dtaosim.results import RunResult
@@ -61,8 +62,13 @@ def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None =
     ``config`` is a path to a TOML file, a dict, or an :class:`ExperimentConfig`; ``seed``
     (an int or a ``numpy.random.SeedSequence``) overrides the config's seed; ``exogenous_seed``
     seeds the exogenous stream separately (common random numbers across sweep points).
+
+    The first run after an install compiles every numba kernel first (a few minutes, logged at INFO on the
+    ``dtaosim.jit_cache`` logger; see :mod:`dtaosim.jit_cache`).  ``result.timings`` holds the run's wall
+    time, start and end (UTC) and host, which ``save`` writes to ``timings.json`` apart from the results.
     """
     cfg = as_config(config)
+    ensure_compiled()  # the first run after an install compiles every kernel first (and says so, at INFO)
     started = utc_now()
     t0 = time.perf_counter()
     model = DTaoModel(cfg, seed=seed, exogenous_seed=exogenous_seed)

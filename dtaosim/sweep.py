@@ -1024,7 +1024,9 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     ``scheduler`` such as ``"tcp://10.0.0.5:8786"`` whose workers have dtaosim installed).  Same seeds,
     same results on every executor.  Finished runs in ``out`` are skipped; a run that raises is recorded
     with its traceback and the sweep goes on.  ``out=None`` uses a new temporary folder.  ``quiet`` turns
-    the progress bar off.  Ctrl-C or SIGTERM stops the sweep, leaving only whole run folders.
+    the progress bar off.  Ctrl-C or SIGTERM stops the sweep, leaving only whole run folders.  If the numba
+    kernels are not compiled yet (first run after an install), they are compiled here once before any run
+    starts (see :mod:`dtaosim.jit_cache`), except for a remote dask ``scheduler``, whose workers do it.
     """
     if executor not in EXECUTORS:
         raise ConfigError(f"executor: {executor!r} is not allowed; allowed: {', '.join(EXECUTORS)}")
@@ -1039,6 +1041,10 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     todo = [t for t in plan.tasks(progress=False) if t.run_id not in store.done]
     skipped = plan.n_runs - len(todo)
     n_workers = workers or _default_workers()
+    if todo and not (executor == "dask" and scheduler):  # compile once here, not in every worker at once
+        from dtaosim.jit_cache import ensure_compiled
+
+        ensure_compiled()
 
     from tqdm.auto import tqdm
 
