@@ -1,13 +1,17 @@
-"""Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim regimes``.
+"""Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim plot``,
+``dtaosim regimes``, ``dtaosim warmup``.
 
 Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
-never a traceback.
+never a traceback.  The first run after an install says on stderr that it compiles the kernels.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from dtaosim.errors import ConfigError
@@ -35,8 +39,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not args.quiet:
         n_ok = int((result.events["status"] == "ok").sum()) if len(result.events) else 0
         print(f"{result.metadata['name']}: {len(result.prices)} rows x {result.prices.shape[1]} subnets, "
-              f"{n_ok}/{len(result.events)} intents executed, {result.metadata['wall_seconds']:.2f} s "
-              f"-> {out}/ (series.parquet, prices.parquet, events.parquet, metadata.json, prices.png)")
+              f"{n_ok}/{len(result.events)} intents executed, {result.timings['wall_seconds']:.2f} s "
+              f"-> {out}/ (series.parquet, prices.parquet, events.parquet, metadata.json, prices.png, "
+              "timings.json)")
     return 0
 
 
@@ -66,6 +71,22 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     files = write_report(folder, args.out)
     if not args.quiet:
         print(f"{len(files)} files -> {args.out}/ (open index.html)")
+    return 0
+
+
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from dtaosim import jit_cache
+
+    if not jit_cache.numba_available():
+        print("dtaosim: numba is not installed (or NUMBA_DISABLE_JIT is set): nothing to compile")
+        return 0
+    cached = jit_cache.kernels_cached()
+    if not cached:
+        print(f"dtaosim: {jit_cache.FIRST_RUN_MESSAGE}", file=sys.stderr, flush=True)
+    seconds = jit_cache.warmup()
+    how = "were compiled already: loaded from the cache" if cached else "compiled"
+    print(f"dtaosim: numba kernels {how} in {seconds:.1f} s ({len(jit_cache.dispatchers())} kernels; "
+          f"cache: {jit_cache.cache_dir()})")
     return 0
 
 
@@ -108,10 +129,42 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--out", default="plots", help="output folder (default: plots)")
     pl.add_argument("--quiet", action="store_true", help="no summary line")
     pl.set_defaults(func=_cmd_plot)
+    wu = sub.add_parser("warmup", help="compile the numba kernels now (the first run after install does it "
+                        "otherwise), print how long it took")
+    wu.set_defaults(func=_cmd_warmup)
     g = sub.add_parser("regimes", help="list the chain-rule regimes")
     g.add_argument("-v", "--verbose", action="store_true", help="show each regime's description")
     g.set_defaults(func=_cmd_regimes)
     return p
+
+
+class _StderrLine(logging.Handler):
+    """Prints a log record as one ``dtaosim: <message>`` line on stderr (``sys.stderr`` looked up at each
+    record, so redirections see it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(f"dtaosim: {record.getMessage()}", file=sys.stderr, flush=True)
+        except Exception:  # pragma: no cover
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def _compile_message_on_stderr() -> Iterator[None]:
+    """Show the first-run compile message (logged at INFO by :mod:`dtaosim.jit_cache`) on stderr; the
+    logger is put back afterwards (main() may run in a process that goes on: tests, notebooks)."""
+    log = logging.getLogger("dtaosim.jit_cache")
+    old = log.level, log.propagate
+    handler = _StderrLine(logging.INFO)
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(old[0])
+        log.propagate = old[1]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args))
+        with _compile_message_on_stderr():
+            return int(args.func(args))
     except ConfigError as e:
         print(f"dtaosim: error: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2

@@ -230,7 +230,7 @@ def block_emission(issuance, max_supply, base):
     if mantissa < _HALVING_SAFE_MANTISSA:
         k = exponent - 1
     else:
-        k = math.floor(math.log2(v))
+        k = math.floor(np.log2(v))  # np.log2: numba < 0.60 has no math.log2
     return math.ldexp(base, -k)  # == base * 2**-k exactly
 
 

@@ -3,35 +3,26 @@
 ``RunResult.prices`` is a wide DataFrame (index ``block``, one column per netuid, TAO per alpha);
 ``RunResult.series(name)`` gives any recorded series; ``RunResult.tidy()`` the long form with columns
 ``run, block, netuid, variable, value``.  Every output carries the config, seed, regime and version.
+
+Same config and seed, same bytes: everything that differs from one run to the next (wall time, host,
+dates) is kept apart in ``RunResult.timings`` and written to ``timings.json``, never into the results.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from dtaosim.files import atomic_write_bytes, make_dirs, write_bytes  # atomic_write_bytes: kept importable here
 
-def atomic_write_bytes(path: Path, write: Any) -> None:
-    """Write a file through a temporary file in the same folder, then rename: never half-written.
-
-    ``write`` is called with the temporary path.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+TIMINGS_FILE = "timings.json"
+"""Beside the results: what varies from run to run (wall time, host, dates)."""
+RUN_DEPENDENT_KEYS = ("wall_seconds",)
+"""Keys older versions wrote into ``metadata.json``; :func:`load_run` moves them to ``timings``."""
 
 
 @dataclass
@@ -41,6 +32,10 @@ class RunResult:
     frames: dict[str, pd.DataFrame]
     events: pd.DataFrame
     metadata: dict[str, Any] = field(default_factory=dict)
+    """What the results depend on: config, config hash, seed, regime, version, horizon, netuids."""
+    timings: dict[str, Any] = field(default_factory=dict)
+    """What varies from run to run (``wall_seconds``, ``started_at``, ``finished_at`` in UTC, ``host``):
+    written to ``timings.json``, kept out of every other file so that they are byte-identical."""
 
     @property
     def prices(self) -> pd.DataFrame:
@@ -113,10 +108,10 @@ class RunResult:
 
     def save(self, out: str | Path) -> Path:
         """Write ``series.parquet`` (tidy), ``prices.parquet`` (wide), ``events.parquet``,
-        ``validators.parquet`` (tidy, with Yuma) and ``metadata.json`` under ``out``, each atomically.
-        Returns the folder."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        ``validators.parquet`` (tidy, with Yuma), ``metadata.json`` and ``timings.json`` (when there are
+        timings) under ``out``, each atomically.  Every file but ``timings.json`` depends only on the config
+        and seed (byte for byte).  Returns the folder."""
+        out = make_dirs(out)
         tidy = self.tidy(run=self.metadata.get("run", 0))
         wide = self.prices.copy()
         wide.columns = [str(c) for c in wide.columns]
@@ -128,7 +123,9 @@ class RunResult:
             tables.append(("validators.parquet", validators))
         for name, df in tables:
             atomic_write_bytes(out / name, lambda p, df=df: _to_parquet(df, p, parquet_meta))
-        atomic_write_bytes(out / "metadata.json", lambda p: p.write_bytes(meta))
+        write_bytes(out / "metadata.json", meta)
+        if self.timings:
+            write_bytes(out / TIMINGS_FILE, json.dumps(self.timings, indent=2, sort_keys=True, default=str).encode())
         return out
 
 
@@ -142,9 +139,14 @@ def _to_parquet(df: pd.DataFrame, path: Path, extra_meta: dict[bytes, bytes]) ->
 
 
 def load_run(folder: str | Path) -> RunResult:
-    """Read back a run written by :meth:`RunResult.save`."""
+    """Read back a run written by :meth:`RunResult.save` (also by older versions, whose ``metadata.json``
+    held the ``wall_seconds``: they are moved to ``timings``)."""
     folder = Path(folder)
     meta = json.loads((folder / "metadata.json").read_text())
+    timings = read_timings(folder)
+    for key in RUN_DEPENDENT_KEYS:
+        if key in meta:
+            timings.setdefault(key, meta.pop(key))
     tidy = pd.read_parquet(folder / "series.parquet")
     frames: dict[str, pd.DataFrame] = {}
     sub = tidy[tidy["netuid"] >= 0]
@@ -157,4 +159,13 @@ def load_run(folder: str | Path) -> RunResult:
         for name, df in val.groupby("variable"):
             frames[str(name)] = df.pivot(index="block", columns="validator", values="value")
     events = pd.read_parquet(folder / "events.parquet")
-    return RunResult(frames=frames, events=events, metadata=meta)
+    return RunResult(frames=frames, events=events, metadata=meta, timings=timings)
+
+
+def read_timings(folder: str | Path) -> dict[str, Any]:
+    """The ``timings.json`` of a folder (``{}`` when there is none or it cannot be read)."""
+    try:
+        data = json.loads((Path(folder) / TIMINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}

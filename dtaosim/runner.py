@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from dtaosim.config import ExperimentConfig, as_config
+from dtaosim.jit_cache import ensure_compiled
 from dtaosim.kernel import SettleReport
 from dtaosim.model import DTaoModel, SeedLike
 from dtaosim.results import RunResult
@@ -19,6 +23,30 @@ def package_version() -> str:
     from dtaosim import __version__
 
     return __version__
+
+
+def utc_now() -> str:
+    """The time now, UTC, to the second (ISO 8601)."""
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def host_name() -> str:
+    """This machine's name (for timings; ``""`` where unknown)."""
+    try:
+        return os.uname().nodename
+    except AttributeError:  # pragma: no cover - not POSIX
+        import platform
+
+        return platform.node()
+
+
+def timing_record(t0: float, started: str | None = None, **extra: Any) -> dict[str, Any]:
+    """``{"wall_seconds", "started_at", "finished_at", "host", **extra}`` since ``time.perf_counter()`` was ``t0``."""
+    rec: dict[str, Any] = {"wall_seconds": round(time.perf_counter() - t0, 4)}
+    if started is not None:
+        rec["started_at"] = started
+    rec.update(finished_at=utc_now(), host=host_name(), **extra)
+    return rec
 
 
 def _seed_repr(seed: SeedLike) -> int | str:
@@ -34,8 +62,14 @@ def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None =
     ``config`` is a path to a TOML file, a dict, or an :class:`ExperimentConfig`; ``seed``
     (an int or a ``numpy.random.SeedSequence``) overrides the config's seed; ``exogenous_seed``
     seeds the exogenous stream separately (common random numbers across sweep points).
+
+    The first run after an install compiles every numba kernel first (a few minutes, logged at INFO on the
+    ``dtaosim.jit_cache`` logger; see :mod:`dtaosim.jit_cache`).  ``result.timings`` holds the run's wall
+    time, start and end (UTC) and host, which ``save`` writes to ``timings.json`` apart from the results.
     """
     cfg = as_config(config)
+    ensure_compiled()  # the first run after an install compiles every kernel first (and says so, at INFO)
+    started = utc_now()
     t0 = time.perf_counter()
     model = DTaoModel(cfg, seed=seed, exogenous_seed=exogenous_seed)
     model.run(progress=progress)
@@ -53,9 +87,8 @@ def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None =
         "blocks_per_tick": model.blocks_per_tick,
         "horizon_blocks": model.horizon_blocks,
         "netuids": [int(i) for i in np.flatnonzero(st.subnet_mask)],
-        "wall_seconds": round(time.perf_counter() - t0, 4),
     }
-    result = RunResult(frames=frames, events=events, metadata=meta)
+    result = RunResult(frames=frames, events=events, metadata=meta, timings=timing_record(t0, started))
     if out is not None:
         result.save(out)
     return result

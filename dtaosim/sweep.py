@@ -36,11 +36,15 @@ The LHS design draws from ``spawn_key=(2,)``.
 Output folder ``DIR``::
 
     sweep.json                 the base config, the sweep table, the points and the sweep hash
-    manifest.parquet           one row per run: status, seeds, hashes, parameters, wall time, metrics, traceback
+    manifest.parquet           one row per run: status, seeds, hashes, parameters, metrics, traceback
     runs/p0003-r0001/          one finished run (RunResult.save files + record.json), renamed into place whole
     failed/p0004-r0000.json    the record (with traceback) of a run that raised
+    timings.json               what varies from one sweep to the next: each run's wall time, host and end
+                               time, and the last invocation's (``SweepResult.timings``, ``.sweep_timings``)
 
-Runs whose folder exists are skipped when the same sweep is run again; failed runs are retried.
+Every file but the ``timings.json`` files (the sweep's and each run's) depends only on the config and
+seeds: the same sweep gives the same bytes.  Runs whose folder exists are skipped when the same sweep is
+run again; failed runs are retried.
 
 Note: ``dtaosim.sweep`` (the package attribute) is the :func:`sweep` function; reach this module with
 ``from dtaosim.sweep import ...`` or ``importlib.import_module("dtaosim.sweep")``.
@@ -51,7 +55,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
-import datetime as _dt
 import hashlib
 import itertools
 import json
@@ -78,8 +81,9 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from dtaosim.compiled import available_cores, set_threads
 from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
 from dtaosim.errors import ConfigError
+from dtaosim.files import atomic_write_bytes, dir_mode, write_bytes
 from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
-from dtaosim.results import atomic_write_bytes
+from dtaosim.results import TIMINGS_FILE, read_timings
 
 EXECUTORS = ("serial", "processes", "dask")
 MAX_RUNS = 10_000_000
@@ -547,19 +551,23 @@ def _base_record(task: Task) -> dict[str, Any]:
         "run_id": task.run_id, "point": task.point, "run": task.run,
         "parameters": json.dumps(task.parameters, sort_keys=True, default=str),
         "seed": _seed_text(task.seed), "exogenous_seed": _seed_text(task.exogenous_seed),
-        "version": package_version(), "host": os.uname().nodename if hasattr(os, "uname") else "",
+        "version": package_version(),
     }
 
 
 def run_task(task: Task) -> dict[str, Any]:
-    """Run one task and return ``{"record": {...}, "files": {name: bytes} | None}``; never raises ``Exception``.
+    """Run one task and return ``{"record": {...}, "files": {name: bytes} | None, "timings": {...}}``; never
+    raises ``Exception``.
 
     The run's files are those of :meth:`RunResult.save`, written to a private temporary folder and
-    returned as bytes, so the caller (possibly on another machine) writes them into place.
+    returned as bytes, so the caller (possibly on another machine) writes them into place.  The record
+    depends only on the task; ``timings`` (``wall_seconds``, ``started_at``, ``finished_at``, ``host``)
+    is what varies.
     """
-    from dtaosim.runner import run
+    from dtaosim.runner import run, timing_record, utc_now
 
     set_threads(task.threads if task.threads is not None else _threads_here())
+    started = utc_now()
     t0 = time.perf_counter()
     record = _base_record(task)
     files = None
@@ -581,9 +589,7 @@ def run_task(task: Task) -> dict[str, Any]:
             chash = ""
         record.update(status="failed", regime=task.config.get("regime", ""), config_hash=chash,
                       error=traceback.format_exc(), metrics={})
-    record["wall_seconds"] = round(time.perf_counter() - t0, 4)
-    record["finished_at"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
-    return {"record": record, "files": files}
+    return {"record": record, "files": files, "timings": timing_record(t0, started)}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -601,7 +607,8 @@ def _pid_alive(pid: int) -> bool:
 
 
 class _Store:
-    """``DIR``: sweep.json, runs/<run_id>/ (whole or absent), failed/<run_id>.json, manifest.parquet."""
+    """``DIR``: sweep.json, runs/<run_id>/ (whole or absent), failed/<run_id>.json, manifest.parquet,
+    timings.json."""
 
     def __init__(self, out: Path, plan: SweepPlan) -> None:
         self.out, self.plan = out, plan
@@ -622,8 +629,7 @@ class _Store:
                    "design": plan.spec.design, "parameters": plan.parameter_names, "base": plan.base,
                    "sweep": plan.spec.model_dump(mode="json"),
                    "points": [{"point": i, "parameters": p} for i, p in enumerate(plan.points)]}
-            blob = json.dumps(doc, indent=1, default=str).encode()
-            atomic_write_bytes(info, lambda p: p.write_bytes(blob))
+            write_bytes(info, json.dumps(doc, indent=1, default=str).encode())
         self.records: dict[str, dict] = {}
         self.done: set[str] = set()
         self._tmp_prefix = f".tmp-{os.getpid()}-"
@@ -640,6 +646,16 @@ class _Store:
                 with contextlib.suppress(OSError, ValueError):
                     self.records[f.stem] = json.loads(f.read_text())
         self._last_manifest = 0.0
+        self.run_timings: dict[str, dict] = dict(read_timings(out).get("runs") or {})
+        self.session: dict[str, Any] = {}
+        self._t0 = time.perf_counter()
+
+    def start_session(self, **info: Any) -> None:
+        """Describe this invocation (executor, workers, runs to do) in ``timings.json``."""
+        from dtaosim.runner import host_name, utc_now
+
+        self._t0 = time.perf_counter()
+        self.session = {"started_at": utc_now(), "host": host_name(), **info}
 
     def commit(self, outcome: dict[str, Any]) -> None:
         """Write one finished task: a run folder renamed into place, or a failure record."""
@@ -663,25 +679,65 @@ class _Store:
             (self.failed_dir / f"{run_id}.json").unlink(missing_ok=True)
             self.done.add(run_id)
         else:
-            atomic_write_bytes(self.failed_dir / f"{run_id}.json", lambda p: p.write_bytes(blob))
+            write_bytes(self.failed_dir / f"{run_id}.json", blob)
         self.records[run_id] = rec
+        self.run_timings[run_id] = {**(outcome.get("timings") or {}), "status": rec["status"]}
 
     def cleanup(self) -> None:
         """Remove this process's temporary folders (after an interruption)."""
         for d in self.runs_dir.glob(f"{self._tmp_prefix}*"):
             shutil.rmtree(d, ignore_errors=True)
 
-    def write_manifest(self, force: bool = True) -> None:
-        """Rewrite ``manifest.parquet`` atomically (at most every 5 s unless ``force``)."""
+    def write_manifest(self, force: bool = True, final: bool = False) -> None:
+        """Rewrite ``manifest.parquet`` and ``timings.json`` atomically (at most every 5 s unless ``force``;
+        ``final``: the sweep has ended)."""
         if not force and time.monotonic() - self._last_manifest < 5.0:
             return
         self._last_manifest = time.monotonic()
         df = manifest_frame(list(self.records.values()), self.plan.sweep_hash)
         atomic_write_bytes(self.out / "manifest.parquet", lambda p: df.to_parquet(p, index=False))
+        self.write_timings(final=final)
+
+    def write_timings(self, final: bool = False) -> None:
+        """Rewrite ``timings.json``: this invocation and every run's timings (runs another process wrote
+        in the meantime are kept)."""
+        from dtaosim.runner import utc_now
+
+        runs = dict(read_timings(self.out).get("runs") or {})
+        runs.update(self.run_timings)
+        session = {**self.session, "wall_seconds": round(time.perf_counter() - self._t0, 4)}
+        if final:
+            session["finished_at"] = utc_now()
+        doc = {"sweep": session, "runs": {k: runs[k] for k in sorted(runs)}}
+        write_bytes(self.out / TIMINGS_FILE, json.dumps(doc, indent=1, sort_keys=True, default=str).encode())
 
 
 MANIFEST_COLUMNS = ("run_id", "point", "run", "status", "sweep_hash", "config_hash", "regime", "parameters", "seed",
-                    "exogenous_seed", "version", "host", "wall_seconds", "finished_at", "error")
+                    "exogenous_seed", "version", "error")
+TIMING_COLUMNS = ("run_id", "point", "run", "status", "wall_seconds", "started_at", "finished_at", "host")
+RUN_DEPENDENT_KEYS = ("host", "wall_seconds", "started_at", "finished_at")
+"""Keys older versions wrote into ``record.json`` and ``failed/*.json``: read into the timings."""
+
+
+def timings_frame(out: Path, records: list[dict], runs: dict[str, dict]) -> pd.DataFrame:
+    """One row per run record (sorted by point, run) with its timings: from the sweep's ``timings.json``
+    (``runs``), else the run folder's own ``timings.json``, else the record itself (older sweep folders)."""
+    rows = []
+    for rec in records:
+        rid = rec.get("run_id")
+        t = runs.get(rid) if isinstance(runs.get(rid), dict) else None
+        if t is None:
+            t = {k: rec[k] for k in RUN_DEPENDENT_KEYS if k in rec}
+        if not t and rec.get("status") == "ok":
+            t = read_timings(out / "runs" / str(rid))
+        row = {k: t.get(k) for k in TIMING_COLUMNS}
+        row.update(run_id=rid, point=rec.get("point"), run=rec.get("run"), status=rec.get("status"))
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=list(TIMING_COLUMNS))
+    df["wall_seconds"] = pd.to_numeric(df["wall_seconds"], errors="coerce")
+    if len(df):
+        df = df.sort_values(["point", "run"], kind="stable").reset_index(drop=True)
+    return df
 
 
 def manifest_frame(records: list[dict], sweep_hash: str = "") -> pd.DataFrame:
@@ -784,10 +840,11 @@ def _dask_executor(workers: int, scheduler: str | None) -> tuple[Executor, Calla
 
 
 def _failure(task: Task, message: str) -> dict[str, Any]:
+    from dtaosim.runner import utc_now
+
     rec = _base_record(task)
-    rec.update(status="failed", regime=task.config.get("regime", ""), config_hash="", error=message, metrics={},
-               wall_seconds=0.0, finished_at=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"))
-    return {"record": rec, "files": None}
+    rec.update(status="failed", regime=task.config.get("regime", ""), config_hash="", error=message, metrics={})
+    return {"record": rec, "files": None, "timings": {"finished_at": utc_now()}}
 
 
 def _run_pool(make: Callable[[], tuple[Executor, Callable[[bool], None], int]], todo: list[Task],
@@ -877,14 +934,19 @@ def load(out: str | Path, variables: list[str] | None = None) -> pd.DataFrame:
 class SweepResult:
     """A sweep's output folder, read back: manifest, points, per-point summary and (lazily) the tidy series.
 
-    ``manifest``: one row per run (``run_id, point, run, status, seed, exogenous_seed, wall_seconds, error,
-    metric:<name>, ...``); ``points``: one row per point (``point`` + a column per swept parameter).
+    ``manifest``: one row per run (``run_id, point, run, status, seed, exogenous_seed, error, metric:<name>,
+    ...``); ``points``: one row per point (``point`` + a column per swept parameter); ``timings``: one row per
+    run (``run_id, point, run, status, wall_seconds, started_at, finished_at, host``; NaN/None where not
+    known); ``sweep_timings``: the last invocation (``started_at``, ``finished_at``, ``wall_seconds``, ``host``,
+    ``executor``, ``workers``, ``runs``, ``skipped``).
     """
 
     out: Path
     manifest: pd.DataFrame
     points: pd.DataFrame
     skipped: int = 0
+    timings: pd.DataFrame = dataclasses.field(default_factory=lambda: pd.DataFrame(columns=list(TIMING_COLUMNS)))
+    sweep_timings: dict[str, Any] = dataclasses.field(default_factory=dict)
     _tidy: pd.DataFrame | None = dataclasses.field(default=None, repr=False, init=False)
 
     @classmethod
@@ -902,8 +964,10 @@ class SweepResult:
             if f.stem not in done:
                 records.append(json.loads(f.read_text()))
         points = _points_frame([p["parameters"] for p in info["points"]], list(info["parameters"]))
+        stored = read_timings(out)
         return cls(out=out, manifest=manifest_frame(records, info.get("sweep_hash", "")), points=points,
-                   skipped=skipped)
+                   skipped=skipped, timings=timings_frame(out, records, stored.get("runs") or {}),
+                   sweep_timings=dict(stored.get("sweep") or {}))
 
     @property
     def parameters(self) -> list[str]:
@@ -974,7 +1038,9 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     ``scheduler`` such as ``"tcp://10.0.0.5:8786"`` whose workers have dtaosim installed).  Same seeds,
     same results on every executor.  Finished runs in ``out`` are skipped; a run that raises is recorded
     with its traceback and the sweep goes on.  ``out=None`` uses a new temporary folder.  ``quiet`` turns
-    the progress bar off.  Ctrl-C or SIGTERM stops the sweep, leaving only whole run folders.
+    the progress bar off.  Ctrl-C or SIGTERM stops the sweep, leaving only whole run folders.  If the numba
+    kernels are not compiled yet (first run after an install), they are compiled here once before any run
+    starts (see :mod:`dtaosim.jit_cache`), except for a remote dask ``scheduler``, whose workers do it.
 
     ``threads``: threads each run may use (its parallel Yuma epoch and the weight reveal beside the block
     loop).  Default: the cores divided among the runs that execute at once, so that workers x threads never
@@ -986,7 +1052,10 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"workers: {workers!r} is not allowed; expected a whole number >= 1")
     plan = plan_sweep(config_or_path)
-    out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="dtaosim-sweep-"))
+    if out is None:  # mkdtemp makes it 0700; give it the mode any other output folder gets
+        out = Path(tempfile.mkdtemp(prefix="dtaosim-sweep-"))
+        os.chmod(out, dir_mode())
+    out = Path(out)
     store = _Store(out, plan)
     todo = [t for t in plan.tasks(progress=False) if t.run_id not in store.done]
     skipped = plan.n_runs - len(todo)
@@ -996,6 +1065,10 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     if threads is None and not (executor == "dask" and scheduler):
         threads = available_cores() if executor == "serial" else max(1, available_cores() // n_workers)
     todo = [dataclasses.replace(t, threads=threads) for t in todo]
+    if todo and not (executor == "dask" and scheduler):  # compile once here, not in every worker at once
+        from dtaosim.jit_cache import ensure_compiled
+
+        ensure_compiled()
 
     from tqdm.auto import tqdm
 
@@ -1012,6 +1085,8 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
             bar.set_postfix(failed=failed, refresh=False)
         store.write_manifest(force=False)
 
+    store.start_session(executor=executor, workers=1 if executor == "serial" else n_workers, runs=plan.n_runs,
+                        skipped=skipped)
     try:
         with _sigterm_raises_interrupt():
             try:
@@ -1030,7 +1105,7 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
                     _run_pool(lambda: _dask_executor(n_workers, scheduler), todo, on_result)
             finally:
                 store.cleanup()
-                store.write_manifest()
+                store.write_manifest(final=True)
     finally:
         bar.close()
     return SweepResult.open(out, skipped=skipped)

@@ -25,7 +25,7 @@ def test_run_writes_parquet_metadata_and_png(tmp_path, capsys):
     assert main(["run", str(cfg), "--out", str(out), "--quiet"]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["events.parquet", "metadata.json", "prices.parquet", "prices.png", "series.parquet",
-                     "validators.parquet"]
+                     "timings.json", "validators.parquet"]
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["regime"] == "price-burn-2026-06" and meta["seed"] == 3 and meta["version"]
     tidy = pd.read_parquet(out / "series.parquet")

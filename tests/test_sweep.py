@@ -35,7 +35,7 @@ TINY = {
 SWEEP = {**TINY, "sweep": {"design": "grid", "runs": 6, "seed": 11,
                            "parameters": {"regime_overrides.fee_rate": [0.0, 0.01]}}}
 N_RUNS = 12
-RUN_FILES = {"events.parquet", "metadata.json", "prices.parquet", "record.json", "series.parquet"}
+RUN_FILES = {"events.parquet", "metadata.json", "prices.parquet", "record.json", "series.parquet", "timings.json"}
 
 
 def _complete(run_dir):
@@ -191,13 +191,15 @@ def test_manifest_records_shared_exogenous_seeds(reference):
 def test_reference_output_layout_and_load_round_trip(reference):
     out, result = reference
     assert isinstance(result, SweepResult) and result.n_ok == N_RUNS and result.n_failed == 0
-    assert {p.name for p in out.iterdir()} == {"failed", "manifest.parquet", "runs", "sweep.json"}
+    assert {p.name for p in out.iterdir()} == {"failed", "manifest.parquet", "runs", "sweep.json", "timings.json"}
     assert all(_complete(d) for d in _visible_runs(out))
     assert _hidden(out) == []
     m = pd.read_parquet(out / "manifest.parquet")
     for col in ("run_id", "point", "run", "status", "config_hash", "parameters", "seed", "regime", "version",
-                "wall_seconds", "error", "metric:final_sum_price"):
+                "error", "metric:final_sum_price"):
         assert col in m.columns
+    assert not {"wall_seconds", "host", "finished_at"} & set(m.columns)  # they vary: in timings.json
+    assert list(result.timings["run_id"]) == list(m["run_id"]) and (result.timings["wall_seconds"] > 0).all()
     assert (m["status"] == "ok").all() and m["config_hash"].nunique() == 2
     assert json.loads(m["parameters"][7]) == {"regime_overrides.fee_rate": 0.01}
     tidy = load(out)

@@ -6,6 +6,9 @@ from typing import Any
 
 import pandas as pd
 
+PNG_METADATA: dict[str, Any] = {"Software": None}
+"""``savefig(metadata=...)`` for PNGs: drop matplotlib's default text chunk (it names the matplotlib version)."""
+
 
 def _figure(ax: Any) -> tuple[Any, Any]:
     if ax is not None:
@@ -46,10 +49,13 @@ def plot_prices(prices: pd.DataFrame, netuids: list[int] | None = None, ax: Any 
 
 
 def save_figure(fig: Any, path: Any, dpi: int = 120) -> None:
-    """Save a Figure as PNG atomically (temporary file, then rename)."""
-    from dtaosim.results import atomic_write_bytes
+    """Save a Figure as PNG atomically (temporary file, then rename).
 
-    atomic_write_bytes(path, lambda p: fig.savefig(p, dpi=dpi, format="png"))
+    Nothing that varies is written into the file (no Software/date text chunks): the same figure gives the
+    same bytes."""
+    from dtaosim.files import atomic_write_bytes
+
+    atomic_write_bytes(path, lambda p: fig.savefig(p, dpi=dpi, format="png", metadata=PNG_METADATA))
 
 
 def _days(index: pd.Index, blocks_per_day: int | None) -> tuple[Any, str]:

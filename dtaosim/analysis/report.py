@@ -6,7 +6,8 @@ import html
 from pathlib import Path
 
 from dtaosim.analysis import metrics, plots
-from dtaosim.results import RunResult, atomic_write_bytes, load_run
+from dtaosim.files import make_dirs, write_text
+from dtaosim.results import RunResult, load_run
 
 
 def write_report(result: RunResult | str | Path, out: str | Path) -> list[Path]:
@@ -15,8 +16,7 @@ def write_report(result: RunResult | str | Path, out: str | Path) -> list[Path]:
     Returns the files written.  Each file is written atomically.
     """
     res = load_run(result) if isinstance(result, str | Path) else result
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = make_dirs(out)
     meta = res.metadata
     bpd = (meta.get("regime_fields") or {}).get("blocks_per_day")
     title = f"{meta.get('name', 'run')} ({meta.get('regime', '')})"
@@ -68,6 +68,6 @@ def write_report(result: RunResult | str | Path, out: str | Path) -> list[Path]:
             "<style>body{font-family:sans-serif;max-width:1000px;margin:auto}img{max-width:100%}"
             "figure{margin:2em 0}</style></head><body>"
             f"<h1>{html.escape(title)}</h1><ul>{facts}</ul>{items}</body></html>")
-    atomic_write_bytes(out / "index.html", lambda p: p.write_text(page, encoding="utf-8"))
+    write_text(out / "index.html", page)
     written.append(out / "index.html")
     return written

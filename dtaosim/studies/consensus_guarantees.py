@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from dtaosim.errors import ConfigError
+from dtaosim.files import atomic_write_bytes, make_dirs, write_text
 from dtaosim.protocol.regimes import Regime, get_regime
 from dtaosim.protocol.yuma import YumaInputs, YumaParams, yuma_epoch
 
@@ -685,21 +686,22 @@ class StudyResult:
         return comparison_table(self.config, self.required(), s_h=s, by_seed=self.required(by_seed=True))
 
     def save(self, out: str | Path) -> Path:
-        """Write ``frame.parquet``, ``required.parquet``, ``contours.parquet``, ``table.md`` and
-        ``metadata.json`` into ``out``."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        self.frame.to_parquet(out / "frame.parquet", index=False)
-        self.required().to_parquet(out / "required.parquet", index=False)
-        self.contours().to_parquet(out / "contours.parquet", index=False)
-        (out / "table.md").write_text(markdown_table(self.table(), self.config) + "\n")
+        """Write ``frame.parquet``, ``required.parquet``, ``contours.parquet``, ``table.md``, ``metadata.json``
+        and ``timings.json`` (the wall time: the only file that differs between two runs of a study) into
+        ``out``."""
+        out = make_dirs(out)
+        for name, df in (("frame.parquet", self.frame), ("required.parquet", self.required()),
+                         ("contours.parquet", self.contours())):
+            atomic_write_bytes(out / name, lambda p, df=df: df.to_parquet(p, index=False))
+        write_text(out / "table.md", markdown_table(self.table(), self.config) + "\n")
         meta = {
             "name": self.config.name, "source": self.config.source,
             "design": dataclasses.asdict(self.config.design), "baseline": dataclasses.asdict(self.config.baseline),
             "sweeps": self.config.sweeps, "variants": list(self.config.variants),
-            "seconds": round(self.seconds, 1), "kernel_points": self.kernel_points,
+            "kernel_points": self.kernel_points,
         }
-        (out / "metadata.json").write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        write_text(out / "metadata.json", json.dumps(meta, indent=2, default=str) + "\n")
+        write_text(out / "timings.json", json.dumps({"wall_seconds": round(self.seconds, 4)}, indent=2) + "\n")
         return out
 
 
