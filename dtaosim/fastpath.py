@@ -108,6 +108,16 @@ class Rules(NamedTuple):
     """Whether the EMA coefficient ramps with the subnet's age."""
     ema_input_cap: float
     """Cap on the spot price entering the EMA, TAO per alpha."""
+    emission_gate: bool
+    """Shares pass the emission gate."""
+    gate_exponent: float
+    """Hill exponent h of the gate."""
+    gate_bar_rank: int
+    """Rank N of the bar (0: q-mass mode)."""
+    gate_bar_quantile: float
+    """q of the q-mass mode."""
+    gate_bar_interval: int
+    """Blocks between bar recomputations."""
 
 
 def rules_from_regime(regime: Regime) -> Rules:
@@ -125,6 +135,9 @@ def rules_from_regime(regime: Regime) -> Rules:
         flow_exponent=float(r.flow_exponent), flow_cutoff=float(r.flow_cutoff),
         ema_base_alpha=float(r.ema_base_alpha), ema_halving_blocks=float(r.ema_halving_blocks),
         ema_slow_start=bool(r.ema_slow_start), ema_input_cap=float(r.ema_input_cap),
+        emission_gate=bool(r.emission_gate), gate_exponent=float(r.gate_exponent),
+        gate_bar_rank=int(r.gate_bar_rank), gate_bar_quantile=float(r.gate_bar_quantile),
+        gate_bar_interval=int(r.gate_bar_interval),
     )
 
 
@@ -209,6 +222,8 @@ class Scratch(NamedTuple):
     """TAO of root alpha claimed (swapped) at this block's epochs."""
     paid_root_tao: np.ndarray
     """Pending root TAO paid out at this block's epochs."""
+    bar: np.ndarray
+    """(1,) the emission gate's bar θ, read from the state and written back after the blocks."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,9 +477,42 @@ def shares_by_flow(emit, flow, cutoff, exponent, out, tmp):
 
 
 @njit(**_JIT)
+def gate_bar(shares, emit, rank, quantile):
+    """The emission gate's bar θ from the pre-gate shares of the emitting subnets: the ``rank``-th largest
+    positive share (the smallest positive one if fewer), or with rank 0 the share where the descending
+    running total reaches ``quantile`` (the smallest share if it never does); 0 without a positive share."""
+    ordered = np.sort(shares[emit])[::-1]
+    positive = ordered[ordered > 0.0]
+    if rank > 0:
+        return positive[min(rank, positive.size) - 1] if positive.size > 0 else 0.0
+    total = 0.0
+    for k in range(ordered.size):
+        total += ordered[k]
+        if total >= quantile:
+            return ordered[k]
+    return ordered[ordered.size - 1] if ordered.size > 0 else 0.0
+
+
+@njit(**_JIT)
+def apply_gate(out, bar, exponent, tmp):
+    """The Hill gate ``s/(1 + (θ/s)^h)`` on the positive shares of ``out``, renormalized; the ungated
+    shares are kept if every gated one is 0 (``tmp`` holds them meanwhile)."""
+    n = out.shape[0]
+    for i in range(n):
+        s = out[i]
+        tmp[i] = s
+        if s > 0.0:
+            out[i] = s / (1.0 + (bar / s) ** exponent)
+    total = sum_range(out, 0, n)
+    for i in range(n):
+        out[i] = out[i] / total if total > 0.0 else tmp[i]
+
+
+@njit(**_JIT)
 def get_shares(r, emit, enabled, ema_price, miner_burned, root_prop, user_flow_ema, protocol_flow_ema,
-               out, flow, tmp):
-    """The regime's TAO emission shares into ``out``; disabled subnets (pool switch) get 0."""
+               out, flow, tmp, block, bar):
+    """The regime's TAO emission shares into ``out``: the share rule, the emission gate (its bar ``bar[0]``
+    recomputed when due), then disabled subnets (pool switch) get 0."""
     n = out.shape[0]
     rule = r.share_rule
     if rule == SHARE_EMA_PRICE:
@@ -479,6 +527,13 @@ def get_shares(r, emit, enabled, ema_price, miner_burned, root_prop, user_flow_e
             for i in range(n):
                 flow[i] = user_flow_ema[i]
         shares_by_flow(emit, flow, r.flow_cutoff, r.flow_exponent, out, tmp)
+    if r.emission_gate:
+        if not bar[0] > 0.0 or block % r.gate_bar_interval == 0:
+            theta = gate_bar(out, emit, r.gate_bar_rank, r.gate_bar_quantile)
+            if theta > 0.0:
+                bar[0] = theta
+        if bar[0] > 0.0:
+            apply_gate(out, bar[0], r.gate_exponent, tmp)
     any_disabled = False
     for i in range(n):
         if emit[i] and not enabled[i]:
@@ -521,7 +576,7 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
     flow_root_sell_alpha, flow_root_sell_tao = f.root_sell_alpha, f.root_sell_tao
     flow_epochs, flow_user_flow = f.epochs, f.user_flow
     tao_in_now, excess_now, claim_tao_now, paid_root_tao_now = w.tao_in, w.excess, w.claim_tao, w.paid_root_tao
-    legacy_phase = w.legacy_phase
+    legacy_phase, bar = w.legacy_phase, w.bar
     n = pool_tao.shape[0]
     if r.legacy_epochs:
         for i in range(n):
@@ -537,7 +592,7 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
         for i in range(n):
             root_prop[i] = root_proportion(r.tao_weight, root_stake, alpha_issuance[i])
         get_shares(r, emit, enabled, ema_price, miner_burned, root_prop, user_flow_ema, protocol_flow_ema,
-                   share, flow, tmp)
+                   share, flow, tmp, block, bar)
         pay_root = r.root_sell_always or emitting_price_sum(emit, ema_price, tmp) > 1.0
         epochs_run = 0
 
@@ -714,12 +769,13 @@ def advance_blocks_fast(state: NetworkState, regime: Regime, n_blocks: int,
     subnet = subnets.exists.copy()
     subnet[0] = False
     work = Scratch(subnet, subnet & subnets.emitting, np.zeros(n, dtype=np.int64),
-                   *(np.zeros(n) for _ in Scratch._fields[3:]))
+                   *(np.zeros(n) for _ in Scratch._fields[3:-1]), np.array([float(state.emission_bar)]))
     block, minted, recycled, flows_recycled = advance_compiled(
         n_blocks, int(state.block), float(state.tao_minted), float(state.tao_recycled),
         float(flows.tao_recycled), rules_from_regime(regime), subnets, tick, work,
     )
     state.block = int(block)
+    state.emission_bar = float(work.bar[0])
     state.tao_minted = float(minted)
     state.tao_recycled = float(recycled)
     flows.tao_recycled = float(flows_recycled)

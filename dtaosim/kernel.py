@@ -290,11 +290,14 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
         # shares (old EMA) and injection terms
         root_total = state.pool_tao[0]
         rp = emission.root_proportion(r.tao_weight, root_total, state.alpha_issuance)
-        shares = emission.emission_shares(
+        shares = emission.rule_shares(
             r, ema_price=state.ema_price, emit=emit, miner_burned=state.miner_burned, root_prop=rp,
             user_flow_ema=state.user_flow_ema, protocol_flow_ema=state.protocol_flow_ema,
-            enabled=state.emission_enabled,
         )
+        if r.emission_gate:  # the bar, recomputed every interval from the pre-gate shares, then the gate
+            state.emission_bar = emission.next_gate_bar(r, shares, emit, state.emission_bar, block)
+            shares = emission.apply_gate(shares, state.emission_bar, r.gate_exponent)
+        shares = emission.without_disabled(shares, emit, state.emission_enabled)
         tao_em = e_tao * shares
         alpha_em = np.where(emit, emission.block_emission(state.alpha_issuance, r.max_supply,
                                                           r.base_block_emission), 0.0)

@@ -128,6 +128,8 @@ class NetworkState:
     """Lock paid by the most recent subnet registration (NetworkLastLockCost), TAO."""
     last_lock_block: int = 0
     """Block of the most recent subnet registration (NetworkLastLockBlock)."""
+    emission_bar: float = 0.0
+    """The emission gate's bar θ, a share (EmissionGateBar; 0: none yet)."""
 
     def __post_init__(self) -> None:
         n, a = self.n_netuids, self.n_accounts

@@ -89,31 +89,88 @@ def shares_by_flow(flow: np.ndarray, emit: np.ndarray, cutoff: float, exponent: 
     return _safe_div(z, np.full_like(z, z.sum()))
 
 
-def emission_shares(regime: Regime, *, ema_price: np.ndarray, emit: np.ndarray, miner_burned: np.ndarray,
-                    root_prop: np.ndarray, user_flow_ema: np.ndarray, protocol_flow_ema: np.ndarray,
-                    enabled: np.ndarray | None = None) -> np.ndarray:
-    """The regime's share of block TAO emission per subnet (sums to 1 over enabled emitting subnets).
-
-    Subnets with pool-side emission disabled (``enabled`` False) get 0 and the rest are renormalized.
-    """
+def rule_shares(regime: Regime, *, ema_price: np.ndarray, emit: np.ndarray, miner_burned: np.ndarray,
+                root_prop: np.ndarray, user_flow_ema: np.ndarray, protocol_flow_ema: np.ndarray) -> np.ndarray:
+    """The shares of the regime's share rule over the emitting subnets, before the gate (sums to 1, or 0)."""
     rule = regime.share_rule
     if rule == "ema_price":
-        shares = shares_by_price(ema_price, emit)
-    elif rule == "ema_price_burn":
-        shares = shares_by_price_and_burn(ema_price, emit, miner_burned)
-    elif rule == "ema_price_rootprop_burn":
-        shares = shares_by_price_and_burn(ema_price, emit, miner_burned, root_prop)
-    elif rule == "tao_flow":
-        shares = shares_by_flow(user_flow_ema, emit, regime.flow_cutoff, regime.flow_exponent)
-    elif rule == "net_flow":
-        shares = shares_by_flow(net_flow(user_flow_ema, protocol_flow_ema), emit, regime.flow_cutoff,
-                                regime.flow_exponent)
-    else:  # pragma: no cover - guarded by Regime validation
-        raise ValueError(f"share_rule: unknown rule {rule!r}")
-    if enabled is not None and not np.all(enabled | ~emit):
-        shares = np.where(enabled, shares, 0.0)
-        shares = _safe_div(shares, np.full_like(shares, shares.sum()))
-    return shares
+        return shares_by_price(ema_price, emit)
+    if rule == "ema_price_burn":
+        return shares_by_price_and_burn(ema_price, emit, miner_burned)
+    if rule == "ema_price_rootprop_burn":
+        return shares_by_price_and_burn(ema_price, emit, miner_burned, root_prop)
+    if rule == "tao_flow":
+        return shares_by_flow(user_flow_ema, emit, regime.flow_cutoff, regime.flow_exponent)
+    if rule == "net_flow":
+        return shares_by_flow(net_flow(user_flow_ema, protocol_flow_ema), emit, regime.flow_cutoff,
+                              regime.flow_exponent)
+    raise ValueError(f"share_rule: unknown rule {rule!r}")  # pragma: no cover - guarded by Regime validation
+
+
+def gate_bar(shares: np.ndarray, rank: int, quantile: float) -> float:
+    """The emission gate's bar θ from the pre-gate shares (``maybe_update_emission_gate_bar``).
+
+    Rank mode (``rank`` N > 0): the N-th largest positive share, or the smallest positive one if fewer are
+    positive.  q-mass mode (N = 0): sorted descending, the share at which the running total first reaches
+    ``quantile`` (the last share if it never does).  0 when there is no positive share.
+    """
+    s = np.sort(np.asarray(shares, float).ravel())[::-1]
+    if rank > 0:
+        positive = s[s > 0]
+        return float(positive[min(rank, positive.size) - 1]) if positive.size else 0.0
+    if s.size == 0:
+        return 0.0
+    reached = np.flatnonzero(np.cumsum(s) >= quantile)
+    return float(s[reached[0]] if reached.size else s[-1])
+
+
+def next_gate_bar(regime: Regime, shares: np.ndarray, emit: np.ndarray, bar: float, block: int) -> float:
+    """The bar in force at ``block``: recomputed from the emitting subnets' ``shares`` when none is set or
+    ``block`` is a multiple of the regime's interval (kept when the new one is 0); ``bar`` otherwise."""
+    if not regime.emission_gate or (bar > 0 and block % regime.gate_bar_interval != 0):
+        return bar
+    theta = gate_bar(np.asarray(shares, float)[emit], regime.gate_bar_rank, regime.gate_bar_quantile)
+    return theta if theta > 0 else bar
+
+
+def apply_gate(shares: np.ndarray, bar: float, exponent: float) -> np.ndarray:
+    """The Hill gate: ``s / (1 + (θ/s)^h)`` for every positive share, renormalized (``apply_emission_gate``).
+
+    Half a share passes at the bar, nearly all of one well above it, nearly none well below.  A bar of 0
+    leaves the shares as they are; if every gated share is 0 the ungated shares are kept.
+    """
+    s = np.asarray(shares, float)
+    if not bar > 0:
+        return s
+    with np.errstate(divide="ignore", over="ignore"):
+        gated = np.where(s > 0, s / (1.0 + (bar / np.where(s > 0, s, 1.0)) ** exponent), s)
+    total = gated.sum()
+    return gated / total if total > 0 else s
+
+
+def without_disabled(shares: np.ndarray, emit: np.ndarray, enabled: np.ndarray | None) -> np.ndarray:
+    """Emission-disabled subnets (``enabled`` False) get 0 and the rest are renormalized
+    (``get_subnet_block_emissions``); unchanged when no emitting subnet is disabled."""
+    if enabled is None or np.all(enabled | ~emit):
+        return shares
+    shares = np.where(enabled, shares, 0.0)
+    return _safe_div(shares, np.full_like(shares, shares.sum()))
+
+
+def emission_shares(regime: Regime, *, ema_price: np.ndarray, emit: np.ndarray, miner_burned: np.ndarray,
+                    root_prop: np.ndarray, user_flow_ema: np.ndarray, protocol_flow_ema: np.ndarray,
+                    enabled: np.ndarray | None = None, bar: float = 0.0) -> np.ndarray:
+    """The regime's share of block TAO emission per subnet (sums to 1 over enabled emitting subnets).
+
+    The share rule (:func:`rule_shares`), then the emission gate with bar ``bar`` if the regime has one
+    (:func:`apply_gate`; the caller keeps the bar, :func:`next_gate_bar`), then subnets with pool-side
+    emission disabled (``enabled`` False) get 0 and the rest are renormalized.
+    """
+    shares = rule_shares(regime, ema_price=ema_price, emit=emit, miner_burned=miner_burned, root_prop=root_prop,
+                         user_flow_ema=user_flow_ema, protocol_flow_ema=protocol_flow_ema)
+    if regime.emission_gate:
+        shares = apply_gate(shares, bar, regime.gate_exponent)
+    return without_disabled(shares, emit, enabled)
 
 
 # ------------------------------------------------------------------------------------------

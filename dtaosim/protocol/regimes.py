@@ -97,6 +97,21 @@ class Regime:
     flow_cutoff: float = 0.0
     """Lower cut of the flow offset L = max(cutoff, min(net flow, 0)), TAO."""
 
+    # --- emission gate (subnet_emissions.rs, 2026-07-27) -------------------------------------
+    emission_gate: bool = False
+    """Shares pass the Hill gate ``s/(1 + (θ/s)^h)`` after the share rule and are renormalized; all-zero
+    gated shares fall back to the ungated ones; a zero bar disables it (``apply_emission_gate``)."""
+    gate_exponent: float = 3.0
+    """Hill exponent h of the gate (EmissionGateExponent)."""
+    gate_bar_rank: int = 32
+    """Rank mode: the bar θ is the N-th largest positive share (the smallest positive one if fewer);
+    0: q-mass mode (EmissionBarRank; the live network ran N = 32 in August 2026)."""
+    gate_bar_quantile: float = 0.61
+    """q-mass mode: θ is the share at which the descending running total reaches q (EmissionBarQuantile)."""
+    gate_bar_interval: int = 360
+    """The bar is recomputed at blocks divisible by this, or whenever none is set
+    (EMISSION_BAR_UPDATE_INTERVAL)."""
+
     # --- injection -------------------------------------------------------------------------
     alpha_in_cap: AlphaInCap = "root_proportion"
     """Cap on alpha injected into the pool per block."""
@@ -313,11 +328,39 @@ PRICE_BURN_2026_06 = Regime(
     ),
 )
 
+GATE_2026_07 = dataclasses.replace(
+    PRICE_BURN_2026_06,
+    name="gate-2026-07",
+    start_date="2026-07-27",
+    description=(
+        "Emission gate (v440, RaoFoundation/subtensor#2990): shares by EMA price x (1 - miner burn), then "
+        "the Hill gate s/(1 + (θ/s)^3) with the bar θ the 32nd-largest share, recomputed every 360 blocks, "
+        "renormalized; emission-disabled subnets' shares redistributed after the gate."
+    ),
+    emission_gate=True,
+)
+
+PRICE_GATE_2026_08 = dataclasses.replace(
+    GATE_2026_07,
+    name="price-gate-2026-08",
+    start_date="2026-08-06",
+    description="Pure price emissions (v444, #3057): the gate on EMA-price shares, without the burn reweight.",
+    share_rule="ema_price",
+)
+
+BURN_GATE_2026_08 = dataclasses.replace(
+    GATE_2026_07,
+    name="burn-gate-2026-08",
+    start_date="2026-08-11",
+    description="Burn reweight restored (#3071): EMA price x (1 - miner burn), renormalized, then the gate.",
+)
+
 _REGISTRY: dict[str, Regime] = {
-    r.name: r for r in (LAUNCH_2025_02, V3_2025_07, TAOFLOW_2025_11, NETFLOW_2026_05, PRICE_BURN_2026_06)
+    r.name: r for r in (LAUNCH_2025_02, V3_2025_07, TAOFLOW_2025_11, NETFLOW_2026_05, PRICE_BURN_2026_06,
+                        GATE_2026_07, PRICE_GATE_2026_08, BURN_GATE_2026_08)
 }
 
-DEFAULT_REGIME = PRICE_BURN_2026_06.name
+DEFAULT_REGIME = BURN_GATE_2026_08.name
 
 
 def regime_names() -> list[str]:
@@ -383,12 +426,12 @@ _NONNEGATIVE = {
     "tempo", "kappa", "bonds_penalty", "bonds_moving_average", "alpha_low", "alpha_high",
     "stake_threshold", "tao_weight", "owner_cut", "miner_share_of_remainder", "validator_take",
     "max_supply", "base_block_emission", "network_min_lock", "neuron_burn_initial",
-    "neuron_burn_min", "neuron_burn_max", "burn_increase_mult",
+    "neuron_burn_min", "neuron_burn_max", "burn_increase_mult", "gate_exponent", "gate_bar_rank",
 }
 _FRACTIONS = {
     "fee_rate", "owner_cut", "miner_share_of_remainder", "validator_take", "kappa", "bonds_penalty",
     "bonds_moving_average", "alpha_low", "alpha_high", "ema_base_alpha", "flow_ema_alpha",
-    "min_pool_weight",
+    "min_pool_weight", "gate_bar_quantile",
 }
 
 
@@ -429,6 +472,9 @@ def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name
                 raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a fraction in [0, 1]")
             value = int(value) if isinstance(current, int) else float(value)
         changes[key] = value
+    for key in ("tempo", "gate_bar_interval"):
+        if key in changes and changes[key] < 1:
+            raise ConfigError(f"regime.{key}: {changes[key]!r} is not allowed; expected at least 1 block")
     if "tempo" in changes and changes["tempo"] < 1:
         raise ConfigError(f"regime.tempo: {changes['tempo']!r} is not allowed; expected at least 1 block")
     new_name = name or (regime.name + "+custom" if changes else regime.name)
