@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -31,6 +32,21 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from dtaosim.errors import ConfigError
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
+
+
+def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
+    """A ValueError when a deprecated tick-based field and the field that replaces it are both given
+    (``pairs``: old name -> new name; the new one at its default counts as not given, as in a dumped
+    config)."""
+    for old, new in pairs.items():
+        if getattr(model, old) is not None and getattr(model, new) != type(model).model_fields[new].default:
+            raise ValueError(f"{old}: {getattr(model, old)!r} is not allowed; give {new} or {old} (deprecated, "
+                             f"in ticks), not both")
+
+
+def _span_ticks(days: float, ticks_per_day: float) -> float:
+    """An EMA span of ``days`` in ticks (at least 1 tick): the EMA weights the tick by ``2 / (span + 1)``."""
+    return max(1.0, days * ticks_per_day)
 
 
 def _known_name(value: str, registry: dict[str, Any], what: str) -> str:
@@ -135,14 +151,31 @@ def _default_validators() -> list[ValidatorGroup]:
 
 class Consensus(_Strict):
     """How epochs pay the emission: ``"yuma"`` (validators, miners, weights and Yuma consensus) or
-    ``"stake_pro_rata"`` (no neurons: every holder of a subnet's alpha is paid pro rata)."""
+    ``"stake_pro_rata"`` (no neurons: every holder of a subnet's alpha is paid pro rata).
+
+    Miner quality drifts as a geometric random walk with log-sd ``quality_drift_per_day`` over a day
+    (``quality_drift_per_day * sqrt(days)`` over a tick of ``days``; the default is 0.02 per 360-block
+    tick).  ``quality_drift`` (deprecated) gives the log-sd per tick instead, which depends on
+    ``horizon.blocks_per_tick``."""
 
     mode: Literal["yuma", "stake_pro_rata"] = "yuma"
     miners_per_subnet: int = Field(default=16, ge=1, le=255)
     commit_reveal_tempos: int = Field(default=0, ge=0, le=100)
     stake_concentration: float = Field(default=1.0, ge=0)
     quality_sigma: float = Field(default=0.5, ge=0)
-    quality_drift: float = Field(default=0.02, ge=0)
+    quality_drift_per_day: float = Field(default=0.02 * math.sqrt(20.0), ge=0)
+    quality_drift: float | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _not_both(self) -> Consensus:
+        _one_of(self, {"quality_drift": "quality_drift_per_day"})
+        return self
+
+    def drift_per_tick(self, days: float) -> float:
+        """Log-sd of the quality drift over a tick of ``days`` days."""
+        if self.quality_drift is not None:
+            return self.quality_drift
+        return self.quality_drift_per_day * math.sqrt(days)
 
 
 class OwnerGroup(_Strict):
@@ -199,50 +232,107 @@ class MinerEconomics(_Strict):
     """Miners as economic agents (register at the burn price, pay a running cost, leave or move).
 
     With ``enabled`` (needs ``consensus.mode = "yuma"``), miners' alpha goes to one collective miner
-    account.  Each tick every miner sells ``sell_fraction`` of its alpha (at least enough to pay its
-    running cost, drawn per miner from ``cost_per_day``, TAO per day), with a limit price
-    ``max_slippage`` below spot.  A miner whose profit EMA (span ``profit_ema_ticks``) stays negative
-    for ``patience_ticks`` ticks leaves, or moves to the subnet with the best expected profit over
-    ``horizon_days`` net of the registration burn (``move``).  New miners arrive at
+    account.  Each tick every miner sells part of its alpha, so that its unsold alpha halves every
+    ``sell_half_life_days`` (a fraction ``1 - 2^(-days per tick / sell_half_life_days)`` per tick; 0:
+    all of it), at least enough to pay its running cost (drawn per miner from ``cost_per_day``, TAO per
+    day), with a limit price ``max_slippage`` below spot.  A miner whose profit EMA (span
+    ``profit_ema_days``) stays negative for ``patience_days`` leaves, or moves to the subnet with the
+    best expected profit over ``horizon_days`` net of the registration burn (``move``).  New miners arrive at
     ``entry_rate_per_day`` (Poisson) with log-normal quality (median 1, log-sd ``quality_sigma``)
     and register where that expected profit beats the burn.  The defaults are uncalibrated
     assumptions: a median cost of about one rented GPU server, a payback horizon of a few days (which
-    keeps registration burns near the ~1 TAO seen on chain).
+    keeps registration burns near the ~1 TAO seen on chain).  The defaults of the times in days are the
+    former defaults in 360-block ticks (half a tick, 20 and 10 ticks).
+
+    Deprecated, in ticks (they depend on ``horizon.blocks_per_tick``): ``sell_fraction`` (sold per tick),
+    ``patience_ticks`` and ``profit_ema_ticks`` override the fields in days when given.
     """
 
     enabled: bool = False
     cost_per_day: Distribution = Field(default_factory=lambda: Distribution(median=0.2, sigma=1.0))
-    sell_fraction: float = Field(default=0.5, ge=0, le=1)
+    sell_half_life_days: float = Field(default=0.05, ge=0)
     max_slippage: float = Field(default=0.05, gt=0, le=1)
-    patience_ticks: int = Field(default=20, ge=1, le=1_000_000)
-    profit_ema_ticks: float = Field(default=10.0, ge=1)
+    patience_days: float = Field(default=1.0, gt=0)
+    profit_ema_days: float = Field(default=0.5, gt=0)
     entry_rate_per_day: float = Field(default=20.0, ge=0)
     quality_sigma: float = Field(default=0.5, ge=0)
     horizon_days: float = Field(default=3.0, gt=0)
     move: bool = True
+    sell_fraction: float | None = Field(default=None, ge=0, le=1)
+    patience_ticks: int | None = Field(default=None, ge=1, le=1_000_000)
+    profit_ema_ticks: float | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _not_both(self) -> MinerEconomics:
+        _one_of(self, {"sell_fraction": "sell_half_life_days", "patience_ticks": "patience_days",
+                       "profit_ema_ticks": "profit_ema_days"})
+        return self
+
+    def sell_fraction_per_tick(self, days_per_tick: float) -> float:
+        """Fraction of its alpha an active miner sells each tick of ``days_per_tick`` days."""
+        if self.sell_fraction is not None:
+            return self.sell_fraction
+        if self.sell_half_life_days == 0:
+            return 1.0
+        return 1.0 - 2.0 ** (-days_per_tick / self.sell_half_life_days)
+
+    def patience_in_ticks(self, ticks_per_day: float) -> int:
+        """Ticks of negative profit EMA after which a miner leaves (at least 1)."""
+        if self.patience_ticks is not None:
+            return self.patience_ticks
+        return max(1, round(self.patience_days * ticks_per_day))
+
+    def profit_ema_span(self, ticks_per_day: float) -> float:
+        """Span of the profit EMA in ticks (at least 1)."""
+        return self.profit_ema_ticks if self.profit_ema_ticks is not None else _span_ticks(self.profit_ema_days,
+                                                                                            ticks_per_day)
 
 
 class ValidatorMarket(_Strict):
     """Validators compete for nominators by past yield and set their take.
 
-    With ``enabled`` (needs ``consensus.mode = "yuma"``), each tick a ``renominate_fraction`` of the
-    simulated stakers, and of outside holders' stake, moves to validators drawn by a softmax of their
-    recent yield after take (EMA over ``yield_ema_ticks``); ``temperature`` is relative to the mean
-    yield (small: chase the best).  ``take_strategies`` gives one take strategy per ``[[validators]]``
-    group (missing groups: ``"fixed"``): ``"undercut"`` lowers the take by ``take_step`` every
-    ``take_interval_ticks`` ticks while its stake share falls and raises it while the share grows,
-    within ``[take_min, take_max]`` (``take_max`` default: the regime's validator take).
+    With ``enabled`` (needs ``consensus.mode = "yuma"``), simulated stakers, and outside holders' stake,
+    re-nominate at ``renominate_rate_per_day`` (a fraction ``1 - exp(-rate * days per tick)`` each tick),
+    to validators drawn by a softmax of their recent yield after take (EMA over ``yield_ema_days``);
+    ``temperature`` is relative to the mean yield (small: chase the best).  ``take_strategies`` gives
+    one take strategy per ``[[validators]]`` group (missing groups: ``"fixed"``): ``"undercut"`` lowers
+    the take by ``take_step`` every ``take_interval_days`` (counted in blocks from the run's start) while
+    its stake share falls and raises it while the share grows, within ``[take_min, take_max]``
+    (``take_max`` default: the regime's validator take).
+
+    Deprecated, in ticks (they depend on ``horizon.blocks_per_tick``): ``renominate_fraction`` (per
+    tick), ``yield_ema_ticks`` and ``take_interval_ticks`` override the fields in days when given.
     """
 
     enabled: bool = False
-    renominate_fraction: float = Field(default=0.02, ge=0, le=1)
+    renominate_rate_per_day: float = Field(default=0.4, ge=0)
     temperature: float = Field(default=0.25, gt=0)
-    yield_ema_ticks: float = Field(default=20.0, ge=1)
+    yield_ema_days: float = Field(default=1.0, gt=0)
     take_strategies: list[Literal["fixed", "undercut"]] = Field(default_factory=list)
     take_step: float = Field(default=0.005, ge=0, le=1)
     take_min: float = Field(default=0.0, ge=0, le=1)
     take_max: float | None = Field(default=None, ge=0, le=1)
-    take_interval_ticks: int = Field(default=20, ge=1)
+    take_interval_days: float = Field(default=1.0, gt=0)
+    renominate_fraction: float | None = Field(default=None, ge=0, le=1)
+    yield_ema_ticks: float | None = Field(default=None, ge=1)
+    take_interval_ticks: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _not_both(self) -> ValidatorMarket:
+        _one_of(self, {"renominate_fraction": "renominate_rate_per_day", "yield_ema_ticks": "yield_ema_days",
+                       "take_interval_ticks": "take_interval_days"})
+        return self
+
+    def renominate_per_tick(self, days_per_tick: float) -> float:
+        """Fraction of stakers (and of outside holders' stake) re-nominating in a tick of ``days_per_tick``."""
+        if self.renominate_fraction is not None:
+            return self.renominate_fraction
+        return -math.expm1(-self.renominate_rate_per_day * days_per_tick)
+
+    def yield_ema_span(self, ticks_per_day: float) -> float:
+        """Span of the yield EMA in ticks (at least 1)."""
+        return self.yield_ema_ticks if self.yield_ema_ticks is not None else _span_ticks(self.yield_ema_days,
+                                                                                          ticks_per_day)
 
     @field_validator("take_max")
     @classmethod
@@ -406,8 +496,9 @@ def _config_error(e: ValidationError, data: dict, source: str | None) -> ConfigE
             msg = f"unknown key (in a {parent} table); check the spelling"
         if isinstance(value, dict) and err["type"] != "extra_forbidden":
             value = "{...}"
-        if not loc and re.match(r"^[\w.\[\]]+: .+ is not allowed; ", msg):
-            lines.append(f"{prefix}{msg}")  # a cross-field rule that names its own field
+        if re.match(r"^[\w.\[\]]+: .+ is not allowed; ", msg) and err["type"] == "value_error":
+            # a cross-field rule that names its own field (in the table at ``loc``)
+            lines.append(f"{prefix}{field + '.' if loc else ''}{msg}")
             continue
         lines.append(f"{prefix}{field}: {value!r} is not allowed; {msg}")
     # one line per problem; the first is the headline the CLI prints

@@ -17,7 +17,14 @@ batched Yuma call for all of them and pays:
 A subnet whose epoch fired more than once in a tick (tempo shorter than the tick) runs the epoch
 that many times (bonds and permits update each time); its drained emission is paid once, with the shares
 of its first epoch of the tick (the chain pays each epoch with its own shares: an approximation).
-Epoch inputs are the tick's: weights revealed at the tick start and stake after the tick's blocks.
+Epoch inputs are the tick's: weights revealed at the tick start and stake after the tick's blocks; the
+model gives each subnet's epoch its own block (``NetworkState.last_epoch_block``: activity cutoff, bonds
+to uids registered since the previous epoch).  What depends on the tick's length (``docs/MODEL.md``,
+time step): the epochs of a tick run together after its blocks, so an epoch does not see the root
+dividends paid by the epochs before it in the same tick (root stake grows by them between epochs on
+chain), and dividends are valued in TAO (``Neurons.dividends_paid``) at the spot price at the tick's end
+rather than at the epoch's block; ``Neurons.dividends_alpha`` and ``dividends_root_tao`` keep them in
+the units paid.
 """
 
 from __future__ import annotations
@@ -176,10 +183,11 @@ def _params_range(params: YumaParams, lo: int, hi: int) -> YumaParams:
     return ranges[lo, hi]
 
 
-def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np.ndarray, block: int,
+def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np.ndarray, block: int | np.ndarray,
                    engine: str, names: tuple[str, ...] = _OUTPUTS,
                    scratch: dict[str, np.ndarray] | None = None) -> SimpleNamespace:
-    """Run Yuma on the subnets ``sub`` and store their new bonds in ``nn.bonds``.
+    """Run Yuma on the subnets ``sub`` at ``block`` (an int, or one per netuid) and store their new bonds
+    in ``nn.bonds``.
 
     The (netuids, uids, uids) weights and bonds are the big arrays (64 MiB each on the full network):
     for a few contiguous runs of netuids they are passed as views and the bonds are updated in place,
@@ -194,7 +202,8 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
             last_update=nn.last_update[sub], block_at_registration=nn.registered_at[sub],
             owner_uid=np.zeros(sub.size, np.int64), exists=nn.exists[sub], last_epoch_block=nn.last_epoch_block[sub],
         )
-        res = yuma_epoch(inputs, params.take(sub), block=block, engine=engine)
+        res = yuma_epoch(inputs, params.take(sub), block=block if np.ndim(block) == 0 else block[sub],
+                         engine=engine)
         nn.bonds[sub] = res.new_bonds
         return SimpleNamespace(**{name: getattr(res, name) for name in names})
     parts = []
@@ -205,7 +214,8 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
             last_update=nn.last_update[sl], block_at_registration=nn.registered_at[sl],
             owner_uid=np.zeros(hi - lo, np.int64), exists=nn.exists[sl], last_epoch_block=nn.last_epoch_block[sl],
         )
-        parts.append(yuma_epoch(inputs, _params_range(params, lo, hi), block=block, engine=engine,
+        parts.append(yuma_epoch(inputs, _params_range(params, lo, hi), block=block if np.ndim(block) == 0 else
+                                block[sl], engine=engine,
                                 bonds_out=nn.bonds[sl], scratch=scratch if len(runs) == 1 else None))
     if len(parts) == 1:
         return SimpleNamespace(**{name: getattr(parts[0], name) for name in names})
@@ -213,9 +223,12 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
 
 
 def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaParams, epochs: np.ndarray,
-               block: int, engine: str = "auto",
+               block: int | np.ndarray, engine: str = "auto",
                scratch: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None) -> np.ndarray:
     """Run Yuma for the subnets whose epoch fired (``epochs`` counts per netuid) and pay them.
+
+    ``block``: the block the epochs run at, one for all or one per netuid (``state.last_epoch_block``:
+    the block each subnet's epoch fired at); stored in ``nn.last_epoch_block``.
 
     ``engine`` picks the Yuma kernel and the alpha payouts: ``"numba"`` (compiled, :mod:`dtaosim.payouts`),
     ``"numpy"`` (the reference), ``"auto"`` (compiled when numba is importable) or ``"checked"`` (both,
@@ -229,6 +242,8 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     idx = np.flatnonzero((np.asarray(epochs) > 0) & state.subnet_mask)
     if idx.size == 0:
         return paid_tao
+    if np.ndim(block) != 0:
+        block = np.asarray(block, np.int64)
     tw = regime.tao_weight
     counts = np.asarray(epochs)[idx].astype(int)
     # the simulated nominators' alpha and everyone's root stake are unchanged until the payouts below
@@ -241,7 +256,7 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
         res = _yuma_in_place(nn, stake_w, params, sub, block, engine, _OUTPUTS if c == 0 else ("new_permits",),
                              None if scratch is None else scratch[min(c, 1)])
         nn.permits[sub] = res.new_permits
-        nn.last_epoch_block[sub] = block
+        nn.last_epoch_block[sub] = block if np.ndim(block) == 0 else block[sub]
         if c == 0:
             out = res
     assert out is not None
@@ -273,6 +288,11 @@ def _pay_epochs(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNa
     pay_alpha = _pay_alpha_compiled if compiled else _pay_alpha_numpy
     r_share, unpaid_root_tao = pay_alpha(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao)
     _pay_root(state, nn, idx, r_share, root_alpha, root_tao, unpaid_root_tao, root_by_validator, compiled)
+    # the same dividends in the units paid: alpha on the subnet (their alpha part and root alpha) and root TAO
+    r_tao = r_share * root_tao[:, None]
+    price = state.price[idx, None]
+    nn.dividends_alpha[idx] += np.where(price > 0, (paid_tao[idx] - r_tao) / np.where(price > 0, price, 1.0), 0.0)
+    nn.dividends_root_tao[idx] += r_tao
     for name in ("drained_server", "drained_validator", "drained_owner", "drained_root", "drained_root_tao"):
         getattr(state, name)[idx] = 0.0
 

@@ -101,6 +101,8 @@ class DTaoModel(mesa.Model):
         self.miner_account: int | None = n_accounts - 1 if cfg.miners.enabled else None
         """Account holding every simulated miner's alpha and TAO (None: miners are outside holders)."""
         self.state = self._netuid_capacity(self._initial_state(cfg, n_accounts))
+        self.start_block = int(self.state.block)
+        """The block the run starts at: agents' schedules count blocks from it."""
         self._create_agents(cfg)
         self._free_owner_slots = list(range(self.owner_account_start + self.n_owner_slots - 1,
                                             self.owner_account_start - 1, -1))
@@ -141,7 +143,7 @@ class DTaoModel(mesa.Model):
         self._stake_traded: np.ndarray | None = None
         self._epoch_scratch: tuple[dict, dict] = ({}, {})  # epoch output arrays kept between ticks
         self._yield = np.zeros(self.state.n_netuids)
-        self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))
+        self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))  # paid since the last recorded row
         self.recorder.record(self.state, None, self._validator_row(), self.pnl)
         self.view = self.market_view()
         self.running = True
@@ -312,7 +314,7 @@ class DTaoModel(mesa.Model):
             for _ in range(g.count):
                 account = n_stakers + index
                 strategy = cls(g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
-                               where=f"validators[{gi}].params")
+                               where=f"validators[{gi}].params", blocks_per_tick=self.blocks_per_tick)
                 validators.append(Validator(self, index, account, strategy))
                 nn.validator_account[index] = account
                 nn.validator_take[index] = self.regime.validator_take if g.take is None else g.take
@@ -327,14 +329,14 @@ class DTaoModel(mesa.Model):
         self.neurons = nn
         self.yuma_params = YumaParams.from_regime(self.regime, self.state.n_netuids)
         self.reveal_delay = c.commit_reveal_tempos * self.regime.tempo
-        MinerPopulation(self, c.quality_drift)
+        MinerPopulation(self)
         if cfg.miners.enabled:
             MinerEconomy(self, cfg.miners)
         if cfg.validator_market.enabled:
             ValidatorMarketAgent.from_config(self, cfg)
-        # validators' first weights count at once (the network was running before the simulation)
+        # every validator's first weights count at once (the network was running before the simulation)
         delay, self.reveal_delay = self.reveal_delay, 0
-        validator_set.step()
+        validator_set.step(first=True)
         self.reveal_delay = delay
         self.weight_book.reveal(nn, self.state.block)
 
@@ -354,6 +356,10 @@ class DTaoModel(mesa.Model):
         st = self.state
         stake_tao = (nn.validator_alpha(st) * st.price[:, None]).sum(axis=0) + nn.validator_root(st)
         return self._dividends_tao.sum(axis=0), stake_tao
+
+    def tick_blocks(self) -> int:
+        """Blocks the current tick advances: ``blocks_per_tick``, fewer for a last tick cut by the horizon."""
+        return max(0, min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick))
 
     # ------------------------------------------------------------------------------------------
     def market_view(self) -> MarketView:
@@ -403,7 +409,7 @@ class DTaoModel(mesa.Model):
         self._pay_owner_revenue()
         self.view = self.market_view()
         self.agents.do("step")
-        blocks = min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick)
+        blocks = self.tick_blocks()
         decay_neuron_burn(self.neurons, self.regime, blocks)  # neuron registration burn decays over the tick's blocks
         reveal_block = st.block  # weights whose reveal block has come by the tick's start count this tick
         # the stake before and after trading, copied into arrays kept from the last tick
@@ -432,8 +438,11 @@ class DTaoModel(mesa.Model):
                 revealing.result()  # waits; raises the reveal's error, if any
         report.events = events
         if self.neurons is not None:
-            self._dividends_tao = run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
-                                             st.block, engine=self.config.engine, scratch=self._epoch_scratch)
+            # each subnet's epoch runs at its block within the tick (activity cutoff, registrations since
+            # the last epoch), with the stake and weights at the tick's end
+            self._dividends_tao += run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
+                                              st.last_epoch_block, engine=self.config.engine,
+                                              scratch=self._epoch_scratch)
         # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
         # emissions at closing prices, everything else is revaluation; also the closing stake's column sums
         staked = attribute_returns(self.pnl, st.free_tao, f0, h0, h1, st.stake, p0, st.price)
@@ -454,6 +463,7 @@ class DTaoModel(mesa.Model):
             st.check_invariants()
         if self.tick % self.config.record.every_ticks == 0 or self.tick >= self.n_ticks:
             self.recorder.record(st, report.flows, self._validator_row(), self.pnl)
+            self._dividends_tao[:] = 0.0
         if self.tick >= self.n_ticks:
             self.running = False
         return report

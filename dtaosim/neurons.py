@@ -112,8 +112,13 @@ class Neurons:
     nominee: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(accounts,) validator each simulated account stakes through (-1: its own hotkey)."""
     dividends_paid: np.ndarray = field(default=None)  # type: ignore[assignment]
-    """(netuids, validators) alpha-equivalent dividends paid to each validator's hotkey so far
-    (take included; root dividends counted in TAO)."""
+    """(netuids, validators) dividends paid to each validator's hotkey so far (take included), in TAO:
+    alpha valued at the spot price when paid (the end of the tick) plus root TAO."""
+    dividends_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, validators) the alpha of ``dividends_paid`` (the validators' alpha part and root
+    alpha), in alpha of the subnet."""
+    dividends_root_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids, validators) the root TAO of ``dividends_paid``, TAO."""
 
     regime: Regime | None = None
     """The run's regime (initial neuron burn of a newly registered subnet)."""
@@ -135,6 +140,7 @@ class Neurons:
             "validator_account": np.full(g, -1, np.int64), "validator_take": np.zeros(g),
             "external_split": np.zeros((s, g)), "external_root_split": np.zeros(g),
             "nominee": np.zeros(0, np.int64), "dividends_paid": np.zeros((s, g)),
+            "dividends_alpha": np.zeros((s, g)), "dividends_root_tao": np.zeros((s, g)),
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
@@ -221,6 +227,7 @@ class Neurons:
         "dividends", "consensus", "emission", "last_epoch_block", "miner_earned", "owner_burn", "burn",
         "registrations", "alpha_burned", "miner_alpha", "miner_exit_alpha", "miner_income", "miner_cost",
         "miner_active", "miner_profit_ema", "miner_losing_ticks", "external_split", "dividends_paid",
+        "dividends_alpha", "dividends_root_tao",
     )
     """Arrays with a netuid row (cleared when a subnet is dissolved)."""
 

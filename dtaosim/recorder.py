@@ -46,7 +46,7 @@ class Recorder:
     def record(self, state: NetworkState, flows: TickFlows | None,
                validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None) -> None:
         """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
-        optionally the validators' (dividends this tick, stake) in TAO."""
+        optionally the validators' (dividends since the previous row, stake) in TAO."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)

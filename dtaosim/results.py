@@ -68,8 +68,9 @@ class RunResult:
 
     def validators(self, run: int | str = 0) -> pd.DataFrame:
         """Per-validator series in long form: ``run, block, validator, variable, value`` (empty
-        without Yuma consensus).  ``validator_dividends_tao`` are the dividends paid in the tick
-        (alpha at spot price plus root TAO); ``validator_stake_tao`` the stake behind each validator."""
+        without Yuma consensus).  ``validator_dividends_tao`` are the dividends paid since the
+        previous row (alpha at the spot price at the end of the tick paying it, plus root TAO);
+        ``validator_stake_tao`` the stake behind each validator."""
         parts = []
         for name in self.frames:
             if self._kind(name) == "validator":

@@ -651,7 +651,7 @@ def _ref_stake_tao(model) -> np.ndarray:
 
 def _ref_renominate(self, stake: np.ndarray) -> None:
     nn = self.model.neurons
-    f = self.cfg.renominate_fraction
+    f = self.cfg.renominate_per_tick(self.model.tick_blocks() / self.model.regime.blocks_per_day)
     p = self.choice_probabilities(stake)
     if p is None or f <= 0:
         return

@@ -37,7 +37,9 @@ def test_yield_is_dividends_after_take_per_tao_staked():
     prev, p2, s2 = agent.yield_ema.copy(), nn.dividends_paid.sum(axis=0).copy(), agent.stake_tao()
     model.step()
     y = (p2 - p1) * (1.0 - take) / s2
-    a = 2.0 / (model.config.validator_market.yield_ema_ticks + 1.0)
+    span = model.config.validator_market.yield_ema_span(model.regime.blocks_per_day / model.blocks_per_tick)
+    assert span == 20.0  # yield_ema_days = 1: 20 ticks of 360 blocks
+    a = 2.0 / (span + 1.0)
     np.testing.assert_allclose(agent.yield_ema, prev + a * (y - prev), rtol=1e-12)
     # zero-take validators pay their nominators more per TAO
     assert agent.yield_ema[:2].min() > agent.yield_ema[2:].max()

@@ -10,16 +10,21 @@ part of each miner uid is tracked in ``Neurons.miner_alpha``.  Each tick :class:
    home), so the account holds no TAO between ticks; costs the sales did not cover are paid from the
    miners' own pockets (outside the model);
 3. draws a running cost for miners that have none yet (exogenous stream);
-4. updates each miner's profit EMA (last tick's alpha income at the current price minus its cost);
-5. a miner whose EMA has been negative ``patience_ticks`` ticks in a row leaves: its quality goes to 0
+4. updates each miner's profit EMA (last tick's alpha income at the current price minus its cost; span
+   ``profit_ema_days`` in ticks);
+5. a miner whose EMA has been negative ``patience_days`` (in ticks) in a row leaves: its quality goes to 0
    (validators stop weighting it) and its uid waits to be pruned by a registration; with ``move`` it
    registers instead on the subnet with the best expected profit if that beats the burn (keeping its
    cost, with a new quality);
 6. new miners arrive (Poisson, ``entry_rate_per_day``) with a quality and a cost, and register on the
    subnet whose expected profit over ``horizon_days`` most exceeds the burn (none if no subnet does);
-7. submits one Unstake per subnet: each active miner sells ``sell_fraction`` of its alpha, at least
-   enough to pay its cost this tick; miners that left and replaced uids sell everything; limit price
+7. submits one Unstake per subnet: each active miner sells a fraction of its alpha that halves its
+   holding every ``sell_half_life_days`` (:meth:`~dtaosim.config.MinerEconomics.sell_fraction_per_tick`), at
+   least enough to pay its cost this tick; miners that left and replaced uids sell everything; limit price
    ``max_slippage`` below spot, partial fills allowed.
+
+Times are given in days and converted to ticks of the run (deprecated fields in ticks are used as given),
+so ``blocks_per_tick`` changes the resolution of these steps, not their pace.
 
 Expected income of a miner of quality ``q`` on subnet ``s`` per tick: the subnet's miner alpha per
 tick (alpha emission x (1 - owner cut) x miner share x (1 - miner burned) x blocks) at spot price,
@@ -102,6 +107,11 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         return model.blocks_per_tick / model.regime.blocks_per_day
 
+    @property
+    def patience(self) -> int:
+        """Ticks of negative profit EMA after which a miner leaves."""
+        return self.cfg.patience_in_ticks(1.0 / self.days_per_tick)
+
     def step(self) -> None:
         model: DTaoModel = self.model  # type: ignore[assignment]
         rng = model.streams["exogenous"]
@@ -159,8 +169,9 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
+        span = self.cfg.profit_ema_span(1.0 / self.days_per_tick)
         _update_profit_ema(nn.miner_income, st.price, nn.miner_cost, nn.miner_active, self.days_per_tick,
-                           2.0 / (self.cfg.profit_ema_ticks + 1.0), nn.miner_profit_ema, nn.miner_losing_ticks)
+                           2.0 / (span + 1.0), nn.miner_profit_ema, nn.miner_losing_ticks)
 
     # ------------------------------------------------------------------------------------------
     def expected_income(self, netuids: slice | np.ndarray | None = None) -> np.ndarray:
@@ -260,7 +271,7 @@ class MinerEconomy(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
-        patience = self.cfg.patience_ticks
+        patience = self.patience
         due = _due_uids(nn.miner_active, nn.miner_losing_ticks, patience)  # np.argwhere's (netuid, uid) rows
         for s, u in due.tolist():
             if not (nn.miner_active[s, u] and nn.miner_losing_ticks[s, u] >= patience):
@@ -299,8 +310,8 @@ class MinerEconomy(mesa.Agent):
         price = st.price
         tradable = model.view.subnets & (price > 0)
         _plan_sales(nn.miner_alpha, nn.miner_cost, nn.miner_active, price, tradable, self.days_per_tick,
-                    self.cfg.sell_fraction, nn.miner_exit_alpha, st.stake[self.account], self._plan, self._plan_exit,
-                    self._plan_total)
+                    self.cfg.sell_fraction_per_tick(self.days_per_tick), nn.miner_exit_alpha, st.stake[self.account],
+                    self._plan, self._plan_exit, self._plan_total)
         sell = np.flatnonzero(self._plan_total > 0)
         amount, limit = self._plan_total[sell].tolist(), (price[sell] * (1.0 - self.cfg.max_slippage)).tolist()
         intents = list(map(Unstake, repeat(self.account), sell.tolist(), amount, limit, repeat(True)))  # partial fills

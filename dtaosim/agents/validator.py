@@ -3,9 +3,20 @@
 Strategies (``[[validators]]`` groups in a config):
 
 * ``honest``: a noisy view of true miner quality, ``quality · exp(noise · N(0, 1))``, every
-  ``interval`` ticks;
+  ``interval_blocks`` blocks (default 360, a tempo);
 * ``copier``: copies the last revealed consensus of each subnet (costless, no view of quality);
-* ``stale``: honest weights, but only every ``interval`` ticks (default 20): updates rarely.
+* ``stale``: honest weights, but only every ``interval_blocks`` blocks (default 7,200, a day): updates rarely.
+
+Schedules are counted in blocks from the run's first block, so ``horizon.blocks_per_tick`` changes only
+their resolution: a validator sets weights at the blocks ``n`` (blocks since the start) with
+``(n + phase) % interval_blocks == 0``, and a tick sets the weights of the last such block within it,
+at the tick's start.  The phase is a random whole number of :data:`PHASE_GRAIN_BLOCKS` below the interval
+(0 for intervals up to 360 blocks), so every ``blocks_per_tick`` dividing 360 sees the same schedule.
+Every validator sets weights once when the model is built (the network was running before).  The honest
+measurement errors are a function of the validator and of the refresh period ``(n + phase) //
+refresh_blocks`` of the weight set (a counter-based stream): any resolution draws the same errors
+for the same weight set.  Deprecated parameters in ticks (``interval``, ``refresh_ticks``) are converted
+at the run's ``blocks_per_tick``.
 
 Honest and stale validators put the subnet's ``Neurons.owner_burn`` fraction of each row on uid 0
 (the owner's hotkey, whose incentive is burned) and spread the rest over miners.  Copiers copy the
@@ -29,6 +40,7 @@ import numpy as np
 from dtaosim.agents.params import check_params
 from dtaosim.compiled import njit, sum_range
 from dtaosim.consensus import DeferredRows
+from dtaosim.errors import ConfigError
 from dtaosim.grouped import live_row
 
 if TYPE_CHECKING:
@@ -36,6 +48,13 @@ if TYPE_CHECKING:
     from dtaosim.neurons import Neurons
 
 _JIT = {"cache": True, "error_model": "numpy", "nogil": True}  # reveals run beside the block loop
+
+PHASE_GRAIN_BLOCKS = 360
+"""Validators' weight-setting phases are whole multiples of this many blocks (a tempo at every regime so
+far; a day is 20 of them)."""
+
+_RENAMED = {"interval": "interval_blocks", "refresh_ticks": "refresh_blocks"}
+"""Deprecated parameters in ticks -> the parameters in blocks replacing them (0: not given)."""
 
 
 @dataclass(frozen=True)
@@ -60,20 +79,44 @@ class WeightInputs:
 
 
 class WeightStrategy:
-    """Base class: parameters checked against ``defaults``; ``weights`` gives (netuids, uids) rows."""
+    """Base class: parameters checked against ``defaults``; ``weights`` gives (netuids, uids) rows.
+
+    ``blocks_per_tick`` converts the deprecated parameters in ticks (``interval``, ``refresh_ticks``) to
+    blocks.  :attr:`at` is the weight set being computed (blocks since the run's start), set by
+    :class:`ValidatorSet` before it calls :meth:`weights`."""
 
     name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
 
-    def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params") -> None:
+    def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params",
+                 blocks_per_tick: int = 360) -> None:
         self.params = check_params(params, self.defaults, owner=f"validator strategy {self.name!r}", where=where)
+        given = dict(params or {})
+        for old, new in _RENAMED.items():
+            if old in self.defaults and given.get(old) and new in given:
+                raise ConfigError(f"{where}.{old}: {given[old]!r} is not allowed; give {new} or {old} (deprecated, "
+                                  f"in ticks), not both")
+            if old in self.defaults and self.params[old]:
+                self.params[new] = int(self.params[old]) * int(blocks_per_tick)
         self.rng = rng
-        interval = max(1, int(self.params.get("interval", 1)))
-        self.phase = int(rng.integers(0, interval))
+        interval = self.interval_blocks
+        if self.params.get("interval"):  # deprecated: a phase of whole ticks, as before
+            self.phase = int(rng.integers(0, max(1, int(self.params["interval"])))) * int(blocks_per_tick)
+        else:
+            self.phase = PHASE_GRAIN_BLOCKS * int(rng.integers(0, max(1, interval // PHASE_GRAIN_BLOCKS)))
+        self.at = 0
 
-    def due(self, tick: int) -> bool:
-        """Whether weights are set at ``tick``."""
-        return (tick + self.phase) % max(1, int(self.params.get("interval", 1))) == 0
+    @property
+    def interval_blocks(self) -> int:
+        """Blocks between weight sets (at least 1)."""
+        return max(1, int(self.params.get("interval_blocks", 1)))
+
+    def last_set(self, start: int, blocks: int) -> int | None:
+        """The last block ``n`` (blocks since the run's start) in ``[start, start + blocks)`` at which weights
+        are set, or None."""
+        interval = self.interval_blocks
+        n = (start + blocks - 1 + self.phase) // interval * interval - self.phase
+        return n if n >= start else None
 
     def weights(self, model: DTaoModel, inputs: WeightInputs) -> np.ndarray | DeferredRows | None:  # pragma: no cover
         """Rows over all uids of ``inputs.netuids`` (an array or deferred); None: no weights this time."""
@@ -193,31 +236,52 @@ class HonestRows(DeferredRows):
 class Honest(WeightStrategy):
     """Weights from a noisy view of true miner quality: ``quality * exp(noise * N(0, 1))`` per miner.
 
-    The measurement errors ``N`` are drawn afresh every ``refresh_ticks`` ticks (1: every time the
-    validator sets weights) and kept in between, as a validator's evaluation bias; drawn in float32.
+    The measurement errors ``N`` are the validator's evaluation bias: drawn afresh every
+    ``refresh_blocks`` blocks (0: once for the whole run), kept in between, in float32.  The errors of a
+    weight set at block ``n`` (since the run's start) are those of its refresh period ``(n + phase) //
+    refresh_blocks``, drawn from a stream of their own (the validator's seed and the period), one row per
+    netuid: the same at any ``blocks_per_tick``, and a subnet's row does not depend on which others exist.
     """
 
     name = "honest"
-    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 1, "refresh_ticks": 1}
+    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval_blocks": 360, "refresh_blocks": 360,
+                                          "interval": 0, "refresh_ticks": 0}
+
+    def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params",
+                 blocks_per_tick: int = 360) -> None:
+        super().__init__(params, rng, where, blocks_per_tick)
+        self._entropy = int(rng.integers(2**63))
+        self._seen: tuple[bytes, int, np.ndarray] | None = None
+
+    def period(self, n: int) -> int:
+        """The refresh period of a weight set at block ``n`` (since the run's start)."""
+        refresh = int(self.params["refresh_blocks"])
+        return (n + self.phase) // refresh if refresh > 0 else 0
+
+    def errors(self, period: int, n_netuids: int, n_miners: int) -> np.ndarray:
+        """(netuids, miners) float32 standard normal measurement errors of refresh period ``period``."""
+        rng = np.random.default_rng(np.random.SeedSequence(self._entropy, spawn_key=(int(period),)))
+        return rng.standard_normal((n_netuids, n_miners), dtype=np.float32)
 
     def weights(self, model: DTaoModel, inputs: WeightInputs) -> HonestRows:
-        refresh = max(1, int(self.params["refresh_ticks"]))
+        nn = model.neurons
         netuids = inputs.netuids
-        key = netuids.tobytes()
-        cached = getattr(self, "_seen", None)
-        if cached is None or cached[0] != key or model.tick - cached[1] >= refresh:
-            z = self.rng.standard_normal((netuids.size, model.neurons.miner_uids.size), dtype=np.float32)
+        key, period = netuids.tobytes(), self.period(self.at)
+        cached = self._seen
+        if cached is None or cached[0] != key or cached[1] != period:
+            z = self.errors(period, nn.n_netuids, nn.miner_uids.size)[netuids]
             # float32 (exactly the float64 factors the rows use, half the memory); a new array each time,
             # never modified, as pending commits hold it
-            self._seen = (key, model.tick, np.exp(np.float32(self.params["noise"]) * z))
-        return HonestRows(inputs.quality, inputs.owner_burn, self._seen[2], 1 + model.neurons.n_validators)
+            self._seen = (key, period, np.exp(np.float32(self.params["noise"]) * z))
+        return HonestRows(inputs.quality, inputs.owner_burn, self._seen[2], 1 + nn.n_validators)
 
 
 class Stale(Honest):
-    """Honest weights, updated rarely."""
+    """Honest weights, updated rarely (every day by default)."""
 
     name = "stale"
-    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval": 20, "refresh_ticks": 1}
+    defaults: ClassVar[dict[str, Any]] = {"noise": 0.1, "interval_blocks": 20 * PHASE_GRAIN_BLOCKS,  # a day
+                                          "refresh_blocks": 360, "interval": 0, "refresh_ticks": 0}
 
 
 @njit(**_JIT)
@@ -261,7 +325,7 @@ class Copier(WeightStrategy):
     """Copies the last revealed consensus (what the chain published at the last epoch)."""
 
     name = "copier"
-    defaults: ClassVar[dict[str, Any]] = {"interval": 1}
+    defaults: ClassVar[dict[str, Any]] = {"interval_blocks": 360, "interval": 0}
 
     def weights(self, model: DTaoModel, inputs: WeightInputs) -> np.ndarray | None:
         return copier_rows(model.neurons.consensus, inputs.netuids, model.neurons.n_validators)
@@ -283,17 +347,25 @@ class Validator(mesa.Agent):
 
 
 class ValidatorSet(mesa.Agent):
-    """All validators setting weights, as one collective agent: each tick, every validator whose strategy
-    is due commits rows for every subnet (one commit each), in index order, from one :class:`WeightInputs`."""
+    """All validators setting weights, as one collective agent: each tick, every validator with a weight
+    set due within the tick's blocks commits rows for every subnet (one commit each), in index order, from
+    one :class:`WeightInputs`."""
 
     def __init__(self, model: DTaoModel, validators: list[Validator]) -> None:
         super().__init__(model)
         self.validators = validators
 
-    def step(self) -> None:
-        """Commit the weights of the validators due this tick."""
+    def step(self, first: bool = False) -> None:
+        """Commit the weights of the validators due this tick (``first``: every validator, for the run's
+        first block)."""
         model: DTaoModel = self.model  # type: ignore[assignment]
-        due = [v for v in self.validators if v.strategy.due(model.tick)]
+        start = model.state.block - model.start_block
+        due = []
+        for v in self.validators:
+            at = start if first else v.strategy.last_set(start, model.tick_blocks())
+            if at is not None:
+                v.strategy.at = at
+                due.append(v)
         if not due:
             return
         inputs = WeightInputs.take(model)
@@ -304,16 +376,22 @@ class ValidatorSet(mesa.Agent):
 
 
 class MinerPopulation(mesa.Agent):
-    """All miners of the network as one collective agent: latent quality drifts each tick
-    (geometric random walk with log-sd ``drift`` per tick), drawn from the exogenous stream."""
+    """All miners of the network as one collective agent: latent quality drifts each tick (geometric
+    random walk, mean-preserving, log-sd ``consensus.drift_per_tick`` of the tick's days: the same
+    variance per day at any ``blocks_per_tick``), drawn from the exogenous stream."""
 
-    def __init__(self, model: DTaoModel, drift: float) -> None:
+    def __init__(self, model: DTaoModel, drift: float | None = None) -> None:
         super().__init__(model)
         self.drift = drift
+        """Log-sd per tick, whatever the tick's length (None: from the config, per day)."""
 
     def step(self) -> None:
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn = model.neurons
-        if self.drift > 0:
+        if self.drift is not None:
+            drift = self.drift
+        else:
+            drift = model.config.consensus.drift_per_tick(model.tick_blocks() / model.regime.blocks_per_day)
+        if drift > 0:
             shock = model.streams["exogenous"].standard_normal(nn.quality.shape)
-            nn.quality *= np.exp(self.drift * shock - 0.5 * self.drift**2)
+            nn.quality *= np.exp(drift * shock - 0.5 * drift**2)

@@ -4,12 +4,14 @@ One collective Mesa agent, :class:`ValidatorMarketAgent`, each tick:
 
 1. measures every validator's yield to its nominators over the last tick: dividends paid to its
    hotkey (``Neurons.dividends_paid``, TAO) times ``1 - take``, per TAO staked through it (alpha at
-   spot price plus root stake), smoothed by an EMA over ``yield_ema_ticks``;
+   spot price plus root stake), smoothed by an EMA over ``yield_ema_days`` (a span in ticks);
 2. sets takes by each validator's take strategy (one per ``[[validators]]`` group): ``fixed`` keeps
-   its take; ``undercut`` lowers it by ``take_step`` every ``take_interval_ticks`` ticks while its
-   stake share falls and raises it while the share grows, within ``[take_min, take_max]``;
-3. re-nominates: a ``renominate_fraction`` of the simulated stakers (each with that probability) and
-   of outside holders' stake (their ``external_split`` rows and ``external_root_split``) move to
+   its take; ``undercut`` lowers it by ``take_step`` every ``take_interval_days`` (in the tick holding
+   each multiple of that many blocks since the run's start) while its stake share falls and raises it
+   while the share grows, within ``[take_min, take_max]``;
+3. re-nominates: a fraction ``1 - exp(-renominate_rate_per_day * days per tick)`` of the simulated
+   stakers (each with that probability) and of outside holders' stake (their ``external_split`` rows
+   and ``external_root_split``) move to
    validators drawn with probability ``share_g · exp(y_g / (temperature · ȳ))``: popularity (current
    stake share) times a softmax of yield relative to the stake-weighted mean yield ``ȳ``.  With equal
    yields stake shares are unchanged in expectation.  Changing validator on the same subnet is a
@@ -17,8 +19,9 @@ One collective Mesa agent, :class:`ValidatorMarketAgent`, each tick:
 
 Accounts on their own hotkey (``nominee == -1``: owners, the miners' account) and the validators' own
 accounts never re-nominate.  The chain's rate limit on take increases is not modelled
-(``take_interval_ticks`` stands in for it).  Draws come from a private stream spawned from the model's
-``agents`` stream.
+(``take_interval_days`` stands in for it).  Draws come from a private stream spawned from the model's
+``agents`` stream.  The deprecated fields in ticks (``renominate_fraction``, ``yield_ema_ticks``,
+``take_interval_ticks``) are used as given when set.
 """
 
 from __future__ import annotations
@@ -112,11 +115,22 @@ class ValidatorMarketAgent(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         stake = self.stake_tao()
         self._measure_yield(stake)
-        if model.tick > 0 and model.tick % self.cfg.take_interval_ticks == 0:
+        if self._takes_due(model):
             self._set_takes(stake)
         if self._share_ref is None:
             self._share_ref = stake / stake.sum() if stake.sum() > 0 else np.zeros_like(stake)
         self._renominate(stake)
+
+    def _takes_due(self, model: DTaoModel) -> bool:
+        """Whether takes are set this tick: a multiple of ``take_interval_days`` (in blocks since the run's
+        start, after the start) falls within the tick's blocks (deprecated ``take_interval_ticks``: every
+        that many ticks)."""
+        if self.cfg.take_interval_ticks is not None:
+            return model.tick > 0 and model.tick % self.cfg.take_interval_ticks == 0
+        interval = max(1, round(self.cfg.take_interval_days * model.regime.blocks_per_day))
+        start = model.state.block - model.start_block
+        last = (start + model.tick_blocks() - 1) // interval * interval
+        return last >= start and last > 0
 
     # ------------------------------------------------------------------------------------------
     def _measure_yield(self, stake: np.ndarray) -> None:
@@ -134,7 +148,7 @@ class ValidatorMarketAgent(mesa.Agent):
             self.yield_ema[:] = y
             self._have_yield = bool(delta.sum() > 0)
         else:
-            a = 2.0 / (self.cfg.yield_ema_ticks + 1.0)
+            a = 2.0 / (self.cfg.yield_ema_span(model.regime.blocks_per_day / model.blocks_per_tick) + 1.0)
             self.yield_ema += a * (y - self.yield_ema)
 
     def _set_takes(self, stake: np.ndarray) -> None:
@@ -167,7 +181,7 @@ class ValidatorMarketAgent(mesa.Agent):
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
-        f = self.cfg.renominate_fraction
+        f = self.cfg.renominate_per_tick(model.tick_blocks() / model.regime.blocks_per_day)
         p = self.choice_probabilities(stake)
         if p is None or f <= 0:
             return
