@@ -35,7 +35,7 @@ from dtaosim import kernel
 from dtaosim.compiled import JIT as _JIT
 from dtaosim.compiled import NUMBA_AVAILABLE, maximum, minimum, njit, sum_range
 from dtaosim.kernel import TickFlows
-from dtaosim.protocol.regimes import Regime
+from dtaosim.protocol.regimes import RAO_PER_TAO, Regime
 from dtaosim.state import NetworkState
 
 # --- rule codes (the Regime's string choices) ----------------------------------------------------
@@ -52,6 +52,7 @@ _CAP_CODES = {"alpha_emission": CAP_ALPHA_EMISSION,
 _ROOT_CODES = {"sell_every_block": ROOT_SELL_EVERY_BLOCK, "claim_swap": ROOT_CLAIM_SWAP,
                "claim_keep": ROOT_CLAIM_KEEP}
 
+_RAO = float(RAO_PER_TAO)
 _HALVING_SAFE_MANTISSA = 1.0 - 1e-11
 """Below this mantissa of ``v``, ``log2 v`` is more than 1.4e-11 under the next integer, far beyond the
 rounding error of ``log2`` (under 2.3e-13 for any double), so ``floor(log2 v)`` is its exponent − 1."""
@@ -231,7 +232,7 @@ class Scratch(NamedTuple):
 # ---------------------------------------------------------------------------------------------
 @njit(**_JIT)
 def block_emission(issuance, max_supply, base):
-    """Emission per block (TAO, or alpha) at ``issuance``: ``base / 2**floor(log2(1/(1 - I/S)))``.
+    """Emission per block (TAO, or alpha) at ``issuance``: ``base / 2**floor(log2(1/(1 - I/S)))`` in whole rao.
 
     With ``v = 1/(1 − I/S) = m·2**e`` (``0.5 ≤ m < 1``), ``floor(log2 v) = e − 1`` exactly unless
     ``v`` is within rounding distance below a power of two; only there is ``log2`` evaluated (as
@@ -246,7 +247,7 @@ def block_emission(issuance, max_supply, base):
         k = exponent - 1
     else:
         k = math.floor(np.log2(v))  # np.log2: numba < 0.60 has no math.log2
-    return math.ldexp(base, -k)  # == base * 2**-k exactly
+    return math.floor(math.ldexp(base * _RAO, -k)) / _RAO  # base * 2**-k, floored to whole rao as on chain
 
 
 @njit(**_JIT)

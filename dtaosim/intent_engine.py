@@ -23,6 +23,7 @@ numba is optional: without it :func:`execute_batch` calls the reference.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -104,17 +105,19 @@ def _rules_of(regime: Regime) -> IntentRules:
 # ---------------------------------------------------------------------------------------------
 @njit(**_JIT)
 def tao_to_reach_price(y, x, w2, target):
-    """Net TAO in that moves the price up to ``target``: ``y·((p_t/p)^w1 − 1)`` (0 if none)."""
+    """Net TAO in that moves the price up to ``target``: ``y·((p_t/p)^w1 − 1)`` (0 if none), as
+    ``y·expm1(w1·log1p((p_t − p)/p))``."""
     p = spot_price(y, x, w2)
-    d = y * ((target / p) ** (1.0 - w2) - 1.0)
+    d = y * math.expm1((1.0 - w2) * math.log1p((target - p) / p)) if p > 0.0 and target > p else 0.0
     return d if (p > 0.0 and d > 0.0) else 0.0
 
 
 @njit(**_JIT)
 def alpha_to_reach_price(y, x, w2, target):
-    """Net alpha in that moves the price down to ``target``: ``x·((p/p_t)^w2 − 1)`` (inf: no limit)."""
+    """Net alpha in that moves the price down to ``target``: ``x·((p/p_t)^w2 − 1)`` (inf: no limit), as
+    ``x·expm1(w2·log1p((p − p_t)/p_t))``."""
     p = spot_price(y, x, w2)
-    d = x * ((p / target) ** w2 - 1.0)
+    d = x * math.expm1(w2 * math.log1p((p - target) / target)) if target > 0.0 and p > target else 0.0
     if not target > 0.0:
         d = np.inf
     return d if d > 0.0 else 0.0

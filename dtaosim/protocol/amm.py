@@ -127,11 +127,13 @@ def tao_out_for_alpha(y: ArrayLike, x: ArrayLike, w2: ArrayLike, net_alpha: Arra
 
 
 def tao_to_reach_price(y: ArrayLike, x: ArrayLike, w2: ArrayLike, target_price: ArrayLike) -> np.ndarray:
-    """Net TAO in that moves the price up to ``target_price``: ``y * ((p_t/p)^w1 - 1)`` (0 if p_t <= p)."""
+    """Net TAO in that moves the price up to ``target_price``: ``y * ((p_t/p)^w1 - 1)`` (0 if p_t <= p),
+    computed as ``y * expm1(w1 * log1p((p_t - p)/p))``: accurate when the target is within rounding of p."""
     y, w2 = np.asarray(y, float), np.asarray(w2, float)
     p = spot_price(y, x, w2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = y * ((np.asarray(target_price, float) / p) ** (1.0 - w2) - 1.0)
+    target = np.asarray(target_price, float)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = y * np.expm1((1.0 - w2) * np.log1p((target - p) / p))
     return np.where((p > 0) & (d > 0), d, 0.0)
 
 
@@ -143,8 +145,8 @@ def alpha_to_reach_price(y: ArrayLike, x: ArrayLike, w2: ArrayLike, target_price
     x, w2 = np.asarray(x, float), np.asarray(w2, float)
     target = np.asarray(target_price, float)
     p = spot_price(y, x, w2)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = x * ((p / target) ** w2 - 1.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d = x * np.expm1(w2 * np.log1p((p - target) / target))  # x*((p/p_t)^w2 - 1), accurate near p_t
     d = np.where(target > 0, d, np.inf)
     return np.where(d > 0, d, 0.0)
 

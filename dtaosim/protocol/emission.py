@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.protocol.regimes import Regime
+from dtaosim.protocol.regimes import RAO_PER_TAO, Regime
 
 
 def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -25,14 +25,15 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 def block_emission(issuance: np.ndarray | float, max_supply: float, base: float) -> np.ndarray:
     """Emission per block (TAO, or alpha for a subnet) given the issuance so far.
 
-    ``base / 2**floor(log2(1 / (1 - I/max_supply)))``; halvings when issuance crosses 10.5M,
-    15.75M, ... of a 21M supply; 0 at or beyond the supply.
+    ``base / 2**floor(log2(1 / (1 - I/max_supply)))`` floored to whole rao, as the chain's integer
+    emission (``block_emission.rs``; from the tenth halving on the division leaves a fraction of a rao);
+    halvings when issuance crosses 10.5M, 15.75M, ... of a 21M supply; 0 at or beyond the supply.
     """
     issuance = np.asarray(issuance, float)
     remaining = 1.0 - issuance / max_supply
     ok = remaining > 0
     k = np.floor(np.log2(1.0 / np.where(ok, remaining, 1.0)))
-    return np.where(ok, base * np.exp2(-k), 0.0)
+    return np.where(ok, np.floor(base * RAO_PER_TAO * np.exp2(-k)) / RAO_PER_TAO, 0.0)
 
 
 def root_proportion(tao_weight: float, root_stake: float, alpha_issuance: np.ndarray) -> np.ndarray:

@@ -64,13 +64,24 @@ def test_block_emission_just_below_threshold_by_one_float_step():
 
 def test_block_emission_is_vectorized_and_scales_with_base():
     got = em.block_emission(np.array([1.0, 10.5e6, 15.75e6, 21e6]), SUPPLY, 0.001234567)
-    np.testing.assert_array_equal(got, [0.001234567, 0.0006172835, 0.00030864175, 0.0])
+    # 1,234,567 rao halved to 617,283.5 and 308,641.75 rao: the chain's integer emission floors them
+    np.testing.assert_array_equal(got, [0.001234567, 0.000617283, 0.000308641, 0.0])
 
 
-def test_block_emission_just_below_supply_is_tiny_but_positive():
-    e = float(em.block_emission(SUPPLY - 1e-3, SUPPLY, 1.0))
-    # 1 - I/21M = 1e-3/21e6 ≈ 4.76e-11 → k = floor(log2(2.1e10)) = 34
-    assert e == 2.0**-34
+def test_block_emission_is_whole_rao_after_the_tenth_halving():
+    """1e9 rao / 2**10 = 976,562.5 rao: the chain pays 976,562 (issue #16); the compiled twin agrees."""
+    from dtaosim import fastpath
+
+    issuance = SUPPLY * (1.0 - 2.0**-10) + 1.0
+    assert float(em.block_emission(issuance, SUPPLY, 1.0)) * 1e9 == 976_562.0
+    assert fastpath.block_emission(issuance, SUPPLY, 1.0) * 1e9 == 976_562.0
+
+
+def test_block_emission_just_below_supply_falls_below_a_rao():
+    # 1 - I/21M = 1e-3/21e6 ≈ 4.76e-11 → k = floor(log2(2.1e10)) = 34: 2**-34 TAO is 0.06 rao, paid as 0
+    assert float(em.block_emission(SUPPLY - 1e-3, SUPPLY, 1.0)) == 0.0
+    # k = 29: 1.86 rao, paid as 1 rao
+    assert float(em.block_emission(SUPPLY - SUPPLY * 2.0**-29.5, SUPPLY, 1.0)) == 1e-9
 
 
 # ---------------------------------------------------------------------------------------------
