@@ -154,7 +154,8 @@ def test_the_checked_engine_names_the_kernel_and_element_that_breaks_the_contrac
 def test_whole_runs_of_both_engines_agree_on_a_short_horizon(small_config, mode):
     """Across engines a run is not bit for bit (numpy's SIMD functions round differently per CPU) and the
     model is chaotic, so whole runs are compared with tolerance over two ticks only."""
-    small_config.update(consensus={"mode": mode}, agents=EVERY_STRATEGY, horizon={"blocks": 720, "blocks_per_tick": 360})
+    small_config.update(consensus={"mode": mode}, agents=EVERY_STRATEGY,
+                        horizon={"blocks": 720, "blocks_per_tick": 360})
     fast = dtaosim.run({**small_config, "engine": "numba"})
     ref = dtaosim.run({**small_config, "engine": "numpy"})
     for name in ref.frames:
