@@ -1,28 +1,20 @@
-"""Deterministic sums over the account axis, compiled, without BLAS.
+"""Sums over the account axis, compiled, without BLAS.
 
-BLAS matrix products are fast but their rounding depends on the number of threads and the machine,
-and on a loaded machine a multi-threaded BLAS can be very slow.  The model's per-tick sums over
-accounts use these loops instead: a fixed order of additions (account by account), the same bits on
-every machine and thread count.  Units are the caller's (alpha, TAO).  Also the weight reveal's row
-writes (:func:`reveal_weight_rows`), in one pass without gathering.
+BLAS matrix products are fast but their rounding depends on the number of threads, and on a loaded
+machine a multi-threaded BLAS can be very slow.  The model's per-tick sums over accounts use these loops
+instead: one order of additions whatever the thread count, so a run stays reproducible on its machine
+(:mod:`dtaosim.numerics`).  Units are the caller's (alpha, TAO).  Also the weight reveal's row writes
+(:func:`reveal_weight_rows`), in one pass without gathering.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
-
-    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
-        """Stand-in decorator: leaves the function as plain Python."""
-        return lambda fn: fn
-
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}  # reveals run beside the block loop
+from dtaosim.compiled import JIT, njit
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _group_rows(values: np.ndarray, rows: np.ndarray, groups: np.ndarray, out: np.ndarray) -> None:
     for k in range(rows.shape[0]):
         g = groups[k]
@@ -40,7 +32,7 @@ def sum_rows_by_group(values: np.ndarray, rows: np.ndarray, groups: np.ndarray, 
     return out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _matvec(a: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
     for i in range(a.shape[0]):
         acc = 0.0
@@ -56,7 +48,7 @@ def matvec(a: np.ndarray, x: np.ndarray) -> np.ndarray:
     return out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _grow(stake: np.ndarray, cols: np.ndarray, base_col: int, rate_by_validator: np.ndarray,
           nominee: np.ndarray) -> None:
     # rate_by_validator (validators, k): one validator's rates are contiguous
@@ -80,14 +72,14 @@ def grow_nominators(stake: np.ndarray, cols: np.ndarray, rate: np.ndarray, nomin
     """In place, for every account ``a`` that nominates validator ``v = nominee[a] >= 0`` and every
     ``k``: ``stake[a, cols[k]] += base * rate[k, v]`` with ``base = stake[a, cols[k]]`` (its own
     position grows) or ``stake[a, base_col]`` (paid in proportion to another column, e.g. root stake).
-    Element by element as numpy's ``x += y * z`` (same bits)."""
+    Element by element as ``stake[:, cols] += base * rate`` in numpy."""
     if stake.shape[0] == 0:
         return
     _grow(stake, np.asarray(cols, np.int64), int(base_col), np.ascontiguousarray(np.asarray(rate, np.float64).T),
           np.asarray(nominee, np.int64))
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def live_row(exists: np.ndarray, registered_at: np.ndarray, s: int, uid: int, committed_at: np.ndarray, k: int,
              check: bool) -> bool:
     """Whether row ``k`` of a commit of uid ``uid`` is revealed on subnet ``s``: the uid still exists there
@@ -96,7 +88,7 @@ def live_row(exists: np.ndarray, registered_at: np.ndarray, s: int, uid: int, co
     return bool(exists[s, uid]) and (not check or registered_at[s, 0] == committed_at[k])
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _reveal_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                  netuids: np.ndarray, uid: int, rows: np.ndarray, committed_at: np.ndarray, check: bool,
                  block: int) -> None:
@@ -116,8 +108,8 @@ def reveal_weight_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.
     None: registrations not checked).
 
     Shapes: ``weights`` (netuids, uids, uids); ``last_update``, ``exists``, ``registered_at`` (netuids,
-    uids); ``rows`` (k, uids); ``netuids`` and ``committed_at`` (k,).  The numpy assignments through a
-    boolean mask of live rows, bit for bit."""
+    uids); ``rows`` (k, uids); ``netuids`` and ``committed_at`` (k,).  What the numpy assignments through a
+    boolean mask of live rows write."""
     check = committed_at is not None
     netuids = np.asarray(netuids, np.int64)
     _reveal_rows(weights, last_update, exists, registered_at, netuids, int(uid),

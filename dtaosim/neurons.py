@@ -186,8 +186,8 @@ class Neurons:
     def validator_root(self, state: NetworkState, nominated: np.ndarray | None = None) -> np.ndarray:
         """(validators,) root stake (TAO) staked through each validator.
 
-        ``nominated``: this state's :meth:`nominated_alpha` if the caller has it already; its root row
-        is the nominators' sum here (the same additions in the same order, from 0)."""
+        ``nominated``: this state's :meth:`nominated_alpha` if the caller has it already (its root row is
+        the nominators' root stake)."""
         if nominated is None:
             acc, val = self._nominated(state.n_accounts)
             sim = np.bincount(val, weights=state.stake[acc, 0], minlength=self.n_validators)

@@ -7,30 +7,24 @@ Each tick the model splits the change in an account's value into three parts (co
 1. emissions: the change in stake over the tick's blocks and epochs, valued at the closing prices;
 2. revaluation: the stake held after trading times the change in price over the tick.
 
-:func:`attribute_returns` computes the same numbers as the numpy expressions
+:func:`attribute_returns` computes the numpy expressions
 
     pnl[:, 0] += free - free0 + (h1 - h0) @ p0
     pnl[:, 1] += (stake - h1) @ p2
     pnl[:, 2] += h1 @ (p2 - p0)
 
-with each product summed netuid by netuid, left to right (the order of :func:`dtaosim.grouped.matvec`),
-but in one pass over the three (accounts, netuids) arrays and without their temporaries.
+in one pass over the three (accounts, netuids) arrays and without their temporaries (within the
+numerical contract of :mod:`dtaosim.numerics`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-try:  # numba is a dependency, but a missing numba leaves plain (slow, identical) Python loops
-    from numba import njit
-except ImportError:  # pragma: no cover - exercised in a subprocess by the tests
-
-    def njit(*_args, **_kwargs):  # type: ignore[no-redef]
-        """Stand-in decorator: leaves the function as plain Python."""
-        return lambda fn: fn
+from dtaosim.compiled import JIT, njit
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**JIT)
 def _attribute(pnl: np.ndarray, free: np.ndarray, free0: np.ndarray, h0: np.ndarray, h1: np.ndarray,
                stake: np.ndarray, p0: np.ndarray, p2: np.ndarray, column_sums: np.ndarray) -> None:  # pragma: no cover
     # account by account; the column sums in a loop of their own (it vectorises; the three sums do not)
@@ -51,7 +45,7 @@ def _attribute(pnl: np.ndarray, free: np.ndarray, free0: np.ndarray, h0: np.ndar
         pnl[a, 2] += revalued
 
 
-@njit(cache=True, error_model="numpy")
+@njit(**JIT)
 def _copy_with_column_sums(src: np.ndarray, dst: np.ndarray, column_sums: np.ndarray) -> None:  # pragma: no cover
     for j in range(src.shape[1]):
         column_sums[j] = 0.0
@@ -63,18 +57,15 @@ def _copy_with_column_sums(src: np.ndarray, dst: np.ndarray, column_sums: np.nda
 
 
 def copy_with_column_sums(stake: np.ndarray, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """``(stake.copy(), stake.sum(axis=0))`` in one pass over a 2-D array (same bits: numpy sums the
-    rows of a C-ordered array of several columns one after the other, from 0; a single column is summed
-    as numpy does, pairwise).  ``out``: a float64 C-contiguous array of ``stake``'s shape to copy into
-    (reused between ticks: no fresh pages to fault in), else a new one.  Units are the caller's (alpha)."""
+    """``(stake.copy(), stake.sum(axis=0))`` in one pass over a 2-D array.  ``out``: a float64 C-contiguous
+    array of ``stake``'s shape to copy into (reused between ticks: no fresh pages to fault in), else a new
+    one.  Units are the caller's (alpha)."""
     src = np.ascontiguousarray(stake, np.float64)
     reusable = (out is not None and out.shape == src.shape and out.dtype == np.float64 and out.flags.c_contiguous
                 and out.flags.writeable and not np.shares_memory(out, src))
     dst = out if reusable else np.empty_like(src)
     sums = np.empty(src.shape[1])
     _copy_with_column_sums(src, dst, sums)
-    if src.shape[1] == 1:  # one column: numpy sums it pairwise, as a contiguous vector
-        sums = src.sum(axis=0)
     return dst, sums
 
 
@@ -85,15 +76,13 @@ def attribute_returns(pnl: np.ndarray, free: np.ndarray, free0: np.ndarray, h0: 
     ``free0``/``free`` (accounts,) free TAO at the tick's start and end; ``h0``, ``h1``, ``stake``
     (accounts, netuids) alpha staked at the start, after the intents, and at the end; ``p0``, ``p2``
     (netuids,) spot prices (TAO per alpha) at the start and the end.  Returns ``stake.sum(axis=0)``
-    (netuids,), alpha, taken in the same pass (same bits, as :func:`copy_with_column_sums`).
+    (netuids,), alpha, taken in the same pass.
     """
     f64 = np.float64
     column_sums = np.empty(np.shape(p0)[0])
     _attribute(pnl, np.ascontiguousarray(free, f64), np.ascontiguousarray(free0, f64), np.ascontiguousarray(h0, f64),
                np.ascontiguousarray(h1, f64), np.ascontiguousarray(stake, f64), np.ascontiguousarray(p0, f64),
                np.ascontiguousarray(p2, f64), column_sums)
-    if column_sums.shape[0] == 1:  # one column: numpy sums it pairwise, as a contiguous vector
-        column_sums = np.asarray(stake, f64).sum(axis=0)
     return column_sums
 
 

@@ -1,7 +1,12 @@
-"""Agents' speed-ups against the code they replaced, bit for bit: staker strategies and their order
-books, intent batches, subnet owners and the validator market.
+"""Agents' speed-ups against the code they replaced: staker strategies and their order books, intent
+batches, subnet owners and the validator market.
 
-Each reference below is the code before the speed-up (kept here, as the package no longer has it).
+Each reference below is the code before the speed-up (kept here, as the package no longer has it).  The
+compiled strategies keep the numerical contract of :mod:`dtaosim.numerics` with them: the same orders
+(kinds, accounts, netuids) on random markets without constructed ties, amounts and prices within
+``1e-12·|reference| + 1e-12`` (where an amount is a difference of sums, such as an order rebalancing a
+portfolio, the absolute part is 1e-12 of the portfolio's value).  Order books and batches only move data
+and are compared bit for bit.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ from dtaosim.intents import (
     Unstake,
     as_batch,
 )
+from dtaosim.numerics import ATOL, RTOL, check_close, first_mismatch
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
@@ -51,23 +57,47 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 
 def assert_same_batch(got: IntentBatch, expect: IntentBatch) -> None:
+    """Two batches bit for bit (for code that only moves data)."""
     for name, dtype in zip(_BATCH_FIELDS, _BATCH_DTYPES, strict=True):
         g, e = getattr(got, name), getattr(expect, name)
         assert g.dtype == dtype and e.dtype == dtype and g.ndim == 1 and g.flags.c_contiguous, name
         np.testing.assert_array_equal(_bits(g), _bits(e), err_msg=name)
 
 
-def assert_same_state(got: Any, expect: Any) -> None:
-    """Every array (and pair of arrays) of two strategy instances' private state, bit for bit."""
+def assert_close_batch(got: IntentBatch, expect: IntentBatch, scale: float = 1.0) -> None:
+    """The same orders (kind, account, netuids, partial fills), amounts and limit prices within the contract,
+    the absolute part ``ATOL·scale`` (``scale``: the value, TAO, of the portfolios the amounts are
+    differences of; 1 where they are not)."""
+    for name, dtype in zip(_BATCH_FIELDS, _BATCH_DTYPES, strict=True):
+        g, e = getattr(got, name), getattr(expect, name)
+        assert g.dtype == dtype and e.dtype == dtype and g.ndim == 1 and g.flags.c_contiguous, name
+        if dtype == np.float64:
+            where = first_mismatch(g, e, RTOL, ATOL * max(scale, 1.0))
+            assert where is None, (name, where, g[where], e[where])
+        else:
+            np.testing.assert_array_equal(g, e, err_msg=name)
+
+
+def assert_close_state(got: Any, expect: Any) -> None:
+    """Every array (and pair of arrays) of two strategy instances' private state: floats within the contract,
+    the rest equal; the generators in the same state."""
     for key, value in vars(expect).items():
         other = vars(got)[key]
         if isinstance(value, np.ndarray):
             assert other.dtype == value.dtype and other.shape == value.shape, key
-            np.testing.assert_array_equal(_bits(other), _bits(value), err_msg=key)
+            check_close(key, key, other, value)
         elif isinstance(value, tuple) and value and isinstance(value[0], np.ndarray):
             for a, b in zip(other, value, strict=True):
                 np.testing.assert_array_equal(a, b, err_msg=key)
     assert got.rng.bit_generator.state == expect.rng.bit_generator.state
+
+
+def portfolio_value(view: MarketView) -> float:
+    """The largest finite account value at spot prices, TAO (free TAO and positions; at least 1)."""
+    with np.errstate(all="ignore"):
+        value = view.free_tao + np.where(view.stake > 0, view.stake * view.price, 0.0).sum(axis=1)
+    value = value[np.isfinite(value)]
+    return max(1.0, float(value.max())) if value.size else 1.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -378,7 +408,7 @@ PARAMS = {
 def test_strategies_decide_as_before(name, data):
     params = data.draw(PARAMS[name])
     seed = data.draw(st.integers(0, 2**32 - 1))
-    n = data.draw(st.integers(3, 150))  # more than 128 netuids: numpy's pairwise sums split the rows
+    n = data.draw(st.integers(3, 150))
     n_accounts = data.draw(st.integers(1, 40))
     size = data.draw(st.integers(1, n_accounts))
     rng = np.random.default_rng(seed)
@@ -390,8 +420,8 @@ def test_strategies_decide_as_before(name, data):
     for _ in range(12):
         view = market.view()
         batch = fast.decide_group(market.accounts, view)
-        assert_same_batch(batch, slow.decide_group(market.accounts, copy.deepcopy(view)))
-        assert_same_state(fast, slow)
+        assert_close_batch(batch, slow.decide_group(market.accounts, copy.deepcopy(view)), portfolio_value(view))
+        assert_close_state(fast, slow)
         market.apply(batch)
 
 
@@ -410,7 +440,8 @@ def test_every_replaced_strategy_trades_in_the_random_market():
 
 
 # ---------------------------------------------------------------------------------------------
-# the compiled loops against the numpy expressions they replace
+# the compiled loops against the numpy expressions they replace (gathers bit for bit, arithmetic within
+# the contract, choices equal: they are made on the inputs or on values computed alike)
 # ---------------------------------------------------------------------------------------------
 special = st.sampled_from([0.0, -0.0, 1.0, 2.5, -1.0, 1e-300, np.inf, -np.inf, np.nan, 0.5, 3.0, 1e6])
 reals = st.one_of(st.floats(-1e3, 1e3, allow_nan=False), special)
@@ -456,7 +487,7 @@ def test_watch_peaks_equal_the_numpy_expressions(data):
     with np.errstate(all="ignore"):
         expect_sell = (expect_held > 0) & (p <= top * (1.0 - drawdown))
     held, sell = watch_peaks(peak, rows, cols, price, stake, accounts, drawdown)
-    np.testing.assert_array_equal(_bits(peak), _bits(expect_peak))
+    check_close("watch_peaks", "peak", peak, expect_peak)
     np.testing.assert_array_equal(_bits(held), _bits(expect_held))
     np.testing.assert_array_equal(sell, expect_sell)
 
@@ -464,16 +495,20 @@ def test_watch_peaks_equal_the_numpy_expressions(data):
 @settings(max_examples=80, deadline=None)
 @given(st.data())
 def test_rebalance_orders_equal_the_numpy_expressions(data):
+    """Random portfolios: amounts and prices over eight orders of magnitude, some 0, 1e-300 or inf, drawn
+    from a seed (no position constructed at its target weight, where either decision is faithful)."""
     n_acc, n = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 140))
-    positive = st.one_of(st.floats(0, 1e4), st.sampled_from([0.0, 1e-300, np.inf, 1.0]))
-    stake = data.draw(arrays(np.float64, (n_acc, n), elements=positive))
-    price = data.draw(arrays(np.float64, n, elements=positive))
-    ema = data.draw(arrays(np.float64, n, elements=positive))
-    free = data.draw(arrays(np.float64, n_acc, elements=positive))
-    subnets = data.draw(arrays(np.bool_, n))
-    universe = data.draw(arrays(np.bool_, (n_acc, n)))
-    accounts = data.draw(arrays(np.int64, n_acc, elements=st.integers(0, n_acc - 1)))
-    members = np.flatnonzero(data.draw(arrays(np.bool_, n_acc)))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+
+    def positive(*shape: int) -> np.ndarray:
+        u = rng.random(shape)
+        return np.select([u < 0.1, u < 0.12, u < 0.13], [0.0, 1e-300, np.inf], rng.lognormal(0.0, 3.0, shape))
+
+    stake, price, ema, free = positive(n_acc, n), positive(n), positive(n), positive(n_acc)
+    subnets = rng.random(n) < 0.8
+    universe = rng.random((n_acc, n)) < data.draw(st.sampled_from([0.2, 0.7, 1.0]))
+    accounts = rng.integers(0, n_acc, n_acc)
+    members = np.flatnonzero(rng.random(n_acc) < 0.8)
     params = {"band": data.draw(st.floats(0, 1)), "ema_weights": data.draw(st.booleans()),
               "max_slippage": data.draw(st.floats(0, 1)), "interval": 1}
     view = MarketView(tick=0, block=0, ticks_per_year=7300.0, min_stake=data.draw(st.sampled_from([0.0, 0.002, 1.0])),
@@ -488,7 +523,7 @@ def test_rebalance_orders_equal_the_numpy_expressions(data):
                                                         params["ema_weights"], params["band"], view.min_stake,
                                                         params["max_slippage"])
     got = IntentBatch(kind, accounts[who], netuid, np.full(kind.size, -1), amount, limit, np.ones(kind.size, bool))
-    assert_same_batch(got, expect)
+    assert_close_batch(got, expect, portfolio_value(view))
 
 
 def test_rebalance_orders_with_more_orders_than_netuids():
@@ -505,8 +540,8 @@ def test_rebalance_orders_with_more_orders_than_netuids():
     kind, who, netuid, amount, limit = rebalance_orders(np.ones((3, n), bool), np.arange(3), ones, stake, np.arange(3),
                                                         free, price, price, False, 0.0, 0.0, 0.05)
     assert len(expect) == 3 * 6
-    assert_same_batch(IntentBatch(kind, who, netuid, np.full(kind.size, -1), amount, limit, np.ones(kind.size, bool)),
-                      expect)
+    assert_close_batch(IntentBatch(kind, who, netuid, np.full(kind.size, -1), amount, limit, np.ones(kind.size, bool)),
+                       expect)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -626,14 +661,16 @@ def test_returns_equal_the_numpy_expression(data):
         past = history[max(0, h - 1 - lookback)]
         with np.errstate(all="ignore"):
             expect = np.where((past > 0) & subnets, price / np.where(past > 0, past, 1.0) - 1.0, 0.0)
-    np.testing.assert_array_equal(_bits(view.returns(lookback)), _bits(expect))
+    check_close("returns", "r", view.returns(lookback), expect)
 
 
 @settings(max_examples=80, deadline=None)
 @given(st.data())
 def test_blended_split_rows_equal_the_numpy_expression(data):
+    """Rows of shares (some all 0 or -0.0) or of non-positive entries: a row's sum is clearly positive or not."""
     s, g = data.draw(st.integers(1, 10)), data.draw(st.integers(1, 140))
-    split = data.draw(arrays(np.float64, (s, g), elements=st.one_of(st.floats(-1, 1), st.sampled_from([0.0, -0.0]))))
+    split = data.draw(arrays(np.float64, (s, g), elements=st.one_of(st.floats(0, 1), st.sampled_from([0.0, -0.0]))))
+    split *= data.draw(arrays(np.float64, (s, 1), elements=st.sampled_from([1.0, -1.0])))
     p = data.draw(arrays(np.float64, g, elements=st.floats(0, 1)))
     f = data.draw(st.floats(0, 1))
     expect = split.copy()
@@ -641,7 +678,7 @@ def test_blended_split_rows_equal_the_numpy_expression(data):
     expect[rows] = (1.0 - f) * expect[rows] + f * p[None, :]
     for got in (split.copy(), np.asfortranarray(split)):  # compiled, and the numpy path
         blend_split_rows(got, p, f)
-        np.testing.assert_array_equal(_bits(got), _bits(expect))
+        check_close("blend_split_rows", "split", got, expect)
 
 
 def _ref_stake_tao(model) -> np.ndarray:
@@ -667,29 +704,79 @@ def _ref_renominate(self, stake: np.ndarray) -> None:
         nn.external_root_split[:] = (1.0 - f) * nn.external_root_split + f * p
 
 
-def test_a_whole_network_runs_as_with_the_replaced_code(monkeypatch):
-    """Every agent type for a day: the sped-up stakers, intent batches and validator market against the
-    references above (same frames, events and final state)."""
+def test_a_whole_network_decides_as_with_the_replaced_code(monkeypatch):
+    """Every agent type for a day, in lockstep: at every decision of the sped-up stakers, intent batches and
+    validator market, the references above decide from the same view and state (a copy), and the two agree
+    by the contract; the run goes on with the sped-up decision.  (Whole runs are not compared: the model is
+    chaotic, and orders stacked at one limit price meet it within rounding, where either outcome is
+    faithful.)"""
     import dtaosim
     import dtaosim.intents as intents_module
+    from dtaosim.agents.staker import StakerGroup
     from dtaosim.agents.validator_market import ValidatorMarketAgent
 
     from .test_ecology import full_network_config
 
+    checked: dict[str, int] = {}
+    twins: dict[int, Any] = {}
+    group_step = StakerGroup.step
+
+    def lockstep_step(self) -> None:
+        if self.strategy_name in PAIRS:
+            if id(self) not in twins:  # the reference, from the state before the first decision
+                twins[id(self)] = copy.deepcopy(self.strategy)
+                twins[id(self)].__class__ = PAIRS[self.strategy_name][1]
+            view = self.model.view
+            expect = twins[id(self)].decide_group(self.accounts, copy.deepcopy(view))
+            batch = self.strategy.decide_group(self.accounts, view)
+            assert_close_batch(batch, expect, portfolio_value(view))
+            assert_close_state(self.strategy, twins[id(self)])
+            checked[self.strategy_name] = checked.get(self.strategy_name, 0) + len(batch)
+            if len(batch):
+                self.model.submit([batch])
+            return
+        group_step(self)
+
+    from_intents = intents_module.IntentBatch.from_intents
+
+    def lockstep_from_intents(cls, intents):
+        batch = from_intents(intents)
+        assert_same_batch(batch, _ref_from_intents(intents))
+        checked["from_intents"] = checked.get("from_intents", 0) + len(batch)
+        return batch
+
+    stake_tao = ValidatorMarketAgent.stake_tao
+
+    def lockstep_stake_tao(self):
+        got = stake_tao(self)
+        check_close("stake_tao", "stake", got, _ref_stake_tao(self.model))
+        return got
+
+    renominate = ValidatorMarketAgent._renominate
+
+    def lockstep_renominate(self, stake):
+        nn = self.model.neurons
+        names = ("nominee", "external_split", "external_root_split")
+        before = [getattr(nn, n).copy() for n in names], copy.deepcopy(self._rng.bit_generator.state)
+        _ref_renominate(self, stake)
+        expect = [getattr(nn, n).copy() for n in names], copy.deepcopy(self._rng.bit_generator.state)
+        for n, a in zip(names, before[0], strict=True):
+            getattr(nn, n)[...] = a
+        self._rng.bit_generator.state = before[1]
+        renominate(self, stake)
+        for n, a in zip(names, expect[0], strict=True):
+            check_close("_renominate", n, getattr(nn, n), a)
+        assert self._rng.bit_generator.state == expect[1]
+        checked["renominate"] = checked.get("renominate", 0) + 1
+
+    monkeypatch.setattr(StakerGroup, "step", lockstep_step)
+    monkeypatch.setattr(intents_module.IntentBatch, "from_intents", classmethod(lockstep_from_intents))
+    monkeypatch.setattr(ValidatorMarketAgent, "stake_tao", lockstep_stake_tao)
+    monkeypatch.setattr(ValidatorMarketAgent, "_renominate", lockstep_renominate)
     cfg = full_network_config(days=1)
-    cfg["record"] = {"every_ticks": 1, "events": True, "check_invariants": False}
-    fast = dtaosim.run(cfg)
-    with monkeypatch.context() as m:
-        for name, (_, ref) in PAIRS.items():
-            m.setitem(STRATEGIES, name, ref)
-        m.setattr(intents_module.IntentBatch, "from_intents", classmethod(lambda cls, its: _ref_from_intents(its)))
-        m.setattr(ValidatorMarketAgent, "stake_tao", lambda self: _ref_stake_tao(self.model))
-        m.setattr(ValidatorMarketAgent, "_renominate", _ref_renominate)
-        slow = dtaosim.run(cfg)
-    for name, frame in fast.frames.items():
-        assert frame.equals(slow.frames[name]), name
-    assert fast.events.equals(slow.events)
-    assert len(fast.events) > 0
+    cfg["record"] = {"every_ticks": 1, "events": False, "check_invariants": False}
+    dtaosim.run(cfg)
+    assert all(checked.get(name, 0) > 0 for name in (*PAIRS, "from_intents", "renominate")), checked
 
 
 def test_compiled_loops_raise_on_indices_numpy_would_reject():

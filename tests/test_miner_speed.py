@@ -1,15 +1,16 @@
-"""The miners' per-tick speed-ups against the code they replaced, bit for bit: the compiled loops of
-:mod:`dtaosim.agents.miners`, the compiled registration writes of :mod:`dtaosim.neuron_lifecycle` and the
-one-registration bump of :func:`dtaosim.protocol.lifecycle.bump_burn`.
+"""The miners' per-tick speed-ups against the code they replaced, by the numerical contract of
+:mod:`dtaosim.numerics`: the compiled loops of :mod:`dtaosim.agents.miners`, the compiled registration
+writes of :mod:`dtaosim.neuron_lifecycle` and the one-registration bump of
+:func:`dtaosim.protocol.lifecycle.bump_burn`.
 
-Float arrays are compared bit for bit (signed zeros included, NaN where NaN).  Inputs hold no -0.0 where
-numpy itself gives either zero depending on its loop (``np.maximum`` and ``np.clip`` on ties of signed
-zeros); the simulation never makes a -0.0 there (holdings and sales start at +0.0 and only meet +0.0)."""
+Floats agree within ``1e-12·|reference| + 1e-12`` (NaN where NaN, infinities equal); where a result is a
+difference of sums, the absolute part is 1e-12 of the sums' size (no order of additions does better).
+Integers, masks, statuses and chosen uids are equal."""
 
 from __future__ import annotations
 
 import copy
-import hashlib
+import math
 import subprocess
 import sys
 from functools import lru_cache
@@ -25,6 +26,7 @@ from dtaosim import DTaoModel
 from dtaosim.agents import miners
 from dtaosim.agents.miners import MinerEconomy
 from dtaosim.neurons import Neurons
+from dtaosim.numerics import ATOL, RTOL, first_mismatch
 from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
 from dtaosim.protocol.lifecycle import bump_burn
@@ -32,34 +34,22 @@ from dtaosim.protocol.regimes import get_regime
 from tests.conftest import SMALL
 
 REGIME = get_regime("price-burn-2026-06")
-money = st.floats(0.0, 1e6) | st.sampled_from([0.0, 1e-300, 2.5])
-"""Alpha or TAO amounts (no -0.0)."""
+money = st.floats(0.0, 1e6) | st.sampled_from([0.0, -0.0, 1e-300, 2.5])
+"""Alpha or TAO amounts."""
 widths = st.sampled_from([1, 5, 8, 9, 17, 129, 200, 256])
-"""Row lengths: numpy sums rows longer than 8 and 128 differently."""
+"""Row lengths (uids)."""
 
 
-def _same_bits(a, b) -> bool:
-    """Equal arrays bit for bit (signed zeros included), NaN where NaN."""
-    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
-    nan = np.isnan(a)
-    return bool(a.shape == b.shape and np.array_equal(nan, np.isnan(b))
-                and np.array_equal(np.where(nan, 0.0, a).view(np.int64), np.where(nan, 0.0, b).view(np.int64)))
+def _close(got, ref, scale: float = 1.0) -> bool:
+    """``got`` keeps the contract with ``ref``: floats within ``RTOL·|ref| + ATOL·scale`` (``scale``: the size
+    of the sums a result is the difference of, else 1), NaN where NaN; other dtypes equal."""
+    return first_mismatch(got, ref, RTOL, ATOL * max(scale, 1.0)) is None
 
 
-def _same_arrays(a: object, b: object) -> list[str]:
-    """Names of the ndarray and float attributes where two objects differ (floats bit for bit)."""
-    bad = []
-    for name, x in vars(a).items():
-        y = getattr(b, name)
-        if isinstance(x, np.ndarray):
-            same = _same_bits(x, y) if x.dtype.kind == "f" else np.array_equal(x, y)
-        elif isinstance(x, float):
-            same = _same_bits(x, y)
-        else:
-            continue
-        if not same:
-            bad.append(name)
-    return bad
+def _different_arrays(a: object, b: object) -> list[str]:
+    """Names of the ndarray and float attributes where two objects break the contract."""
+    return [name for name, x in vars(a).items()
+            if isinstance(x, np.ndarray | float) and not _close(getattr(b, name), x)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -77,8 +67,8 @@ def test_one_bump_of_a_float_burn_is_the_array_expression(burn, mult, lo, hi):
     assert type(got) is float
     for array in (np.asarray(burn), np.array([burn])):  # the numpy expression, 0-d and one element
         want = bump_burn(array, mult=mult, burn_min=lo, burn_max=hi)
-        assert _same_bits(got, np.asarray(want).reshape(-1)[0]), (got, want)
-    assert _same_bits(bump_burn(burn, REGIME), bump_burn(np.asarray(burn), REGIME))
+        assert _close(got, np.asarray(want).reshape(-1)[0]), (got, want)
+    assert _close(bump_burn(burn, REGIME), bump_burn(np.asarray(burn), REGIME))
 
 
 def _random_neurons(data) -> tuple[Neurons, object, int]:
@@ -187,7 +177,8 @@ def _stepped_model() -> DTaoModel:
 @given(st.data())
 def test_registration_writes_what_the_numpy_code_wrote(data):
     """``register_neuron`` (checks in Python, writes compiled) against the numpy code it replaced on the same
-    states: every state and neuron array, the balances and the outcome, bit for bit, refusals included."""
+    states: the outcome, refusals included, equal; every state and neuron array and the balances within the
+    contract."""
     base = _stepped_model()
     state, nn, regime = copy.deepcopy(base.state), copy.deepcopy(base.neurons), base.regime
     s = data.draw(st.integers(-1, state.n_netuids))
@@ -211,9 +202,9 @@ def test_registration_writes_what_the_numpy_code_wrote(data):
     got = nl.register_neuron(state, nn, regime, s, **kw)
     assert (got.status, got.netuid, got.uid, got.pruned_miner) == (want.status, want.netuid, want.uid,
                                                                      want.pruned_miner)
-    assert _same_bits([got.tao_paid, got.fee, got.alpha_burned, got.burn_after],
-                      [want.tao_paid, want.fee, want.alpha_burned, want.burn_after])
-    assert _same_arrays(state, ref_state) == [] and _same_arrays(nn, ref_nn) == []
+    assert _close([got.tao_paid, got.fee, got.alpha_burned, got.burn_after],
+                  [want.tao_paid, want.fee, want.alpha_burned, want.burn_after])
+    assert _different_arrays(ref_state, state) == [] and _different_arrays(ref_nn, nn) == []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -256,14 +247,16 @@ def test_booked_sales_equal_the_numpy_expressions(data):
     sold = plan_total * data.draw(arrays(np.float64, n_s, elements=st.sampled_from([0.0, 0.5, 1.0, 2.0])))
     actual = alpha.sum(axis=1) + exit_alpha - sold  # what the kernel left in the account
     actual = np.where(data.draw(arrays(bool, n_s)), actual, data.draw(arrays(np.float64, n_s, elements=money)))
-    actual = np.maximum(actual, 0.0) + 0.0
+    actual = np.maximum(actual, 0.0)
     ref = [a.copy() for a in (actual, alpha, exit_alpha, plan, plan_exit, plan_total)]
     got = [a.copy() for a in ref]
     with np.errstate(all="ignore"):
         _reference_book_sales(*ref)
         miners._book_sold(*got)
+    # the alpha sold is what the uids track less the account's alpha: a difference of sums
+    scale = float(np.max(alpha.sum(axis=1) + exit_alpha + actual + plan_total))
     for g, r in zip(got, ref, strict=True):
-        assert _same_bits(g, r)
+        assert _close(g, r, scale)
 
 
 @settings(max_examples=150, deadline=None)
@@ -272,9 +265,7 @@ def test_cost_terms_unpriced_miners_and_due_uids_equal_the_numpy_expressions(dat
     n_s, n_u = data.draw(st.integers(1, 5)), data.draw(widths)
     active = data.draw(arrays(bool, (n_s, n_u)))
     cost = data.draw(arrays(np.float64, (n_s, n_u), elements=money | st.sampled_from([np.nan, np.inf])))
-    out = np.full((n_s, n_u), -1.0)
-    miners._active_costs(active, cost, out)
-    assert _same_bits(out.sum(), np.nansum(np.where(active, cost, 0.0)))
+    assert _close(miners._active_cost(active, cost), np.nansum(np.where(active, cost, 0.0)))
     assert miners._count_unpriced(active, cost) == int((active & np.isnan(cost)).sum())
     losing = data.draw(arrays(np.int64, (n_s, n_u), elements=st.integers(0, 4)))
     patience = data.draw(st.integers(1, 4))
@@ -299,7 +290,7 @@ def test_profit_ema_equals_the_numpy_expression(data):
         ema_ref = np.where(active, ema + a * (profit - ema), 0.0)
         losing_ref = np.where(active & (ema_ref < 0), losing + 1, 0)
         miners._update_profit_ema(income, price, cost, active, dpt, a, ema, losing)
-    assert _same_bits(ema, ema_ref) and np.array_equal(losing, losing_ref) and not income.any()
+    assert _close(ema, ema_ref) and np.array_equal(losing, losing_ref) and not income.any()
 
 
 def _reference_plan_sales(hold, cost, active, price, tradable, dpt, sf, exit_alpha, held, want, plan_exit,
@@ -333,7 +324,7 @@ def test_planned_sales_equal_the_numpy_expressions(data):
         _reference_plan_sales(*args, *ref)
         miners._plan_sales(*args, *got)
     for g, r in zip(got, ref, strict=True):
-        assert _same_bits(g, r)
+        assert _close(g, r)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -343,8 +334,7 @@ def test_planned_sales_equal_the_numpy_expressions(data):
 @given(st.data())
 def test_market_inputs_equal_the_numpy_expressions(data):
     """``_market_build`` (and ``_refresh_row`` on each subnet) against the numpy code of the market: the
-    candidates, ``expected_income``, the miner uids' total quality (a gather summed over axis 1: in order,
-    or pairwise for one row) and ``uid_to_replace(...) >= 0``."""
+    candidates, ``expected_income``, the miner uids' total quality and ``uid_to_replace(...) >= 0``."""
     nn, regime, block = _random_neurons(data)
     n_s, first = nn.n_netuids, 1 + nn.n_validators
     nn.quality = data.draw(arrays(np.float64, (n_s, nn.n_uids), elements=st.floats(0.0, 50.0)))
@@ -375,26 +365,31 @@ def test_market_inputs_equal_the_numpy_expressions(data):
             subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em, pool_tao, pool_alpha,
             w2, owner_keep, share, float(blocks), *rules, pos, keep)
     np.testing.assert_array_equal(netuids, want_netuids)
-    assert _same_bits(got_income, income[want_netuids]) and _same_bits(got_q, total_q)
+    assert _close(got_income, income[want_netuids]) and _close(got_q, total_q)
     np.testing.assert_array_equal(got_room, room)
-    assert _same_bits(keep, 1.0 - np.clip(burned, 0.0, 1.0))
+    assert _close(keep, 1.0 - np.clip(burned, 0.0, 1.0))
     np.testing.assert_array_equal(pos[want_netuids], np.arange(want_netuids.size))
     assert (np.delete(pos, want_netuids) == -1).all()
-    for k, s in enumerate(want_netuids.tolist()):  # _touch: the sum of the subnet's row alone
+    for k, s in enumerate(want_netuids.tolist()):  # _touch: one subnet's row
         q, r = np.zeros(netuids.size), np.zeros(netuids.size, bool)
         miners._refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, True, *rules, q, r)
-        assert _same_bits(q[k], nn.quality[s, first:].sum()) and r[k] == room[k]
+        assert _close(q[k], nn.quality[s, first:].sum()) and r[k] == room[k]
 
 
 @settings(max_examples=300, deadline=None)
 @given(issuance=st.floats(0.0, 2.2e7) | st.sampled_from([0.0, 1.05e7, 2.1e7, np.nan, -1.0]),
        ulps=st.integers(-3, 3), halvings=st.integers(1, 6))
 def test_one_alpha_emission_equals_block_emission(issuance, ulps, halvings):
-    """Near every halving threshold (``1 - 2**-k`` of the supply, a few ulps either side) and anywhere."""
+    """Near every halving threshold (``1 - 2**-k`` of the supply, a few ulps either side) and anywhere.  The
+    number of halvings is ``floor(log2(1 / (1 - issuance / supply)))``: where that logarithm is within the
+    tolerance of a whole number, either side is a faithful answer (one halving more or less)."""
     ms, base = REGIME.max_supply, REGIME.base_block_emission
     near = ms * (1.0 - 2.0**-halvings)
     for x in (issuance, near + ulps * np.spacing(near)):
-        assert _same_bits(miners._alpha_emission(float(x), ms, base), block_emission(np.array([x]), ms, base)[0])
+        got, want = miners._alpha_emission(float(x), ms, base), block_emission(np.array([x]), ms, base)[0]
+        if not _close(got, want):
+            n = math.log2(1.0 / (1.0 - x / ms))
+            assert abs(n - round(n)) <= RTOL * max(abs(n), 1.0) and got in (2.0 * want, 0.5 * want), (x, got, want)
 
 
 @settings(max_examples=60, deadline=None)
@@ -414,14 +409,14 @@ def test_one_subnets_income_equals_expected_income(data):
     want = eco.expected_income()
     keep = 1.0 - np.clip(st_.miner_burned, 0.0, 1.0)
     for s in range(n):
-        assert _same_bits(eco._income_of(s, float(keep[s])), want[s]), s
-        assert _same_bits(eco._income_of(s, float(keep[s])), eco.expected_income(slice(s, s + 1))[0])
+        assert _close(eco._income_of(s, float(keep[s])), want[s]), s
+        assert _close(eco._income_of(s, float(keep[s])), eco.expected_income(slice(s, s + 1))[0])
 
 
 def test_the_market_kept_up_to_date_equals_the_market_rebuilt(monkeypatch):
     """Through a run with miners leaving, moving and entering: after every miner step, the market inputs
-    :meth:`MinerEconomy._touch` kept up to date equal the ones built afresh at that block (the total
-    qualities up to the order of the additions, as before the market was compiled)."""
+    :meth:`MinerEconomy._touch` kept up to date equal the ones built afresh at that block (incomes computed
+    on Python floats there, with numpy here: within the contract)."""
     checked = []
     step = MinerEconomy.step
 
@@ -432,8 +427,7 @@ def test_the_market_kept_up_to_date_equals_the_market_rebuilt(monkeypatch):
             self._mkt = None
             fresh = self._market()
             np.testing.assert_array_equal(m.netuids, fresh.netuids)
-            assert _same_bits(m.income, fresh.income)
-            np.testing.assert_allclose(m.total_q, fresh.total_q, rtol=1e-14)
+            assert _close(m.income, fresh.income) and _close(m.total_q, fresh.total_q)
             np.testing.assert_array_equal(m.room, fresh.room)
             checked.append(self.totals["registrations"])
 
@@ -445,13 +439,12 @@ def test_the_market_kept_up_to_date_equals_the_market_rebuilt(monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------
-# without numba: the same loops run as Python, with the same results
+# without numba: the same loops run as Python, with the same results within the contract
 # ---------------------------------------------------------------------------------------------
-def kernel_fingerprint() -> str:
-    """A hash of the outputs of the compiled loops of this module's subjects on fixed random inputs."""
+def kernel_outputs() -> list[np.ndarray]:
+    """The outputs of the compiled loops of this module's subjects on fixed random inputs."""
     rng = np.random.default_rng(7)
     n_s, n_u = 5, 140
-    h = hashlib.sha256()
     hold = rng.random((n_s, n_u)) * 10
     cost = np.where(rng.random((n_s, n_u)) < 0.1, np.nan, rng.random((n_s, n_u)))
     active = rng.random((n_s, n_u)) < 0.8
@@ -462,8 +455,7 @@ def kernel_fingerprint() -> str:
                        want, plan_exit, plan_total)
     alpha, exit_alpha = hold.copy(), rng.random(n_s)
     miners._book_sold(alpha.sum(axis=1) * 0.9, alpha, exit_alpha, want, plan_exit, plan_total)
-    out = np.zeros((n_s, n_u))
-    miners._active_costs(active, cost, out)
+    out = miners._active_cost(active, cost)
     ema, losing = rng.standard_normal((n_s, n_u)), rng.integers(0, 3, (n_s, n_u))
     miners._update_profit_ema(rng.random((n_s, n_u)), price, cost, active, 0.05, 0.1, ema, losing)
     due = miners._due_uids(active, losing, 1)
@@ -475,18 +467,22 @@ def kernel_fingerprint() -> str:
     market = miners._market_build(np.ones(n_s, bool), tradable, nn.exists, nn.quality, nn.registered_at,
                                   rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s),
                                   0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep)
-    for a in (want, plan_exit, plan_total, alpha, exit_alpha, out, ema, losing, due, pos, keep, *market):
-        h.update(np.ascontiguousarray(a).tobytes())
-    h.update(repr(int(miners._count_unpriced(active, cost))).encode())
-    return h.hexdigest()
+    return [np.asarray(a) for a in (want, plan_exit, plan_total, alpha, exit_alpha, out, ema, losing, due, pos, keep,
+                                    *market, miners._count_unpriced(active, cost))]
 
 
-def test_without_numba_the_loops_run_as_python_with_the_same_results():
+def test_without_numba_the_loops_run_as_python_with_the_same_results(tmp_path):
+    saved = tmp_path / "python.npz"
     code = ("import sys; sys.modules['numba'] = None\n"
-            "from dtaosim import fastpath\n"
-            "assert not fastpath.NUMBA_AVAILABLE\n"
-            "from tests.test_miner_speed import kernel_fingerprint\n"
-            "print(kernel_fingerprint())\n")
-    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                         cwd=Path(__file__).resolve().parents[1])
-    assert out.stdout.strip() == kernel_fingerprint()
+            "import numpy as np\n"
+            "from dtaosim import compiled\n"
+            "assert not compiled.NUMBA_AVAILABLE\n"
+            "from tests.test_miner_speed import kernel_outputs\n"
+            f"np.savez({str(saved)!r}, *kernel_outputs())\n")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                   cwd=Path(__file__).resolve().parents[1])
+    python = np.load(saved)
+    compiled = kernel_outputs()
+    assert len(python.files) == len(compiled)
+    for k, a in enumerate(compiled):
+        assert _close(python[f"arr_{k}"], a), k

@@ -45,7 +45,8 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dtaosim.compiled import njit, sum_range
+from dtaosim.compiled import JIT, maximum, minimum, njit, sum_range
+from dtaosim.fastpath import block_emission as block_emission_one
 from dtaosim.intents import Unstake
 from dtaosim.neuron_lifecycle import has_room_on, register_neuron, registration_rules
 from dtaosim.protocol import amm
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
     from dtaosim.config import MinerEconomics
     from dtaosim.model import DTaoModel
 
-_JIT = {"cache": True, "error_model": "numpy"}  # IEEE division; no fastmath
 _BIG = float(np.finfo(np.float64).max)
 """What ``np.nan_to_num`` makes of an infinite cost."""
 
@@ -94,7 +94,6 @@ class MinerEconomy(mesa.Agent):
         self._plan = np.zeros((s, u))
         self._plan_exit = np.zeros(s)
         self._plan_total = np.zeros(s)
-        self._scratch = np.zeros((s, u))
         self._mkt: _Market | None = None
         self.totals = {"cost_paid": 0.0, "withdrawn": 0.0, "registrations": 0, "registration_tao": 0.0,
                        "left": 0, "moved": 0, "entered": 0, "pruned": 0}
@@ -141,8 +140,7 @@ class MinerEconomy(mesa.Agent):
         nn, st = model.neurons, model.state
         assert nn is not None
         treasury = float(st.free_tao[self.account])
-        _active_costs(nn.miner_active, nn.miner_cost, self._scratch)  # np.nansum's terms, then its sum
-        due = float(self._scratch.sum()) * self.days_per_tick
+        due = _active_cost(nn.miner_active, nn.miner_cost) * self.days_per_tick
         paid = min(treasury, due)
         st.free_tao[self.account] = 0.0
         st.external_tao += treasury
@@ -188,8 +186,8 @@ class MinerEconomy(mesa.Agent):
         return np.where(st.subnet_mask[sel] & st.emitting[sel], per_tick * price, 0.0)
 
     def _income_of(self, netuid: int, keep: float) -> float:
-        """:meth:`expected_income` of one subnet with Python floats (the same operations, the same bits);
-        ``keep``: the subnet's ``1 - clip(miner_burned, 0, 1)``."""
+        """:meth:`expected_income` of one subnet with Python floats; ``keep``: the subnet's
+        ``1 - clip(miner_burned, 0, 1)``."""
         model: DTaoModel = self.model  # type: ignore[assignment]
         st, r, s = model.state, model.regime, netuid
         if not (s != 0 and st.exists[s] and st.emitting[s]):  # st.subnet_mask[s] and st.emitting[s]
@@ -201,8 +199,8 @@ class MinerEconomy(mesa.Agent):
     def _market(self) -> _Market:
         """Per-subnet inputs of :meth:`best_subnet` for this step (netuids, income, total miner quality,
         room for a registration), built by one compiled loop (:func:`_market_build`) and kept up to date by
-        :meth:`_touch` as miners leave and register: the same numbers as recomputing them for every miner
-        (a touched subnet's total quality summed as its row alone), at a fraction of the cost."""
+        :meth:`_touch` as miners leave and register: the numbers of recomputing them for every miner, at a
+        fraction of the cost."""
         model: DTaoModel = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
@@ -320,9 +318,9 @@ class MinerEconomy(mesa.Agent):
 
 
 # ---------------------------------------------------------------------------------------------
-# compiled loops: element by element the numpy expressions they replace (same bits)
+# compiled loops: the numpy expressions they replace, element by element (tests/test_miner_speed.py)
 # ---------------------------------------------------------------------------------------------
-@njit(**_JIT)
+@njit(**JIT)
 def _nan_to_num(x: float) -> float:
     """``np.nan_to_num`` of one float: NaN -> 0, +-inf -> +-the largest float."""
     if np.isnan(x):
@@ -332,7 +330,7 @@ def _nan_to_num(x: float) -> float:
     return x
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _update_profit_ema(income: np.ndarray, price: np.ndarray, cost: np.ndarray, active: np.ndarray,
                        days_per_tick: float, a: float, ema: np.ndarray, losing: np.ndarray) -> None:
     """In place, for every (netuid, uid): profit = income x price - cost x days per tick (TAO per tick;
@@ -352,7 +350,7 @@ def _update_profit_ema(income: np.ndarray, price: np.ndarray, cost: np.ndarray, 
             income[s, u] = 0.0
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _best_value(income: np.ndarray, total_q: np.ndarray, room: np.ndarray, netuids: np.ndarray,
                 burn: np.ndarray, quality: float, cost_per_tick: float, ticks: float,
                 exclude: int) -> tuple[int, float]:
@@ -374,7 +372,7 @@ def _best_value(income: np.ndarray, total_q: np.ndarray, room: np.ndarray, netui
     return best, best_value
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _wanted_row(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: float, tradable: bool,
                 days_per_tick: float, sell_fraction: float, want: np.ndarray) -> None:
     """:func:`_wanted_sales` of one subnet: (uids,) rows, the subnet's ``price`` and ``tradable``."""
@@ -384,35 +382,30 @@ def _wanted_row(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: f
         if not tradable:
             w = 0.0
         elif active[u]:
-            need = _nan_to_num(cost[u]) * days_per_tick / p
-            w = sell_fraction * h
-            w = w if (w >= need or np.isnan(w)) else need
-            w = h if (h <= w or np.isnan(h)) else w
+            w = minimum(h, maximum(sell_fraction * h, _nan_to_num(cost[u]) * days_per_tick / p))
         else:
             w = h
         want[u] = w
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _wanted_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: np.ndarray, tradable: np.ndarray,
                   days_per_tick: float, sell_fraction: float, want: np.ndarray) -> None:
     """``want`` (netuids, uids), alpha each uid sells: an active miner ``min(hold, max(sell_fraction x hold,
     cost x days per tick / price))`` (at least this tick's cost, at most what it holds; a NaN cost counts
     0), an inactive uid all it holds, 0 on subnets that are not ``tradable``.  ``hold``: alpha; ``cost``:
-    TAO per day; ``price`` (netuids,): TAO per alpha (1 where not positive).  ``max``/``min`` as
-    ``np.maximum``/``np.minimum`` (NaN propagates)."""
+    TAO per day; ``price`` (netuids,): TAO per alpha (1 where not positive).  ``max``/``min`` propagate NaN."""
     for s in range(hold.shape[0]):
         _wanted_row(hold[s], cost[s], active[s], price[s], tradable[s], days_per_tick, sell_fraction, want[s])
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _plan_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: np.ndarray, tradable: np.ndarray,
                 days_per_tick: float, sell_fraction: float, exit_alpha: np.ndarray, held: np.ndarray,
                 want: np.ndarray, plan_exit: np.ndarray, plan_total: np.ndarray) -> None:
     """This tick's sales, alpha: ``want`` per uid (:func:`_wanted_sales`), ``plan_exit`` the alpha of miners
     whose uid was replaced and ``plan_total`` per subnet (0 where not ``tradable``), all scaled down by
-    ``held / total`` where the account ``held`` (alpha per subnet) less than the total asked.  The numpy
-    expressions' operations element by element (the row totals as numpy's pairwise sum), one subnet at a
+    ``held / total`` where the account ``held`` (alpha per subnet) less than the total asked, one subnet at a
     time (a scale of exactly 1 leaves the row as it is)."""
     n = want.shape[1]
     for s in range(want.shape[0]):
@@ -429,42 +422,29 @@ def _plan_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: n
         plan_total[s] = total * scale
 
 
-@njit(**_JIT)
-def _max(a: float, b: float) -> float:
-    """``np.maximum`` of two floats on arrays: NaN if either is NaN, ``b`` when they are equal (signed zeros)."""
-    return a if (a > b or np.isnan(a)) else b
-
-
-@njit(**_JIT)
-def _min(a: float, b: float) -> float:
-    """``np.minimum`` of two floats on arrays: NaN if either is NaN, ``b`` when they are equal (signed zeros)."""
-    return a if (a < b or np.isnan(a)) else b
-
-
-@njit(**_JIT)
+@njit(**JIT)
 def _book_sold(actual: np.ndarray, alpha: np.ndarray, exit_alpha: np.ndarray, plan: np.ndarray,
                plan_exit: np.ndarray, plan_total: np.ndarray) -> None:
     """Book last tick's sales, alpha, in place.  Per subnet: the alpha sold (what the uids track less the
     account's ``actual`` alpha, clipped to [0, plan total]) is split over the uids' ``plan`` and the
     ``plan_exit`` in proportion (holdings floored at 0); holdings that still differ from ``actual`` by
     more than 1e-9 (relative, at least 1 alpha) are scaled to it (all of it to ``exit_alpha`` when nothing
-    is tracked).  The plans are reset to 0.  ``alpha``, ``plan``: (netuids, uids); the rest (netuids,).
-    The numpy expressions' operations element by element, row sums as numpy's pairwise sum."""
+    is tracked).  The plans are reset to 0.  ``alpha``, ``plan``: (netuids, uids); the rest (netuids,)."""
     n = alpha.shape[1]
     for s in range(alpha.shape[0]):
         row = alpha[s]
         t = plan_total[s]
-        sold = _min(_max(sum_range(row, 0, n) + exit_alpha[s] - actual[s], 0.0), t)  # np.clip
+        sold = minimum(maximum(sum_range(row, 0, n) + exit_alpha[s] - actual[s], 0.0), t)  # clipped to [0, t]
         frac = sold / t if t > 0 else 0.0
         for u in range(n):
-            row[u] = _max(row[u] - plan[s, u] * frac, 0.0)
+            row[u] = maximum(row[u] - plan[s, u] * frac, 0.0)
             plan[s, u] = 0.0
-        exit_alpha[s] = _max(exit_alpha[s] - plan_exit[s] * frac, 0.0)
+        exit_alpha[s] = maximum(exit_alpha[s] - plan_exit[s] * frac, 0.0)
         plan_exit[s] = 0.0
         plan_total[s] = 0.0
         tracked = sum_range(row, 0, n) + exit_alpha[s]
         act = actual[s]
-        if np.abs(tracked - act) > 1e-9 * _max(act, 1.0):
+        if abs(tracked - act) > 1e-9 * maximum(act, 1.0):
             scale = act / tracked if tracked > 0 else 0.0
             for u in range(n):
                 row[u] = row[u] * scale
@@ -473,17 +453,21 @@ def _book_sold(actual: np.ndarray, alpha: np.ndarray, exit_alpha: np.ndarray, pl
                 exit_alpha[s] = act
 
 
-@njit(**_JIT)
-def _active_costs(active: np.ndarray, cost: np.ndarray, out: np.ndarray) -> None:
-    """``out`` = the active miners' costs (TAO per day), 0 elsewhere and where NaN: the terms
-    ``np.nansum(np.where(active, cost, 0))`` adds."""
+@njit(**JIT)
+def _active_cost(active: np.ndarray, cost: np.ndarray) -> float:
+    """The active miners' total cost, TAO per day: ``np.nansum(np.where(active, cost, 0))`` (a NaN cost
+    counts 0), summed subnet by subnet."""
+    total = 0.0
     for s in range(cost.shape[0]):
+        row = 0.0
         for u in range(cost.shape[1]):
             c = cost[s, u]
-            out[s, u] = c if (active[s, u] and not np.isnan(c)) else 0.0
+            row += c if (active[s, u] and not np.isnan(c)) else 0.0
+        total += row
+    return total
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _count_unpriced(active: np.ndarray, cost: np.ndarray) -> int:
     """How many active miners have no cost yet (NaN): ``(active & np.isnan(cost)).sum()``."""
     n = 0
@@ -493,7 +477,7 @@ def _count_unpriced(active: np.ndarray, cost: np.ndarray) -> int:
     return n
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _due_uids(active: np.ndarray, losing: np.ndarray, patience: int) -> np.ndarray:
     """(n, 2) ``(netuid, uid)`` rows of the active miners losing money ``patience`` ticks or more, in
     row-major order: ``np.argwhere(active & (losing >= patience))``.  ``active``, ``losing``: (netuids, uids)."""
@@ -510,14 +494,14 @@ def _due_uids(active: np.ndarray, losing: np.ndarray, patience: int) -> np.ndarr
     return out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _pool_price(y: float, x: float, w2: float) -> float:
     """:func:`~dtaosim.protocol.amm.spot_price` of one pool, TAO per alpha: ``(1 - w2) / w2 * y / x``, 0 where
     the alpha reserve ``x`` is not positive (IEEE division: numpy scalars without numba)."""
     return (1.0 - w2) / w2 * y / x if x > 0 else 0.0
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.ndarray, quality: np.ndarray,
                   registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, pool_tao: np.ndarray,
                   pool_alpha: np.ndarray, pool_w2: np.ndarray, owner_keep: float, miner_share: float, blocks: float,
@@ -529,14 +513,12 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
     tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the pools and
     ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid); ``owner_keep`` is 1 - the owner
     cut, ``blocks`` the blocks per tick.  ``total_q``: the miner uids' (from ``n_immortal``) total
-    quality as numpy sums ``quality[netuids][:, miner_uids]`` over axis 1: that gather is laid out column
-    by column, so the uids are added in order from 0, except for a single row (numpy's pairwise sum).
-    ``room``: a registration finds a uid (:func:`~dtaosim.neuron_lifecycle.has_room_on` with the trailing
-    arguments of ``registration_rules``).  The numpy expressions' operations element by element."""
+    quality.  ``room``: a registration finds a uid (:func:`~dtaosim.neuron_lifecycle.has_room_on` with the
+    trailing arguments of ``registration_rules``)."""
     n_s, n_u = exists.shape
     n = 0
     for s in range(n_s):
-        keep[s] = 1.0 - _min(_max(miner_burned[s], 0.0), 1.0)
+        keep[s] = 1.0 - minimum(maximum(miner_burned[s], 0.0), 1.0)
         pos[s] = -1
         if s != 0 and subnet_exists[s] and emitting[s]:
             for u in range(n_u):
@@ -553,43 +535,25 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
         netuids[k] = s
         per_tick = alpha_emission[s] * owner_keep * miner_share * blocks * keep[s]
         income[k] = per_tick * _pool_price(pool_tao[s], pool_alpha[s], pool_w2[s])
-        if n == 1:
-            total_q[k] = sum_range(quality[s], n_immortal, n_u - n_immortal)
-        else:
-            total_q[k] = _sum_in_order(quality[s], n_immortal)
+        total_q[k] = sum_range(quality[s], n_immortal, n_u - n_immortal)
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
     return netuids, income, total_q, room
 
 
-@njit(**_JIT)
-def _sum_in_order(row: np.ndarray, lo: int) -> float:
-    """``row[lo:]`` added one by one from 0."""
-    total = 0.0
-    for u in range(lo, row.shape[0]):
-        total += row[u]
-    return total
-
-
-@njit(**_JIT)
+@njit(**JIT)
 def _refresh_row(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndarray, s: int, k: int,
                  with_room: bool, n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
                  total_q: np.ndarray, room: np.ndarray) -> None:
     """``total_q`` and ``room`` of subnet ``s`` alone, at position ``k`` (``room`` only ``with_room``), as
-    :meth:`MinerEconomy._touch` has them: the total quality is numpy's sum of the one row, pairwise (where
-    :func:`_market_build` may add the uids in order: the bits can differ, as they did before compiling)."""
+    :func:`_market_build` has them (for :meth:`MinerEconomy._touch`)."""
     total_q[k] = sum_range(quality[s], n_immortal, quality.shape[1] - n_immortal)
     if with_room:
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
 
 
 def _alpha_emission(issuance: float, max_supply: float, base: float) -> float:
-    """:func:`~dtaosim.protocol.emission.block_emission` of one issuance (alpha per block): the
-    arithmetic on Python floats, the logarithm and power with numpy's own functions."""
-    try:
-        remaining = 1.0 - issuance / max_supply
-    except ZeroDivisionError:  # numpy's inf or NaN
+    """:func:`~dtaosim.protocol.emission.block_emission` of one issuance (alpha per block, whole rao), by the
+    engine's scalar twin (:func:`dtaosim.fastpath.block_emission`)."""
+    if not max_supply > 0:  # a degenerate regime: the array rule's inf and NaN
         return float(block_emission(np.array([issuance]), max_supply, base)[0])
-    if not remaining > 0:
-        return 0.0
-    k = np.floor(np.log2(1.0 / remaining))
-    return float(base * np.exp2(-k))
+    return float(block_emission_one(float(issuance), float(max_supply), float(base)))

@@ -15,9 +15,8 @@ overridable per agent group in the config's ``params`` table) and decides in one
 Strategies are looked up by name in :data:`STRATEGIES`; nothing from a config is executed.
 
 The built-in strategies' loops over accounts and netuids are compiled (numba, no fastmath; in
-:mod:`dtaosim.agents.strategy_kernels`): each does, element by element and in the same order, the numpy
-expressions it replaced, so decisions are the same bit for bit (``tests/test_agent_speed.py`` keeps those
-expressions and compares).
+:mod:`dtaosim.agents.strategy_kernels`): each keeps the numerical contract of :mod:`dtaosim.numerics` with
+the numpy expressions it replaced (``tests/test_agent_speed.py`` keeps them as references and compares).
 
 Units: TAO for balances and stakes, alpha for positions, TAO per alpha for prices, ticks for time.
 """

@@ -1,8 +1,9 @@
 """Compiled loops of the built-in staker strategies (:mod:`dtaosim.agents.strategies`).
 
-Each does, element by element and in the same order, the numpy expressions it replaced, so decisions are
-the same bit for bit (``tests/test_agent_speed.py`` keeps those expressions and compares).  Without
-numba they run as plain Python loops (same results, slower).
+Each computes what a numpy expression states (``tests/test_agent_speed.py`` keeps those expressions as
+references): amounts and prices within the numerical contract of :mod:`dtaosim.numerics`, sums in any
+order, and the same decisions except where a deciding quantity is within that tolerance of its threshold.
+Without numba they run as plain Python loops (same rules, slower).
 
 Units: TAO for balances and stakes, alpha for positions, TAO per alpha for prices.
 """
@@ -11,11 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.compiled import maximum, minimum, njit, sum_range
+from dtaosim.compiled import JIT, maximum, minimum, njit, sum_range
 from dtaosim.intents import MOVE, STAKE, UNSTAKE, IntentBatch
-
-_JIT = {"cache": True, "error_model": "numpy"}  # IEEE division (inf/NaN, no ZeroDivisionError); no fastmath
-
 
 _NONE = np.zeros(0, dtype=np.int64)
 """No members or netuids (shared, read only)."""
@@ -25,7 +23,7 @@ _NO_AMOUNT = np.zeros(0)
 _NO_AMOUNT.flags.writeable = False
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _returns(price, past, subnets):
     """:meth:`MarketView.returns`' expression, element by element."""
     r = np.empty(price.shape[0])
@@ -35,14 +33,15 @@ def _returns(price, past, subnets):
     return r
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _row_of(account, n_rows):
-    """``account`` as a row index of a matrix of ``n_rows`` rows (numpy's negative indices), -1 if out of range."""
+    """``account`` as a row index of a matrix of ``n_rows`` rows (negative ones count from the end), -1 if out of
+    range."""
     row = account + n_rows if account < 0 else account
     return row if 0 <= row < n_rows else -1
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _held_positions(stake, accounts):
     """The (rows, netuids) of the positive stakes of ``stake[accounts]`` outside root, row-major (as
     ``np.nonzero``), and the stakes there, without gathering the rows; last the index of an
@@ -82,7 +81,7 @@ def held_positions(stake: np.ndarray, accounts: np.ndarray) -> tuple[np.ndarray,
     return rows, cols, alpha
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _cheapest_open(stake, accounts, cheap, gap):
     best = np.zeros(accounts.shape[0], np.int64)
     has = np.zeros(accounts.shape[0], np.bool_)
@@ -119,7 +118,7 @@ def cheapest_open(stake: np.ndarray, accounts: np.ndarray, cheap: np.ndarray,
     return best, has
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _momentum_sells(stake, accounts, members, entry, price, r, neg_threshold, take_profit, sell_keep):
     n_rows, n_cols = stake.shape
     count = 0
@@ -177,14 +176,14 @@ def momentum_sells(stake: np.ndarray, accounts: np.ndarray, members: np.ndarray,
     return who, netuid, alpha, limit, n_held
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _no_orders():
     """What :func:`_merge_runs` returns for runs out of order."""
     empty = np.zeros(0, np.int64)
     return False, np.zeros(0, np.int8), empty, empty, empty, np.zeros(0), np.zeros(0), np.zeros(0, np.bool_)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _merge_runs(accounts, kind_a, members_a, netuid_a, amount_a, limit_a, kind_b, members_b, netuid_b, amount_b,
                 limit_b):
     na, nb, size = members_a.shape[0], members_b.shape[0], accounts.shape[0]
@@ -213,7 +212,7 @@ def _merge_runs(accounts, kind_a, members_a, netuid_a, amount_a, limit_a, kind_b
     return True, kind, account, netuid, np.full(n, -1, np.int64), amount, limit, np.ones(n, np.bool_)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _chase(stake, accounts, price, apy, best, margin_factor, free_tao, min_stake, buy_limit):
     n_rows, n_cols = stake.shape
     cap = 2 * accounts.shape[0]
@@ -265,7 +264,7 @@ def chase_orders(stake: np.ndarray, accounts: np.ndarray, price: np.ndarray, apy
     return IntentBatch._trusted(*cols) if cols[0].size else IntentBatch.empty()
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _watch_peaks(peak, rows, cols, price, stake, accounts, keep):
     n_rows = stake.shape[0]
     held = np.empty(rows.shape[0])
@@ -300,7 +299,7 @@ def watch_peaks(peak: np.ndarray, rows: np.ndarray, cols: np.ndarray, price: np.
     return held, sell
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _grown(a, size):
     """``a`` in a new array of ``size`` elements (the rest uninitialized)."""
     out = np.empty(size, a.dtype)
@@ -308,7 +307,7 @@ def _grown(a, size):
     return out
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _rebalance(universe, members, subnets, stake, accounts, free_tao, price, ema_price, ema_weights, band,
                min_stake, sell_keep, buy_keep):
     n_cols = price.shape[0]

@@ -25,8 +25,8 @@ consensus, the owner's hotkey included.
 Weights are committed to the model's :class:`~dtaosim.consensus.WeightBook`; with commit-reveal they
 count only ``commit_reveal_tempos`` tempos later.  The validators set weights together, in index order,
 as one Mesa agent (:class:`ValidatorSet`).  Honest rows are computed only when revealed, straight into the
-weights array, from copies of miner quality and owner burn taken once for all the validators: the same
-bits as rows computed at the commit, without an array of (subnets, uids) rows per validator in between.
+weights array, from copies of miner quality and owner burn taken once for all the validators: the rows
+computed at the commit, without an array of (subnets, uids) rows per validator in between.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import mesa
 import numpy as np
 
 from dtaosim.agents.params import check_params
-from dtaosim.compiled import njit, sum_range
+from dtaosim.compiled import JIT, njit, sum_range
 from dtaosim.consensus import DeferredRows
 from dtaosim.errors import ConfigError
 from dtaosim.grouped import live_row
@@ -46,8 +46,6 @@ from dtaosim.grouped import live_row
 if TYPE_CHECKING:
     from dtaosim.model import DTaoModel
     from dtaosim.neurons import Neurons
-
-_JIT = {"cache": True, "error_model": "numpy", "nogil": True}  # reveals run beside the block loop
 
 PHASE_GRAIN_BLOCKS = 360
 """Validators' weight-setting phases are whole multiples of this many blocks (a tempo at every regime so
@@ -123,7 +121,7 @@ class WeightStrategy:
         raise NotImplementedError
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **JIT)
 def _scale_row(total: float, burn: float, first_miner: int, out: np.ndarray) -> None:
     """Scale the miners' part of ``out`` (summing to ``total``) to ``1 - burn`` (burn clipped to [0, 1]) and
     put the burn on uid 0; a row without positive quality is all zero but uid 0."""
@@ -140,7 +138,7 @@ def _scale_row(total: float, burn: float, first_miner: int, out: np.ndarray) -> 
         out[0] = b if b > 0.0 else 0.0
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, burn: np.ndarray,
                 out: np.ndarray) -> None:
     """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``."""
@@ -155,7 +153,7 @@ def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray,
     _scale_row(total, burn[s], first_miner, out)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _honest_row_pair(quality: np.ndarray, s: int, t: int, first_miner: int, seen: np.ndarray, k: int,
                      burn: np.ndarray, out_s: np.ndarray, out_t: np.ndarray) -> None:
     """:func:`_honest_row` of subnet ``s`` (errors ``seen[k]``) and of subnet ``t`` (``seen[k + 1]``) in one
@@ -177,7 +175,7 @@ def _honest_row_pair(quality: np.ndarray, s: int, t: int, first_miner: int, seen
     _scale_row(total_t, burn[t], first_miner, out_t)
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _reveal_honest(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                    netuids: np.ndarray, uid: int, committed_at: np.ndarray, check: bool, block: int,
                    quality: np.ndarray, first_miner: int, seen: np.ndarray, burn: np.ndarray) -> None:
@@ -284,7 +282,7 @@ class Stale(Honest):
                                           "refresh_blocks": 360, "interval": 0, "refresh_ticks": 0}
 
 
-@njit(**_JIT)
+@njit(**JIT)
 def _copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int, out: np.ndarray) -> bool:
     n = consensus.shape[1]
     positive = False
@@ -294,7 +292,7 @@ def _copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int, 
             row[j] = consensus[netuids[k], j]
         for j in range(1, min(1 + n_validators, n)):
             row[j] = 0.0
-        total = sum_range(row, 0, n)  # numpy's sum of the row, bit for bit
+        total = sum_range(row, 0, n)
         if total > 0.0:
             positive = True
             for j in range(n):
@@ -308,7 +306,8 @@ def _copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int, 
 def copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int) -> np.ndarray | None:
     """The rows of ``consensus`` (shape (netuids, uids)) of subnets ``netuids``, zero on the validators'
     uids ``1..n_validators`` (the owner's hotkey, uid 0, kept), divided by their sums (a row summing to 0 or
-    less: zeros); None when no row sums to more than 0.  Bit for bit the numpy expression::
+    less: zeros); None when no row sums to more than 0.  The numpy expression (within the numerical contract of
+    :mod:`dtaosim.numerics`)::
 
         c = consensus[netuids].copy(); c[:, 1:1 + n_validators] = 0.0
         total = c.sum(axis=1, keepdims=True)

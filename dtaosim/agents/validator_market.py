@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dtaosim.compiled import njit, sum_range
+from dtaosim.compiled import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -39,22 +39,19 @@ if TYPE_CHECKING:
     from dtaosim.model import DTaoModel
 
 
-_JIT = {"cache": True, "error_model": "numpy"}  # IEEE arithmetic, no fastmath
-
-
-@njit(**_JIT)
+@njit(**JIT)
 def _blend_rows(split, p, f):
     keep = 1.0 - f
     for r in range(split.shape[0]):
         row = split[r]
-        if sum_range(row, 0, row.shape[0]) > 0.0:  # numpy's row sum, in its order
+        if sum_range(row, 0, row.shape[0]) > 0.0:
             for j in range(row.shape[0]):
                 row[j] = keep * row[j] + f * p[j]
 
 
 def blend_split_rows(split: np.ndarray, p: np.ndarray, f: float) -> None:
     """In place, every row of ``split`` (netuids, validators) with a positive sum moves a fraction ``f``
-    of the way to ``p`` (validators,): ``split[rows] = (1 - f) * split[rows] + f * p`` (same bits)."""
+    of the way to ``p`` (validators,): ``split[rows] = (1 - f) * split[rows] + f * p``."""
     if (split.flags.c_contiguous and split.flags.writeable and split.dtype == np.float64 and p.dtype == np.float64
             and p.shape == (split.shape[1],)):
         _blend_rows(split, np.ascontiguousarray(p), float(f))

@@ -22,6 +22,7 @@ or from explicit parameters.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
@@ -505,21 +506,11 @@ def _is_number(*values: Any) -> bool:
     return all(type(v) is float or type(v) is int for v in values)
 
 
-def _np_max(a: float, b: float) -> float:
-    """``np.maximum`` of two floats: NaN if either is NaN; ``b`` when they are equal (signed zeros)."""
-    return a if (a > b or a != a) else b
-
-
-def _np_min(a: float, b: float) -> float:
-    """``np.minimum`` of two floats: NaN if either is NaN; ``b`` when they are equal (signed zeros)."""
-    return a if (a < b or a != a) else b
-
-
 def _bump_once(burn: float, mult: float, lo: float, hi: float) -> float:
-    """:func:`bump_burn` of one float burn (TAO) after one registration: the numpy expression's operations
-    on Python floats (``mult ** 0`` is 1, so the second clamp repeats the first), the same bits."""
-    first = _np_min(_np_max(burn * mult, lo), hi)
-    return _np_min(_np_max(first * 1.0, lo), hi)
+    """:func:`bump_burn` of one float burn (TAO) after one registration, on Python floats: the array rule's
+    clamp of ``burn * mult`` to ``[lo, hi]``, NaN if any of them is NaN."""
+    b = burn * mult
+    return min(max(b, lo), hi) if b == b and lo == lo and hi == hi else math.nan
 
 
 # ---------------------------------------------------------------------------------------------
