@@ -8,7 +8,7 @@ days at ``blocks_per_tick = 360`` with staker agents of mixed strategies (:data:
 ``stake_pro_rata`` or ``yuma`` (8 honest validators, 16 miners per subnet), invariant checks and event
 records off, one BLAS thread (``--blas-threads``).  Variants:
 
-* ``after``: the compiled intent loop (``dtaosim/intent_engine.py``) and vectorized staker groups;
+* ``after``: the compiled intent loop (``dtaosim/engine/intents.py``) and vectorized staker groups;
 * ``intents-numpy``: the same agents, intents executed by the reference loop (``engine = "numpy"`` for
   intents only; blocks and Yuma stay compiled);
 * ``before``: whatever ``dtaosim`` is importable, labelled as the code before issue 7's agent work: run
@@ -97,7 +97,7 @@ class Timers:
 def run_case(agents: int, mode: str, days: float, variant: str, profile: bool = False) -> dict:
     """One timed run; returns wall seconds, ticks, intents and the time split (s)."""
     import dtaosim.model as model_mod
-    from dtaosim import kernel
+    from dtaosim.engine import select
 
     try:
         from dtaosim.agents.staker import StakerGroup as StakerAgent
@@ -110,7 +110,7 @@ def run_case(agents: int, mode: str, days: float, variant: str, profile: bool = 
     try:
         if variant == "intents-numpy":
             def reference(state, intents, regime, rng, engine="auto"):
-                return kernel.execute_intents(state, intents, regime, rng, engine="numpy")
+                return select.execute_intents(state, intents, regime, rng, engine="numpy")
 
             model_mod.execute_intents = reference
         timers.wrap(model_mod, "execute_intents", "intents", count_events=True)

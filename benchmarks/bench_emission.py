@@ -7,7 +7,7 @@ Standalone script (no intents, emission only)::
 
 For each network and regime it advances ``--blocks`` blocks with ``fastpath.advance_blocks_fast``
 (after a warm-up call that compiles or loads the cached machine code) and ``--ref-blocks`` blocks
-with ``kernel.advance_blocks``, from copies of the same state, and prints subnet-blocks per second,
+with ``coinbase.advance_blocks``, from copies of the same state, and prints subnet-blocks per second,
 the projected wall time of one simulated year of the whole network's emission, the speed-up, and
 the largest relative difference between the two paths over the reference run.
 """
@@ -19,10 +19,11 @@ import time
 
 import numpy as np
 
-from dtaosim import fastpath, kernel
-from dtaosim.initial_state import snapshot_state, synthetic_state
+from dtaosim.engine import blocks as fastpath
+from dtaosim.network import coinbase
+from dtaosim.network.initial import snapshot_state, synthetic_state
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol.regimes import get_regime, regime_names
-from dtaosim.state import NetworkState
 
 TARGET = 10e6
 """Target speed of the fast path, subnet-blocks per second."""
@@ -84,7 +85,7 @@ def main(argv: list[str] | None = None) -> None:
             n_subnets = int(state.subnet_mask.sum())
             fastpath.advance_blocks_fast(state.copy(), regime, 10)  # warm-up: compile or load the cache
             fast, _ = speed(fastpath.advance_blocks_fast, state, regime, args.blocks, args.repeat)
-            ref, ref_state = speed(kernel.advance_blocks, state, regime, args.ref_blocks)
+            ref, ref_state = speed(coinbase.advance_blocks, state, regime, args.ref_blocks)
             _, fast_state = speed(fastpath.advance_blocks_fast, state, regime, args.ref_blocks)
             year_blocks = 365 * regime.blocks_per_day
             slowest = min(slowest, fast)

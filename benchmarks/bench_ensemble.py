@@ -7,7 +7,7 @@ Standalone script::
 
 The workload is ``experiments/baseline.toml`` (its stakers, validators and Yuma) cut to ``--subnets``
 subnets and ``--days`` days, ``--runs`` Monte Carlo runs of one point.  Each executor runs the whole
-ensemble through ``dtaosim.sweep`` (results written, as a user gets them), after a warm-up run that loads
+ensemble through ``dtaosim.runs.sweep`` (results written, as a user gets them), after a warm-up run that loads
 the compiled kernels from the cache:
 
 * serial, all cores: one run at a time in this process, its Yuma epoch on every core;
@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 import dtaosim
-from dtaosim.compiled import available_cores
+from dtaosim.engine.jit import available_cores
 
 HERE = Path(__file__).resolve().parent
 TARGET = 0.9

@@ -27,7 +27,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import dtaosim
-from dtaosim.sweep import Task, plan_sweep
+from dtaosim.runs.sweep import Task, plan_sweep
 
 TARGET_OVERHEAD = 0.10
 HERE = Path(__file__).resolve().parent

@@ -21,9 +21,9 @@ from dtaosim.config import ExperimentConfig, load_config, parse_config
 from dtaosim.errors import ConfigError, DtaosimError, ProtocolError
 from dtaosim.model import DTaoModel
 from dtaosim.protocol.regimes import Regime, all_regimes, get_regime, regime_for_date, regime_names
-from dtaosim.results import RunResult, load_run
-from dtaosim.runner import run
-from dtaosim.sweep import SweepResult, load, sweep
+from dtaosim.runs.results import RunResult, load_run
+from dtaosim.runs.runner import run
+from dtaosim.runs.sweep import SweepResult, load, sweep
 
 __all__ = [
     "ConfigError",

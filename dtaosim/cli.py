@@ -19,7 +19,7 @@ from dtaosim.errors import ConfigError
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from dtaosim.analysis.plots import plot_prices, save_figure
-    from dtaosim.runner import run
+    from dtaosim.runs.runner import run
 
     out = Path(args.out)
     if args.profile:
@@ -46,7 +46,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
-    from dtaosim.sweep import sweep
+    from dtaosim.runs.sweep import sweep
 
     try:
         result = sweep(args.config, out=args.out, workers=args.workers, executor=args.executor,
@@ -75,7 +75,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
-    from dtaosim import jit_cache
+    from dtaosim.runs import warmup as jit_cache
 
     if not jit_cache.numba_available():
         print("dtaosim: numba is not installed (or NUMBA_DISABLE_JIT is set): nothing to compile")
@@ -151,9 +151,9 @@ class _StderrLine(logging.Handler):
 
 @contextlib.contextmanager
 def _compile_message_on_stderr() -> Iterator[None]:
-    """Show the first-run compile message (logged at INFO by :mod:`dtaosim.jit_cache`) on stderr; the
+    """Show the first-run compile message (logged at INFO by :mod:`dtaosim.runs.warmup`) on stderr; the
     logger is put back afterwards (main() may run in a process that goes on: tests, notebooks)."""
-    log = logging.getLogger("dtaosim.jit_cache")
+    log = logging.getLogger("dtaosim.runs.warmup")
     old = log.level, log.propagate
     handler = _StderrLine(logging.INFO)
     log.addHandler(handler)

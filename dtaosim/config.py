@@ -121,7 +121,7 @@ class Network(_Strict):
     @field_validator("initial_state")
     @classmethod
     def _known_state(cls, v: str) -> str:
-        from dtaosim.initial_state import SNAPSHOTS
+        from dtaosim.network.initial import SNAPSHOTS
 
         allowed = ["synthetic"] + [f"snapshot:{d}" for d in SNAPSHOTS]
         if v not in allowed:
@@ -354,7 +354,7 @@ class FundamentalShock(_Strict):
 
 class Fundamentals(_Strict):
     """Latent subnet utility and demand, optional dependency graph, stakers' beliefs
-    (:mod:`dtaosim.fundamentals` has the equations; rates are per tick).
+    (:mod:`dtaosim.market.fundamentals` has the equations; rates are per tick).
 
     ``edges`` lists ``[from, to]`` netuid pairs: ``to`` uses ``from``'s output (data -> training ->
     serving), so a shock to ``from`` travels to ``to`` and beyond.  The graph must be acyclic."""
@@ -378,7 +378,7 @@ class Fundamentals(_Strict):
     @field_validator("edges")
     @classmethod
     def _valid_edges(cls, v: list[list[int]]) -> list[list[int]]:
-        from dtaosim.fundamentals import EdgeError, check_edges
+        from dtaosim.market.fundamentals import EdgeError, check_edges
 
         try:
             check_edges(v)

@@ -18,22 +18,23 @@ from dtaosim.agents.staker import StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView
 from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
-from dtaosim.background import Background
-from dtaosim.compiled import get_threads
 from dtaosim.config import Distribution, ExperimentConfig, as_config
-from dtaosim.consensus import DeferredRows, WeightBook, WeightCommit, run_epochs
+from dtaosim.engine.background import Background
+from dtaosim.engine.jit import get_threads
+from dtaosim.engine.select import execute_intents
 from dtaosim.errors import ConfigError
-from dtaosim.fundamentals import SubnetFundamentals
-from dtaosim.initial_state import snapshot_state, synthetic_state
-from dtaosim.intents import Intent
-from dtaosim.kernel import SettleReport, execute_intents, settle
-from dtaosim.neuron_lifecycle import decay_neuron_burn, initial_neuron_burn
-from dtaosim.neurons import Neurons, build_neurons
+from dtaosim.market.consensus import DeferredRows, WeightBook, WeightCommit, run_epochs
+from dtaosim.market.fundamentals import SubnetFundamentals
+from dtaosim.market.neuron_registration import decay_neuron_burn, initial_neuron_burn
+from dtaosim.market.neurons import Neurons, build_neurons
+from dtaosim.market.returns import attribute_returns, copy_into, copy_with_column_sums
+from dtaosim.market.settlement import SettleReport, settle
+from dtaosim.market.subnet_registration import current_lock_cost, register_subnet, registration_blocked, start_calls_due
+from dtaosim.network.initial import snapshot_state, synthetic_state
+from dtaosim.network.state import NetworkState
+from dtaosim.protocol.intents import Intent
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
-from dtaosim.returns import attribute_returns, copy_into, copy_with_column_sums
-from dtaosim.state import NetworkState
-from dtaosim.subnet_lifecycle import current_lock_cost, register_subnet, registration_blocked, start_calls_due
 
 STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64

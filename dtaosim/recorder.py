@@ -17,9 +17,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dtaosim.grouped import matvec
-from dtaosim.kernel import TickFlows
-from dtaosim.state import NetworkState
+from dtaosim.engine.accounts import matvec
+from dtaosim.network.coinbase import TickFlows
+from dtaosim.network.state import NetworkState
 
 PNL_PARTS = ("trading", "emissions", "revaluation")
 """Parts of an account's return: trades (at execution prices), emissions received, price moves."""

@@ -2,7 +2,7 @@
 batches, subnet owners and the validator market.
 
 Each reference below is the code before the speed-up (kept here, as the package no longer has it).  The
-compiled strategies keep the numerical contract of :mod:`dtaosim.numerics` with them: the same orders
+compiled strategies keep the numerical contract of :mod:`dtaosim.engine.contract` with them: the same orders
 (kinds, accounts, netuids) on random markets without constructed ties, amounts and prices within
 ``1e-12·|reference| + 1e-12`` (where an amount is a difference of sums, such as an order rebalancing a
 portfolio, the absolute part is 1e-12 of the portfolio's value).  Order books and batches only move data
@@ -35,7 +35,8 @@ from dtaosim.agents.strategies import (
     watch_peaks,
 )
 from dtaosim.agents.validator_market import blend_split_rows
-from dtaosim.intents import (
+from dtaosim.engine.contract import ATOL, RTOL, check_close, first_mismatch
+from dtaosim.protocol.intents import (
     _BATCH_DTYPES,
     _BATCH_FIELDS,
     MOVE,
@@ -47,7 +48,6 @@ from dtaosim.intents import (
     Unstake,
     as_batch,
 )
-from dtaosim.numerics import ATOL, RTOL, check_close, first_mismatch
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
@@ -711,7 +711,7 @@ def test_a_whole_network_decides_as_with_the_replaced_code(monkeypatch):
     chaotic, and orders stacked at one limit price meet it within rounding, where either outcome is
     faithful.)"""
     import dtaosim
-    import dtaosim.intents as intents_module
+    import dtaosim.protocol.intents as intents_module
     from dtaosim.agents.staker import StakerGroup
     from dtaosim.agents.validator_market import ValidatorMarketAgent
 

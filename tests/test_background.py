@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from dtaosim import DTaoModel
-from dtaosim.background import Background
+from dtaosim.engine.background import Background
 from tests.conftest import SMALL
 
 

@@ -7,7 +7,7 @@ import sys
 import pandas as pd
 
 from dtaosim.cli import main
-from dtaosim.results import load_run
+from dtaosim.runs.results import load_run
 
 
 def _write_small(tmp_path, text_extra=""):

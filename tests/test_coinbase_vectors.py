@@ -1,4 +1,4 @@
-"""Whole-block coinbase vectors through ``kernel.advance_blocks``.
+"""Whole-block coinbase vectors through ``coinbase.advance_blocks``.
 
 dtao-economics.md §9.1 C1-C9 (C10-C13 are distribution vectors, tested elsewhere), §9.9 (the
 derived whole block) and empirical-facts.md fact 11, each on a small hand-built NetworkState advanced
@@ -11,10 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dtaosim import kernel
-from dtaosim.initial_state import synthetic_state
+from dtaosim.network import coinbase
+from dtaosim.network.initial import synthetic_state
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol.regimes import RAO_PER_TAO, U16_MAX, all_regimes, get_regime
-from dtaosim.state import NetworkState
 
 RAO = 1.0 / RAO_PER_TAO
 HEAD = get_regime("price-burn-2026-06")
@@ -53,7 +53,7 @@ def make_state(pool_tao, pool_alpha, alpha_out, ema, *, root_stake, tao_issuance
 
 def step(st: NetworkState, regime, n: int = 1):
     before = st.copy()
-    flows = kernel.advance_blocks(st, regime, n)
+    flows = coinbase.advance_blocks(st, regime, n)
     st.check_invariants()
     return before, flows
 
@@ -305,7 +305,7 @@ def test_advance_blocks_conserves_tao_and_alpha(regime, price_median):
         st.pool_w2[2] = 0.3
     st.check_invariants()
     before = st.copy()
-    flows = kernel.advance_blocks(st, regime, 400)  # crosses every subnet's epoch and the halving
+    flows = coinbase.advance_blocks(st, regime, 400)  # crosses every subnet's epoch and the halving
     st.check_invariants()
     assert int(flows.epochs.sum()) >= 5
     minted = st.tao_minted - before.tao_minted

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from dtaosim import DTaoModel
-from dtaosim.consensus import run_epochs
+from dtaosim.market.consensus import run_epochs
 from tests.conftest import SMALL
 
 from ._support import settle_without_payout

@@ -1,5 +1,5 @@
-"""The compiled coinbase (dtaosim.fastpath) keeps the numerical contract with the reference
-kernel.advance_blocks (docs/NUMERICS.md).
+"""The compiled coinbase (dtaosim.engine.blocks) keeps the numerical contract with the reference
+coinbase.advance_blocks (docs/NUMERICS.md).
 
 Every state array and every flow must agree within 1e-12 (relative, plus 1e-12 in the quantity's unit)
 after the same blocks, for every registered regime (and a few hypothetical ones that switch on the
@@ -20,13 +20,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 from hypothesis.extra.numpy import arrays
 
-from dtaosim import fastpath, kernel
-from dtaosim.compiled import sum_range
-from dtaosim.initial_state import snapshot_state, synthetic_state
-from dtaosim.kernel import TickFlows
-from dtaosim.numerics import check_fields
+from dtaosim.engine import blocks as fastpath
+from dtaosim.engine.contract import check_fields
+from dtaosim.engine.jit import sum_range
+from dtaosim.network import coinbase
+from dtaosim.network.coinbase import TickFlows
+from dtaosim.network.initial import snapshot_state, synthetic_state
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol.regimes import get_regime, regime_names
-from dtaosim.state import NetworkState
 
 pytestmark = [pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed"), pytest.mark.contract]
 
@@ -117,7 +118,7 @@ def assert_same(ref: NetworkState, fast: NetworkState, ref_flows: TickFlows, fas
 def run_both(reg, st: NetworkState, blocks: int = BLOCKS) -> tuple[NetworkState, NetworkState, TickFlows,
                                                                        TickFlows]:
     ref, fast = st.copy(), st.copy()
-    ref_flows = kernel.advance_blocks(ref, reg, blocks)
+    ref_flows = coinbase.advance_blocks(ref, reg, blocks)
     fast_flows = fastpath.advance_blocks_fast(fast, reg, blocks)
     return ref, fast, ref_flows, fast_flows
 
@@ -182,7 +183,7 @@ def test_epochs_beyond_the_per_block_cap_are_deferred(name):
     deferred = due_now[reg.max_epochs_per_block:]
     assert (fast.pending_epoch_at[deferred] == fast.block + 1).all()
     # the deferred epochs drain over the next blocks, identically
-    ref_flows = kernel.advance_blocks(ref, reg, 20, ref_flows)
+    ref_flows = coinbase.advance_blocks(ref, reg, 20, ref_flows)
     fast_flows = fastpath.advance_blocks_fast(fast, reg, 20, fast_flows)
     assert_same(ref, fast, ref_flows, fast_flows)
     assert (fast_flows.epochs[due_now] >= 1).all()
@@ -259,14 +260,15 @@ def test_without_numba_falls_back_to_the_reference():
     code = (
         "import sys; sys.modules['numba'] = None\n"
         "import numpy as np\n"
-        "from dtaosim import fastpath, kernel\n"
-        "from dtaosim.initial_state import synthetic_state\n"
+        "from dtaosim.engine import blocks as fastpath\n"
+        "from dtaosim.network import coinbase\n"
+        "from dtaosim.network.initial import synthetic_state\n"
         "from dtaosim.protocol.regimes import get_regime\n"
         "assert not fastpath.NUMBA_AVAILABLE\n"
         "reg = get_regime('price-burn-2026-06')\n"
         "st = synthetic_state(reg, n_subnets=4, n_accounts=1, rng=np.random.default_rng(0), root_stake=10.0)\n"
         "a, b = st.copy(), st.copy()\n"
-        "fa = kernel.advance_blocks(a, reg, 50)\n"
+        "fa = coinbase.advance_blocks(a, reg, 50)\n"
         "fb = fastpath.advance_blocks_fast(b, reg, 50)\n"
         "assert np.array_equal(a.pool_tao, b.pool_tao) and np.array_equal(fa.tao_in, fb.tao_in)\n"
     )

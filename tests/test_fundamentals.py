@@ -13,8 +13,8 @@ from dtaosim import ConfigError, parse_config
 from dtaosim.agents.fundamental import FUNDAMENTAL_STRATEGIES, FundamentalInvestor
 from dtaosim.agents.strategies import MarketView
 from dtaosim.config import Fundamentals
-from dtaosim.fundamentals import SubnetFundamentals, check_edges
-from dtaosim.intents import Stake, Unstake
+from dtaosim.market.fundamentals import SubnetFundamentals, check_edges
+from dtaosim.protocol.intents import Stake, Unstake
 from tests.conftest import SMALL
 
 PRICES = np.array([1.0, 0.02, 0.05, 0.01, 0.03, 0.008])

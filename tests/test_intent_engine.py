@@ -1,5 +1,5 @@
-"""The compiled intent loop (dtaosim.intent_engine) keeps the numerical contract with the reference
-kernel.execute_intents (docs/NUMERICS.md).
+"""The compiled intent loop (dtaosim.engine.intents) keeps the numerical contract with the reference
+select.execute_intents (docs/NUMERICS.md).
 
 Random intent lists (valid, rejected, partial fills, limit prices, dust, moves through root, pool and
 input limits) on random networks, for every regime and a few hypothetical ones: the same order drawn from
@@ -17,11 +17,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dtaosim import fastpath, kernel
-from dtaosim.initial_state import synthetic_state
-from dtaosim.intent_engine import STATUS_NAMES
-from dtaosim.intents import IntentBatch, MoveStake, Stake, Unstake, as_batch, as_intents
-from dtaosim.numerics import check_events, check_fields
+from dtaosim.engine import blocks as fastpath
+from dtaosim.engine import select
+from dtaosim.engine.contract import check_events, check_fields
+from dtaosim.engine.intents import STATUS_NAMES
+from dtaosim.network.initial import synthetic_state
+from dtaosim.protocol.intents import IntentBatch, MoveStake, Stake, Unstake, as_batch, as_intents
 from dtaosim.protocol.regimes import get_regime, regime_names
 
 pytestmark = [pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed"), pytest.mark.contract]
@@ -107,8 +108,8 @@ def run_both(name: str, seed: int, count: int, order_seed: int):
     fast = ref.copy()
     rng = np.random.default_rng(seed + 1)
     intents = random_intents(ref, rng, count)
-    ev_ref = kernel.execute_intents(ref, intents, reg, np.random.default_rng(order_seed), engine="numpy")
-    ev_fast = kernel.execute_intents(fast, intents, reg, np.random.default_rng(order_seed), engine="numba")
+    ev_ref = select.execute_intents(ref, intents, reg, np.random.default_rng(order_seed), engine="numpy")
+    ev_fast = select.execute_intents(fast, intents, reg, np.random.default_rng(order_seed), engine="numba")
     return ref, fast, ev_ref, ev_fast
 
 
@@ -156,9 +157,9 @@ def test_batches_and_dataclasses_mix_in_submission_order():
     batch = as_batch(mixed)
     assert len(batch) == 40
     a, b, c = stt.copy(), stt.copy(), stt.copy()
-    ev_list = kernel.execute_intents(a, intents, reg, np.random.default_rng(1), engine="numpy")
-    ev_mixed = kernel.execute_intents(b, mixed, reg, np.random.default_rng(1), engine="numba")
-    ev_batch = kernel.execute_intents(c, batch, reg, np.random.default_rng(1), engine="auto")
+    ev_list = select.execute_intents(a, intents, reg, np.random.default_rng(1), engine="numpy")
+    ev_mixed = select.execute_intents(b, mixed, reg, np.random.default_rng(1), engine="numba")
+    ev_batch = select.execute_intents(c, batch, reg, np.random.default_rng(1), engine="auto")
     assert ev_mixed == ev_batch  # one engine: the same bits
     assert_within_contract(a, b, ev_list, ev_mixed)
 
@@ -192,19 +193,19 @@ def test_engines_reject_bad_names_and_accounts():
     reg = get_regime("price-burn-2026-06")
     stt = network(reg, 1)
     with pytest.raises(ValueError, match="engine"):
-        kernel.execute_intents(stt, [], reg, np.random.default_rng(0), engine="fortran")
+        select.execute_intents(stt, [], reg, np.random.default_rng(0), engine="fortran")
     with pytest.raises(IndexError, match="account"):
-        kernel.execute_intents(stt, [Stake(99, 1, 1.0)], reg, np.random.default_rng(0), engine="numba")
-    assert kernel.execute_intents(stt, [], reg, np.random.default_rng(0), engine="numba") == []
+        select.execute_intents(stt, [Stake(99, 1, 1.0)], reg, np.random.default_rng(0), engine="numba")
+    assert select.execute_intents(stt, [], reg, np.random.default_rng(0), engine="numba") == []
 
 
 def test_without_numba_falls_back_to_the_reference():
     code = (
         "import sys; sys.modules['numba'] = None\n"
         "import numpy as np, pytest\n"
-        "from dtaosim import fastpath, intent_engine, kernel\n"
-        "from dtaosim.intents import IntentBatch, Stake, Unstake\n"
-        "from dtaosim.initial_state import synthetic_state\n"
+        "from dtaosim.engine import blocks as fastpath, intents as intent_engine, select\n"
+        "from dtaosim.protocol.intents import IntentBatch, Stake, Unstake\n"
+        "from dtaosim.network.initial import synthetic_state\n"
         "from dtaosim.protocol.regimes import get_regime\n"
         "assert not fastpath.NUMBA_AVAILABLE\n"
         "reg = get_regime('price-burn-2026-06')\n"
@@ -213,11 +214,11 @@ def test_without_numba_falls_back_to_the_reference():
         "st.free_tao[:] = 50.0; st.external_tao -= 100.0\n"
         "intents = [Stake(0, 1, 5.0), Stake(1, 2, 3.0, limit_price=1.0, allow_partial=True), Unstake(0, 1, 1.0)]\n"
         "a, b, c = st.copy(), st.copy(), st.copy()\n"
-        "ea = kernel.execute_intents(a, intents, reg, np.random.default_rng(3), engine='numpy')\n"
-        "eb = kernel.execute_intents(b, intents, reg, np.random.default_rng(3))\n"
+        "ea = select.execute_intents(a, intents, reg, np.random.default_rng(3), engine='numpy')\n"
+        "eb = select.execute_intents(b, intents, reg, np.random.default_rng(3))\n"
         "ec = intent_engine.execute_batch(c, IntentBatch.from_intents(intents), reg, np.random.default_rng(3))\n"
         "assert ea == eb == ec and np.array_equal(a.stake, b.stake) and np.array_equal(a.stake, c.stake)\n"
         "with pytest.raises(ImportError, match='numba'):\n"
-        "    kernel.execute_intents(a, intents, reg, np.random.default_rng(3), engine='numba')\n"
+        "    select.execute_intents(a, intents, reg, np.random.default_rng(3), engine='numba')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from dtaosim.analysis import metrics
-from dtaosim.initial_state import load_snapshot
+from dtaosim.network.initial import load_snapshot
 
 
 def test_gini_hhi_nakamoto_known_values():

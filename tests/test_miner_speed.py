@@ -1,6 +1,6 @@
 """The miners' per-tick speed-ups against the code they replaced, by the numerical contract of
-:mod:`dtaosim.numerics`: the compiled loops of :mod:`dtaosim.agents.miners`, the compiled registration
-writes of :mod:`dtaosim.neuron_lifecycle` and the one-registration bump of
+:mod:`dtaosim.engine.contract`: the compiled loops of :mod:`dtaosim.agents.miners`, the compiled registration
+writes of :mod:`dtaosim.market.neuron_registration` and the one-registration bump of
 :func:`dtaosim.protocol.lifecycle.bump_burn`.
 
 Floats agree within ``1e-12·|reference| + 1e-12`` (NaN where NaN, infinities equal); where a result is a
@@ -21,12 +21,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-import dtaosim.neuron_lifecycle as nl
+import dtaosim.market.neuron_registration as nl
 from dtaosim import DTaoModel
 from dtaosim.agents import miners
 from dtaosim.agents.miners import MinerEconomy
-from dtaosim.neurons import Neurons
-from dtaosim.numerics import ATOL, RTOL, first_mismatch
+from dtaosim.engine.contract import ATOL, RTOL, first_mismatch
+from dtaosim.market.neurons import Neurons
 from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
 from dtaosim.protocol.lifecycle import bump_burn
@@ -475,7 +475,7 @@ def test_without_numba_the_loops_run_as_python_with_the_same_results(tmp_path):
     saved = tmp_path / "python.npz"
     code = ("import sys; sys.modules['numba'] = None\n"
             "import numpy as np\n"
-            "from dtaosim import compiled\n"
+            "from dtaosim.engine import jit as compiled\n"
             "assert not compiled.NUMBA_AVAILABLE\n"
             "from tests.test_miner_speed import kernel_outputs\n"
             f"np.savez({str(saved)!r}, *kernel_outputs())\n")

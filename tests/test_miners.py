@@ -8,11 +8,11 @@ import pytest
 
 from dtaosim import ConfigError, DTaoModel, parse_config
 from dtaosim.agents.miners import MinerEconomy
-from dtaosim.consensus import run_epochs
-from dtaosim.initial_state import load_snapshot, snapshot_state
-from dtaosim.intents import Unstake
-from dtaosim.neuron_lifecycle import initial_neuron_burn, register_neuron, uid_to_replace
+from dtaosim.market.consensus import run_epochs
+from dtaosim.market.neuron_registration import initial_neuron_burn, register_neuron, uid_to_replace
+from dtaosim.network.initial import load_snapshot, snapshot_state
 from dtaosim.protocol import amm
+from dtaosim.protocol.intents import Unstake
 from dtaosim.protocol.lifecycle import burn_decay_factor_q32, decay_burn, neuron_to_prune
 from tests.conftest import SMALL
 

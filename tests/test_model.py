@@ -137,8 +137,8 @@ def test_every_kernel_call_of_a_run_keeps_the_numerical_contract(small_config, r
 
 @pytest.mark.contract
 def test_the_checked_engine_names_the_kernel_and_element_that_breaks_the_contract(small_config, monkeypatch):
-    from dtaosim import fastpath
-    from dtaosim.numerics import EngineMismatch
+    from dtaosim.engine import blocks as fastpath
+    from dtaosim.engine.contract import EngineMismatch
 
     advance = fastpath.advance_blocks_fast
 

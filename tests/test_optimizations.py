@@ -1,6 +1,6 @@
 """Nothing gets faster by changing results: each speed-up against the code it replaced.
 
-Arithmetic keeps the numerical contract of :mod:`dtaosim.numerics` (within ``1e-12·|reference| + 1e-12``);
+Arithmetic keeps the numerical contract of :mod:`dtaosim.engine.contract` (within ``1e-12·|reference| + 1e-12``);
 pure copies (weight reveals) and whole runs of one engine are compared bit for bit."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 import dtaosim
-import dtaosim.consensus as consensus
+import dtaosim.market.consensus as consensus
 from dtaosim.agents.validator import Honest, HonestRows, copier_rows
-from dtaosim.grouped import grow_nominators, matvec, reveal_weight_rows, sum_rows_by_group
+from dtaosim.engine.accounts import grow_nominators, matvec, reveal_weight_rows, sum_rows_by_group
+from dtaosim.engine.contract import check_close
 from dtaosim.model import DTaoModel
-from dtaosim.numerics import check_close
 
 from .test_ecology import full_network_config
 
@@ -211,15 +211,15 @@ def test_deferred_honest_rows_give_the_run_of_rows_computed_at_the_commit(monkey
 
 
 # ---------------------------------------------------------------------------------------------
-# miners as economic agents (dtaosim.agents.miners, dtaosim.neuron_lifecycle)
+# miners as economic agents (dtaosim.agents.miners, dtaosim.market.neuron_registration)
 # ---------------------------------------------------------------------------------------------
 @settings(max_examples=300, deadline=None)
 @given(st.data())
 def test_compiled_uid_choice_equals_neuron_to_prune(data):
     """``uid_to_replace`` (a compiled loop) names, on every subnet, the uid of the vectorized reference:
     ``neuron_to_prune`` with the model's immortal uids and capacity, ``APPEND`` as the lowest free slot."""
-    from dtaosim.neuron_lifecycle import immortal_uids, uid_to_replace
-    from dtaosim.neurons import Neurons
+    from dtaosim.market.neuron_registration import immortal_uids, uid_to_replace
+    from dtaosim.market.neurons import Neurons
     from dtaosim.protocol.lifecycle import APPEND, NO_CANDIDATE, neuron_to_prune
     from dtaosim.protocol.regimes import get_regime
 
@@ -301,8 +301,8 @@ def test_miner_economy_kernels_equal_the_numpy_expressions(data):
 def test_registration_quote_is_amm_quote_buy_on_one_pool(y, x, w2, tao, limit, partial, regime):
     """The compiled scalar quote a neuron registration uses keeps the numerical contract with ``amm.quote_buy``:
     the same status, every amount within 1e-12 (docs/NUMERICS.md)."""
-    from dtaosim.intent_engine import quote_buy
-    from dtaosim.numerics import check_close
+    from dtaosim.engine.contract import check_close
+    from dtaosim.engine.intents import quote_buy
     from dtaosim.protocol import amm
     from dtaosim.protocol.regimes import get_regime
 
@@ -325,8 +325,8 @@ def test_registration_quote_is_amm_quote_buy_on_one_pool(y, x, w2, tao, limit, p
 def test_compiled_sell_quote_keeps_the_contract_with_amm_quote_sell(y, x, w2, amount, limit, partial, after, regime):
     """The compiled sell quote and ``amm.quote_sell``, sells that nearly empty the TAO reserve included (the
     reserve left is computed as a remaining fraction, never as ``y - out``): same status, amounts within 1e-12."""
-    from dtaosim.intent_engine import quote_sell
-    from dtaosim.numerics import check_close
+    from dtaosim.engine.contract import check_close
+    from dtaosim.engine.intents import quote_sell
     from dtaosim.protocol import amm
     from dtaosim.protocol.regimes import get_regime
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import dtaosim
-from dtaosim import files
 from dtaosim.cli import main
-from dtaosim.sweep import SweepResult
+from dtaosim.runs import files
+from dtaosim.runs.sweep import SweepResult
 
 SMALL_TOML = ('name = "out-small"\nseed = 3\n[horizon]\nblocks = 1080\n[network]\nn_subnets = 4\n'
               'external_tao = 10000.0\n[[agents]]\nstrategy = "passive"\ncount = 3\nbudget = 20.0\n')

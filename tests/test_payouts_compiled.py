@@ -1,4 +1,4 @@
-"""The compiled epoch payouts (dtaosim.payouts) keep the numerical contract with the numpy reference
+"""The compiled epoch payouts (dtaosim.engine.payouts) keep the numerical contract with the numpy reference
 (docs/NUMERICS.md): every amount within 1e-12 relative plus 1e-12 alpha."""
 
 from __future__ import annotations
@@ -12,13 +12,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dtaosim import consensus, payouts
-from dtaosim.neurons import Neurons
-from dtaosim.numerics import check_close
+from dtaosim.engine import payouts
+from dtaosim.engine.contract import check_close
+from dtaosim.market import consensus
+from dtaosim.market.neurons import Neurons
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol import distribution as dist
 from dtaosim.protocol.regimes import get_regime
 from dtaosim.protocol.yuma import YumaParams
-from dtaosim.state import NetworkState
 
 pytestmark = pytest.mark.contract
 

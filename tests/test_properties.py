@@ -6,10 +6,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dtaosim import DTaoModel, kernel
-from dtaosim.initial_state import synthetic_state
-from dtaosim.intents import MoveStake, Stake, Unstake
+from dtaosim import DTaoModel
+from dtaosim.engine import select
+from dtaosim.market import settlement
+from dtaosim.network import coinbase, distribution
+from dtaosim.network.initial import synthetic_state
 from dtaosim.protocol import amm
+from dtaosim.protocol.intents import MoveStake, Stake, Unstake
 from dtaosim.protocol.regimes import get_regime, regime_names
 
 REGIMES = st.sampled_from(regime_names())
@@ -41,17 +44,17 @@ def test_random_trading_and_emission_conserve_tao_and_alpha(regime, ops, seed):
     rng = np.random.default_rng(seed)
     for kind, a, s, x in ops:
         if kind == "stake":
-            kernel.execute_intents(stt, [Stake(a, s, x)], r, rng)
+            select.execute_intents(stt, [Stake(a, s, x)], r, rng)
         elif kind == "unstake":
             held = stt.stake[a, s]
             if held > 0:
-                kernel.execute_intents(stt, [Unstake(a, s, held * x)], r, rng)
+                select.execute_intents(stt, [Unstake(a, s, held * x)], r, rng)
         elif kind == "move":
             if stt.stake[a, s] > 0:
-                kernel.execute_intents(stt, [MoveStake(a, s, int(x), stt.stake[a, s])], r, rng)
+                select.execute_intents(stt, [MoveStake(a, s, int(x), stt.stake[a, s])], r, rng)
         else:
-            kernel.advance_blocks(stt, r, a)
-            kernel.distribute_pro_rata(stt)
+            coinbase.advance_blocks(stt, r, a)
+            distribution.distribute_pro_rata(stt)
         stt.check_invariants(rtol=1e-9)
         m = stt.subnet_mask
         assert np.all(stt.pool_tao[m] > 0) and np.all(stt.pool_alpha[m] > 0)
@@ -98,9 +101,9 @@ def test_one_tick_of_360_blocks_equals_360_ticks_of_one_block(regime, seed):
     a = _state(r, n_subnets=5, seed=seed, price_sigma=1.5)
     b = a.copy()
     rng = np.random.default_rng(0)
-    kernel.settle(a, [], r, 360, rng)
+    settlement.settle(a, [], r, 360, rng)
     for _ in range(360):
-        kernel.settle(b, [], r, 1, rng)
+        settlement.settle(b, [], r, 1, rng)
     for name in ("pool_tao", "pool_alpha", "pool_w2", "alpha_out", "alpha_issuance", "ema_price", "protocol_alpha",
                  "external_alpha", "user_flow_ema", "protocol_flow_ema", "pending_server", "pending_root"):
         np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-9, atol=1e-12, err_msg=name)
@@ -203,7 +206,7 @@ def test_settle_rejects_whole_intents_with_reasons():
     r = get_regime("price-burn-2026-06")
     stt = _state(r)
     before = stt.copy()
-    events = kernel.execute_intents(stt, [
+    events = select.execute_intents(stt, [
         Stake(0, 1, 5_000.0),        # more than the balance
         Unstake(1, 2, 10.0),         # no stake held
         Stake(2, 99, 1.0),           # no such subnet
@@ -223,7 +226,7 @@ def test_execution_order_is_seeded():
     orders = []
     for seed in (5, 5, 6):
         stt = _state(r)
-        ev = kernel.execute_intents(stt, intents, r, np.random.default_rng(seed))
+        ev = select.execute_intents(stt, intents, r, np.random.default_rng(seed))
         orders.append([e[1] for e in ev])
     assert orders[0] == orders[1]
     assert sorted(orders[2]) == [0, 1, 2]

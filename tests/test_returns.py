@@ -1,6 +1,6 @@
 """The fused return attribution and the event-free intent path give the numbers of the code they replaced.
 
-The compiled sums keep the numerical contract of :mod:`dtaosim.numerics` with numpy's: within 1e-12 of the
+The compiled sums keep the numerical contract of :mod:`dtaosim.engine.contract` with numpy's: within 1e-12 of the
 size of what they add (a sum of terms of both signs can cancel, so the bound is on ``Σ|term|``, not on the
 result); copies and whole runs of one engine are compared bit for bit."""
 
@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from dtaosim.engine.contract import ATOL, RTOL
+from dtaosim.market.returns import attribute_returns, copy_into, copy_with_column_sums
 from dtaosim.model import DTaoModel
-from dtaosim.numerics import ATOL, RTOL
-from dtaosim.returns import attribute_returns, copy_into, copy_with_column_sums
 
 from .test_ecology import full_network_config
 

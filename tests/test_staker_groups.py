@@ -13,7 +13,7 @@ import dtaosim
 from dtaosim import DTaoModel
 from dtaosim.agents import StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView, PassiveHolder, Strategy, choose_rows
-from dtaosim.intents import IntentBatch, MoveStake, Stake, Unstake
+from dtaosim.protocol.intents import IntentBatch, MoveStake, Stake, Unstake
 from tests.conftest import SMALL
 
 N = 7  # netuids: root, 5 emitting subnets, 1 not emitting

@@ -9,7 +9,7 @@ from dtaosim import DTaoModel
 from dtaosim.agents import StakerGroup
 from dtaosim.agents.strategies import STRATEGIES, MarketView
 from dtaosim.errors import ConfigError
-from dtaosim.intents import Stake, Unstake
+from dtaosim.protocol.intents import Stake, Unstake
 from tests.conftest import SMALL
 
 MIN = 0.002  # minimum stake of the view, TAO

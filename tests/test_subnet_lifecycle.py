@@ -8,11 +8,7 @@ import numpy as np
 import pytest
 
 from dtaosim.errors import ConfigError
-from dtaosim.initial_state import snapshot_state, synthetic_state
-from dtaosim.model import DTaoModel
-from dtaosim.protocol import lifecycle
-from dtaosim.protocol.regimes import get_regime
-from dtaosim.subnet_lifecycle import (
+from dtaosim.market.subnet_registration import (
     current_lock_cost,
     dissolve_subnet,
     prune_candidate,
@@ -20,6 +16,10 @@ from dtaosim.subnet_lifecycle import (
     registration_blocked,
     start_calls_due,
 )
+from dtaosim.model import DTaoModel
+from dtaosim.network.initial import snapshot_state, synthetic_state
+from dtaosim.protocol import lifecycle
+from dtaosim.protocol.regimes import get_regime
 
 TODAY = get_regime("price-burn-2026-06")
 

@@ -17,9 +17,9 @@ import dtaosim
 from dtaosim.cli import main
 from dtaosim.errors import ConfigError
 from dtaosim.model import spawn_streams
-from dtaosim.sweep import SweepResult, load, plan_sweep, run_metrics
+from dtaosim.runs.sweep import SweepResult, load, plan_sweep, run_metrics
 
-sweep_mod = importlib.import_module("dtaosim.sweep")  # ``dtaosim.sweep`` is the function
+sweep_mod = importlib.import_module("dtaosim.runs.sweep")  # ``dtaosim.runs.sweep`` is the function
 
 TINY = {
     "name": "tiny",

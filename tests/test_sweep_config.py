@@ -5,7 +5,7 @@ import copy
 import pytest
 
 from dtaosim.errors import ConfigError
-from dtaosim.sweep import plan_sweep
+from dtaosim.runs.sweep import plan_sweep
 
 BASE = {
     "name": "tiny",

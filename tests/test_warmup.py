@@ -12,8 +12,8 @@ import sys
 import pytest
 
 import dtaosim
-from dtaosim import jit_cache
 from dtaosim.cli import main
+from dtaosim.runs import warmup as jit_cache
 
 pytestmark = pytest.mark.skipif(not jit_cache.numba_available(), reason="numba is not installed")
 
@@ -74,12 +74,12 @@ def test_a_cold_cache_before_a_sweep_is_compiled_once_in_the_parent(tmp_path, co
 
 
 def test_library_use_logs_at_info_and_prints_nothing(tmp_path, cold, capsys, caplog):
-    with caplog.at_level(logging.INFO, logger="dtaosim.jit_cache"):
+    with caplog.at_level(logging.INFO, logger="dtaosim.runs.warmup"):
         dtaosim.run({"name": "lib", "horizon": {"blocks": 720}, "network": {"n_subnets": 3}})
-    assert [r.getMessage() for r in caplog.records if r.name == "dtaosim.jit_cache"] == [jit_cache.FIRST_RUN_MESSAGE]
+    assert [r.getMessage() for r in caplog.records if r.name == "dtaosim.runs.warmup"] == [jit_cache.FIRST_RUN_MESSAGE]
     assert capsys.readouterr() == ("", "")
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="dtaosim.jit_cache"):
+    with caplog.at_level(logging.INFO, logger="dtaosim.runs.warmup"):
         dtaosim.run({"name": "lib", "horizon": {"blocks": 720}, "network": {"n_subnets": 3}})
     assert not caplog.records and cold == [1]
 

@@ -1,7 +1,7 @@
 """The value investor: trades the gap between a subnet's believed fundamental value and its price.
 
 It reads ``view.fundamental_value`` (TAO per alpha over netuids, 0 where unknown; ``None`` when the run
-has no fundamentals, and then it does nothing).  See :mod:`dtaosim.fundamentals` for how the value is
+has no fundamentals, and then it does nothing).  See :mod:`dtaosim.market.fundamentals` for how the value is
 made.  Units: TAO for balances, alpha for positions, TAO per alpha for prices and values, ticks for time.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 
 from dtaosim.agents.strategies import MarketView, Strategy
 from dtaosim.errors import ConfigError
-from dtaosim.intents import Intent, Stake, Unstake
+from dtaosim.protocol.intents import Intent, Stake, Unstake
 
 __all__ = ["FUNDAMENTAL_STRATEGIES", "FundamentalInvestor"]
 

@@ -30,7 +30,7 @@ Expected income of a miner of quality ``q`` on subnet ``s`` per tick: the subnet
 tick (alpha emission x (1 - owner cut) x miner share x (1 - miner burned) x blocks) at spot price,
 times ``q / (Q_s + q)`` with ``Q_s`` the subnet's total miner quality (honest validators weight by
 quality).  Registrations are paid by the registrant from outside the model
-(:func:`~dtaosim.neuron_lifecycle.register_neuron` with ``payer=-1``) and happen when the agent steps,
+(:func:`~dtaosim.market.neuron_registration.register_neuron` with ``payer=-1``) and happen when the agent steps,
 before the tick's intents settle.
 
 Units: TAO, alpha, TAO per alpha, ticks and days.  Random draws come from ``model.streams["exogenous"]``.
@@ -45,12 +45,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dtaosim.compiled import JIT, maximum, minimum, njit, sum_range
-from dtaosim.fastpath import block_emission as block_emission_one
-from dtaosim.intents import Unstake
-from dtaosim.neuron_lifecycle import has_room_on, register_neuron, registration_rules
+from dtaosim.engine.blocks import block_emission as block_emission_one
+from dtaosim.engine.jit import JIT, maximum, minimum, njit, sum_range
+from dtaosim.market.neuron_registration import has_room_on, register_neuron, registration_rules
 from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
+from dtaosim.protocol.intents import Unstake
 
 if TYPE_CHECKING:
     from dtaosim.config import MinerEconomics
@@ -78,7 +78,7 @@ class _Market:
     keep: np.ndarray
     """(netuids,) ``1 - miner_burned`` (clipped to [0, 1]): the miners' share of their alpha kept."""
     rules: tuple[int, int, int, int, int]
-    """:func:`~dtaosim.neuron_lifecycle.registration_rules` at ``block``."""
+    """:func:`~dtaosim.market.neuron_registration.registration_rules` at ``block``."""
 
 
 class MinerEconomy(mesa.Agent):
@@ -513,7 +513,7 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
     tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the pools and
     ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid); ``owner_keep`` is 1 - the owner
     cut, ``blocks`` the blocks per tick.  ``total_q``: the miner uids' (from ``n_immortal``) total
-    quality.  ``room``: a registration finds a uid (:func:`~dtaosim.neuron_lifecycle.has_room_on` with the
+    quality.  ``room``: a registration finds a uid (:func:`~dtaosim.market.neuron_registration.has_room_on` with the
     trailing arguments of ``registration_rules``)."""
     n_s, n_u = exists.shape
     n = 0
@@ -553,7 +553,7 @@ def _refresh_row(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndar
 
 def _alpha_emission(issuance: float, max_supply: float, base: float) -> float:
     """:func:`~dtaosim.protocol.emission.block_emission` of one issuance (alpha per block, whole rao), by the
-    engine's scalar twin (:func:`dtaosim.fastpath.block_emission`)."""
+    engine's scalar twin (:func:`dtaosim.engine.blocks.block_emission`)."""
     if not max_supply > 0:  # a degenerate regime: the array rule's inf and NaN
         return float(block_emission(np.array([issuance]), max_supply, base)[0])
     return float(block_emission_one(float(issuance), float(max_supply), float(base)))

@@ -27,7 +27,7 @@ import numpy as np
 
 from dtaosim.agents.params import check_params
 from dtaosim.errors import ConfigError
-from dtaosim.intents import Intent, Stake, Unstake
+from dtaosim.protocol.intents import Intent, Stake, Unstake
 
 if TYPE_CHECKING:
     from dtaosim.agents.strategies import MarketView

@@ -2,7 +2,7 @@
 the single-account :class:`Staker`.
 
 A group holds its accounts and budgets as arrays.  A vectorized strategy (every built-in one) decides
-for all of them in one call and submits one :class:`~dtaosim.intents.IntentBatch`; a strategy that only
+for all of them in one call and submits one :class:`~dtaosim.protocol.intents.IntentBatch`; a strategy that only
 implements the per-agent ``decide(account, view)`` gets one instance per account, run account by account.
 Agents read the market through the model's :class:`~dtaosim.agents.strategies.MarketView` and submit
 intents, never touching the state.

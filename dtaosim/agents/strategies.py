@@ -5,7 +5,7 @@ overridable per agent group in the config's ``params`` table) and decides in one
 
 * **vectorized** (every built-in strategy): one instance holds the private state of ``size``
   accounts as arrays, and ``decide_group(accounts, view)`` decides for all of them at once with
-  numpy, returning an :class:`~dtaosim.intents.IntentBatch`.  Its random draws come from the one
+  numpy, returning an :class:`~dtaosim.protocol.intents.IntentBatch`.  Its random draws come from the one
   generator the instance was given (one per config group).  ``decide(account, view)`` still works
   on an instance of size 1 and returns dataclass intents;
 * **per agent** (a subclass that only implements ``decide(account, view) -> list[Intent]``): one
@@ -15,7 +15,7 @@ overridable per agent group in the config's ``params`` table) and decides in one
 Strategies are looked up by name in :data:`STRATEGIES`; nothing from a config is executed.
 
 The built-in strategies' loops over accounts and netuids are compiled (numba, no fastmath; in
-:mod:`dtaosim.agents.strategy_kernels`): each keeps the numerical contract of :mod:`dtaosim.numerics` with
+:mod:`dtaosim.agents.strategy_kernels`): each keeps the numerical contract of :mod:`dtaosim.engine.contract` with
 the numpy expressions it replaced (``tests/test_agent_speed.py`` keeps them as references and compares).
 
 Units: TAO for balances and stakes, alpha for positions, TAO per alpha for prices, ticks for time.
@@ -42,7 +42,7 @@ from dtaosim.agents.strategy_kernels import (
     watch_peaks,
 )
 from dtaosim.errors import ConfigError
-from dtaosim.intents import MOVE, STAKE, UNSTAKE, Intent, IntentBatch, MoveStake, Stake, Unstake
+from dtaosim.protocol.intents import MOVE, STAKE, UNSTAKE, Intent, IntentBatch, MoveStake, Stake, Unstake
 
 
 @dataclass
@@ -234,7 +234,8 @@ class Orders:
 _SCALARS = (int, float, np.generic)
 """Column values :class:`Orders` stores as given (bool is an int)."""
 _COLUMN_DTYPES = (np.int64, np.int64, np.float64, np.float64, np.bool_)
-"""dtypes of an :class:`~dtaosim.intents.IntentBatch`'s netuid, destination, amount, limit_price, allow_partial."""
+"""dtypes of an :class:`~dtaosim.protocol.intents.IntentBatch`'s netuid, destination, amount, limit_price,
+allow_partial."""
 
 
 def _buy(account: int, netuid: int, tao: float, view: MarketView, max_slippage: float) -> Stake:

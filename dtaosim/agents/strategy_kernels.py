@@ -1,7 +1,7 @@
 """Compiled loops of the built-in staker strategies (:mod:`dtaosim.agents.strategies`).
 
 Each computes what a numpy expression states (``tests/test_agent_speed.py`` keeps those expressions as
-references): amounts and prices within the numerical contract of :mod:`dtaosim.numerics`, sums in any
+references): amounts and prices within the numerical contract of :mod:`dtaosim.engine.contract`, sums in any
 order, and the same decisions except where a deciding quantity is within that tolerance of its threshold.
 Without numba they run as plain Python loops (same rules, slower).
 
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.compiled import JIT, maximum, minimum, njit, sum_range
-from dtaosim.intents import MOVE, STAKE, UNSTAKE, IntentBatch
+from dtaosim.engine.jit import JIT, maximum, minimum, njit, sum_range
+from dtaosim.protocol.intents import MOVE, STAKE, UNSTAKE, IntentBatch
 
 _NONE = np.zeros(0, dtype=np.int64)
 """No members or netuids (shared, read only)."""

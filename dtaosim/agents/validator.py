@@ -22,7 +22,7 @@ Honest and stale validators put the subnet's ``Neurons.owner_burn`` fraction of 
 (the owner's hotkey, whose incentive is burned) and spread the rest over miners.  Copiers copy the
 consensus, the owner's hotkey included.
 
-Weights are committed to the model's :class:`~dtaosim.consensus.WeightBook`; with commit-reveal they
+Weights are committed to the model's :class:`~dtaosim.market.consensus.WeightBook`; with commit-reveal they
 count only ``commit_reveal_tempos`` tempos later.  The validators set weights together, in index order,
 as one Mesa agent (:class:`ValidatorSet`).  Honest rows are computed only when revealed, straight into the
 weights array, from copies of miner quality and owner burn taken once for all the validators: the rows
@@ -38,14 +38,14 @@ import mesa
 import numpy as np
 
 from dtaosim.agents.params import check_params
-from dtaosim.compiled import JIT, njit, sum_range
-from dtaosim.consensus import DeferredRows
+from dtaosim.engine.accounts import live_row
+from dtaosim.engine.jit import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
-from dtaosim.grouped import live_row
+from dtaosim.market.consensus import DeferredRows
 
 if TYPE_CHECKING:
+    from dtaosim.market.neurons import Neurons
     from dtaosim.model import DTaoModel
-    from dtaosim.neurons import Neurons
 
 PHASE_GRAIN_BLOCKS = 360
 """Validators' weight-setting phases are whole multiples of this many blocks (a tempo at every regime so
@@ -307,7 +307,7 @@ def copier_rows(consensus: np.ndarray, netuids: np.ndarray, n_validators: int) -
     """The rows of ``consensus`` (shape (netuids, uids)) of subnets ``netuids``, zero on the validators'
     uids ``1..n_validators`` (the owner's hotkey, uid 0, kept), divided by their sums (a row summing to 0 or
     less: zeros); None when no row sums to more than 0.  The numpy expression (within the numerical contract of
-    :mod:`dtaosim.numerics`)::
+    :mod:`dtaosim.engine.contract`)::
 
         c = consensus[netuids].copy(); c[:, 1:1 + n_validators] = 0.0
         total = c.sum(axis=1, keepdims=True)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from dtaosim.compiled import JIT, njit, sum_range
+from dtaosim.engine.jit import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
 
 if TYPE_CHECKING:

@@ -53,7 +53,7 @@ def save_figure(fig: Any, path: Any, dpi: int = 120) -> None:
 
     Nothing that varies is written into the file (no Software/date text chunks): the same figure gives the
     same bytes."""
-    from dtaosim.files import atomic_write_bytes
+    from dtaosim.runs.files import atomic_write_bytes
 
     atomic_write_bytes(path, lambda p: fig.savefig(p, dpi=dpi, format="png", metadata=PNG_METADATA))
 

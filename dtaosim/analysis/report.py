@@ -6,8 +6,8 @@ import html
 from pathlib import Path
 
 from dtaosim.analysis import metrics, plots
-from dtaosim.files import make_dirs, write_text
-from dtaosim.results import RunResult, load_run
+from dtaosim.runs.files import make_dirs, write_text
+from dtaosim.runs.results import RunResult, load_run
 
 
 def write_report(result: RunResult | str | Path, out: str | Path) -> list[Path]:

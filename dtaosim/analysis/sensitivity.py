@@ -6,7 +6,7 @@ Parameters are config fields by dotted path (as in a ``[sweep]`` table) with ``(
 bounds that are both integers give whole-number values (for fields such as ``network.n_subnets``).
 :func:`morris` and :func:`sobol` draw the design, run it as a ``zip`` sweep (``runs`` Monte Carlo runs
 per point, common random numbers across points) and analyse one output metric averaged over the runs
-(a name from :func:`dtaosim.sweep.run_metrics`, e.g. ``"final_sum_price"``).  The ``*_sample`` and
+(a name from :func:`dtaosim.runs.sweep.run_metrics`, e.g. ``"final_sum_price"``).  The ``*_sample`` and
 ``*_analyze`` functions do the two halves for outputs computed any other way.
 
 Confidence intervals are bootstrap intervals over ``num_resamples`` resamples at ``conf_level``.
@@ -132,7 +132,7 @@ def evaluate(config: ExperimentConfig | dict | str | Path, parameters: Bounds, X
     ``Y[i]`` is ``metric`` averaged over the ``runs`` runs of point ``i``.  Raises :class:`DtaosimError`
     if a point has no finished run.
     """
-    from dtaosim.sweep import sweep
+    from dtaosim.runs.sweep import sweep
 
     names = list(parameters)
     X = np.atleast_2d(np.asarray(X, dtype=float))
@@ -164,7 +164,7 @@ def morris(config: ExperimentConfig | dict | str | Path, parameters: Bounds, met
            conf_level: float = 0.95, **sweep_kwargs: Any) -> SensitivityResult:
     """Morris screening: ``trajectories * (k + 1)`` points x ``runs`` runs; rank parameters by ``mu_star``.
 
-    ``sweep_kwargs`` go to :func:`dtaosim.sweep` (``out``, ``executor``, ``workers``, ``scheduler``, ``quiet``).
+    ``sweep_kwargs`` go to :func:`dtaosim.runs.sweep` (``out``, ``executor``, ``workers``, ``scheduler``, ``quiet``).
     """
     X = morris_sample(parameters, trajectories=trajectories, levels=levels, seed=seed)
     Y, res = evaluate(config, parameters, X, metric, runs=runs, seed=seed, **sweep_kwargs)
@@ -178,7 +178,7 @@ def sobol(config: ExperimentConfig | dict | str | Path, parameters: Bounds, metr
           conf_level: float = 0.95, **sweep_kwargs: Any) -> SensitivityResult:
     """Sobol' indices: ``n * (k + 2)`` points x ``runs`` runs (``n`` a power of 2); rank by total effect ``ST``.
 
-    ``sweep_kwargs`` go to :func:`dtaosim.sweep` (``out``, ``executor``, ``workers``, ``scheduler``, ``quiet``).
+    ``sweep_kwargs`` go to :func:`dtaosim.runs.sweep` (``out``, ``executor``, ``workers``, ``scheduler``, ``quiet``).
     """
     X = sobol_sample(parameters, n=n, calc_second_order=calc_second_order, seed=seed)
     Y, res = evaluate(config, parameters, X, metric, runs=runs, seed=seed, **sweep_kwargs)

@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from dtaosim.errors import ConfigError
-from dtaosim.numerics import ENGINES, check_close, check_fields
 from dtaosim.protocol.regimes import U16_MAX, Regime
 
 __all__ = [
@@ -596,7 +595,6 @@ def yuma_epoch(
     bonds_out: np.ndarray | None = None,
     chunk_subnets: int | None = None,
     workers: int = 1,
-    engine: str = "numpy",
     scratch: dict[str, np.ndarray] | None = None,
 ) -> YumaOutputs:
     """Run one Yuma epoch for every subnet of the batch.
@@ -613,10 +611,6 @@ def yuma_epoch(
             the epoch reads are written, the others must already be empty (as the chain keeps them).
         chunk_subnets: subnets per chunk (default: about 2 MiB of float64 per chunk array).
         workers: threads running chunks in parallel (numpy releases the GIL in its loops).
-        engine: ``"numpy"`` (this kernel), ``"numba"`` (the compiled twin
-            :func:`dtaosim.protocol.yuma_numba.yuma_epoch_numba`: same outputs, ``chunk_subnets`` and
-            ``workers`` ignored, threads set by ``numba.set_num_threads``) or ``"auto"`` (numba when
-            importable, else numpy).
         scratch: a dict the caller keeps between calls (see :func:`allocate_outputs`): the (S, N) outputs
             are written into its arrays, so the outputs of one call are overwritten by the next call given
             the same dict.
@@ -626,21 +620,6 @@ def yuma_epoch(
         original Yuma (``yuma3`` false), Yuma 3 with a fixed EMA coefficient, or Yuma 3 with liquid
         alpha (``yuma3`` and ``liquid_alpha`` and some consensus > 0).
     """
-    if engine not in ENGINES:
-        raise ConfigError(f"yuma.engine: {engine!r} is not allowed; expected one of {', '.join(map(repr, ENGINES))}")
-    if engine == "checked":
-        return _checked_epoch(inputs, params, block, quantize_u16, bonds_out, scratch)
-    if engine != "numpy":
-        try:
-            from dtaosim.protocol.yuma_numba import yuma_epoch_numba
-        except ImportError as exc:
-            if engine == "numba":
-                raise ConfigError(
-                    f"yuma.engine: 'numba' is not allowed here ({exc}); expected 'numpy' or 'auto'"
-                ) from exc
-        else:
-            return yuma_epoch_numba(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out,
-                                    scratch=scratch)
     s_count, n = inputs.n_subnets, inputs.n_uids
     blocks, out = allocate_outputs(inputs, params, block, bonds_out, scratch)
     bonds_out = out["new_bonds"]
@@ -663,22 +642,6 @@ def yuma_epoch(
             for bound in bounds:
                 run(bound)
     return YumaOutputs(**out)
-
-
-def _checked_epoch(inputs: YumaInputs, params: YumaParams, block: int | np.ndarray, quantize_u16: bool,
-                   bonds_out: np.ndarray | None, scratch: dict[str, np.ndarray] | None) -> YumaOutputs:
-    """``engine="checked"``: the compiled epoch, compared output by output with this kernel's on the same
-    inputs (copied first: the compiled one may write the bonds in place); returns the compiled outputs."""
-    reference_inputs = dataclasses.replace(inputs, bonds=np.array(inputs.bonds, dtype=np.float64))
-    got = yuma_epoch(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out, engine="numba",
-                     scratch=scratch)
-    expected = yuma_epoch(reference_inputs, params, block=block, quantize_u16=quantize_u16, engine="numpy")
-    names = [f.name for f in dataclasses.fields(YumaOutputs) if f.name != "new_bonds"]
-    check_fields("Yuma epoch", got, expected, names)
-    # u16 storage floors each bond: one within rounding of a grid line may land a step to either side
-    check_close("Yuma epoch", "new_bonds", got.new_bonds, expected.new_bonds,
-                grid=1.0 / U16_MAX if quantize_u16 else None)
-    return got
 
 
 def _epoch_chunk(

@@ -59,9 +59,9 @@ import numpy as np
 import pandas as pd
 
 from dtaosim.errors import ConfigError
-from dtaosim.files import atomic_write_bytes, make_dirs, write_text
 from dtaosim.protocol.regimes import Regime, get_regime
 from dtaosim.protocol.yuma import YumaInputs, YumaParams, yuma_epoch
+from dtaosim.runs.files import atomic_write_bytes, make_dirs, write_text
 
 __all__ = [
     "SETTING_COLUMNS",

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from dtaosim.files import atomic_write_bytes, make_dirs, write_bytes  # atomic_write_bytes: kept importable here
+from dtaosim.runs.files import atomic_write_bytes, make_dirs, write_bytes  # atomic_write_bytes: kept importable here
 
 TIMINGS_FILE = "timings.json"
 """Beside the results: what varies from run to run (wall time, host, dates)."""

@@ -1,4 +1,4 @@
-"""``dtaosim.run``: one config in, one :class:`~dtaosim.results.RunResult` out."""
+"""``dtaosim.run``: one config in, one :class:`~dtaosim.runs.results.RunResult` out."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from dtaosim.config import ExperimentConfig, as_config
-from dtaosim.jit_cache import ensure_compiled
-from dtaosim.kernel import SettleReport
+from dtaosim.market.settlement import SettleReport
 from dtaosim.model import DTaoModel, SeedLike
-from dtaosim.results import RunResult
+from dtaosim.runs.results import RunResult
+from dtaosim.runs.warmup import ensure_compiled
 
 
 def package_version() -> str:
@@ -64,7 +64,7 @@ def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None =
     seeds the exogenous stream separately (common random numbers across sweep points).
 
     The first run after an install compiles every numba kernel first (a few minutes, logged at INFO on the
-    ``dtaosim.jit_cache`` logger; see :mod:`dtaosim.jit_cache`).  ``result.timings`` holds the run's wall
+    ``dtaosim.runs.warmup`` logger; see :mod:`dtaosim.runs.warmup`).  ``result.timings`` holds the run's wall
     time, start and end (UTC) and host, which ``save`` writes to ``timings.json`` apart from the results.
     """
     cfg = as_config(config)

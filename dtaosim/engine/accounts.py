@@ -3,7 +3,7 @@
 BLAS matrix products are fast but their rounding depends on the number of threads, and on a loaded
 machine a multi-threaded BLAS can be very slow.  The model's per-tick sums over accounts use these loops
 instead: one order of additions whatever the thread count, so a run stays reproducible on its machine
-(:mod:`dtaosim.numerics`).  Units are the caller's (alpha, TAO).  Also the weight reveal's row writes
+(:mod:`dtaosim.engine.contract`).  Units are the caller's (alpha, TAO).  Also the weight reveal's row writes
 (:func:`reveal_weight_rows`), in one pass without gathering.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.compiled import JIT, njit
+from dtaosim.engine.jit import JIT, njit
 
 
 @njit(**JIT)

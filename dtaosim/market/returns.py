@@ -14,14 +14,14 @@ Each tick the model splits the change in an account's value into three parts (co
     pnl[:, 2] += h1 @ (p2 - p0)
 
 in one pass over the three (accounts, netuids) arrays and without their temporaries (within the
-numerical contract of :mod:`dtaosim.numerics`).
+numerical contract of :mod:`dtaosim.engine.contract`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.compiled import JIT, njit
+from dtaosim.engine.jit import JIT, njit
 
 
 @njit(**JIT)

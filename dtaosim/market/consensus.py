@@ -38,15 +38,15 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from dtaosim import payouts
-from dtaosim.grouped import grow_nominators, reveal_weight_rows
-from dtaosim.kernel import STATE_FIELDS
-from dtaosim.neurons import Neurons
-from dtaosim.numerics import check_close, check_fields
+from dtaosim.engine import payouts
+from dtaosim.engine.accounts import grow_nominators, reveal_weight_rows
+from dtaosim.engine.contract import check_close, check_fields
+from dtaosim.engine.select import STATE_FIELDS, yuma_epoch
+from dtaosim.market.neurons import Neurons
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol import distribution as dist
 from dtaosim.protocol.regimes import Regime
-from dtaosim.protocol.yuma import YumaInputs, YumaParams, yuma_epoch
-from dtaosim.state import NetworkState
+from dtaosim.protocol.yuma import YumaInputs, YumaParams
 
 
 class DeferredRows:
@@ -55,7 +55,7 @@ class DeferredRows:
 
     def reveal(self, neurons: Neurons, netuids: np.ndarray, uid: int, committed_at: np.ndarray | None,
                block: int) -> None:  # pragma: no cover - interface
-        """Write the rows of subnets ``netuids`` for uid ``uid`` as :func:`~dtaosim.grouped.reveal_weight_rows`
+        """Write the rows of subnets ``netuids`` for uid ``uid`` as :func:`~dtaosim.engine.accounts.reveal_weight_rows`
         writes an array of rows (same live rows, same ``last_update``)."""
         raise NotImplementedError
 
@@ -230,9 +230,9 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     ``block``: the block the epochs run at, one for all or one per netuid (``state.last_epoch_block``:
     the block each subnet's epoch fired at); stored in ``nn.last_epoch_block``.
 
-    ``engine`` picks the Yuma kernel and the alpha payouts: ``"numba"`` (compiled, :mod:`dtaosim.payouts`),
+    ``engine`` picks the Yuma kernel and the alpha payouts: ``"numba"`` (compiled, :mod:`dtaosim.engine.payouts`),
     ``"numpy"`` (the reference), ``"auto"`` (compiled when numba is importable) or ``"checked"`` (both,
-    compared by the numerical contract of :mod:`dtaosim.numerics`).
+    compared by the numerical contract of :mod:`dtaosim.engine.contract`).
     ``scratch``: two dicts the caller keeps between calls, for the epoch outputs of the first epoch and of
     the repeated ones (no new output arrays each tick; same results).
 
@@ -282,7 +282,7 @@ def _pay_epochs(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNa
                 nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray, paid_tao: np.ndarray,
                 compiled: bool) -> None:
     """Pay the drained emission of subnets ``idx`` after their epoch ``out``: alpha, then the root part;
-    ``compiled`` picks :mod:`dtaosim.payouts` over the numpy reference."""
+    ``compiled`` picks :mod:`dtaosim.engine.payouts` over the numpy reference."""
     root_alpha = state.drained_root[idx]
     root_tao = state.drained_root_tao[idx]
     pay_alpha = _pay_alpha_compiled if compiled else _pay_alpha_numpy
@@ -369,7 +369,8 @@ def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: Sim
 def _pay_alpha_compiled(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
                         nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray,
                         paid_tao: np.ndarray) -> tuple[np.ndarray, float]:
-    """:func:`_pay_alpha_numpy` compiled (:func:`dtaosim.payouts.pay_alpha_rows`; within the numerical contract)."""
+    """:func:`_pay_alpha_numpy` compiled (:func:`dtaosim.engine.payouts.pay_alpha_rows`), within the numerical
+    contract."""
     k, g = idx.size, nn.n_validators
     per_unit, kept, r_share = np.empty((k, g)), np.empty((k, g)), np.empty((k, g))
     owner_amount, unpaid_root_tao = np.empty(k), np.empty(k)
@@ -392,7 +393,7 @@ def _pay_root(state: NetworkState, nn: Neurons, idx: np.ndarray, r_share: np.nda
     """Pay the validators' root part on subnets ``idx``: their shares ``r_share`` (k, G) of the root
     stakers' drained alpha ``root_alpha`` (k,) and TAO ``root_tao`` (k,); take, then the nominators of
     their root stake ``hk_r`` (G,) TAO.  Root TAO nobody claims (``unpaid_root_tao``) is recycled.
-    ``compiled``: the TAO part by :func:`dtaosim.payouts.pay_root_tao`."""
+    ``compiled``: the TAO part by :func:`dtaosim.engine.payouts.pay_root_tao`."""
     r_alpha = r_share * root_alpha[:, None]
     if r_alpha.any():
         take = nn.validator_take[None, :]

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol import lifecycle
 from dtaosim.protocol.emission import block_emission
 from dtaosim.protocol.regimes import Regime
-from dtaosim.state import NetworkState
 
 _PER_SUBNET_ZERO = (
     "pool_tao", "pool_alpha", "alpha_out", "alpha_issuance", "ema_price", "miner_burned", "pending_server",

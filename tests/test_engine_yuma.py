@@ -23,15 +23,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tests.protocol.test_yuma as chain_tests
+from dtaosim.engine import select
+from dtaosim.engine.contract import check_close
+from dtaosim.engine.yuma import yuma_epoch_numba
 from dtaosim.errors import ConfigError
-from dtaosim.numerics import check_close
 from dtaosim.protocol.regimes import U16_MAX
 from dtaosim.protocol.yuma import _INF_BITS, YumaInputs, YumaOutputs, YumaParams, yuma_epoch
-from dtaosim.protocol.yuma_numba import yuma_epoch_numba
 from tests.protocol.test_yuma import KAPPA_CHAIN, REGIME, random_batch
 
 pytestmark = pytest.mark.contract
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def assert_engines_agree(ref: YumaOutputs, got: YumaOutputs, context: object = "") -> None:
@@ -52,7 +53,7 @@ def run_both(inputs: YumaInputs, params: YumaParams, *, block, quantize_u16: boo
         nb_bonds_out = bonds_out.copy()
         if np.shares_memory(bonds_out, inputs.bonds):
             nb_inputs = YumaInputs(**{**inputs.__dict__, "bonds": nb_bonds_out})
-    got = yuma_epoch(nb_inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=nb_bonds_out,
+    got = select.yuma_epoch(nb_inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=nb_bonds_out,
                      engine="numba")
     ref = yuma_epoch(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out, **numpy_only)
     assert_engines_agree(ref, got, "scenario")
@@ -175,7 +176,7 @@ def engine_cases(draw):
 def test_random_batches_both_engines(case):
     inp, prm, block, quantize = case
     ref = yuma_epoch(inp, prm, block=block, quantize_u16=quantize)
-    got = yuma_epoch(inp, prm, block=block, quantize_u16=quantize, engine="numba")
+    got = select.yuma_epoch(inp, prm, block=block, quantize_u16=quantize, engine="numba")
     assert_engines_agree(ref, got)
 
 
@@ -271,7 +272,7 @@ def test_full_network_both_engines():
     inputs, params, block = bench.build_network(128, 256, 64, seed=0, owner_outside=True)
     for quantize in (False, True):
         ref = yuma_epoch(inputs, params, block=block, quantize_u16=quantize)
-        got = yuma_epoch(inputs, params, block=block, quantize_u16=quantize, engine="numba")
+        got = select.yuma_epoch(inputs, params, block=block, quantize_u16=quantize, engine="numba")
         assert ref.liquid_alpha_applied.all() and ref.new_bonds.sum() > 0
         assert_engines_agree(ref, got, quantize)
 
@@ -284,21 +285,21 @@ def test_full_network_both_engines():
 def test_engine_selection_and_errors():
     rng = np.random.default_rng(1)
     inp, prm, block = random_batch(rng, 3, 6)
-    assert_engines_agree(yuma_epoch(inp, prm, block=block), yuma_epoch(inp, prm, block=block, engine="auto"))
-    checked = yuma_epoch(inp, prm, block=block, engine="checked")  # both engines, compared
-    assert_engines_agree(yuma_epoch(inp, prm, block=block, engine="numba"), checked)
+    assert_engines_agree(yuma_epoch(inp, prm, block=block), select.yuma_epoch(inp, prm, block=block, engine="auto"))
+    checked = select.yuma_epoch(inp, prm, block=block, engine="checked")  # both engines, compared
+    assert_engines_agree(select.yuma_epoch(inp, prm, block=block, engine="numba"), checked)
     with pytest.raises(ConfigError, match=r"yuma\.engine: 'cuda' is not allowed; expected one of 'auto', 'numba'"):
-        yuma_epoch(inp, prm, block=block, engine="cuda")
+        select.yuma_epoch(inp, prm, block=block, engine="cuda")
     with pytest.raises(ConfigError, match=r"yuma\.params"):
-        yuma_epoch(inp, prm.take([0, 1]), block=block, engine="numba")
+        select.yuma_epoch(inp, prm.take([0, 1]), block=block, engine="numba")
     with pytest.raises(ConfigError, match=r"yuma\.bonds_out"):
-        yuma_epoch(inp, prm, block=block, engine="numba", bonds_out=np.zeros((3, 6, 6), np.float32))
+        select.yuma_epoch(inp, prm, block=block, engine="numba", bonds_out=np.zeros((3, 6, 6), np.float32))
     empty = yuma_epoch_numba(inp.take(slice(0, 0)), prm.take(slice(0, 0)), block=block)
     assert empty.stake.shape == (0, 6) and empty.new_bonds.shape == (0, 6, 6)
 
 
 def test_no_chain_constant_literals_in_numba_kernel():
-    text = (ROOT / "dtaosim" / "protocol" / "yuma_numba.py").read_text()
+    text = (ROOT / "dtaosim" / "engine" / "yuma.py").read_text()
     for lit in ["0.18", "0.41", "360", "7200", "7_200", "201600", "201_600", "65535", "65_535", "11796", "11_796",
                 "32767", "32_767", "900000", "900_000", "50400", "50_400", "975000", "13889"]:
         assert not re.search(rf"(?<![\w.]){re.escape(lit)}(?![\w])", text), lit
@@ -318,7 +319,7 @@ def _median_by_sorting(w, keys, fixed, staked, j, fixed_threshold, low):
 def test_median_column_bisection():
     # the vector keys and statistics against their definitions; the bisection against a sort of the same
     # keys (exact integers: equal), and against the float rule of the spec away from ties (within 1e-12)
-    from dtaosim.protocol import yuma_numba as nb
+    from dtaosim.engine import yuma as nb
 
     rng = np.random.default_rng(4)
     near_ties = 0
@@ -366,7 +367,7 @@ def test_median_column_bisection():
 
 def test_kernel_pieces_equal_their_definitions():
     # the selection of the permits' stake cut and the specialised row sweeps against their plain definitions
-    from dtaosim.protocol import yuma_numba as nb
+    from dtaosim.engine import yuma as nb
 
     rng = np.random.default_rng(6)
     for case in range(300):
@@ -411,13 +412,13 @@ def test_scratch_outputs_are_reused_and_equal_fresh_ones(engine):
     kept = None
     for seed_batch in range(3):
         inp, prm, block = random_batch(rng, 5, 16)
-        fresh = yuma_epoch(inp, prm, block=block, engine=engine)
-        got = yuma_epoch(inp, prm, block=block, engine=engine, scratch=scratch)
+        fresh = select.yuma_epoch(inp, prm, block=block, engine=engine)
+        got = select.yuma_epoch(inp, prm, block=block, engine=engine, scratch=scratch)
         assert_engines_agree(fresh, got, seed_batch)
         if kept is None:
             kept = got.incentive
         assert got.incentive is kept and scratch["incentive"] is kept  # the same array each call
     inp, prm, block = random_batch(rng, 3, 16)
-    other = yuma_epoch(inp, prm, block=block, engine=engine, scratch=scratch)
+    other = select.yuma_epoch(inp, prm, block=block, engine=engine, scratch=scratch)
     assert other.incentive is not kept and other.incentive.shape == (3, 16) and scratch["incentive"] is other.incentive
-    assert_engines_agree(yuma_epoch(inp, prm, block=block, engine=engine), other)
+    assert_engines_agree(select.yuma_epoch(inp, prm, block=block, engine=engine), other)

@@ -46,8 +46,8 @@ Every file but the ``timings.json`` files (the sweep's and each run's) depends o
 seeds: the same sweep gives the same bytes.  Runs whose folder exists are skipped when the same sweep is
 run again; failed runs are retried.
 
-Note: ``dtaosim.sweep`` (the package attribute) is the :func:`sweep` function; reach this module with
-``from dtaosim.sweep import ...`` or ``importlib.import_module("dtaosim.sweep")``.
+Note: ``dtaosim.runs.sweep`` (the package attribute) is the :func:`sweep` function; reach this module with
+``from dtaosim.runs.sweep import ...`` or ``importlib.import_module("dtaosim.runs.sweep")``.
 """
 
 from __future__ import annotations
@@ -78,12 +78,12 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
-from dtaosim.compiled import available_cores, set_threads
 from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
+from dtaosim.engine.jit import available_cores, set_threads
 from dtaosim.errors import ConfigError
-from dtaosim.files import atomic_write_bytes, dir_mode, write_bytes
 from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
-from dtaosim.results import TIMINGS_FILE, read_timings
+from dtaosim.runs.files import atomic_write_bytes, dir_mode, write_bytes
+from dtaosim.runs.results import TIMINGS_FILE, read_timings
 
 EXECUTORS = ("serial", "processes", "dask")
 MAX_RUNS = 10_000_000
@@ -330,7 +330,7 @@ class Task:
     entropy: int
     progress: bool = False
     threads: int | None = None
-    """Threads the run may use (:func:`dtaosim.compiled.set_threads`); None: the cores of its process divided
+    """Threads the run may use (:func:`dtaosim.engine.jit.set_threads`); None: the cores of its process divided
     among the runs it executes at once (a dask worker's thread count), all of them otherwise."""
 
     @property
@@ -545,7 +545,7 @@ def run_metrics(result: Any) -> dict[str, float]:
 
 
 def _base_record(task: Task) -> dict[str, Any]:
-    from dtaosim.runner import package_version
+    from dtaosim.runs.runner import package_version
 
     return {
         "run_id": task.run_id, "point": task.point, "run": task.run,
@@ -564,7 +564,7 @@ def run_task(task: Task) -> dict[str, Any]:
     depends only on the task; ``timings`` (``wall_seconds``, ``started_at``, ``finished_at``, ``host``)
     is what varies.
     """
-    from dtaosim.runner import run, timing_record, utc_now
+    from dtaosim.runs.runner import run, timing_record, utc_now
 
     set_threads(task.threads if task.threads is not None else _threads_here())
     started = utc_now()
@@ -652,7 +652,7 @@ class _Store:
 
     def start_session(self, **info: Any) -> None:
         """Describe this invocation (executor, workers, runs to do) in ``timings.json``."""
-        from dtaosim.runner import host_name, utc_now
+        from dtaosim.runs.runner import host_name, utc_now
 
         self._t0 = time.perf_counter()
         self.session = {"started_at": utc_now(), "host": host_name(), **info}
@@ -701,7 +701,7 @@ class _Store:
     def write_timings(self, final: bool = False) -> None:
         """Rewrite ``timings.json``: this invocation and every run's timings (runs another process wrote
         in the meantime are kept)."""
-        from dtaosim.runner import utc_now
+        from dtaosim.runs.runner import utc_now
 
         runs = dict(read_timings(self.out).get("runs") or {})
         runs.update(self.run_timings)
@@ -798,7 +798,7 @@ def _process_executor(workers: int) -> tuple[Executor, Callable[[bool], None]]:
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
     ctx = mp.get_context(method)
     if method == "forkserver":
-        ctx.set_forkserver_preload(["dtaosim.sweep", "dtaosim.runner"])
+        ctx.set_forkserver_preload(["dtaosim.runs.sweep", "dtaosim.runs.runner"])
     ex = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
 
     def close(interrupted: bool) -> None:
@@ -840,7 +840,7 @@ def _dask_executor(workers: int, scheduler: str | None) -> tuple[Executor, Calla
 
 
 def _failure(task: Task, message: str) -> dict[str, Any]:
-    from dtaosim.runner import utc_now
+    from dtaosim.runs.runner import utc_now
 
     rec = _base_record(task)
     rec.update(status="failed", regime=task.config.get("regime", ""), config_hash="", error=message, metrics={})
@@ -1040,7 +1040,7 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     with its traceback and the sweep goes on.  ``out=None`` uses a new temporary folder.  ``quiet`` turns
     the progress bar off.  Ctrl-C or SIGTERM stops the sweep, leaving only whole run folders.  If the numba
     kernels are not compiled yet (first run after an install), they are compiled here once before any run
-    starts (see :mod:`dtaosim.jit_cache`), except for a remote dask ``scheduler``, whose workers do it.
+    starts (see :mod:`dtaosim.runs.warmup`), except for a remote dask ``scheduler``, whose workers do it.
 
     ``threads``: threads each run may use (its parallel Yuma epoch and the weight reveal beside the block
     loop).  Default: the cores divided among the runs that execute at once, so that workers x threads never
@@ -1066,7 +1066,7 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
         threads = available_cores() if executor == "serial" else max(1, available_cores() // n_workers)
     todo = [dataclasses.replace(t, threads=threads) for t in todo]
     if todo and not (executor == "dask" and scheduler):  # compile once here, not in every worker at once
-        from dtaosim.jit_cache import ensure_compiled
+        from dtaosim.runs.warmup import ensure_compiled
 
         ensure_compiled()
 

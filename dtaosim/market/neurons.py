@@ -7,7 +7,7 @@ Layout of each subnet's uid axis (length ``n_uids = 1 + n_validators + miners_pe
   (validator ``g`` is uid ``g + 1``); their root stake counts on every subnet (``tao_weight``);
 * uids ``G+1 ..``: miners, each with a latent quality that drifts.  ``n_uids`` is the subnet's uid
   capacity in the model (at most the regime's ``max_uids``): a registration replaces a miner uid
-  (:mod:`dtaosim.neuron_lifecycle`).
+  (:mod:`dtaosim.market.neuron_registration`).
 
 Stake: a simulated account nominates one validator (``nominee``) with all its stake, on every
 subnet and on root; ``nominee == -1`` means the account stakes on its own hotkey (subnet owners,
@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dtaosim.grouped import sum_rows_by_group
+from dtaosim.engine.accounts import sum_rows_by_group
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol.regimes import Regime
-from dtaosim.state import NetworkState
 
 _SPLIT_NOISE = 0.3
 """Log-sd of the per-subnet noise on outside holders' split over validators (a model choice)."""
@@ -75,7 +75,7 @@ class Neurons:
     """(netuids,) fraction of each honest or stale validator's weight row put on uid 0 (the owner's
     hotkey, whose incentive the chain burns); set by subnet owner agents, default 0."""
 
-    # --- neuron registration (dtaosim.neuron_lifecycle) ----------------------------------------
+    # --- neuron registration (dtaosim.market.neuron_registration) ----------------------------------------
     burn: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids,) current neuron registration burn (``Burn``), TAO."""
     registrations: np.ndarray = field(default=None)  # type: ignore[assignment]

@@ -8,10 +8,10 @@ read-only or system-wide install), in the user's cache folder (``$XDG_CACHE_HOME
 editable) dtaosim, so dtaosim leaves the choice to numba.
 
 Whether the kernels are compiled is kept in a marker file beside numba's cache of
-:mod:`dtaosim.fastpath`, written after a complete warm-up (:func:`warmup`) and named after what numba's
+:mod:`dtaosim.engine.blocks`, written after a complete warm-up (:func:`warmup`) and named after what numba's
 cache depends on: the dtaosim, numba and Python versions, the CPU (numba compiles for the host CPU) and
 the source of the kernel modules.  :func:`ensure_compiled` -- called when a run or a sweep starts --
-returns at once when the marker is there; otherwise it logs (INFO, logger ``dtaosim.jit_cache``) one
+returns at once when the marker is there; otherwise it logs (INFO, logger ``dtaosim.runs.warmup``) one
 line, compiles every kernel by running the warm-up, and writes the marker.  The command line prints the
 line to stderr.
 """
@@ -32,14 +32,14 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 KERNEL_MODULES = (
-    "dtaosim.compiled",
-    "dtaosim.fastpath",
-    "dtaosim.intent_engine",
-    "dtaosim.payouts",
-    "dtaosim.grouped",
-    "dtaosim.neuron_lifecycle",
-    "dtaosim.returns",
-    "dtaosim.protocol.yuma_numba",
+    "dtaosim.engine.jit",
+    "dtaosim.engine.blocks",
+    "dtaosim.engine.intents",
+    "dtaosim.engine.payouts",
+    "dtaosim.engine.accounts",
+    "dtaosim.market.neuron_registration",
+    "dtaosim.market.returns",
+    "dtaosim.engine.yuma",
     "dtaosim.agents.strategy_kernels",
     "dtaosim.agents.miners",
     "dtaosim.agents.validator",
@@ -56,7 +56,7 @@ _known_cached = False  # once seen cached, the marker is not looked for again in
 def numba_available() -> bool:
     """Whether the kernels are compiled: numba imports and ``NUMBA_DISABLE_JIT`` is not set (otherwise they
     run as plain Python: nothing to compile)."""
-    from dtaosim.fastpath import NUMBA_AVAILABLE
+    from dtaosim.engine.blocks import NUMBA_AVAILABLE
 
     if not NUMBA_AVAILABLE:
         return False
@@ -99,10 +99,10 @@ def cache_key() -> dict[str, Any]:
 
 
 def cache_dir() -> Path | None:
-    """The folder numba caches :mod:`dtaosim.fastpath`'s kernels in (``None`` without numba)."""
+    """The folder numba caches :mod:`dtaosim.engine.blocks`'s kernels in (``None`` without numba)."""
     if not numba_available():
         return None
-    from dtaosim import fastpath
+    from dtaosim.engine import blocks as fastpath
 
     try:
         return Path(fastpath.advance_compiled._cache._cache_path)
@@ -136,7 +136,7 @@ def _write_marker(seconds: float) -> Path | None:
     marker = marker_path()
     if marker is None:
         return None
-    from dtaosim.files import write_text
+    from dtaosim.runs.files import write_text
 
     try:
         write_text(marker, json.dumps({**cache_key(), "warmup_seconds": round(seconds, 1)}, indent=1) + "\n")
@@ -247,7 +247,7 @@ def _outside_the_model(model: Any) -> None:
     import numpy as np
 
     from dtaosim.agents import miners
-    from dtaosim.neuron_lifecycle import uid_to_replace
+    from dtaosim.market.neuron_registration import uid_to_replace
 
     netuids = np.flatnonzero(model.state.subnet_mask)[:2].astype(np.int64)
     uid_to_replace(model.neurons, model.regime, netuids, int(model.state.block))  # the vectorized path

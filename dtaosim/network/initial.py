@@ -14,9 +14,9 @@ from importlib import resources
 import numpy as np
 
 from dtaosim.errors import ConfigError
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol import amm
 from dtaosim.protocol.regimes import Regime
-from dtaosim.state import NetworkState
 
 SNAPSHOTS = {"2026-04-11": "subnets_snapshot_2026-04-11.json"}
 """Bundled snapshots by date."""

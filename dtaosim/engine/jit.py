@@ -3,7 +3,7 @@
 numba is optional: without it :data:`NUMBA_AVAILABLE` is False, :func:`njit` leaves functions as plain
 Python (slow, same rules) and the engines fall back to their numpy references.
 
-The compiled kernels follow the numerical contract of :mod:`dtaosim.numerics`: they agree with their
+The compiled kernels follow the numerical contract of :mod:`dtaosim.engine.contract`: they agree with their
 references within 1e-12, not bit for bit, so they sum and compare in whatever order is fastest.
 
 Developers: numba's cache tracks a function's own file only.  After editing a function here, delete the

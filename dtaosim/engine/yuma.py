@@ -28,7 +28,7 @@ reference count, and the liquid-alpha sweep is specialised (inlined with constan
 bonds penalty of 1.
 
 Float semantics: the results agree with the numpy kernel within the numerical contract of
-:mod:`dtaosim.numerics` (1e-12 per call; tested on the chain vectors, random batches drawn by
+:mod:`dtaosim.engine.contract` (1e-12 per call; tested on the chain vectors, random batches drawn by
 hypothesis and the full network), not bit for bit: sums run in this module's order and ``exp`` is the C
 library's.  Discrete choices agree except at ties: the median sums stakes truncated to 2**-60 (exactly),
 the numpy kernel in float64, so a column whose stake meets the threshold within ~1e-16 may pick the
@@ -52,7 +52,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
 
-from dtaosim.compiled import maximum, minimum, sum_range
+from dtaosim.engine.jit import maximum, minimum, sum_range
 from dtaosim.protocol.regimes import U16_MAX
 from dtaosim.protocol.yuma import (
     _INF_BITS,

@@ -1,9 +1,9 @@
-"""Compiled intent execution: :func:`execute_batch`, the numba twin of ``kernel.execute_intents``.
+"""Compiled intent execution: :func:`execute_batch`, the numba twin of ``select.execute_intents``.
 
-:func:`dtaosim.kernel.execute_intents` with ``engine="numpy"`` is the reference: a Python loop over
+:func:`dtaosim.network.execution.execute_in_order` with ``engine="numpy"`` is the reference: a Python loop over
 intent dataclasses, each quoted through the numpy pool functions of :mod:`dtaosim.protocol.amm` and
 :mod:`dtaosim.protocol.staking` on 0-d arrays (about 300 µs per intent).  This module packs the
-intents into an :class:`~dtaosim.intents.IntentBatch` and runs them in one numba ``@njit`` loop, in
+intents into an :class:`~dtaosim.protocol.intents.IntentBatch` and runs them in one numba ``@njit`` loop, in
 the same seeded order (the same ``rng.permutation`` draw), on plain scalars (about 1 µs per intent).
 
 The rules are the reference's, rule for rule: validity checks, the dust tolerance of a closing unstake,
@@ -11,7 +11,7 @@ the flat stake fee, the swap fee on the input (and the recomputed fee of a parti
 (the regime's default limits where an intent has none), the reserve and input limits, the minimum stake,
 a sell's fee alpha sold again for the block author, and a move as an unstake (no limit) then a stake
 charged no fee unless it leaves root.  States and events agree with the reference within the numerical
-contract of :mod:`dtaosim.numerics` (``tests/test_intent_engine.py``): the same statuses, amounts within
+contract of :mod:`dtaosim.engine.contract` (``tests/test_intent_engine.py``): the same statuses, amounts within
 1e-12 (``log1p``, ``expm1`` and powers are the C library's here, numpy's own SIMD versions there).
 
 Statuses are integer codes (:data:`STATUS_NAMES` gives the reference's strings).  The only intended
@@ -28,13 +28,13 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dtaosim.compiled import JIT as _JIT
-from dtaosim.compiled import NUMBA_AVAILABLE, maximum, njit
-from dtaosim.fastpath import remaining_fraction, shrink_fraction, spot_price
-from dtaosim.intents import KIND_NAMES, MOVE, STAKE, IntentBatch
+from dtaosim.engine.blocks import remaining_fraction, shrink_fraction, spot_price
+from dtaosim.engine.jit import JIT as _JIT
+from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, njit
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol import amm
+from dtaosim.protocol.intents import KIND_NAMES, MOVE, STAKE, IntentBatch
 from dtaosim.protocol.regimes import Regime
-from dtaosim.state import NetworkState
 
 # --- status codes ---------------------------------------------------------------------------------
 OK = 0
@@ -189,7 +189,7 @@ def quote_sell(y, x, w2, alpha_in, fee_rate, min_reserve, max_input_multiple, li
 
 
 # ---------------------------------------------------------------------------------------------
-# intents (kernel._execute_stake / _execute_unstake / _execute_move on scalars)
+# intents (execution._execute_stake / _execute_unstake / _execute_move on scalars)
 # ---------------------------------------------------------------------------------------------
 @njit(**_JIT)
 def _valid(s, exists, emitting):
@@ -339,17 +339,17 @@ def _state_array(state: NetworkState, name: str, dtype: type, writable: bool) ->
 def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: np.random.Generator,
                   events: bool = True) -> list[tuple]:
     """Execute ``batch`` in a random order drawn from ``rng``: same results and events as
-    ``kernel.execute_intents(..., engine="numpy")`` on ``batch.to_intents()`` (no events with
+    ``select.execute_intents(..., engine="numpy")`` on ``batch.to_intents()`` (no events with
     ``events=False``)."""
     n = len(batch)
     order = rng.permutation(n) if n > 1 else np.arange(n)
     if n == 0:
         return []
     if not NUMBA_AVAILABLE:  # pragma: no cover - exercised without numba only
-        from dtaosim import kernel
+        from dtaosim.network import execution
 
         intents = batch.to_intents()
-        done = kernel._execute_in_order(state, [intents[int(i)] for i in order], regime)
+        done = execution.execute_in_order(state, [intents[int(i)] for i in order], regime)
         return done if events else []
     lo, hi = int(batch.account.min()), int(batch.account.max())
     if lo < 0 or hi >= state.free_tao.shape[0]:

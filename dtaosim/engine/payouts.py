@@ -1,11 +1,11 @@
-"""Compiled payouts of an epoch: the alpha part of :func:`dtaosim.consensus.run_epochs` in one pass per subnet.
+"""Compiled payouts of an epoch: the alpha part of :func:`dtaosim.market.consensus.run_epochs` in one pass per subnet.
 
 The reference is the numpy code of ``consensus._pay_alpha_numpy`` (built on
 :mod:`dtaosim.protocol.distribution`): miners by incentive, the validators' dividends split into alpha
 and root parts, take, nominators' yield, owner cut.  :func:`pay_alpha_rows` runs the same rules element
 by element, one subnet row at a time, without the (subnets, uids) temporaries; the rules only couple a
 subnet's own row, so the row order changes nothing.  Results agree with the reference within the
-numerical contract of :mod:`dtaosim.numerics` (1e-12 per call; sums run in this module's order).
+numerical contract of :mod:`dtaosim.engine.contract` (1e-12 per call; sums run in this module's order).
 
 Amounts are alpha (``paid_tao``: TAO).  Shapes: ``k`` subnets paid (``netuids``), ``N`` uids (uid 0 the
 owner's hotkey, ``1..G`` the validators, ``miner_lo..N-1`` the miners), ``S`` netuids, ``A`` accounts.
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.compiled import JIT as _JIT
-from dtaosim.compiled import NUMBA_AVAILABLE, maximum, njit, sum_range
+from dtaosim.engine.jit import JIT as _JIT
+from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, njit, sum_range
 
 __all__ = ["NUMBA_AVAILABLE", "credit_stake", "pay_alpha_rows", "pay_root_tao"]
 
@@ -88,7 +88,7 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
     (account -1) are credited here.
 
     Outputs for the caller: ``per_unit`` (k, G) alpha per alpha of each validator's nominators (for
-    :func:`~dtaosim.grouped.grow_nominators`), ``kept`` (k, G) validators' alpha and ``owner_amount``
+    :func:`~dtaosim.engine.accounts.grow_nominators`), ``kept`` (k, G) validators' alpha and ``owner_amount``
     (k,) owners' alpha to credit to simulated accounts after that growth (:func:`credit_stake`),
     ``root_share`` (k, G) validators' share of the root stakers' bucket, ``unpaid_root_tao`` (k,) TAO of
     root buckets nobody claims.

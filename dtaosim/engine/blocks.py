@@ -1,6 +1,6 @@
-"""Compiled per-block coinbase: :func:`advance_blocks_fast`, the numba twin of ``kernel.advance_blocks``.
+"""Compiled per-block coinbase: :func:`advance_blocks_fast`, the numba twin of ``coinbase.advance_blocks``.
 
-:func:`dtaosim.kernel.advance_blocks` is the reference: a Python loop over blocks, vectorized over
+:func:`dtaosim.network.coinbase.advance_blocks` is the reference: a Python loop over blocks, vectorized over
 subnets with numpy.  This module runs the same rules as one numba ``@njit`` loop over blocks and
 subnets on plain scalars and arrays (no allocation inside the loop), 25-70x faster (10-25M
 subnet-blocks per second for 128 subnets on one core; ``benchmarks/bench_emission.py``).
@@ -8,7 +8,7 @@ subnet-blocks per second for 128 subnets on one core; ``benchmarks/bench_emissio
 The rules are the reference's, rule for rule; within a block only the shares, the subsidy test, the
 root-stake credit and the recycled TAO couple subnets, and those are computed before or after one fused
 pass per subnet.  Results agree with the reference within the numerical contract of
-:mod:`dtaosim.numerics` (1e-12 per call), not bit for bit: sums run in this loop's order and ``log1p``,
+:mod:`dtaosim.engine.contract` (1e-12 per call), not bit for bit: sums run in this loop's order and ``log1p``,
 ``expm1`` and powers are the C library's, while numpy may use its own SIMD versions.  The halving
 exponent ``floor(log2 v)`` is read from the binary exponent of ``v`` where that is provably the same
 integer (:func:`block_emission`), and the legacy epoch test ``(b + netuid + 1) mod (tempo + 1)`` is
@@ -21,7 +21,7 @@ Units: TAO and alpha amounts, prices in TAO per alpha, ages and times in blocks.
 number comes from the :class:`~dtaosim.protocol.regimes.Regime`; the rule choices (strings) are
 turned into the integer codes below by :func:`rules_from_regime`.
 
-numba is optional: without it :func:`advance_blocks_fast` calls ``kernel.advance_blocks``.
+numba is optional: without it :func:`advance_blocks_fast` calls ``coinbase.advance_blocks``.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from dtaosim import kernel
-from dtaosim.compiled import JIT as _JIT
-from dtaosim.compiled import NUMBA_AVAILABLE, maximum, minimum, njit, sum_range
-from dtaosim.kernel import TickFlows
+from dtaosim.engine.jit import JIT as _JIT
+from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, minimum, njit, sum_range
+from dtaosim.network import coinbase
+from dtaosim.network.coinbase import TickFlows
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol.regimes import RAO_PER_TAO, Regime
-from dtaosim.state import NetworkState
 
 # --- rule codes (the Regime's string choices) ----------------------------------------------------
 SHARE_EMA_PRICE, SHARE_EMA_PRICE_BURN, SHARE_EMA_PRICE_ROOTPROP_BURN, SHARE_TAO_FLOW, SHARE_NET_FLOW = range(5)
@@ -745,14 +745,14 @@ def _array(obj: object, name: str, dtype: type, n: int, writable: bool) -> np.nd
 
 def advance_blocks_fast(state: NetworkState, regime: Regime, n_blocks: int,
                         flows: TickFlows | None = None) -> TickFlows:
-    """Advance ``n_blocks`` blocks with no intents: same results as :func:`kernel.advance_blocks`.
+    """Advance ``n_blocks`` blocks with no intents: same results as :func:`coinbase.advance_blocks`.
 
     Mutates ``state`` (as the reference does: pool arrays, EMA prices and flow EMAs are replaced by
     new arrays, the other arrays updated in place) and accumulates into ``flows`` (a new
     :class:`TickFlows` if None), which is returned.  Falls back to the reference without numba.
     """
     if not NUMBA_AVAILABLE:
-        return kernel.advance_blocks(state, regime, n_blocks, flows)
+        return coinbase.advance_blocks(state, regime, n_blocks, flows)
     flows = flows or TickFlows(state.n_netuids)
     n_blocks = int(n_blocks)
     if n_blocks < 1:

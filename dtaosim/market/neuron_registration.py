@@ -27,14 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dtaosim.compiled import NUMBA_AVAILABLE, njit
-from dtaosim.initial_state import SNAPSHOTS, load_snapshot
-from dtaosim.intent_engine import quote_buy as quote_buy_one
-from dtaosim.neurons import Neurons
+from dtaosim.engine.intents import quote_buy as quote_buy_one
+from dtaosim.engine.jit import NUMBA_AVAILABLE, njit
+from dtaosim.market.neurons import Neurons
+from dtaosim.network.initial import SNAPSHOTS, load_snapshot
+from dtaosim.network.state import NetworkState
 from dtaosim.protocol import amm
 from dtaosim.protocol.lifecycle import NO_CANDIDATE, bump_burn, decay_burn
 from dtaosim.protocol.regimes import Regime
-from dtaosim.state import NetworkState
 
 
 def initial_neuron_burn(state: NetworkState, regime: Regime, initial_state: str = "synthetic") -> np.ndarray:
@@ -277,8 +277,8 @@ def _quote_burn(y: float, x: float, w2: float, tao: float, regime: Regime
     """The pool's quote for buying alpha with a registration burn of ``tao`` TAO (fee included, no partial
     fill, the regime's default limit): ``(status, tao paid, fee, alpha bought, new TAO reserve, new alpha
     reserve)``, status an :mod:`~dtaosim.protocol.amm` code.  :func:`amm.quote_buy` on one pool; with numba,
-    its compiled scalar twin (:func:`dtaosim.intent_engine.quote_buy`, within the numerical contract of
-    :mod:`dtaosim.numerics`, a fraction of the cost)."""
+    its compiled scalar twin (:func:`dtaosim.engine.intents.quote_buy`, within the numerical contract of
+    :mod:`dtaosim.engine.contract`, a fraction of the cost)."""
     if NUMBA_AVAILABLE:
         status, paid, fee, alpha, new_y, new_x = quote_buy_one(
             y, x, w2, tao, regime.fee_rate, regime.min_reserve, regime.max_input_multiple, regime.max_buy_price,
