@@ -31,6 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from dtaosim.errors import ConfigError
+from dtaosim.plugins import check_strategy_name, import_plugins
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
 
 
@@ -47,13 +48,6 @@ def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
 def _span_ticks(days: float, ticks_per_day: float) -> float:
     """An EMA span of ``days`` in ticks (at least 1 tick): the EMA weights the tick by ``2 / (span + 1)``."""
     return max(1.0, days * ticks_per_day)
-
-
-def _known_name(value: str, registry: dict[str, Any], what: str) -> str:
-    """``value`` if it names an entry of ``registry``; else a ValueError listing the allowed names."""
-    if value not in registry:
-        raise ValueError(f"unknown {what}; allowed: {', '.join(sorted(registry))}")
-    return value
 
 
 class _Strict(BaseModel):
@@ -99,9 +93,7 @@ class AgentGroup(_Strict):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:
-        from dtaosim.agents.strategies import STRATEGIES
-
-        return _known_name(v, STRATEGIES, "strategy")
+        return check_strategy_name("staker", v)
 
 
 class Network(_Strict):
@@ -140,9 +132,7 @@ class ValidatorGroup(_Strict):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:
-        from dtaosim.agents.validator import VALIDATOR_STRATEGIES
-
-        return _known_name(v, VALIDATOR_STRATEGIES, "validator strategy")
+        return check_strategy_name("validator", v)
 
 
 def _default_validators() -> list[ValidatorGroup]:
@@ -190,9 +180,7 @@ class OwnerGroup(_Strict):
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:
-        from dtaosim.agents.owner import OWNER_STRATEGIES
-
-        return _known_name(v, OWNER_STRATEGIES, "owner strategy")
+        return check_strategy_name("owner", v)
 
     @field_validator("netuids")
     @classmethod
@@ -223,9 +211,7 @@ class Lifecycle(_Strict):
     @field_validator("entrant_strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:
-        from dtaosim.agents.owner import OWNER_STRATEGIES
-
-        return _known_name(v, OWNER_STRATEGIES, "owner strategy")
+        return check_strategy_name("owner", v)
 
 
 class MinerEconomics(_Strict):
@@ -400,6 +386,9 @@ class ExperimentConfig(_Strict):
 
     name: str = "experiment"
     description: str = ""
+    plugins: list[str] = Field(default_factory=list)
+    """Modules to import before the strategies are looked up (each registers strategies with
+    :func:`dtaosim.register_strategy`): the config's explicit opt-in to run the user's code."""
     seed: int = Field(default=0, ge=0)
     regime: str = DEFAULT_REGIME
     regime_overrides: dict[str, Any] = Field(default_factory=dict)
@@ -418,6 +407,18 @@ class ExperimentConfig(_Strict):
     """Kernels: compiled (``numba``; ``auto`` when numba imports), the readable reference (``numpy``), or both
     compared call by call (``checked``, slow: see docs/NUMERICS.md)."""
     sweep: dict[str, Any] | None = None
+
+    @field_validator("plugins")
+    @classmethod
+    def _import_plugins(cls, v: list[str]) -> list[str]:
+        for module in v:
+            if not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", module):
+                raise ValueError(f"{module!r} is not a module name (dotted Python identifiers)")
+        try:
+            import_plugins(v)
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("plugins: ")) from None
+        return v
 
     @field_validator("regime")
     @classmethod

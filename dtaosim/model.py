@@ -13,10 +13,10 @@ import mesa
 import numpy as np
 
 from dtaosim.agents.miners import MinerEconomy
-from dtaosim.agents.owner import OWNER_STRATEGIES, SubnetEntrants, SubnetOwner
+from dtaosim.agents.owner import SubnetEntrants, SubnetOwner
 from dtaosim.agents.staker import StakerGroup
-from dtaosim.agents.strategies import STRATEGIES, MarketView
-from dtaosim.agents.validator import VALIDATOR_STRATEGIES, MinerPopulation, Validator, ValidatorSet
+from dtaosim.agents.strategies import MarketView
+from dtaosim.agents.validator import MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
 from dtaosim.config import Distribution, ExperimentConfig, as_config
 from dtaosim.engine.background import Background
@@ -32,6 +32,7 @@ from dtaosim.market.settlement import SettleReport, settle
 from dtaosim.market.subnet_registration import current_lock_cost, register_subnet, registration_blocked, start_calls_due
 from dtaosim.network.initial import snapshot_state, synthetic_state
 from dtaosim.network.state import NetworkState
+from dtaosim.plugins import strategy_class
 from dtaosim.protocol.intents import Intent
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
@@ -194,7 +195,7 @@ class DTaoModel(mesa.Model):
                 netuids = [u for u in g.netuids if u not in claimed]
             for netuid in netuids:
                 claimed.add(netuid)
-                strategy = OWNER_STRATEGIES[g.strategy](
+                strategy = strategy_class("owner", g.strategy)(
                     g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
                     where=f"owners[{gi}].params")
                 account = self._take_owner_account(g.budget)
@@ -208,7 +209,7 @@ class DTaoModel(mesa.Model):
         if lc.registrations:
             st.last_lock = lc.last_lock
             st.last_lock_block = max(1, st.block - round(lc.last_lock_age_days * self.regime.blocks_per_day))
-            OWNER_STRATEGIES[lc.entrant_strategy](lc.entrant_params, np.random.default_rng(0),
+            strategy_class("owner", lc.entrant_strategy)(lc.entrant_params, np.random.default_rng(0),
                                                   where="lifecycle.entrant_params")  # check the params now
             SubnetEntrants(self, lc.entry_rate_per_day, lc.max_lock.median, lc.max_lock.sigma)
 
@@ -249,7 +250,7 @@ class DTaoModel(mesa.Model):
                                              self.config.consensus.quality_sigma)
             if self.fundamentals is not None:
                 self.fundamentals.reset_subnet(reg.netuid, float(st.price[reg.netuid]))
-            strategy = OWNER_STRATEGIES[lc.entrant_strategy](
+            strategy = strategy_class("owner", lc.entrant_strategy)(
                 lc.entrant_params, np.random.default_rng(self.streams["agents"].integers(2**63)),
                 where="lifecycle.entrant_params")
             SubnetOwner(self, reg.netuid, account, strategy)
@@ -273,7 +274,7 @@ class DTaoModel(mesa.Model):
         rng = self.streams["init"]
         account = 0
         for gi, g in enumerate(cfg.agents):
-            cls = STRATEGIES[g.strategy]
+            cls = strategy_class("staker", g.strategy)
             if isinstance(g.budget, Distribution):
                 budgets = g.budget.median * np.exp(g.budget.sigma * rng.standard_normal(g.count))
             else:
@@ -311,7 +312,7 @@ class DTaoModel(mesa.Model):
             nn.nominee[:n_stakers] = rng.choice(n_validators, size=n_stakers, p=nn.external_root_split)
         index, validators = 0, []
         for gi, g in enumerate(cfg.validators):
-            cls = VALIDATOR_STRATEGIES[g.strategy]
+            cls = strategy_class("validator", g.strategy)
             for _ in range(g.count):
                 account = n_stakers + index
                 strategy = cls(g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),

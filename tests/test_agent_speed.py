@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dtaosim.agents.strategies import (
-    STRATEGIES,
     Arbitrageur,
     MarketView,
     MeanReversion,
@@ -36,6 +35,7 @@ from dtaosim.agents.strategies import (
 )
 from dtaosim.agents.validator_market import blend_split_rows
 from dtaosim.engine.contract import ATOL, RTOL, check_close, first_mismatch
+from dtaosim.plugins import strategy_class
 from dtaosim.protocol.intents import (
     _BATCH_DTYPES,
     _BATCH_FIELDS,
@@ -610,7 +610,7 @@ def test_empty_batch_is_shared_and_has_nothing_to_change():
 
 def test_registry_holds_the_sped_up_classes():
     for name, (cls, _) in PAIRS.items():
-        assert STRATEGIES[name] is cls
+        assert strategy_class("staker", name) is cls
 
 
 @settings(max_examples=60, deadline=None)

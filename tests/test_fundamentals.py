@@ -10,10 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dtaosim import ConfigError, parse_config
-from dtaosim.agents.fundamental import FUNDAMENTAL_STRATEGIES, FundamentalInvestor
+from dtaosim.agents.fundamental import FundamentalInvestor
 from dtaosim.agents.strategies import MarketView
 from dtaosim.config import Fundamentals
 from dtaosim.market.fundamentals import SubnetFundamentals, check_edges
+from dtaosim.plugins import strategy_class
 from dtaosim.protocol.intents import Stake, Unstake
 from tests.conftest import SMALL
 
@@ -235,7 +236,7 @@ def _investor(**params):
 
 
 def test_value_investor_buys_the_most_undervalued_subnet():
-    assert FUNDAMENTAL_STRATEGIES == {"fundamental": FundamentalInvestor}
+    assert strategy_class("staker", "fundamental") is FundamentalInvestor
     intents = _investor().decide(0, _view([0.0, 1.3, 1.6, 0.9]))
     assert intents == [Stake(0, 2, 50.0, limit_price=pytest.approx(1.05), allow_partial=True)]
     # the limit never crosses the believed value

@@ -211,10 +211,11 @@ def test_registration_writes_what_the_numpy_code_wrote(data):
 # the per-tick loops of MinerEconomy against the numpy code they replaced
 # ---------------------------------------------------------------------------------------------
 def _reference_book_sales(actual, alpha, exit_alpha, plan, plan_exit, plan_total) -> None:
-    """``MinerEconomy._book_sales`` before it was compiled."""
+    """``MinerEconomy._book_sales`` in numpy (the readable rule of the compiled ``_book_sold``)."""
     tracked = alpha.sum(axis=1) + exit_alpha
     sold = np.clip(tracked - actual, 0.0, plan_total)
     frac = np.where(plan_total > 0, sold / np.where(plan_total > 0, plan_total, 1.0), 0.0)
+    frac = np.where(frac > 1.0 - 1e-12, 1.0, frac)  # the whole plan, up to rounding of the sums
     plan *= frac[:, None]
     plan_exit *= frac
     alpha -= plan

@@ -12,7 +12,8 @@ import pytest
 import dtaosim
 from dtaosim import DTaoModel
 from dtaosim.agents import StakerGroup
-from dtaosim.agents.strategies import STRATEGIES, MarketView, PassiveHolder, Strategy, choose_rows
+from dtaosim.agents.strategies import MarketView, PassiveHolder, Strategy, choose_rows
+from dtaosim.plugins import register_strategy, strategy_class, unregister_strategy
 from dtaosim.protocol.intents import IntentBatch, MoveStake, Stake, Unstake
 from tests.conftest import SMALL
 
@@ -98,7 +99,7 @@ def _key(it) -> tuple:
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_group_decides_like_its_accounts_one_by_one(case):
     name = case.split("-")[0]
-    cls, params = STRATEGIES[name], CASES[case]
+    cls, params = strategy_class("staker", name), CASES[case]
     assert cls.vectorized()
     group = cls(params, np.random.default_rng(1), size=M)
     singles = [cls(params, np.random.default_rng(100 + i)) for i in range(M)]
@@ -127,7 +128,7 @@ def test_group_decides_like_its_accounts_one_by_one(case):
 
 def test_group_draws_are_seeded():
     def run(seed):
-        s = STRATEGIES["momentum"]({"top_k": 3, "threshold": 0.0}, np.random.default_rng(seed), size=50)
+        s = strategy_class("staker", "momentum")({"top_k": 3, "threshold": 0.0}, np.random.default_rng(seed), size=50)
         market = Market(seed=3)
         out = []
         for _ in range(6):
@@ -187,17 +188,18 @@ class PassiveButPerAgent(PassiveHolder):
 def test_vectorized_classification():
     builtin = ("passive", "momentum", "yield_chaser", "mean_reversion", "whale", "panic_seller", "root_staker",
                "arbitrageur")
-    assert all(STRATEGIES[name].vectorized() for name in builtin)
+    assert all(strategy_class("staker", name).vectorized() for name in builtin)
     assert not EveryOther.vectorized() and not PassiveButPerAgent.vectorized()
     with pytest.raises(ValueError, match="per agent"):
         EveryOther({}, np.random.default_rng(0), size=3)
     with pytest.raises(ValueError, match="decide_group"):
-        STRATEGIES["passive"]({}, np.random.default_rng(0), size=3).decide(0, Market(0).view())
+        strategy_class("staker", "passive")({}, np.random.default_rng(0), size=3).decide(0, Market(0).view())
 
 
-def test_per_agent_strategies_run_inside_a_group(monkeypatch):
-    monkeypatch.setitem(STRATEGIES, EveryOther.name, EveryOther)
-    monkeypatch.setitem(STRATEGIES, PassiveButPerAgent.name, PassiveButPerAgent)
+def test_per_agent_strategies_run_inside_a_group(request):
+    for cls in (EveryOther, PassiveButPerAgent):
+        register_strategy("staker")(cls)
+        request.addfinalizer(lambda name=cls.name: unregister_strategy("staker", name))
     cfg = copy.deepcopy(SMALL)
     cfg["consensus"] = {"mode": "stake_pro_rata"}
     cfg["agents"] = [

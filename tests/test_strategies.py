@@ -7,8 +7,9 @@ import pytest
 
 from dtaosim import DTaoModel
 from dtaosim.agents import StakerGroup
-from dtaosim.agents.strategies import STRATEGIES, MarketView
+from dtaosim.agents.strategies import MarketView
 from dtaosim.errors import ConfigError
+from dtaosim.plugins import strategy_class, strategy_names
 from dtaosim.protocol.intents import Stake, Unstake
 from tests.conftest import SMALL
 
@@ -31,25 +32,25 @@ def view(*, tick=0, price=(1.0, 0.02, 0.04, 0.01), ema=None, pool=(1e5, 1000.0, 
 
 
 def make(name, **params):
-    return STRATEGIES[name](params, np.random.default_rng(0))
+    return strategy_class("staker", name)(params, np.random.default_rng(0))
 
 
 NEW = ["mean_reversion", "whale", "panic_seller", "root_staker", "arbitrageur"]
 
 
 def test_new_strategies_are_registered():
-    assert set(NEW) <= set(STRATEGIES)
+    assert set(NEW) <= set(strategy_names("staker"))
     for name in NEW:
-        assert STRATEGIES[name].name == name and STRATEGIES[name].__doc__
+        assert strategy_class("staker", name).name == name and strategy_class("staker", name).__doc__
 
 
 @pytest.mark.parametrize("name", NEW)
 def test_unknown_parameter_names_the_allowed_ones(name):
     with pytest.raises(ConfigError) as err:
-        STRATEGIES[name]({"bogus": 1}, np.random.default_rng(0), where="agents[2].params")
+        strategy_class("staker", name)({"bogus": 1}, np.random.default_rng(0), where="agents[2].params")
     msg = str(err.value)
     assert msg.startswith("agents[2].params.bogus:")
-    for key in STRATEGIES[name].defaults:
+    for key in strategy_class("staker", name).defaults:
         assert key in msg
 
 
@@ -61,7 +62,7 @@ def test_unknown_parameter_names_the_allowed_ones(name):
 ])
 def test_bad_parameter_values_are_config_errors(name, key, value):
     with pytest.raises(ConfigError, match=rf"params\.{key}:"):
-        STRATEGIES[name]({key: value}, np.random.default_rng(0))
+        strategy_class("staker", name)({key: value}, np.random.default_rng(0))
 
 
 # ---------------------------------------------------------------------------------------- mean reversion

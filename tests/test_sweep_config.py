@@ -85,7 +85,7 @@ CASES = [
     ("override-out-of-range", {"parameters": {"regime_overrides.fee_rate": [0.0, 2.0]}},
      P + "regime_overrides.fee_rate", "2.0 is not allowed; expected a fraction in [0, 1] (sweep point 1"),
     ("unknown-strategy", {"parameters": {"agents[0].strategy": ["passive", "nope"]}}, P + "agents[0].strategy",
-     "'nope' is not allowed; unknown strategy"),
+     "'nope' is not allowed; unknown staker strategy"),
     ("negative-days", {"parameters": {"horizon.days": [-1.0]}}, P + "horizon.days",
      "-1.0 is not allowed; Input should be greater than 0"),
 ]

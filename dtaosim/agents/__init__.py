@@ -1,9 +1,11 @@
-"""Mesa agents and their pluggable strategies."""
+"""Mesa agents and their strategies: stakers (:mod:`~dtaosim.agents.strategies`, :mod:`~dtaosim.agents.staker`),
+validators (:mod:`~dtaosim.agents.validator`), the validator market, subnet owners, miners.
 
-from dtaosim.agents.fundamental import FUNDAMENTAL_STRATEGIES
+Agents know the model through :class:`~dtaosim.agents.interface.Simulation`; strategies are found by name in
+:mod:`dtaosim.plugins`.
+"""
+
 from dtaosim.agents.staker import Staker, StakerGroup
-from dtaosim.agents.strategies import STRATEGIES, MarketView, Strategy
+from dtaosim.agents.strategies import MarketView, Strategy
 
-STRATEGIES.update(FUNDAMENTAL_STRATEGIES)
-
-__all__ = ["STRATEGIES", "MarketView", "Staker", "StakerGroup", "Strategy"]
+__all__ = ["MarketView", "Staker", "StakerGroup", "Strategy"]

@@ -15,7 +15,7 @@ from dtaosim.agents.strategies import MarketView, Strategy
 from dtaosim.errors import ConfigError
 from dtaosim.protocol.intents import Intent, Stake, Unstake
 
-__all__ = ["FUNDAMENTAL_STRATEGIES", "FundamentalInvestor"]
+__all__ = ["FundamentalInvestor"]
 
 
 class FundamentalInvestor(Strategy):
@@ -87,5 +87,3 @@ class FundamentalInvestor(Strategy):
         return intents
 
 
-FUNDAMENTAL_STRATEGIES: dict[str, type[Strategy]] = {FundamentalInvestor.name: FundamentalInvestor}
-"""The strategies of this module by config name (merged into the STRATEGIES registry by the model)."""

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import repeat
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -53,8 +53,7 @@ from dtaosim.protocol.emission import block_emission
 from dtaosim.protocol.intents import Unstake
 
 if TYPE_CHECKING:
-    from dtaosim.config import MinerEconomics
-    from dtaosim.model import DTaoModel
+    from dtaosim.agents.interface import Simulation
 
 _BIG = float(np.finfo(np.float64).max)
 """What ``np.nan_to_num`` makes of an infinite cost."""
@@ -84,7 +83,7 @@ class _Market:
 class MinerEconomy(mesa.Agent):
     """Every miner of the network as one collective agent trading from the miner account."""
 
-    def __init__(self, model: DTaoModel, cfg: MinerEconomics) -> None:
+    def __init__(self, model: Simulation, cfg: Any) -> None:
         super().__init__(model)
         if model.miner_account is None or model.neurons is None:
             raise ValueError("MinerEconomy needs neurons and a miner account (miners.enabled, consensus yuma)")
@@ -103,7 +102,7 @@ class MinerEconomy(mesa.Agent):
     # ------------------------------------------------------------------------------------------
     @property
     def days_per_tick(self) -> float:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         return model.blocks_per_tick / model.regime.blocks_per_day
 
     @property
@@ -112,7 +111,7 @@ class MinerEconomy(mesa.Agent):
         return self.cfg.patience_in_ticks(1.0 / self.days_per_tick)
 
     def step(self) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         rng = model.streams["exogenous"]
         self._book_sales()
         self._settle_treasury()
@@ -127,7 +126,7 @@ class MinerEconomy(mesa.Agent):
     def _book_sales(self) -> None:
         """Split the alpha sold last tick over the uids that asked to sell; re-sync the per-uid
         holdings with the account's stake (e.g. after a dissolution paid the account out)."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         _book_sold(st.stake[self.account], nn.miner_alpha, nn.miner_exit_alpha, self._plan, self._plan_exit,
@@ -136,7 +135,7 @@ class MinerEconomy(mesa.Agent):
     def _settle_treasury(self) -> None:
         """Pay the running costs from the account's TAO; the rest goes home.  All of it leaves to
         outside holders."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         treasury = float(st.free_tao[self.account])
@@ -155,7 +154,7 @@ class MinerEconomy(mesa.Agent):
         return float(np.exp(self.cfg.quality_sigma * rng.standard_normal()))
 
     def _assign_costs(self, rng: np.random.Generator) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
         if _count_unpriced(nn.miner_active, nn.miner_cost):
@@ -164,7 +163,7 @@ class MinerEconomy(mesa.Agent):
 
     def _update_profit(self) -> None:
         """Last tick's profit of every active miner: alpha income at the current price minus cost."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         span = self.cfg.profit_ema_span(1.0 / self.days_per_tick)
@@ -176,7 +175,7 @@ class MinerEconomy(mesa.Agent):
         """A subnet's miners' alpha per tick valued at spot price, TAO (0 where not emitting), for the
         subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element: a subnet's
         value does not depend on which others are computed with it."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         st, r = model.state, model.regime
         sel = slice(None) if netuids is None else netuids
         alpha_em = block_emission(st.alpha_issuance[sel], r.max_supply, r.base_block_emission)
@@ -188,7 +187,7 @@ class MinerEconomy(mesa.Agent):
     def _income_of(self, netuid: int, keep: float) -> float:
         """:meth:`expected_income` of one subnet with Python floats; ``keep``: the subnet's
         ``1 - clip(miner_burned, 0, 1)``."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         st, r, s = model.state, model.regime, netuid
         if not (s != 0 and st.exists[s] and st.emitting[s]):  # st.subnet_mask[s] and st.emitting[s]
             return 0.0
@@ -201,7 +200,7 @@ class MinerEconomy(mesa.Agent):
         room for a registration), built by one compiled loop (:func:`_market_build`) and kept up to date by
         :meth:`_touch` as miners leave and register: the numbers of recomputing them for every miner, at a
         fraction of the cost."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         m = self._mkt
@@ -224,7 +223,7 @@ class MinerEconomy(mesa.Agent):
         m, s = self._mkt, int(netuid)
         if m is None or not 0 <= s < len(m.pos) or m.pos[s] < 0:
             return
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         k = m.pos[s]
@@ -236,7 +235,7 @@ class MinerEconomy(mesa.Agent):
     def best_subnet(self, quality: float, cost_per_day: float, exclude: int = -1) -> tuple[int, float]:
         """The subnet where a miner of ``quality`` and cost ``cost_per_day`` expects the most profit over
         ``horizon_days`` net of the burn, and that value (TAO); ``(-1, value)`` if none is positive."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
         m = self._market()
@@ -249,7 +248,7 @@ class MinerEconomy(mesa.Agent):
         return (int(netuids[k]), float(value)) if value > 0 else (-1, float(value))
 
     def _register(self, netuid: int, quality: float, cost: float) -> bool:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         reg = register_neuron(st, nn, model.regime, netuid, block=st.block, payer=-1, quality=quality,
@@ -266,7 +265,7 @@ class MinerEconomy(mesa.Agent):
         return True
 
     def _leave_or_move(self, rng: np.random.Generator) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
         patience = self.patience
@@ -302,7 +301,7 @@ class MinerEconomy(mesa.Agent):
     def _sell(self) -> None:
         """One Unstake per subnet: active miners sell their fraction (at least their cost), miners that
         left and replaced uids sell everything."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         price = st.price
@@ -422,6 +421,10 @@ def _plan_sales(hold: np.ndarray, cost: np.ndarray, active: np.ndarray, price: n
         plan_total[s] = total * scale
 
 
+_SNAP = 1e-12
+"""Relative tolerance of "the whole plan was sold" (the numerical contract's)."""
+
+
 @njit(**JIT)
 def _book_sold(actual: np.ndarray, alpha: np.ndarray, exit_alpha: np.ndarray, plan: np.ndarray,
                plan_exit: np.ndarray, plan_total: np.ndarray) -> None:
@@ -429,13 +432,18 @@ def _book_sold(actual: np.ndarray, alpha: np.ndarray, exit_alpha: np.ndarray, pl
     account's ``actual`` alpha, clipped to [0, plan total]) is split over the uids' ``plan`` and the
     ``plan_exit`` in proportion (holdings floored at 0); holdings that still differ from ``actual`` by
     more than 1e-9 (relative, at least 1 alpha) are scaled to it (all of it to ``exit_alpha`` when nothing
-    is tracked).  The plans are reset to 0.  ``alpha``, ``plan``: (netuids, uids); the rest (netuids,)."""
+    is tracked).  A plan sold to within 1e-12 of all of it counts as all of it, so rounding of the sums
+    leaves no dust to decide between "something tracked" and "nothing tracked".  The plans are reset to 0.
+    ``alpha``, ``plan``: (netuids, uids); the rest (netuids,)."""
     n = alpha.shape[1]
     for s in range(alpha.shape[0]):
         row = alpha[s]
         t = plan_total[s]
-        sold = minimum(maximum(sum_range(row, 0, n) + exit_alpha[s] - actual[s], 0.0), t)  # clipped to [0, t]
+        tracked = sum_range(row, 0, n) + exit_alpha[s]
+        sold = minimum(maximum(tracked - actual[s], 0.0), t)  # clipped to [0, t]
         frac = sold / t if t > 0 else 0.0
+        if frac > 1.0 - _SNAP:  # the whole plan sold, up to rounding of the sums: exactly (no dust left)
+            frac = 1.0
         for u in range(n):
             row[u] = maximum(row[u] - plan[s, u] * frac, 0.0)
             plan[s, u] = 0.0

@@ -30,8 +30,8 @@ from dtaosim.errors import ConfigError
 from dtaosim.protocol.intents import Intent, Stake, Unstake
 
 if TYPE_CHECKING:
+    from dtaosim.agents.interface import Simulation
     from dtaosim.agents.strategies import MarketView
-    from dtaosim.model import DTaoModel
 
 _COMMON: dict[str, Any] = {"burn_fraction": 0.0, "initial_alpha_fraction": 0.0, "max_slippage": 0.05,
                            "interval": 1}
@@ -146,14 +146,13 @@ class Buyback(OwnerStrategy):
         return self._buy(account, netuid, float(view.free_tao[account]) * self.params["buyback_fraction"], view)
 
 
-OWNER_STRATEGIES: dict[str, type[OwnerStrategy]] = {c.name: c for c in (Holder, Seller, Dumper, Buyback)}
 """Owner strategies by the name a config uses."""
 
 
 class SubnetOwner(mesa.Agent):
     """The owner of subnet ``netuid``, trading from ``account`` (its coldkey; it stakes on its own hotkey)."""
 
-    def __init__(self, model: DTaoModel, netuid: int, account: int, strategy: OwnerStrategy) -> None:
+    def __init__(self, model: Simulation, netuid: int, account: int, strategy: OwnerStrategy) -> None:
         super().__init__(model)
         self.netuid = netuid
         self.account = account
@@ -162,12 +161,12 @@ class SubnetOwner(mesa.Agent):
     @property
     def active(self) -> bool:
         """Whether the agent still owns its subnet (False once the subnet is dissolved)."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         return model.state.owner_account.item(self.netuid) == self.account
 
     def step(self) -> None:
         """Set the miner burn and trade the owner cut through the strategy."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         netuid, strategy = self.netuid, self.strategy
         if model.state.owner_account.item(netuid) != self.account:
             self.remove()  # its subnet was dissolved
@@ -188,14 +187,14 @@ class SubnetEntrants(mesa.Agent):
     to pay drawn log-normal (median ``max_lock_median`` TAO, log-sd ``max_lock_sigma``); each asks the
     model to register a subnet when the lock cost is at most what it will pay."""
 
-    def __init__(self, model: DTaoModel, rate_per_day: float, max_lock_median: float, max_lock_sigma: float) -> None:
+    def __init__(self, model: Simulation, rate_per_day: float, max_lock_median: float, max_lock_sigma: float) -> None:
         super().__init__(model)
         self.rate_per_day = rate_per_day
         self.max_lock_median = max_lock_median
         self.max_lock_sigma = max_lock_sigma
 
     def step(self) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         rng = model.streams["exogenous"]
         days = model.blocks_per_tick / model.regime.blocks_per_day
         arrivals = int(rng.poisson(self.rate_per_day * days))

@@ -18,7 +18,7 @@ import numpy as np
 from dtaosim.agents.strategies import Strategy
 
 if TYPE_CHECKING:
-    from dtaosim.model import DTaoModel
+    from dtaosim.agents.interface import Simulation
 
 
 class StakerGroup(mesa.Agent):
@@ -29,7 +29,7 @@ class StakerGroup(mesa.Agent):
     when the strategy decides per agent; then ``strategies[i]`` decides for ``accounts[i]``.
     """
 
-    def __init__(self, model: DTaoModel, accounts: np.ndarray, budgets: np.ndarray, strategy_cls: type[Strategy],
+    def __init__(self, model: Simulation, accounts: np.ndarray, budgets: np.ndarray, strategy_cls: type[Strategy],
                  params: dict[str, Any] | None, seeds: np.random.Generator, where: str = "params") -> None:
         """``seeds`` gives each strategy instance its generator (one draw per instance: one for a
         vectorized group, one per account otherwise)."""
@@ -52,7 +52,7 @@ class StakerGroup(mesa.Agent):
 
     def step(self) -> None:
         """Decide this tick's intents of every account and hand them to the model."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         view = model.view
         if self.strategy is not None:
             batch = self.strategy.decide_group(self.accounts, view)
@@ -74,7 +74,7 @@ class Staker(mesa.Agent):
     The model itself creates :class:`StakerGroup` agents.
     """
 
-    def __init__(self, model: DTaoModel, account: int, strategy: Strategy, budget: float) -> None:
+    def __init__(self, model: Simulation, account: int, strategy: Strategy, budget: float) -> None:
         super().__init__(model)
         self.account = account
         self.strategy = strategy
@@ -83,7 +83,7 @@ class Staker(mesa.Agent):
 
     def step(self) -> None:
         """Decide this tick's intents and hand them to the model."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         intents = self.strategy.decide(self.account, model.view)
         if intents:
             model.submit(intents)

@@ -12,7 +12,7 @@ overridable per agent group in the config's ``params`` table) and decides in one
   instance, with its own generator, per account; a
   :class:`~dtaosim.agents.staker.StakerGroup` runs it account by account.
 
-Strategies are looked up by name in :data:`STRATEGIES`; nothing from a config is executed.
+Strategies are looked up by name in :mod:`dtaosim.plugins`; nothing from a config is executed.
 
 The built-in strategies' loops over accounts and netuids are compiled (numba, no fastmath; in
 :mod:`dtaosim.agents.strategy_kernels`): each keeps the numerical contract of :mod:`dtaosim.engine.contract` with
@@ -673,11 +673,5 @@ class Arbitrageur(Strategy):
                                     np.ones(kind.size, dtype=np.bool_))
 
 
-STRATEGIES: dict[str, type[Strategy]] = {
-    cls.name: cls for cls in (PassiveHolder, MomentumTrader, YieldChaser, MeanReversion, Whale, PanicSeller,
-                              RootStaker, Arbitrageur)
-}
-"""Strategies by the name a config uses."""
-
-__all__ = ["STRATEGIES", "Intent", "IntentBatch", "MarketView", "MoveStake", "Orders", "Stake", "Strategy",
+__all__ = ["Intent", "IntentBatch", "MarketView", "MoveStake", "Orders", "Stake", "Strategy",
            "Unstake", "choose_rows"]

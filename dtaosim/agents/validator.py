@@ -44,8 +44,8 @@ from dtaosim.errors import ConfigError
 from dtaosim.market.consensus import DeferredRows
 
 if TYPE_CHECKING:
+    from dtaosim.agents.interface import Simulation
     from dtaosim.market.neurons import Neurons
-    from dtaosim.model import DTaoModel
 
 PHASE_GRAIN_BLOCKS = 360
 """Validators' weight-setting phases are whole multiples of this many blocks (a tempo at every regime so
@@ -70,7 +70,7 @@ class WeightInputs:
     """(netuids,): ``Neurons.owner_burn``, fraction of honest rows on uid 0."""
 
     @classmethod
-    def take(cls, model: DTaoModel) -> WeightInputs:
+    def take(cls, model: Simulation) -> WeightInputs:
         """The model's inputs now."""
         nn = model.neurons
         return cls(np.flatnonzero(model.state.subnet_mask), nn.quality.copy(), nn.owner_burn.copy())
@@ -116,7 +116,7 @@ class WeightStrategy:
         n = (start + blocks - 1 + self.phase) // interval * interval - self.phase
         return n if n >= start else None
 
-    def weights(self, model: DTaoModel, inputs: WeightInputs) -> np.ndarray | DeferredRows | None:  # pragma: no cover
+    def weights(self, model: Simulation, inputs: WeightInputs) -> np.ndarray | DeferredRows | None:  # pragma: no cover
         """Rows over all uids of ``inputs.netuids`` (an array or deferred); None: no weights this time."""
         raise NotImplementedError
 
@@ -261,7 +261,7 @@ class Honest(WeightStrategy):
         rng = np.random.default_rng(np.random.SeedSequence(self._entropy, spawn_key=(int(period),)))
         return rng.standard_normal((n_netuids, n_miners), dtype=np.float32)
 
-    def weights(self, model: DTaoModel, inputs: WeightInputs) -> HonestRows:
+    def weights(self, model: Simulation, inputs: WeightInputs) -> HonestRows:
         nn = model.neurons
         netuids = inputs.netuids
         key, period = netuids.tobytes(), self.period(self.at)
@@ -326,11 +326,10 @@ class Copier(WeightStrategy):
     name = "copier"
     defaults: ClassVar[dict[str, Any]] = {"interval_blocks": 360, "interval": 0}
 
-    def weights(self, model: DTaoModel, inputs: WeightInputs) -> np.ndarray | None:
+    def weights(self, model: Simulation, inputs: WeightInputs) -> np.ndarray | None:
         return copier_rows(model.neurons.consensus, inputs.netuids, model.neurons.n_validators)
 
 
-VALIDATOR_STRATEGIES: dict[str, type[WeightStrategy]] = {c.name: c for c in (Honest, Copier, Stale)}
 """Validator strategies by the name a config uses."""
 
 
@@ -338,7 +337,7 @@ class Validator(mesa.Agent):
     """A network validator: registered on every subnet (uid ``index + 1``), owns ``account``.  Its strategy
     sets its weights when the model's :class:`ValidatorSet` steps (no step of its own)."""
 
-    def __init__(self, model: DTaoModel, index: int, account: int, strategy: WeightStrategy) -> None:
+    def __init__(self, model: Simulation, index: int, account: int, strategy: WeightStrategy) -> None:
         super().__init__(model)
         self.index = index
         self.account = account
@@ -350,14 +349,14 @@ class ValidatorSet(mesa.Agent):
     set due within the tick's blocks commits rows for every subnet (one commit each), in index order, from
     one :class:`WeightInputs`."""
 
-    def __init__(self, model: DTaoModel, validators: list[Validator]) -> None:
+    def __init__(self, model: Simulation, validators: list[Validator]) -> None:
         super().__init__(model)
         self.validators = validators
 
     def step(self, first: bool = False) -> None:
         """Commit the weights of the validators due this tick (``first``: every validator, for the run's
         first block)."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         start = model.state.block - model.start_block
         due = []
         for v in self.validators:
@@ -379,13 +378,13 @@ class MinerPopulation(mesa.Agent):
     random walk, mean-preserving, log-sd ``consensus.drift_per_tick`` of the tick's days: the same
     variance per day at any ``blocks_per_tick``), drawn from the exogenous stream."""
 
-    def __init__(self, model: DTaoModel, drift: float | None = None) -> None:
+    def __init__(self, model: Simulation, drift: float | None = None) -> None:
         super().__init__(model)
         self.drift = drift
         """Log-sd per tick, whatever the tick's length (None: from the config, per day)."""
 
     def step(self) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         if self.drift is not None:
             drift = self.drift

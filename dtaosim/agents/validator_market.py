@@ -26,7 +26,7 @@ accounts never re-nominate.  The chain's rate limit on take increases is not mod
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import mesa
 import numpy as np
@@ -35,8 +35,7 @@ from dtaosim.engine.jit import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
 
 if TYPE_CHECKING:
-    from dtaosim.config import ExperimentConfig, ValidatorMarket
-    from dtaosim.model import DTaoModel
+    from dtaosim.agents.interface import Simulation
 
 
 @njit(**JIT)
@@ -63,7 +62,7 @@ def blend_split_rows(split: np.ndarray, p: np.ndarray, f: float) -> None:
 class ValidatorMarketAgent(mesa.Agent):
     """Validators' takes and nominators' choice of validator, for the whole network."""
 
-    def __init__(self, model: DTaoModel, cfg: ValidatorMarket, strategies: list[str], take_max: float,
+    def __init__(self, model: Simulation, cfg: Any, strategies: list[str], take_max: float,
                  rng: np.random.Generator) -> None:
         super().__init__(model)
         nn = model.neurons
@@ -80,7 +79,7 @@ class ValidatorMarketAgent(mesa.Agent):
         self._share_ref: np.ndarray | None = None
 
     @classmethod
-    def from_config(cls, model: DTaoModel, cfg: ExperimentConfig) -> ValidatorMarketAgent:
+    def from_config(cls, model: Simulation, cfg: Any) -> ValidatorMarketAgent:
         """The agent for ``cfg.validator_market``: take strategies by validator group, ``take_max``
         defaulting to the regime's validator take, a private stream from the ``agents`` stream."""
         vm = cfg.validator_market
@@ -102,14 +101,14 @@ class ValidatorMarketAgent(mesa.Agent):
 
     def stake_tao(self) -> np.ndarray:
         """(validators,) TAO value staked through each validator (alpha at spot price + root)."""
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn, st = model.neurons, model.state
         assert nn is not None
         nominated = nn.nominated_alpha(st)  # one pass over the accounts: its root row is validator_root's sum
         return (nn.validator_alpha(st, nominated) * st.price[:, None]).sum(axis=0) + nn.validator_root(st, nominated)
 
     def step(self) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         stake = self.stake_tao()
         self._measure_yield(stake)
         if self._takes_due(model):
@@ -118,7 +117,7 @@ class ValidatorMarketAgent(mesa.Agent):
             self._share_ref = stake / stake.sum() if stake.sum() > 0 else np.zeros_like(stake)
         self._renominate(stake)
 
-    def _takes_due(self, model: DTaoModel) -> bool:
+    def _takes_due(self, model: Simulation) -> bool:
         """Whether takes are set this tick: a multiple of ``take_interval_days`` (in blocks since the run's
         start, after the start) falls within the tick's blocks (deprecated ``take_interval_ticks``: every
         that many ticks)."""
@@ -131,7 +130,7 @@ class ValidatorMarketAgent(mesa.Agent):
 
     # ------------------------------------------------------------------------------------------
     def _measure_yield(self, stake: np.ndarray) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
         paid = nn.dividends_paid
@@ -149,7 +148,7 @@ class ValidatorMarketAgent(mesa.Agent):
             self.yield_ema += a * (y - self.yield_ema)
 
     def _set_takes(self, stake: np.ndarray) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
         total = stake.sum()
@@ -175,7 +174,7 @@ class ValidatorMarketAgent(mesa.Agent):
         return w / w.sum() if w.sum() > 0 else None
 
     def _renominate(self, stake: np.ndarray) -> None:
-        model: DTaoModel = self.model  # type: ignore[assignment]
+        model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
         f = self.cfg.renominate_per_tick(model.tick_blocks() / model.regime.blocks_per_day)

@@ -19,12 +19,19 @@ def _figure(ax: Any) -> tuple[Any, Any]:
     return fig, fig.add_subplot()
 
 
-def plot_prices(prices: pd.DataFrame, netuids: list[int] | None = None, ax: Any = None, log: bool = True,
+def plot_prices(prices: pd.DataFrame | Any, netuids: list[int] | None = None, ax: Any = None, log: bool = True,
                 title: str = "", top: int = 12, blocks_per_day: int | None = None) -> Any:
-    """Price paths (TAO per alpha) of ``netuids`` (default: the ``top`` subnets by final price).
+    """Price paths (TAO per alpha) of ``netuids`` (default: the ``top`` subnets by final price); returns the
+    matplotlib Figure.
 
-    The x axis is in days when ``blocks_per_day`` is given, otherwise in blocks.
+    ``prices``: a wide price frame (index block, one column per netuid), or a run's result
+    (:class:`~dtaosim.runs.results.RunResult`: its prices, titled with its name and regime).  The x axis is in
+    days when ``blocks_per_day`` is given, otherwise in blocks.
     """
+    if not isinstance(prices, pd.DataFrame):  # a RunResult
+        meta = prices.metadata
+        title = title or f"{meta.get('name', '')} ({meta.get('regime', '')})"
+        prices = prices.prices
     fig, ax = _figure(ax)
     if netuids is None:
         netuids = list(prices.iloc[-1].sort_values(ascending=False).index[:top])

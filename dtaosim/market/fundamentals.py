@@ -41,14 +41,11 @@ registration price by :meth:`SubnetFundamentals.reset_subnet`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
 from dtaosim.errors import ConfigError
-
-if TYPE_CHECKING:
-    from dtaosim.config import Fundamentals
 
 LOG_VALUE_BOUND = 690.0
 """Values and beliefs are kept within exp(-690)..exp(690) TAO per alpha (about 1e-300..1e300), so that they
@@ -159,7 +156,7 @@ class SubnetFundamentals:
         The yield of the last tick (alpha per alpha held) if known; it seeds the yield average (default 0).
     """
 
-    def __init__(self, config: Fundamentals, price: np.ndarray, rng: np.random.Generator,
+    def __init__(self, config: Any, price: np.ndarray, rng: np.random.Generator,
                  exists: np.ndarray | None = None, yield_per_tick: np.ndarray | None = None) -> None:
         self.config = config
         self.rng = rng

@@ -1,4 +1,4 @@
-"""Run results: recorded series as DataFrames, metadata, atomic Parquet output, quick plots.
+"""Run results: recorded series as DataFrames, metadata, atomic Parquet output.
 
 ``RunResult.prices`` is a wide DataFrame (index ``block``, one column per netuid, TAO per alpha);
 ``RunResult.series(name)`` gives any recorded series; ``RunResult.tidy()`` the long form with columns
@@ -99,13 +99,6 @@ class RunResult:
         out = pd.concat([*parts, net], ignore_index=True)
         out.insert(0, "run", run)
         return out[["run", "block", "netuid", "variable", "value"]]
-
-    def plot_prices(self, netuids: list[int] | None = None, ax: Any = None, log: bool = True) -> Any:
-        """Price paths (TAO per alpha), log scale by default; returns the matplotlib Figure."""
-        from dtaosim.analysis.plots import plot_prices
-
-        return plot_prices(self.prices, netuids=netuids, ax=ax, log=log,
-                           title=f"{self.metadata.get('name', '')} ({self.metadata.get('regime', '')})")
 
     def save(self, out: str | Path) -> Path:
         """Write ``series.parquet`` (tidy), ``prices.parquet`` (wide), ``events.parquet``,

@@ -20,7 +20,7 @@ from dtaosim.runs.warmup import ensure_compiled
 
 def package_version() -> str:
     """The installed dtaosim version."""
-    from dtaosim import __version__
+    from dtaosim.version import __version__
 
     return __version__
 

@@ -81,6 +81,7 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
 from dtaosim.engine.jit import available_cores, set_threads
 from dtaosim.errors import ConfigError
+from dtaosim.plugins import export_registered, install_registered
 from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
 from dtaosim.runs.files import atomic_write_bytes, dir_mode, write_bytes
 from dtaosim.runs.results import TIMINGS_FILE, read_timings
@@ -332,6 +333,9 @@ class Task:
     threads: int | None = None
     """Threads the run may use (:func:`dtaosim.engine.jit.set_threads`); None: the cores of its process divided
     among the runs it executes at once (a dask worker's thread count), all of them otherwise."""
+    plugins: bytes | None = None
+    """The strategies registered in the process that planned the sweep (:func:`dtaosim.plugins.export_registered`),
+    installed in the worker before the run."""
 
     @property
     def seed(self) -> np.random.SeedSequence:
@@ -567,6 +571,7 @@ def run_task(task: Task) -> dict[str, Any]:
     from dtaosim.runs.runner import run, timing_record, utc_now
 
     set_threads(task.threads if task.threads is not None else _threads_here())
+    install_registered(task.plugins)
     started = utc_now()
     t0 = time.perf_counter()
     record = _base_record(task)
@@ -1064,7 +1069,8 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
         raise ConfigError(f"threads: {threads!r} is not allowed; expected a whole number >= 1")
     if threads is None and not (executor == "dask" and scheduler):
         threads = available_cores() if executor == "serial" else max(1, available_cores() // n_workers)
-    todo = [dataclasses.replace(t, threads=threads) for t in todo]
+    plugins = export_registered()  # strategies registered here (a notebook's too) travel with each run
+    todo = [dataclasses.replace(t, threads=threads, plugins=plugins) for t in todo]
     if todo and not (executor == "dask" and scheduler):  # compile once here, not in every worker at once
         from dtaosim.runs.warmup import ensure_compiled
 

@@ -85,7 +85,7 @@ def cache_key() -> dict[str, Any]:
     import numba
     from numba.core.registry import cpu_target
 
-    from dtaosim import __version__
+    from dtaosim.version import __version__
 
     triple, cpu, features = cpu_target.target_context.codegen().magic_tuple()
     sources = hashlib.sha256()
@@ -175,18 +175,19 @@ def ensure_compiled() -> bool:
 def _everything(**over: Any) -> dict:
     """A tiny run with every feature on: Yuma, commit-reveal, miners, validator market, registrations,
     fundamentals, every staker, validator and owner strategy."""
-    from dtaosim.agents import STRATEGIES
-    from dtaosim.agents.owner import OWNER_STRATEGIES
-    from dtaosim.agents.validator import VALIDATOR_STRATEGIES
+    from dtaosim.plugins import strategy_names
 
-    assert set(OWNER_STRATEGIES) == {"dumper", "buyback", "holder", "seller"}, "a new owner strategy: add it here"
+    def builtin(kind: str) -> list[str]:
+        return strategy_names(kind, builtin_only=True)
+
+    assert set(builtin("owner")) == {"dumper", "buyback", "holder", "seller"}, "a new owner strategy: add it here"
 
     cfg = {
         "name": "warmup", "seed": 1, "horizon": {"days": 2, "blocks_per_tick": 360},
         "network": {"n_subnets": 6, "root_stake": 200_000.0, "external_tao": 100_000.0},
         "consensus": {"mode": "yuma", "miners_per_subnet": 6, "commit_reveal_tempos": 1},
-        "validators": [{"strategy": s, "count": 2} for s in sorted(VALIDATOR_STRATEGIES)],
-        "agents": [{"strategy": s, "count": 3, "budget": {"median": 100.0, "sigma": 0.5}} for s in sorted(STRATEGIES)],
+        "validators": [{"strategy": s, "count": 2} for s in builtin("validator")],
+        "agents": [{"strategy": s, "count": 3, "budget": {"median": 100.0, "sigma": 0.5}} for s in builtin("staker")],
         "owners": [{"strategy": "dumper", "netuids": [1], "params": {"initial_alpha_fraction": 0.2, "dump_day": 0.5}},
                    {"strategy": "buyback", "netuids": [2], "params": {"revenue_tao_per_day": 50.0}},
                    {"strategy": "holder", "netuids": [3], "params": {"burn_fraction": 0.5}},
