@@ -165,6 +165,12 @@ def engine_cases(draw):
         overrides["alpha_sigmoid_steepness"] = rng.choice([1000.0, 10.0, -500.0, 1e6], s)
     if draw(st.booleans()):
         overrides["alpha_low"] = rng.uniform(0.0, 1.0, s)  # may exceed alpha_high
+    if draw(st.booleans()):  # liquid alpha's rates from this epoch's consensus, the last one's, or auto
+        overrides["liquid_alpha_consensus"] = rng.integers(0, 3, s)
+        overrides["liquid_alpha"] = rng.random(s) < 0.7
+        overrides["yuma3"] = True
+    if draw(st.booleans()):
+        fields["previous_consensus"] = rng.random((s, n)) * (rng.random((s, n)) < 0.6) * rng.choice([1.0, 0.0], (s, 1))
     if overrides:
         prm = prm.with_overrides(**overrides)
     block = block if draw(st.booleans()) else np.full(s, block) - rng.integers(0, 20, s)
@@ -394,8 +400,9 @@ def test_kernel_pieces_equal_their_definitions():
         results = []
         for general in (True, False):
             bonds, col, out = np.empty(n), np.zeros(n), np.full(n, 7.0)
-            nb.yuma3_bonds_row(w, present, stored, keep_col, bool(keep_col.min() == 1.0), consensus, general, beta,
-                               quantize, liquid, alpha, lo, hi, steepness, bool(case % 7), bonds, col, out)
+            nb.yuma3_bonds_row(w, present, stored, keep_col, bool(keep_col.min() == 1.0), consensus, consensus, True,
+                               general, beta, quantize, liquid, alpha, lo, hi, steepness, bool(case % 7), bonds, col,
+                               out)
             ranks, clipped = np.zeros(n), np.empty(n)
             trust = nb.clip_trust_ranks_row(w, consensus, True, 0.3, ranks, clipped, general)
             results.append([bonds, col, out, ranks, clipped, np.array([trust])])
@@ -422,3 +429,42 @@ def test_scratch_outputs_are_reused_and_equal_fresh_ones(engine):
     other = select.yuma_epoch(inp, prm, block=block, engine=engine, scratch=scratch)
     assert other.incentive is not kept and other.incentive.shape == (3, 16) and scratch["incentive"] is other.incentive
     assert_engines_agree(select.yuma_epoch(inp, prm, block=block, engine=engine), other)
+
+
+def _liquid_batch(seed: int = 31, s: int = 4, n: int = 20):
+    rng = np.random.default_rng(seed)
+    inp, prm, block = random_batch(rng, s, n)
+    prm = prm.with_overrides(yuma3=True, liquid_alpha=True, bonds_penalty=1.0)
+    return inp, prm, block
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_liquid_alpha_consensus_modes(engine):
+    """LiquidAlphaConsensusMode (RaoFoundation/subtensor#3070): ``previous`` with the last epoch's consensus equal
+    to this one's is ``current``; an all-zero last consensus switches liquid alpha off (fixed EMA); ``auto`` is
+    ``previous`` at a bonds penalty of 1 and ``current`` below it."""
+    from dtaosim.protocol.yuma import CONSENSUS_AUTO, CONSENSUS_CURRENT, CONSENSUS_PREVIOUS
+
+    inp, prm, block = _liquid_batch()
+
+    def epoch(mode, previous, params=prm):
+        case = YumaInputs(**{**inp.__dict__, "previous_consensus": previous})
+        return select.yuma_epoch(case, params.with_overrides(liquid_alpha_consensus=mode), block=block, engine=engine)
+
+    current = epoch(CONSENSUS_CURRENT, None)
+    assert current.liquid_alpha_applied.sum() >= 3  # (a subnet without consensus has no liquid alpha)
+    same = epoch(CONSENSUS_PREVIOUS, current.consensus.copy())
+    for name in ("new_bonds", "dividends", "validator_share"):
+        np.testing.assert_array_equal(getattr(same, name), getattr(current, name))
+    off = epoch(CONSENSUS_PREVIOUS, np.zeros_like(current.consensus))
+    assert not off.liquid_alpha_applied.any()
+    fixed = select.yuma_epoch(inp, prm.with_overrides(liquid_alpha=False), block=block, engine=engine)
+    np.testing.assert_array_equal(off.new_bonds, fixed.new_bonds)
+    shifted = current.consensus * 0.5
+    auto = epoch(CONSENSUS_AUTO, shifted)
+    previous = epoch(CONSENSUS_PREVIOUS, shifted)
+    np.testing.assert_array_equal(auto.new_bonds, previous.new_bonds)  # bonds penalty 1: the last consensus
+    assert not np.array_equal(previous.new_bonds, current.new_bonds)  # ... which moves the rates
+    half = prm.with_overrides(bonds_penalty=0.5)
+    np.testing.assert_array_equal(epoch(CONSENSUS_AUTO, shifted, half).new_bonds,
+                                  epoch(CONSENSUS_CURRENT, shifted, half).new_bonds)  # below 1: this epoch's

@@ -58,6 +58,8 @@ from dtaosim.protocol.yuma import (
     _INF_BITS,
     _SIGMOID_EXPONENT_CLAMP,
     _STEEPNESS_DIVISOR,
+    CONSENSUS_AUTO,
+    CONSENSUS_PREVIOUS,
     MEDIAN_TOLERANCE,
     YumaInputs,
     YumaOutputs,
@@ -69,6 +71,7 @@ __all__ = ["yuma_epoch_numba"]
 
 _JIT = {"cache": True, "error_model": "numpy"}  # IEEE division, no ZeroDivisionError checks; no fastmath
 
+_CONSENSUS_PREVIOUS, _CONSENSUS_AUTO = CONSENSUS_PREVIOUS, CONSENSUS_AUTO  # liquid-alpha consensus modes
 _U16 = float(U16_MAX)
 """u16 denominator as a float (weights are max-upscaled to it, bonds stored on its grid)."""
 _MEDIAN_GROUP = 8
@@ -624,16 +627,17 @@ def liquid_alpha_coefficient(x: float, alpha_low: float, alpha_high: float, stee
 
 
 @njit(**_JIT)
-def _yuma3_bond_entry(w: float, present: bool, c: float, prev: float, beta: float, liquid: bool, alpha: float,
-                      keep: float) -> tuple[float, float]:
+def _yuma3_bond_entry(w: float, present: bool, c: float, r: float, prev: float, beta: float, liquid: bool,
+                      alpha: float, keep: float) -> tuple[float, float]:
     """One Yuma 3 bond (branch-free): (B with the coefficient ``alpha`` (alpha(0) for liquid alpha), the
-    liquid-alpha distance x, 0 unless liquid).  ``keep = 1 - alpha``; ``prev`` is the previous bond."""
+    liquid-alpha distance x, 0 unless liquid).  ``keep = 1 - alpha``; ``prev`` is the previous bond; ``c``
+    this epoch's consensus (clipping, entries), ``r`` the one that sets liquid alpha's rates."""
     clipped = minimum(w, c)
     wb = w * (1.0 - beta) + clipped * beta  # exactly w at beta = 0, min(w, C) at beta = 1 (w >= 0)
     diff = prev - wb
     entry_clipped = present & (not ((c == 0.0) & (w > 0.0)))
     entry = _flag(present) if beta == 0.0 else (_flag(entry_clipped) if beta == 1.0 else _flag(wb > 0.0))
-    x = minimum(diff, 1.0) if diff > 0.0 else _clip(wb - c, 0.0, 1.0)
+    x = minimum(diff, 1.0) if diff > 0.0 else _clip(wb - r, 0.0, 1.0)
     b = minimum(prev - alpha * diff, entry) if liquid else wb * alpha + prev * keep
     return b, x if liquid else 0.0
 
@@ -702,14 +706,16 @@ def _yuma3_store_row(bonds: np.ndarray, quantize: bool, permit: bool, col: np.nd
 
 @njit(inline="always", **_JIT)
 def yuma3_bonds_row(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, keep_col: np.ndarray,
-                    keep_all: bool, consensus: np.ndarray, consensus_nan: bool, beta: float, quantize: bool,
-                    liquid: bool, alpha: float, alpha_low: float, alpha_high: float, steepness: float, permit: bool,
-                    bonds: np.ndarray, col: np.ndarray, out: np.ndarray) -> None:
+                    keep_all: bool, consensus: np.ndarray, rate: np.ndarray, rate_is_consensus: bool,
+                    consensus_nan: bool, beta: float, quantize: bool, liquid: bool, alpha: float, alpha_low: float,
+                    alpha_high: float, steepness: float, permit: bool, bonds: np.ndarray, col: np.ndarray,
+                    out: np.ndarray) -> None:
     """Yuma 3 bonds of one validator row (N,): weights for bonds (bonds penalty ``beta``), previous
     bonds (``bonds_row`` rounded to the u16 grid if ``quantize``, columns ``keep_col``; all 1 if
     ``keep_all``), EMA with the fixed coefficient ``alpha``: ``B = alpha W_b + (1 - alpha) B_prev``,
     or, if ``liquid``, per-bond liquid alpha: ``x = min(B_prev - W_b, 1)`` when selling,
-    ``clip(W_b - C, 0, 1)`` when buying, ``B = min(B_prev - alpha(x) (B_prev - W_b), 1)`` on the
+    ``clip(W_b - R, 0, 1)`` when buying (``rate`` R: the consensus the mode picks, this epoch's C unless
+    ``rate_is_consensus`` is false), ``B = min(B_prev - alpha(x) (B_prev - W_b), 1)`` on the
     entries of W_b (the present ones at beta = 0, those not clipped to a zero consensus at beta = 1,
     ``W_b > 0`` otherwise), 0 off them (reset); ``alpha = alpha(0)`` then, the coefficient of the
     bonds that do not move (x = 0).  Writes B to ``bonds`` (N,), adds it to the column sums ``col``
@@ -717,11 +723,11 @@ def yuma3_bonds_row(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, k
     u16 grid if ``quantize``, zero without ``permit``.  The moving bonds (x > 0, rare) are patched
     in by a second sweep.  (Each loop writes one or two arrays it does not read: vectorised.)"""
     keep = 1.0 - alpha
-    if consensus_nan or (liquid and beta != 1.0):  # the general entry
+    if consensus_nan or (liquid and (beta != 1.0 or not rate_is_consensus)):  # the general entry
         moving = False
         for j in range(bonds.shape[0]):
             prev = _previous_bond(bonds_row[j], quantize, keep_col[j])
-            b, x = _yuma3_bond_entry(w[j], present[j], consensus[j], prev, beta, liquid, alpha, keep)
+            b, x = _yuma3_bond_entry(w[j], present[j], consensus[j], rate[j], prev, beta, liquid, alpha, keep)
             moving |= x > 0.0
             bonds[j] = b
     elif liquid:  # beta = 1: the chain's bonds penalty
@@ -747,7 +753,7 @@ def yuma3_bonds_row(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, k
     if moving:  # liquid alpha: the moving bonds get their own coefficient
         for j in range(bonds.shape[0]):
             prev = _previous_bond(bonds_row[j], quantize, keep_col[j])
-            x = _yuma3_bond_entry(w[j], present[j], consensus[j], prev, beta, liquid, alpha, keep)[1]
+            x = _yuma3_bond_entry(w[j], present[j], consensus[j], rate[j], prev, beta, liquid, alpha, keep)[1]
             if x > 0.0:
                 bonds[j] = _yuma3_moving_bond(w[j], present[j], consensus[j], prev, beta, x, alpha_low, alpha_high,
                                               steepness)
@@ -903,6 +909,7 @@ def _epoch_worker(
     bonds_penalty: np.ndarray, retention: np.ndarray, yuma3: np.ndarray, liquid_alpha: np.ndarray,
     alpha_low: np.ndarray, alpha_high: np.ndarray, steepness: np.ndarray, bonds_reset: np.ndarray,
     max_validators: np.ndarray, tempo: np.ndarray, activity_cutoff: np.ndarray, stake_threshold: np.ndarray,
+    consensus_mode: np.ndarray, previous_consensus: np.ndarray, has_previous: bool,
     blocks: np.ndarray, quantize: bool, max_rows: int,
     o_stake: np.ndarray, o_active: np.ndarray, o_inactive: np.ndarray, o_permits: np.ndarray,
     o_consensus: np.ndarray, o_ranks: np.ndarray, o_incentive: np.ndarray, o_trust: np.ndarray,
@@ -931,6 +938,7 @@ def _epoch_worker(
     col = np.empty(n)
     col2 = np.empty(n)
     tmp = np.empty(n)
+    zero_row = np.zeros(n)  # the last epoch's consensus where none is given
     yuma2_rows = max_rows if not yuma3.all() else 1  # original Yuma's work arrays (V, N)
     wb = np.empty((yuma2_rows, n))
     bonds_prev = np.empty((yuma2_rows, n))
@@ -1002,6 +1010,15 @@ def _epoch_worker(
         ranks = o_ranks[s]
         incentive = o_incentive[s]
         beta = bonds_penalty[s]
+        # the consensus that sets liquid alpha's rates: this epoch's, or the one the last epoch stored
+        mode = consensus_mode[s]
+        rate_is_consensus = not (mode == _CONSENSUS_PREVIOUS or (mode == _CONSENSUS_AUTO and beta == 1.0))
+        rate = consensus
+        if not rate_is_consensus:
+            rate = _view(previous_consensus, s) if has_previous else zero_row
+            any_consensus = False
+            for j in range(n):
+                any_consensus = any_consensus or rate[j] > 0.0
         liquid = yuma3[s] and liquid_alpha[s] and any_consensus
         permits_new = o_permits[s]
         if yuma3[s]:  # row by row: clipping, previous bonds read, new bonds stored in one sweep
@@ -1015,10 +1032,10 @@ def _epoch_worker(
                 w_i = _view(w, i)
                 trust[i] = clip_trust_ranks_row(w_i, consensus, i < staked, row_stake[i], ranks, tmp,
                                                 consensus_nan)
-                yuma3_bonds_row(w_i, _view(present, i), _view(bonds_s, u), keep_col, keep_all, consensus,
-                                consensus_nan,
-                                beta, quantize, liquid, alpha, alpha_low[s], alpha_high[s], steepness[s],
-                                permits_new[u], _view(bonds, i), col, _view(new_bonds_s, u))
+                yuma3_bonds_row(w_i, _view(present, i), _view(bonds_s, u), keep_col, keep_all, consensus, rate,
+                                rate_is_consensus, consensus_nan, beta, quantize, liquid, alpha, alpha_low[s],
+                                alpha_high[s], steepness[s], permits_new[u], _view(bonds, i), col,
+                                _view(new_bonds_s, u))
             incentive[:] = ranks
             normalise(incentive)
             yuma3_dividends(bonds, v, col, row_stake, incentive, col2, tmp, dividends)
@@ -1055,6 +1072,7 @@ def _epoch_batch(
     bonds_penalty: np.ndarray, retention: np.ndarray, yuma3: np.ndarray, liquid_alpha: np.ndarray,
     alpha_low: np.ndarray, alpha_high: np.ndarray, steepness: np.ndarray, bonds_reset: np.ndarray,
     max_validators: np.ndarray, tempo: np.ndarray, activity_cutoff: np.ndarray, stake_threshold: np.ndarray,
+    consensus_mode: np.ndarray, previous_consensus: np.ndarray, has_previous: bool,
     blocks: np.ndarray, quantize: bool, max_rows: int,
     o_stake: np.ndarray, o_active: np.ndarray, o_inactive: np.ndarray, o_permits: np.ndarray,
     o_consensus: np.ndarray, o_ranks: np.ndarray, o_incentive: np.ndarray, o_trust: np.ndarray,
@@ -1078,7 +1096,8 @@ def _epoch_batch(
             next_subnet, stake_in, permits, weights, weight_row, bonds_in, last_update, registered, owner, exists,
             present_in, has_present, last_epoch_block, reset_bonds, kappa, bonds_penalty, retention, yuma3,
             liquid_alpha, alpha_low, alpha_high, steepness, bonds_reset, max_validators, tempo, activity_cutoff,
-            stake_threshold, blocks, quantize, max_rows, o_stake, o_active, o_inactive, o_permits, o_consensus,
+            stake_threshold, consensus_mode, previous_consensus, has_previous, blocks, quantize, max_rows, o_stake,
+            o_active, o_inactive, o_permits, o_consensus,
             o_ranks, o_incentive, o_trust, o_dividends, o_server, o_validator, o_emission, o_fallback, o_liquid,
             new_bonds,
         )
@@ -1154,6 +1173,8 @@ def yuma_epoch_numba(
     leb = np.full(s_count, -1, np.int64) if inp.last_epoch_block is None else _contiguous(inp.last_epoch_block,
                                                                                           np.int64)
     reset = np.zeros((s_count, n), np.bool_) if inp.reset_bonds is None else _contiguous(inp.reset_bonds, np.bool_)
+    has_previous = inp.previous_consensus is not None
+    previous = _contiguous(inp.previous_consensus, np.float64) if has_previous else np.zeros((1, 1))
     target = bonds_out if bonds_out.flags.c_contiguous else np.ascontiguousarray(bonds_out)
     _epoch_batch(
         _contiguous(inp.stake, np.float64), permits, weights, weight_row,
@@ -1161,7 +1182,8 @@ def yuma_epoch_numba(
         _contiguous(inp.last_update, np.int64), _contiguous(inp.block_at_registration, np.int64), owner, exists,
         present, has_present, leb, reset, prm.kappa, prm.bonds_penalty, prm.bonds_moving_average, prm.yuma3,
         prm.liquid_alpha, prm.alpha_low, prm.alpha_high, prm.alpha_sigmoid_steepness, prm.bonds_reset,
-        prm.max_validators, prm.tempo, prm.activity_cutoff, prm.stake_threshold, blocks, bool(quantize_u16),
+        prm.max_validators, prm.tempo, prm.activity_cutoff, prm.stake_threshold, prm.liquid_alpha_consensus,
+        previous, has_previous, blocks, bool(quantize_u16),
         max_rows, out["stake"], out["active_stake"], out["inactive"], out["new_permits"], out["consensus"],
         out["ranks"], out["incentive"], out["validator_trust"], out["dividends"], out["server_share"],
         out["validator_share"], out["emission_share"], out["fallback"], out["liquid_alpha_applied"], target,

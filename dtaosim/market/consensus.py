@@ -201,6 +201,7 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
             stake=stake_w[sub], permits=nn.permits[sub], weights=nn.weights[sub], bonds=nn.bonds[sub],
             last_update=nn.last_update[sub], block_at_registration=nn.registered_at[sub],
             owner_uid=np.zeros(sub.size, np.int64), exists=nn.exists[sub], last_epoch_block=nn.last_epoch_block[sub],
+            previous_consensus=nn.consensus[sub],
         )
         res = yuma_epoch(inputs, params.take(sub), block=block if np.ndim(block) == 0 else block[sub],
                          engine=engine)
@@ -213,6 +214,7 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
             stake=stake_w[sl], permits=nn.permits[sl], weights=nn.weights[sl], bonds=nn.bonds[sl],
             last_update=nn.last_update[sl], block_at_registration=nn.registered_at[sl],
             owner_uid=np.zeros(hi - lo, np.int64), exists=nn.exists[sl], last_epoch_block=nn.last_epoch_block[sl],
+            previous_consensus=nn.consensus[sl],
         )
         parts.append(yuma_epoch(inputs, _params_range(params, lo, hi), block=block if np.ndim(block) == 0 else
                                 block[sl], engine=engine,
@@ -253,16 +255,17 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     out = None
     for c in range(int(counts.max())):
         sub = idx[counts > c]
-        res = _yuma_in_place(nn, stake_w, params, sub, block, engine, _OUTPUTS if c == 0 else ("new_permits",),
+        res = _yuma_in_place(nn, stake_w, params, sub, block, engine,
+                             _OUTPUTS if c == 0 else ("new_permits", "consensus"),
                              None if scratch is None else scratch[min(c, 1)])
         nn.permits[sub] = res.new_permits
+        nn.consensus[sub] = res.consensus  # the last epoch's consensus (liquid alpha's previous-consensus mode)
         nn.last_epoch_block[sub] = block if np.ndim(block) == 0 else block[sub]
         if c == 0:
             out = res
     assert out is not None
     nn.incentive[idx] = out.incentive
     nn.dividends[idx] = out.dividends
-    nn.consensus[idx] = out.consensus
 
     if engine == "checked":
         ref_state, ref_nn, ref_paid = state.copy(), copy.deepcopy(nn), paid_tao.copy()

@@ -33,6 +33,7 @@ ExcessTao = Literal["inject", "chain_buy"]
 ChainBuyAlpha = Literal["recycle", "protocol"]
 RootDividends = Literal["sell_every_block", "claim_swap", "claim_keep"]
 EpochSchedule = Literal["legacy_netuid_offset", "last_epoch_block"]
+LiquidAlphaConsensus = Literal["current", "previous", "auto"]
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,9 @@ class Regime:
     """Liquid-alpha upper bound."""
     alpha_sigmoid_steepness: float = 1_000.0
     """Liquid-alpha sigmoid steepness (used as steepness/100)."""
+    liquid_alpha_consensus: LiquidAlphaConsensus = "current"
+    """Which consensus sets liquid alpha's bond rates (LiquidAlphaConsensusMode, RaoFoundation/subtensor#3070):
+    this epoch's, the previous epoch's, or ``auto`` (the previous one where the bonds penalty is 1)."""
     activity_cutoff_factor_milli: int = 13_889
     """Activity cutoff in thousandths of a tempo (5,000 blocks at tempo 360)."""
     stake_threshold: float = 0.0
@@ -355,12 +359,23 @@ BURN_GATE_2026_08 = dataclasses.replace(
     description="Burn reweight restored (#3071): EMA price x (1 - miner burn), renormalized, then the gate.",
 )
 
+LA_AUTO_2026_08 = dataclasses.replace(
+    BURN_GATE_2026_08,
+    name="la-auto-2026-08",
+    start_date="2026-08-12",
+    description=(
+        "Liquid alpha consensus mode (release 446, #3070/#3077): subnets with liquid alpha set bond rates from "
+        "the previous epoch's consensus where the bonds penalty is 1 (Auto, the default), else the current one."
+    ),
+    liquid_alpha_consensus="auto",
+)
+
 _REGISTRY: dict[str, Regime] = {
     r.name: r for r in (LAUNCH_2025_02, V3_2025_07, TAOFLOW_2025_11, NETFLOW_2026_05, PRICE_BURN_2026_06,
-                        GATE_2026_07, PRICE_GATE_2026_08, BURN_GATE_2026_08)
+                        GATE_2026_07, PRICE_GATE_2026_08, BURN_GATE_2026_08, LA_AUTO_2026_08)
 }
 
-DEFAULT_REGIME = BURN_GATE_2026_08.name
+DEFAULT_REGIME = LA_AUTO_2026_08.name
 
 
 def regime_names() -> list[str]:
@@ -419,6 +434,7 @@ _LITERALS: dict[str, tuple[str, ...]] = {
     "chain_buy_alpha": ChainBuyAlpha.__args__,  # type: ignore[attr-defined]
     "root_dividends": RootDividends.__args__,  # type: ignore[attr-defined]
     "epoch_schedule": EpochSchedule.__args__,  # type: ignore[attr-defined]
+    "liquid_alpha_consensus": LiquidAlphaConsensus.__args__,  # type: ignore[attr-defined]
 }
 _NONNEGATIVE = {
     "fee_rate", "flat_stake_fee", "min_reserve", "max_input_multiple", "min_pool_weight",

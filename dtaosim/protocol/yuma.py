@@ -73,6 +73,10 @@ _CHUNK_ELEMENTS = 1 << 18
 # Parameters
 # ---------------------------------------------------------------------------------------------
 
+CONSENSUS_MODES = ("current", "previous", "auto")
+"""Liquid-alpha consensus modes by code (``YumaParams.liquid_alpha_consensus``)."""
+CONSENSUS_CURRENT, CONSENSUS_PREVIOUS, CONSENSUS_AUTO = range(3)
+
 _PARAM_DTYPES: dict[str, Any] = {
     "kappa": np.float64,
     "bonds_penalty": np.float64,
@@ -87,6 +91,7 @@ _PARAM_DTYPES: dict[str, Any] = {
     "tempo": np.int64,
     "activity_cutoff": np.int64,
     "stake_threshold": np.float64,
+    "liquid_alpha_consensus": np.int64,
 }
 
 
@@ -125,8 +130,15 @@ class YumaParams:
     """Blocks: a UID is inactive when ``last_update + activity_cutoff < block``."""
     stake_threshold: np.ndarray
     """Raw stake below this is zeroed before the epoch (owner exempt), stake units."""
+    liquid_alpha_consensus: np.ndarray = None  # type: ignore[assignment]
+    """Which consensus sets the liquid-alpha bond rates (LiquidAlphaConsensusMode): :data:`CONSENSUS_CURRENT`
+    (this epoch's), :data:`CONSENSUS_PREVIOUS` (the last epoch's, ``YumaInputs.previous_consensus``) or
+    :data:`CONSENSUS_AUTO` (the previous one where ``bonds_penalty`` is 1, else the current); int codes,
+    default current."""
 
     def __post_init__(self) -> None:
+        if self.liquid_alpha_consensus is None:
+            object.__setattr__(self, "liquid_alpha_consensus", np.zeros(np.size(self.kappa), np.int64))
         n = None
         for name, dtype in _PARAM_DTYPES.items():
             raw = getattr(self, name)
@@ -148,6 +160,10 @@ class YumaParams:
         for name in ("max_validators", "tempo", "stake_threshold"):
             if np.any(getattr(self, name) < 0):
                 raise ConfigError(f"yuma.{name}: {getattr(self, name).tolist()!r} is not allowed; expected >= 0")
+        if np.any((self.liquid_alpha_consensus < 0) | (self.liquid_alpha_consensus > CONSENSUS_AUTO)):
+            raise ConfigError(f"yuma.liquid_alpha_consensus: {self.liquid_alpha_consensus.tolist()!r} is not allowed; "
+                              f"expected codes {CONSENSUS_CURRENT} (current), {CONSENSUS_PREVIOUS} (previous) or "
+                              f"{CONSENSUS_AUTO} (auto)")
         if np.any(self.activity_cutoff < 1):
             raise ConfigError(
                 f"yuma.activity_cutoff: {self.activity_cutoff.tolist()!r} is not allowed; expected >= 1 block"
@@ -187,6 +203,7 @@ class YumaParams:
             tempo=tempo,
             activity_cutoff=cutoff,
             stake_threshold=np.full(n_subnets, regime.stake_threshold),
+            liquid_alpha_consensus=np.full(n_subnets, CONSENSUS_MODES.index(regime.liquid_alpha_consensus), np.int64),
         )
         return base.with_overrides(**overrides) if overrides else base
 
@@ -279,6 +296,9 @@ class YumaInputs:
     (then ``block - tempo`` is used).  None: never.  Bond columns of uids registered after it are dropped."""
     reset_bonds: np.ndarray | None = None
     """(S, N) bool: uids whose bond column is reset before this epoch (only where params.bonds_reset)."""
+    previous_consensus: np.ndarray | None = None
+    """(S, N) float: the consensus the last epoch stored (the chain's ``Consensus``), read by liquid alpha in
+    the ``previous`` and ``auto`` consensus modes.  None: all zero (no earlier epoch known)."""
 
     def __post_init__(self) -> None:
         stake = np.asarray(self.stake, dtype=np.float64)
@@ -297,6 +317,7 @@ class YumaInputs:
             "weights_present": ((s, n, n), np.bool_),
             "last_epoch_block": ((s,), np.int64),
             "reset_bonds": ((s, n), np.bool_),
+            "previous_consensus": ((s, n), np.float64),
         }
         for name, (shape, dtype) in checks.items():
             value = getattr(self, name)
@@ -752,7 +773,15 @@ def _epoch_chunk(
 
     # --- bonds and dividends, per variant (vectorised over the subnets of each variant) ---------
     yc3 = prm.yuma3[sl]
-    la = yc3 & prm.liquid_alpha[sl] & np.any(consensus > 0, axis=1)
+    # the consensus that sets liquid alpha's bond rates: this epoch's, or the last one's (consensus mode)
+    mode = prm.liquid_alpha_consensus[sl]
+    use_previous = (mode == CONSENSUS_PREVIOUS) | ((mode == CONSENSUS_AUTO) & (beta == 1.0))
+    if use_previous.any():
+        previous = np.zeros((s, n)) if inp.previous_consensus is None else inp.previous_consensus[sl]
+        rate_consensus = np.where(use_previous[:, None], previous, consensus)
+    else:
+        rate_consensus = consensus
+    la = yc3 & prm.liquid_alpha[sl] & np.any(rate_consensus > 0, axis=1)
     dividends_raw = np.zeros((s, v))
     row_permit = np.take_along_axis(new_permits, rows, axis=1)
     for variant, mask in (("yuma2", ~yc3), ("yuma3", yc3 & ~la), ("liquid", la)):
@@ -777,9 +806,9 @@ def _epoch_chunk(
                 bond_present = np.where((bt == 0)[:, None, None], present[g],
                                         np.where((bt == 1)[:, None, None], clipped_present, wb[g] > 0))
             d_raw, bonds = _bonds_yuma3_liquid(
-                **args, consensus=consensus[g], present=bond_present, alpha_low=prm.alpha_low[sl][g],
+                **args, consensus=rate_consensus[g], present=bond_present, alpha_low=prm.alpha_low[sl][g],
                 alpha_high=prm.alpha_high[sl][g], steepness=prm.alpha_sigmoid_steepness[sl][g],
-                buying_above_consensus=bool(np.any(bt < 1.0)),
+                buying_above_consensus=bool(np.any(bt < 1.0) or np.any(use_previous[g])),
             )
         dividends_raw[g] = d_raw
         if quantize:
@@ -871,7 +900,8 @@ def _bonds_yuma3_liquid(*, wb: np.ndarray, bonds_prev: np.ndarray, row_stake: np
                         buying_above_consensus: bool, ws: _Workspace, **_: Any) -> tuple[np.ndarray, np.ndarray]:
     """Yuma 3 with liquid alpha: per-bond coefficient from the sigmoid of the bond's distance.
 
-    x = clip(W_b - C, 0, 1) when buying (W_b >= B_prev), clip(B_prev - W_b, 0, 1) when selling;
+    x = clip(W_b - C, 0, 1) when buying (W_b >= B_prev), clip(B_prev - W_b, 0, 1) when selling, with C
+    the consensus the mode picks (this epoch's or the last one's);
     B = min(1, B_prev + alpha (W_b - B_prev)) on the entries of W_b, 0 elsewhere.
     """
     diff = ws.get("liquid_diff", wb.shape)
@@ -884,7 +914,7 @@ def _bonds_yuma3_liquid(*, wb: np.ndarray, bonds_prev: np.ndarray, row_stake: np
         x += np.clip(diff, 0.0, 1.0)
         moving = np.flatnonzero(x > 0.0)
         x_moving = x.reshape(-1)[moving]
-    else:  # with beta = 1, W_b <= C: buying always gives x = 0
+    else:  # with beta = 1 and this epoch's C, W_b <= C: buying always gives x = 0
         moving = np.flatnonzero(diff > 0.0)
         x_moving = np.minimum(diff.reshape(-1)[moving], 1.0)
     # B = B_prev - alpha (B_prev - W_b): alpha is a per-subnet constant where x == 0 (computed

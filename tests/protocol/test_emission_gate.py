@@ -73,7 +73,7 @@ def test_gated_shares_sum_to_one_keep_zeros_and_order(raw, rank, q, h):
     assert np.all(gated[shares == 0] == 0)
     order = np.argsort(shares, kind="stable")
     assert np.all(np.diff(gated[order]) >= -1e-15)  # the gate is monotone in s: larger shares keep more
-    above, below = shares >= bar, (shares < bar) & (shares > 0)  # above the bar a subnet gains weight relative to below it
+    above, below = shares >= bar, (shares < bar) & (shares > 0)  # above the bar: more kept than below it
     if above.any() and below.any() and bar > 0:
         assert (gated[above] / shares[above]).min() >= (gated[below] / shares[below]).max() - 1e-12
 
