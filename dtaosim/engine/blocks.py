@@ -79,6 +79,8 @@ class Rules(NamedTuple):
     """Root dividends paid whatever the sum of EMA prices (no subsidy mode)."""
     weighted: bool
     """Weighted (Balancer) pools re-weight on injection; else constant product."""
+    injection_reservoir: bool
+    """The chain buy first, then the injection as far as the weight allows, the rest held (reservoirs)."""
     legacy_epochs: bool
     """Legacy epoch schedule (b + netuid + 2) mod (tempo + 1) == 0; else the stateful scheduler."""
     max_epochs_per_block: int
@@ -128,7 +130,8 @@ def rules_from_regime(regime: Regime) -> Rules:
         share_rule=_SHARE_CODES[r.share_rule], alpha_in_cap=_CAP_CODES[r.alpha_in_cap],
         inject_excess=r.excess_tao == "inject", keep_chain_bought_alpha=r.chain_buy_alpha == "protocol",
         root_dividends=_ROOT_CODES[r.root_dividends], root_sell_always=bool(r.root_sell_always),
-        weighted=r.amm == "weighted", legacy_epochs=r.epoch_schedule == "legacy_netuid_offset",
+        weighted=r.amm == "weighted", injection_reservoir=bool(r.injection_reservoir),
+        legacy_epochs=r.epoch_schedule == "legacy_netuid_offset",
         max_epochs_per_block=int(r.max_epochs_per_block), max_supply=float(r.max_supply),
         base_block_emission=float(r.base_block_emission), tao_weight=float(r.tao_weight),
         owner_cut=float(r.owner_cut), miner_share=float(r.miner_share_of_remainder),
@@ -173,12 +176,15 @@ class Subnets(NamedTuple):
     user_flow_ema: np.ndarray
     protocol_flow_ema: np.ndarray
     user_flow_block: np.ndarray
+    tao_reservoir: np.ndarray
+    alpha_reservoir: np.ndarray
 
 
 _MASKS = ("exists", "emitting", "emission_enabled")
 _BLOCK_INTS = ("first_emission_block", "tempo", "last_epoch_block", "pending_epoch_at")
 _READ_ONLY = (*_MASKS, "miner_burned", "first_emission_block", "tempo")
-_REBOUND = ("pool_tao", "pool_alpha", "pool_w2", "ema_price", "user_flow_ema", "protocol_flow_ema")
+_REBOUND = ("pool_tao", "pool_alpha", "pool_w2", "ema_price", "user_flow_ema", "protocol_flow_ema", "tao_reservoir",
+            "alpha_reservoir")
 """Arrays the reference replaces by new arrays (the others it mutates in place)."""
 
 
@@ -216,7 +222,8 @@ class Scratch(NamedTuple):
     tmp: np.ndarray
     """Terms of a sum over subnets."""
     tao_in: np.ndarray
-    """TAO injected this block, after skipped injections."""
+    """TAO of this block's injection spent from the emission (entered, or held in the reservoir; 0 where
+    skipped)."""
     excess: np.ndarray
     """TAO of this block's chain buys."""
     claim_tao: np.ndarray
@@ -297,6 +304,32 @@ def swap_alpha_for_tao(y, x, w2, alpha):
     if not alpha > 0.0:
         return 0.0
     return y * shrink_fraction(x, alpha, (1.0 - w2) / w2)
+
+
+@njit(**_JIT)
+def inject_with_reservoir(y, x, w2, tao, alpha, min_weight):
+    """``amm.inject_with_reservoir`` of one pool: ``(tao_taken, alpha_taken, new_w2)``, the part of the
+    injection that keeps the quote weight within ``[min_weight, 1 - min_weight]`` (the side that would push
+    it past a bound enters up to the bound, all of the other side enters)."""
+    if not (x > 0.0 and y > 0.0):
+        return 0.0, 0.0, w2
+    hi, lo = 1.0 - min_weight, min_weight
+    w1 = 1.0 - w2
+    q1 = w1 * y * (x + alpha)
+    q2 = w2 * x * (y + tao)
+    full = q2 / (q1 + q2)
+    tao_taken, alpha_taken, new_w2 = tao, alpha, full
+    if full > hi:
+        t = hi * w1 * y * (x + alpha) / (w2 * x * (1.0 - hi)) - y
+        tao_taken = min(max(t, 0.0), tao) if t == t else 0.0
+        new_w2 = hi
+    elif full < lo:
+        a = w2 * x * (y + tao) * (1.0 - lo) / (lo * w1 * y) - x
+        alpha_taken = min(max(a, 0.0), alpha) if a == a else 0.0
+        new_w2 = lo
+    if not (tao_taken > 0.0 or alpha_taken > 0.0):
+        return tao_taken, alpha_taken, w2
+    return tao_taken, alpha_taken, new_w2
 
 
 @njit(**_JIT)
@@ -571,6 +604,7 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
     drained_server, drained_validator, drained_owner = s.drained_server, s.drained_validator, s.drained_owner
     drained_root, drained_root_tao = s.drained_root, s.drained_root_tao
     user_flow_ema, protocol_flow_ema, user_flow_block = s.user_flow_ema, s.protocol_flow_ema, s.user_flow_block
+    tao_reservoir, alpha_reservoir = s.tao_reservoir, s.alpha_reservoir
     root_prop, share, flow, tmp = w.root_prop, w.share, w.flow, w.tmp
     flow_tao_emission, flow_tao_in, flow_alpha_in = f.tao_emission, f.tao_in, f.alpha_in
     flow_chain_buy_tao, flow_chain_buy_alpha, flow_alpha_out = f.chain_buy_tao, f.chain_buy_alpha, f.alpha_out
@@ -609,15 +643,33 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
 
             # §3.4 re-weight; chain buy on the pre-injection reserves; inject
             y, x, w2 = pool_tao[i], pool_alpha[i], pool_w2[i]
-            if r.weighted:
-                new_w2, injected = reweight_for_injection(y, x, w2, tao_in, alpha_in, r.min_pool_weight)
-                if not injected:
-                    tao_in, alpha_in = 0.0, 0.0
+            minted_alpha, emitted_tao = alpha_in, tao_in
+            if r.weighted and r.injection_reservoir:
+                # chain buy first, then the injection and the reservoirs as far as the weight allows
+                bought = swap_tao_for_alpha(y, x, w2, excess)
+                y, x = y + excess, x - bought
+                held_tao, held_alpha = tao_reservoir[i], alpha_reservoir[i]
                 if emit[i]:
-                    w2 = new_w2
-            bought = swap_tao_for_alpha(y, x, w2, excess)
-            pool_tao[i] = y + excess + tao_in
-            pool_alpha[i] = x - bought + alpha_in
+                    held_tao += tao_in
+                    held_alpha += alpha_in
+                    tao_in, alpha_in, w2 = inject_with_reservoir(y, x, w2, held_tao, held_alpha, r.min_pool_weight)
+                else:
+                    tao_in, alpha_in = 0.0, 0.0
+                tao_reservoir[i] = held_tao - tao_in
+                alpha_reservoir[i] = held_alpha - alpha_in
+                pool_tao[i] = y + tao_in
+                pool_alpha[i] = x + alpha_in
+            else:
+                if r.weighted:
+                    new_w2, injected = reweight_for_injection(y, x, w2, tao_in, alpha_in, r.min_pool_weight)
+                    if not injected:
+                        tao_in, alpha_in = 0.0, 0.0
+                    minted_alpha, emitted_tao = alpha_in, tao_in
+                    if emit[i]:
+                        w2 = new_w2
+                bought = swap_tao_for_alpha(y, x, w2, excess)
+                pool_tao[i] = y + excess + tao_in
+                pool_alpha[i] = x - bought + alpha_in
             pool_w2[i] = w2
             alpha_out[i] += bought
             if r.keep_chain_bought_alpha:
@@ -625,7 +677,7 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
             else:
                 alpha_out[i] -= bought
                 alpha_issuance[i] -= bought
-            alpha_issuance[i] += alpha_in
+            alpha_issuance[i] += minted_alpha
 
             # §3.5 alpha_out, its split, root dividends (sold, accrued or recycled)
             alpha_issuance[i] += alpha_em
@@ -706,7 +758,7 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
             flow_user_flow[i] += user_flow_block[i]
             user_flow_block[i] = 0.0
 
-            tao_in_now[i] = tao_in
+            tao_in_now[i] = emitted_tao  # spent from the emission, in the pool or held in its reservoir
             excess_now[i] = excess
             flow_tao_emission[i] += tao_em
             flow_tao_in[i] += tao_in

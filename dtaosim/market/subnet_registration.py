@@ -98,6 +98,10 @@ def dissolve_subnet(state: NetworkState, netuid: int) -> Dissolution:
     """Dissolve ``netuid`` (spec §7.5): pay the pot, recycle the protocol's share, erase the subnet."""
     if netuid <= 0 or netuid >= state.n_netuids or not state.exists[netuid]:
         raise ValueError(f"netuid: {netuid!r} is not allowed; expected a registered subnet")
+    # the injection reservoirs join the pool first: their TAO and alpha are the subnet's (as the chain folds them)
+    state.pool_tao[netuid] += state.tao_reservoir[netuid]
+    state.pool_alpha[netuid] += state.alpha_reservoir[netuid]
+    state.tao_reservoir[netuid] = state.alpha_reservoir[netuid] = 0.0
     pot = float(state.pool_tao[netuid])
     claims = np.append(state.stake[:, netuid], state.external_alpha[netuid])
     pay, recycled = lifecycle.dissolution_payout(

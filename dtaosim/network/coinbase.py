@@ -110,15 +110,31 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
         tao_in, alpha_in, excess = emission.injection_terms(tao_em, spot, cap, r.excess_tao == "inject")
         tao_in, alpha_in, excess = (np.where(emit, v, 0.0) for v in (tao_in, alpha_in, excess))
 
-        # 1. re-weight for the injection; 2. chain buy on pre-injection reserves; 3-4. inject
-        _, _, new_w2, injected = amm.inject(y, x, w2, tao_in, alpha_in, weighted=weighted,
-                                            min_weight=r.min_pool_weight)
-        tao_in = np.where(injected, tao_in, 0.0)
-        alpha_in = np.where(injected, alpha_in, 0.0)
-        w2 = np.where(emit, new_w2, w2)
-        bought = staking.protocol_swap_tao_for_alpha(y, x, w2, excess)
-        y = y + excess + tao_in
-        x = x - bought + alpha_in
+        minted_alpha, emitted_tao = alpha_in, tao_in  # minted (or spent) whether they enter the pool now or not
+        if weighted and r.injection_reservoir:
+            # the chain buy first, on the reserves as they are; then the injection with what the reservoirs
+            # held, as far as the pool weight stays in range; the rest is held for the next block
+            bought = staking.protocol_swap_tao_for_alpha(y, x, w2, excess)
+            y, x = y + excess, x - bought
+            held_tao = np.where(emit, state.tao_reservoir + tao_in, state.tao_reservoir)
+            held_alpha = np.where(emit, state.alpha_reservoir + alpha_in, state.alpha_reservoir)
+            tao_in, alpha_in, new_w2 = amm.inject_with_reservoir(y, x, w2, held_tao, held_alpha,
+                                                                 min_weight=r.min_pool_weight)
+            tao_in, alpha_in = np.where(emit, tao_in, 0.0), np.where(emit, alpha_in, 0.0)
+            state.tao_reservoir, state.alpha_reservoir = held_tao - tao_in, held_alpha - alpha_in
+            w2 = np.where(emit, new_w2, w2)
+            y, x = y + tao_in, x + alpha_in
+        else:
+            # 1. re-weight for the injection; 2. chain buy on pre-injection reserves; 3-4. inject
+            _, _, new_w2, injected = amm.inject(y, x, w2, tao_in, alpha_in, weighted=weighted,
+                                                min_weight=r.min_pool_weight)
+            tao_in = np.where(injected, tao_in, 0.0)
+            alpha_in = np.where(injected, alpha_in, 0.0)
+            minted_alpha, emitted_tao = alpha_in, tao_in  # a skipped injection is neither minted nor spent
+            w2 = np.where(emit, new_w2, w2)
+            bought = staking.protocol_swap_tao_for_alpha(y, x, w2, excess)
+            y = y + excess + tao_in
+            x = x - bought + alpha_in
         state.pool_tao, state.pool_alpha, state.pool_w2 = y, x, w2
         state.alpha_out += bought
         if r.chain_buy_alpha == "protocol":
@@ -126,8 +142,8 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
         else:
             state.alpha_out -= bought
             state.alpha_issuance -= bought
-        state.alpha_issuance += alpha_in
-        spent = float(tao_in.sum() + excess.sum())
+        state.alpha_issuance += minted_alpha
+        spent = float(emitted_tao.sum() + excess.sum())
         state.tao_recycled += e_tao - spent
         flows.tao_recycled += e_tao - spent
 

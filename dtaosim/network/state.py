@@ -108,6 +108,10 @@ class NetworkState:
     """EMA of the protocol's TAO flow into each pool (injection + chain buys - root sells)."""
     user_flow_block: np.ndarray = field(default=None)  # type: ignore[assignment]
     """Users' net TAO flow accumulated since the last block."""
+    tao_reservoir: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Injected TAO held back because it would push the pool's weight out of range (BalancerTaoReservoir)."""
+    alpha_reservoir: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Minted alpha held back likewise (BalancerAlphaReservoir); part of the issuance, not of the pool."""
 
     # --- accounts ----------------------------------------------------------------------------
     free_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -183,8 +187,9 @@ class NetworkState:
                 + self.drained_server + self.drained_validator + self.drained_owner + self.drained_root)
 
     def tao_accounted(self) -> float:
-        """Every place TAO can be: balances, pools, root stake, pending root TAO, recycled, fees."""
-        pools = float(self.pool_tao[self.subnet_mask].sum())
+        """Every place TAO can be: balances, pools and their reservoirs, root stake, pending root TAO, recycled,
+        fees."""
+        pools = float(self.pool_tao[self.subnet_mask].sum() + self.tao_reservoir[self.subnet_mask].sum())
         return (float(self.free_tao.sum()) + self.external_tao + pools + self.root_stake_total
                 + float(self.pending_root_tao.sum())
                 + self.tao_recycled + self.tao_fees)
@@ -218,7 +223,8 @@ class NetworkState:
 
         * TAO minted = free balances + outside holders + pool TAO + root stake + pending root TAO +
           recycled + fees;
-        * per subnet: alpha issuance = pool alpha + alpha outstanding, and alpha outstanding =
+        * per subnet: alpha issuance = pool alpha + alpha outstanding + alpha held in the injection
+          reservoir, and alpha outstanding =
           staked alpha + outside holders + pending and drained emission + protocol alpha +
           unclaimed alpha;
         * no reserve, balance or stake is negative or NaN; root pool TAO equals root stake.
@@ -229,13 +235,13 @@ class NetworkState:
             raise InvariantError(f"TAO not conserved: minted {self.tao_minted!r}, accounted {got!r}")
         m = self.subnet_mask
         issuance = self.alpha_issuance[m]
-        held = (self.pool_alpha + self.alpha_out)[m]
+        held = (self.pool_alpha + self.alpha_out + self.alpha_reservoir)[m]
         tol = rtol * np.maximum(issuance, 1.0)
         if np.any(np.abs(issuance - held) > tol):
             i = int(np.flatnonzero(m)[np.argmax(np.abs(issuance - held) - tol)])
             raise InvariantError(
-                f"alpha issuance of netuid {i} ({self.alpha_issuance[i]!r}) != pool alpha + alpha out "
-                f"({self.pool_alpha[i] + self.alpha_out[i]!r})"
+                f"alpha issuance of netuid {i} ({self.alpha_issuance[i]!r}) != pool alpha + alpha out + held "
+                f"({self.pool_alpha[i] + self.alpha_out[i] + self.alpha_reservoir[i]!r})"
             )
         owned = (self.stake.sum(axis=0) + self.external_alpha + self.pending_alpha() + self.protocol_alpha
                  + self.unclaimed_alpha)[m]
@@ -249,7 +255,8 @@ class NetworkState:
             raise InvariantError(f"root pool TAO {self.pool_tao[0]!r} != root stake {self.root_stake_total!r}")
         for name in ("pool_tao", "pool_alpha", "alpha_out", "free_tao", "stake", "protocol_alpha",
                      "external_alpha", "pending_server", "pending_validator", "pending_owner",
-                     "pending_root", "pending_root_tao", "unclaimed_alpha", "ema_price"):
+                     "pending_root", "pending_root_tao", "unclaimed_alpha", "ema_price", "tao_reservoir",
+                     "alpha_reservoir"):
             arr = getattr(self, name)
             if not np.all(np.isfinite(arr)):
                 raise InvariantError(f"{name} has a NaN or infinite value")

@@ -343,6 +343,39 @@ def inject(y: ArrayLike, x: ArrayLike, w2: ArrayLike, tao: ArrayLike, alpha: Arr
     return (np.where(ok, y + tao, y), np.where(ok, x + alpha, x), np.where(ok & ~empty, new_w2, w2), ok)
 
 
+def inject_with_reservoir(y: ArrayLike, x: ArrayLike, w2: ArrayLike, tao: ArrayLike, alpha: ArrayLike, *,
+                          min_weight: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How much of a protocol injection (``tao``, ``alpha``) a weighted pool takes without its quote weight
+    leaving ``[min_weight, 1 - min_weight]`` (injection reservoirs, RaoFoundation/subtensor#2758).
+
+    The pool re-weights as :func:`inject` (price unchanged).  Where the whole injection would push the
+    weight past a bound, the side that pushes it (TAO raises ``w2``, alpha lowers it) enters only up to the
+    amount that lands on the bound, all of the other side enters, and the rest is left for the caller to
+    hold in its reservoir and offer again with the next injection.  Returns ``(tao_taken, alpha_taken,
+    new_w2)``; TAO, alpha, the quote weight.
+    """
+    y, x, w2, tao, alpha = np.broadcast_arrays(*(np.asarray(a, float) for a in (y, x, w2, tao, alpha)))
+    hi, lo = 1.0 - min_weight, min_weight
+    w1 = 1.0 - w2
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        q1 = w1 * y * (x + alpha)
+        q2 = w2 * x * (y + tao)
+        full = q2 / (q1 + q2)
+        # too much TAO: all the alpha, and the TAO that lands w2 on the upper bound
+        tao_at_hi = hi * w1 * y * (x + alpha) / (w2 * x * (1.0 - hi)) - y
+        # too much alpha: all the TAO, and the alpha that lands w2 on the lower bound
+        alpha_at_lo = w2 * x * (y + tao) * (1.0 - lo) / (lo * w1 * y) - x
+    over = full > hi
+    under = full < lo
+    tao_taken = np.where(over, np.clip(np.nan_to_num(tao_at_hi), 0.0, tao), tao)
+    alpha_taken = np.where(under, np.clip(np.nan_to_num(alpha_at_lo), 0.0, alpha), alpha)
+    new_w2 = np.where(over, hi, np.where(under, lo, full))
+    empty = ~((tao_taken > 0) | (alpha_taken > 0))
+    ok = (x > 0) & (y > 0)  # an unfunded side has no price: the caller holds everything
+    tao_taken, alpha_taken = np.where(ok, tao_taken, 0.0), np.where(ok, alpha_taken, 0.0)
+    return tao_taken, alpha_taken, np.where(ok & ~empty, new_w2, w2)
+
+
 def check_status(status: np.ndarray | int, what: str = "swap") -> None:
     """Raise :class:`ProtocolError` if any status is not :data:`OK`, naming the reason."""
     s = np.atleast_1d(np.asarray(status))

@@ -82,7 +82,12 @@ class Regime:
     max_input_multiple: float = 1_000.0
     """A swap's net input may be at most this multiple of the input-side reserve."""
     min_pool_weight: float = 0.01
-    """Bound on each Balancer weight; an injection that would cross it is skipped."""
+    """Bound on each Balancer weight; an injection that would cross it is skipped (or held, with
+    ``injection_reservoir``)."""
+    injection_reservoir: bool = False
+    """Injection reservoirs (RaoFoundation/subtensor#2758): the chain buy runs first, then the part of an
+    injection that would push a pool weight past the bound is held and offered again with the next one,
+    instead of the whole injection being skipped."""
     max_buy_price: float = 1e6
     """Default price limit of a buy, TAO per alpha."""
     min_sell_price: float = 1e-6
@@ -365,9 +370,12 @@ LA_AUTO_2026_08 = dataclasses.replace(
     start_date="2026-08-12",
     description=(
         "Liquid alpha consensus mode (release 446, #3070/#3077): subnets with liquid alpha set bond rates from "
-        "the previous epoch's consensus where the bonds penalty is 1 (Auto, the default), else the current one."
+        "the previous epoch's consensus where the bonds penalty is 1 (Auto, the default), else the current one. "
+        "Injection reservoirs (#2758; merge date unconfirmed, assumed live by now): the chain buy first, then the "
+        "part of an injection that would push a pool weight past [0.01, 0.99] is held and offered again."
     ),
     liquid_alpha_consensus="auto",
+    injection_reservoir=True,
 )
 
 _REGISTRY: dict[str, Regime] = {
