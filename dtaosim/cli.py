@@ -99,6 +99,8 @@ def _cmd_regimes(args: argparse.Namespace) -> int:
               f"cap={r.alpha_in_cap}{mark}")
         if args.verbose:
             print(f"    {r.description}")
+    print('\nA config picks one by name, or says regime = "chain" to follow them by date from the run\'s start '
+          "(start_date, or the snapshot's date); [[regime_schedule]] lists eras by day or date.")
     return 0
 
 

@@ -20,6 +20,7 @@ by name in a registry.
 
 from __future__ import annotations
 
+import datetime as _dt
 import hashlib
 import json
 import math
@@ -33,6 +34,23 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from dtaosim.errors import ConfigError
 from dtaosim.plugins import check_strategy_name, import_plugins
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
+from dtaosim.protocol.timeline import Era, Timeline, chain_eras, date_offset, day_offset
+
+CHAIN_TIMELINE = "chain"
+"""``regime = "chain"``: follow the chain's dated regimes from the run's start date."""
+
+
+def _iso_date(v: Any) -> Any:
+    """A TOML date (``datetime.date``) as its ISO string; anything else unchanged (checked next)."""
+    return v.isoformat() if isinstance(v, _dt.date) and not isinstance(v, _dt.datetime) else v
+
+
+def _check_iso_date(v: str) -> str:
+    try:
+        _dt.date.fromisoformat(v)
+    except ValueError:
+        raise ValueError("is not an ISO date (YYYY-MM-DD)") from None
+    return v
 
 
 def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
@@ -109,6 +127,21 @@ class Network(_Strict):
     root_stake: float = Field(default=3_000_000.0, ge=0)
     external_tao: float = Field(default=1_000_000.0, ge=0)
     subnet_age_days: float = Field(default=365.0, ge=0)
+    emission_disabled: list[int] = Field(default_factory=list)
+    """Netuids whose pool-side emission switch (the chain's ``SubnetEmissionEnabled``) is off at the start:
+    no TAO emission (their share goes to the others), alpha still minted for owner, miners and validators."""
+
+    @field_validator("emission_disabled")
+    @classmethod
+    def _subnet_netuids(cls, v: list[int]) -> list[int]:
+        for u in v:
+            if u < 1:
+                raise ValueError(f"{u!r} is not allowed; expected subnet netuids (1 or more; 0 is root)")
+        return v
+
+    def snapshot_date(self) -> str | None:
+        """The snapshot's date for ``initial_state = "snapshot:<date>"`` (None for a synthetic network)."""
+        return self.initial_state.split(":", 1)[1] if self.initial_state.startswith("snapshot:") else None
 
     @field_validator("initial_state")
     @classmethod
@@ -381,6 +414,35 @@ class Record(_Strict):
     check_invariants: bool = True
 
 
+class RegimeEra(_Strict):
+    """From ``day`` (days after the run's start) or ``date`` (ISO day; needs the run's start date), the run
+    follows ``regime``: the state carries over and the new rules apply from that block on."""
+
+    regime: str
+    day: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    date: str | None = None
+
+    _date_from_toml = field_validator("date", mode="before")(_iso_date)
+
+    @field_validator("date")
+    @classmethod
+    def _iso(cls, v: str | None) -> str | None:
+        return None if v is None else _check_iso_date(v)
+
+    @field_validator("regime")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        if v not in regime_names():
+            raise ValueError(f"unknown regime; allowed: {', '.join(regime_names())}")
+        return v
+
+    @model_validator(mode="after")
+    def _day_or_date(self) -> RegimeEra:
+        if (self.day is None) == (self.date is None):
+            raise ValueError(f"day: {self.day!r}, date: {self.date!r} is not allowed; give one of day or date")
+        return self
+
+
 class ExperimentConfig(_Strict):
     """Everything one run needs."""
 
@@ -391,7 +453,15 @@ class ExperimentConfig(_Strict):
     :func:`dtaosim.register_strategy`): the config's explicit opt-in to run the user's code."""
     seed: int = Field(default=0, ge=0)
     regime: str = DEFAULT_REGIME
+    """A regime name (``dtaosim regimes``), or ``"chain"``: the chain's dated regimes from the start date on,
+    each switched on at its date."""
     regime_overrides: dict[str, Any] = Field(default_factory=dict)
+    """Regime fields replaced in every era of the run."""
+    regime_schedule: list[RegimeEra] = Field(default_factory=list)
+    """Later eras: the run switches to each era's regime at its day or date (with ``regime`` the first)."""
+    start_date: str | None = None
+    """The run's first day (ISO date, UTC).  A snapshot run starts on its snapshot's date; a synthetic
+    network needs it for ``regime = "chain"`` and for eras given by date."""
     horizon: Horizon = Field(default_factory=lambda: Horizon(days=30))
     network: Network = Field(default_factory=Network)
     agents: list[AgentGroup] = Field(default_factory=list)
@@ -423,16 +493,46 @@ class ExperimentConfig(_Strict):
     @field_validator("regime")
     @classmethod
     def _known_regime(cls, v: str) -> str:
-        if v not in regime_names():
-            raise ValueError(f"unknown regime; allowed: {', '.join(regime_names())}")
+        if v != CHAIN_TIMELINE and v not in regime_names():
+            raise ValueError(f"unknown regime; allowed: {CHAIN_TIMELINE}, {', '.join(regime_names())}")
         return v
 
+    _start_from_toml = field_validator("start_date", mode="before")(_iso_date)
+
+    @field_validator("start_date")
+    @classmethod
+    def _iso_start(cls, v: str | None) -> str | None:
+        return None if v is None else _check_iso_date(v)
+
     @model_validator(mode="after")
-    def _valid_overrides(self) -> ExperimentConfig:
+    def _valid_timeline(self) -> ExperimentConfig:
+        snap = self.network.snapshot_date()
+        if self.start_date is not None and snap is not None and self.start_date != snap:
+            raise ValueError(f"start_date: {self.start_date!r} is not allowed; a run from network.initial_state "
+                             f"{self.network.initial_state!r} starts on {snap}")
+        start = self.run_start_date()
+        if self.regime == CHAIN_TIMELINE:
+            if self.regime_schedule:
+                raise ValueError('regime_schedule: not allowed with regime = "chain" (the chain\'s dates decide '
+                                 "the eras); name a first regime instead")
+            if start is None:
+                raise ValueError('start_date: None is not allowed with regime = "chain" on a synthetic network; '
+                                 "give the run's first day (YYYY-MM-DD)")
+            if start < _dt.date.fromisoformat(get_regime(regime_names()[0]).start_date):
+                raise ValueError(f"start_date: {start.isoformat()!r} is not allowed; it is before dTAO's launch "
+                                 f"({get_regime(regime_names()[0]).start_date})")
+        for i, era in enumerate(self.regime_schedule):
+            if era.date is not None:
+                if start is None:
+                    raise ValueError(f"regime_schedule[{i}].date: {era.date!r} is not allowed without the run's "
+                                     "start date; give start_date or the era's day")
+                if _dt.date.fromisoformat(era.date) <= start:
+                    raise ValueError(f"regime_schedule[{i}].date: {era.date!r} is not allowed; it is not after "
+                                     f"the run's start ({start.isoformat()})")
         try:
-            with_overrides(self.regime, self.regime_overrides)
+            self.build_timeline()
         except ConfigError as e:
-            raise ValueError(str(e).replace("regime.", "", 1)) from None
+            raise ValueError(str(e).replace("regime.", "regime_overrides.", 1)) from None
         return self
 
     @model_validator(mode="after")
@@ -445,9 +545,37 @@ class ExperimentConfig(_Strict):
         return self
 
     # ------------------------------------------------------------------------------------------
+    def run_start_date(self) -> _dt.date | None:
+        """The run's first day: ``start_date``, or the snapshot's date (None for an undated synthetic run)."""
+        d = self.start_date or self.network.snapshot_date()
+        return None if d is None else _dt.date.fromisoformat(d)
+
     def build_regime(self) -> Regime:
-        """The regime this config selects, with its overrides applied."""
-        return with_overrides(get_regime(self.regime), self.regime_overrides)
+        """The regime the run starts under, with its overrides applied."""
+        return self.build_timeline().eras[0].regime
+
+    def build_timeline(self) -> Timeline:
+        """The run's eras: ``regime`` from the start (or the chain's dated regimes for ``"chain"``), then
+        ``regime_schedule``; every era with ``regime_overrides`` applied."""
+        start = self.run_start_date()
+        if self.regime == CHAIN_TIMELINE:
+            assert start is not None  # checked by the validator
+            dated = chain_eras(start)
+        else:
+            dated = [(start, get_regime(self.regime))]
+        first = dated[0][1]
+        per_day = first.blocks_per_day
+        eras = [Era(0 if d == start else date_offset(d, start, per_day),
+                    with_overrides(r, self.regime_overrides), d) for d, r in dated]
+        for e in self.regime_schedule:
+            r = with_overrides(get_regime(e.regime), self.regime_overrides)
+            if e.date is not None:
+                d = _dt.date.fromisoformat(e.date)
+                eras.append(Era(date_offset(d, start, per_day), r, d))  # type: ignore[arg-type]
+            else:
+                offset = day_offset(e.day, per_day)  # type: ignore[arg-type]
+                eras.append(Era(offset, r, None if start is None else start + _dt.timedelta(days=e.day)))
+        return Timeline(eras)
 
     def horizon_blocks(self, blocks_per_day: int) -> int:
         """Horizon in blocks (days converted with the regime's blocks per day)."""

@@ -7,8 +7,6 @@ execution order of intents; ``exogenous``: outside processes).  Same seed, same 
 
 from __future__ import annotations
 
-import math
-
 import mesa
 import numpy as np
 
@@ -83,10 +81,16 @@ class DTaoModel(mesa.Model):
         self.seed_value = cfg.seed if seed is None else seed
         self.streams = spawn_streams(self.seed_value, exogenous_seed)
         super().__init__(rng=int(self.streams["agents"].integers(2**63)))
-        self.regime = cfg.build_regime()
+        self.timeline = cfg.build_timeline()
+        """The run's eras (:class:`~dtaosim.protocol.timeline.Timeline`): the regime switches at each era's block."""
+        self.era = 0
+        """Index of the era in force (``timeline.eras[era].regime`` is :attr:`regime`)."""
+        self.regime = self.timeline.eras[0].regime
         self.blocks_per_tick = cfg.horizon.blocks_per_tick
         self.horizon_blocks = cfg.horizon_blocks(self.regime.blocks_per_day)
-        self.n_ticks = math.ceil(self.horizon_blocks / self.blocks_per_tick)
+        self.n_ticks = self.timeline.n_ticks(self.blocks_per_tick, self.horizon_blocks)
+        self.blocks_done = 0
+        """Blocks run so far (the next tick starts this many blocks after the run's start)."""
         self.tick = 0
         self._intents: list[Intent] = []
         self.events: list[tuple] = []
@@ -103,6 +107,7 @@ class DTaoModel(mesa.Model):
         self.miner_account: int | None = n_accounts - 1 if cfg.miners.enabled else None
         """Account holding every simulated miner's alpha and TAO (None: miners are outside holders)."""
         self.state = self._netuid_capacity(self._initial_state(cfg, n_accounts))
+        self._disable_emission(cfg.network.emission_disabled)
         self.start_block = int(self.state.block)
         """The block the run starts at: agents' schedules count blocks from it."""
         self._create_agents(cfg)
@@ -163,6 +168,17 @@ class DTaoModel(mesa.Model):
                 block=int(net.subnet_age_days * self.regime.blocks_per_day) + 1,
             )
         return snapshot_state(self.regime, n_accounts=n_accounts, date=net.initial_state.split(":", 1)[1])
+
+    def _disable_emission(self, netuids: list[int]) -> None:
+        """Turn off the pool-side emission switch of ``netuids`` (``network.emission_disabled``)."""
+        st = self.state
+        for u in netuids:
+            if not (u < st.n_netuids and st.exists[u]):
+                existing = np.flatnonzero(st.subnet_mask)
+                raise ConfigError(f"network.emission_disabled: {u!r} is not allowed; no such subnet at the start "
+                                  f"(subnets: {int(existing.min()) if existing.size else 0}.."
+                                  f"{int(existing.max()) if existing.size else 0})")
+            st.emission_enabled[u] = False
 
     def _netuid_capacity(self, state: NetworkState) -> NetworkState:
         """Room for new subnets up to the regime's limit when registrations are on."""
@@ -360,8 +376,22 @@ class DTaoModel(mesa.Model):
         return self._dividends_tao.sum(axis=0), stake_tao
 
     def tick_blocks(self) -> int:
-        """Blocks the current tick advances: ``blocks_per_tick``, fewer for a last tick cut by the horizon."""
-        return max(0, min(self.blocks_per_tick, self.horizon_blocks - self.tick * self.blocks_per_tick))
+        """Blocks the current tick advances: ``blocks_per_tick``, fewer for a tick cut short by the start of
+        the next era or by the horizon."""
+        return self.timeline.tick_blocks(self.blocks_done, self.blocks_per_tick, self.horizon_blocks)
+
+    def _enter_era(self) -> None:
+        """Switch the rules when the tick starts a new era: the state carries over; what the model derives from
+        the regime (Yuma parameters, commit-reveal delay) is rebuilt and the emission gate's bar recomputed."""
+        era = self.timeline.index_at(self.blocks_done)
+        if era == self.era:
+            return
+        self.era = era
+        self.regime = self.timeline.eras[era].regime
+        self.state.emission_bar = 0.0  # a new rule set computes its own bar at its first block
+        if self.neurons is not None:
+            self.yuma_params = YumaParams.from_regime(self.regime, self.state.n_netuids)
+            self.reveal_delay = self.config.consensus.commit_reveal_tempos * self.regime.tempo
 
     # ------------------------------------------------------------------------------------------
     def market_view(self) -> MarketView:
@@ -407,6 +437,7 @@ class DTaoModel(mesa.Model):
         st = self.state
         self._history = np.vstack([self._history, st.price[None, :]])[-PRICE_HISTORY_TICKS:]
         self._intents = []
+        self._enter_era()
         start_calls_due(st)
         self._pay_owner_revenue()
         self.view = self.market_view()
@@ -459,12 +490,13 @@ class DTaoModel(mesa.Model):
             self.fundamentals.step(self._miner_quality(), self._yield, st.subnet_mask)
             self._beliefs = self.fundamentals.beliefs(self.streams["exogenous"], self.config.fundamentals.belief_noise)
         self.tick += 1
+        self.blocks_done += blocks
         if self.config.record.events:
             self.events.extend(report.events)
         if self.config.record.check_invariants:
             st.check_invariants()
         if self.tick % self.config.record.every_ticks == 0 or self.tick >= self.n_ticks:
-            self.recorder.record(st, report.flows, self._validator_row(), self.pnl)
+            self.recorder.record(st, report.flows, self._validator_row(), self.pnl, era=self.era)
             self._dividends_tao[:] = 0.0
         if self.tick >= self.n_ticks:
             self.running = False

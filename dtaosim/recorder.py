@@ -7,7 +7,8 @@ Series recorded per subnet (wide frames: index ``block``, one column per netuid)
 * ``share`` emission share of the tick's last block; over the tick: ``tao_emission``, ``tao_in``
   (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``.
 
-Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price`` and the
+Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price``, ``era`` (the
+index of the regime era in force, ``RunResult.eras``; 0 for a run under one regime) and the
 total value in TAO of each strategy's agents (``value:<strategy>``) and its cumulative return split into
 ``pnl_trading:<strategy>``, ``pnl_emissions:<strategy>`` and ``pnl_revaluation:<strategy>`` (TAO).
 """
@@ -36,7 +37,7 @@ class Recorder:
         self.groups = groups
         self.blocks = np.zeros(n_rows, dtype=np.int64)
         self.subnet = {k: np.zeros((n_rows, n_netuids)) for k in SUBNET_SERIES}
-        self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price")}
+        self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price", "era")}
         self.values = {g: np.zeros(n_rows) for g in groups}
         self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
         self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
@@ -44,9 +45,10 @@ class Recorder:
         self.rows = 0
 
     def record(self, state: NetworkState, flows: TickFlows | None,
-               validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None) -> None:
+               validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None,
+               era: int = 0) -> None:
         """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
-        optionally the validators' (dividends since the previous row, stake) in TAO."""
+        optionally the validators' (dividends since the previous row, stake) in TAO and the era index."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
@@ -70,6 +72,7 @@ class Recorder:
         self.network["tao_issuance"][i] = state.tao_issuance
         self.network["sum_price"][i] = float(price[mask].sum())
         self.network["sum_ema_price"][i] = float(state.ema_price[mask].sum())
+        self.network["era"][i] = era
         value = state.free_tao + state.stake[:, 0] + matvec(state.stake[:, 1:], price[1:])
         for g, idx in self.groups.items():
             self.values[g][i] = float(value[idx].sum())

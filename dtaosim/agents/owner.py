@@ -13,13 +13,18 @@ and sells, holds or buys back alpha through its strategy:
 
 Common parameters: ``burn_fraction`` (miner burn, fraction), ``initial_alpha_fraction`` (share of its
 subnet's outside-held alpha the owner holds at the start, for subnets that exist when the run starts),
-``max_slippage`` (fraction; 1 = no price limit), ``interval`` (ticks).
+``max_slippage`` (fraction; 1 = no price limit), ``interval`` (ticks), and the subnet's pool-side emission
+switch: ``emission`` (``"keep"``: leave it as it is; ``"on"``/``"off"``: set it) from day ``emission_day``.
+On the chain ``SubnetEmissionEnabled`` is set by sudo only; an owner setting it is a hypothetical (a
+subnet declining its TAO emission, cf. proposal RaoFoundation/subtensor#3123), for "what if" questions.
+A strategy may decide the switch itself by overriding :meth:`OwnerStrategy.emission_switch`.
 
 Units: TAO, alpha, TAO per alpha, ticks and days.
 """
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mesa
@@ -34,7 +39,9 @@ if TYPE_CHECKING:
     from dtaosim.agents.strategies import MarketView
 
 _COMMON: dict[str, Any] = {"burn_fraction": 0.0, "initial_alpha_fraction": 0.0, "max_slippage": 0.05,
-                           "interval": 1}
+                           "interval": 1, "emission": "keep", "emission_day": 0.0}
+EMISSION_SWITCH = ("keep", "on", "off")
+"""Values of the owners' ``emission`` parameter."""
 
 
 class OwnerStrategy:
@@ -50,6 +57,12 @@ class OwnerStrategy:
         for key in ("burn_fraction", "initial_alpha_fraction", "max_slippage"):
             if not 0.0 <= float(self.params[key]) <= 1.0:
                 raise ConfigError(f"{where}.{key}: {self.params[key]!r} is not allowed; expected a fraction in [0, 1]")
+        if self.params["emission"] not in EMISSION_SWITCH:
+            raise ConfigError(f"{where}.emission: {self.params['emission']!r} is not allowed; allowed: "
+                              f"{', '.join(EMISSION_SWITCH)}")
+        if not math.isfinite(float(self.params["emission_day"])):
+            raise ConfigError(f"{where}.emission_day: {self.params['emission_day']!r} is not allowed; expected a "
+                              "finite number of days")
         self.validate(where)
 
     def validate(self, where: str) -> None:
@@ -65,6 +78,14 @@ class OwnerStrategy:
 
     def decide(self, account: int, netuid: int, view: MarketView) -> list[Intent]:
         return []
+
+    def emission_switch(self, view: MarketView) -> bool | None:
+        """The subnet's pool-side emission switch as the owner wants it now (None: leave it as it is).
+        From ``emission_day`` on, ``emission = "on"``/``"off"`` turns it on/off."""
+        setting = self.params["emission"]
+        if setting == "keep" or view.tick / view.ticks_per_year * 365.0 < float(self.params["emission_day"]):
+            return None
+        return setting == "on"
 
     # helpers ---------------------------------------------------------------------------------
     def _sell(self, account: int, netuid: int, alpha: float, view: MarketView) -> list[Intent]:
@@ -175,6 +196,9 @@ class SubnetOwner(mesa.Agent):
         if nn is not None:
             nn.owner_burn[netuid] = float(strategy.params["burn_fraction"])
         view = model.view
+        switch = strategy.emission_switch(view)
+        if switch is not None:
+            model.state.emission_enabled[netuid] = switch
         if not view.subnets[netuid]:
             return  # not started yet: no staking
         intents = strategy.decide(self.account, netuid, view)

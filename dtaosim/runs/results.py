@@ -48,6 +48,15 @@ class RunResult:
         return self._subnets(self.frames["ema_price"])
 
     @property
+    def eras(self) -> pd.DataFrame:
+        """The regimes the run went through, one row per era: ``regime``, first ``block``, ``day`` after the
+        start and ``date`` (None for an undated run); the ``era`` column of :attr:`network` indexes it."""
+        rows = self.metadata.get("eras") or [{"era": 0, "regime": self.metadata.get("regime"), "block": None,
+                                              "day": 0.0, "date": None}]
+        cols = ["era", "regime", "block", "day", "date"]
+        return pd.DataFrame([{k: r.get(k) for k in cols} for r in rows], columns=cols).set_index("era")
+
+    @property
     def network(self) -> pd.DataFrame:
         """Network-wide series per tick (issuance, sum of prices, value held by each strategy)."""
         return self.frames["network"]

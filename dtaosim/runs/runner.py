@@ -55,6 +55,16 @@ def _seed_repr(seed: SeedLike) -> int | str:
     return int(seed)
 
 
+def era_records(model: DTaoModel) -> list[dict[str, Any]]:
+    """The eras a run went through: regime name, first block, day after the start, date (None for an undated
+    run) and the regime's fields; the network frame's ``era`` column indexes this list."""
+    per_day = model.timeline.eras[0].regime.blocks_per_day
+    return [{"era": i, "regime": e.regime.name, "block": model.start_block + e.offset, "day": e.offset / per_day,
+             "date": None if e.date is None else e.date.isoformat(),
+             "regime_fields": e.regime.to_dict()}
+            for i, e in enumerate(model.timeline.within(max(model.horizon_blocks, 1)))]
+
+
 def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None = None,
         exogenous_seed: SeedLike | None = None, out: str | Path | None = None, progress: bool = False) -> RunResult:
     """Run one experiment and return its result (and write it under ``out`` if given).
@@ -76,13 +86,15 @@ def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None =
     frames = model.recorder.frames()
     events = pd.DataFrame(model.events, columns=list(SettleReport.EVENT_COLUMNS))
     st = model.state
+    eras = era_records(model)
     meta = {
         "name": cfg.name,
         "config": cfg.model_dump(mode="json"),
         "config_hash": cfg.config_hash(),
         "seed": _seed_repr(cfg.seed if seed is None else seed),
-        "regime": model.regime.name,
-        "regime_fields": model.regime.to_dict(),
+        "regime": " -> ".join(e["regime"] for e in eras),
+        "regime_fields": model.timeline.eras[0].regime.to_dict(),
+        "eras": eras,
         "version": package_version(),
         "blocks_per_tick": model.blocks_per_tick,
         "horizon_blocks": model.horizon_blocks,
