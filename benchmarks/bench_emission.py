@@ -5,7 +5,7 @@ Standalone script (no intents, emission only)::
     .venv/bin/python benchmarks/bench_emission.py                # 128-subnet synthetic + snapshot, all regimes
     .venv/bin/python benchmarks/bench_emission.py --blocks 7200 --regimes price-burn-2026-06
 
-For each network and regime it advances ``--blocks`` blocks with ``fastpath.advance_blocks_fast``
+For each network and regime it advances ``--blocks`` blocks with ``compiled_blocks.advance_blocks``
 (after a warm-up call that compiles or loads the cached machine code) and ``--ref-blocks`` blocks
 with ``coinbase.advance_blocks``, from copies of the same state, and prints subnet-blocks per second,
 the projected wall time of one simulated year of the whole network's emission, the speed-up, and
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from dtaosim.engine import blocks as fastpath
+from dtaosim.engine import blocks as compiled_blocks
 from dtaosim.network import coinbase
 from dtaosim.network.initial import snapshot_state, synthetic_state
 from dtaosim.network.state import NetworkState
@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--repeat", type=int, default=3, help="timed fast-path runs; the best is reported")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
-    if not fastpath.NUMBA_AVAILABLE:
+    if not compiled_blocks.NUMBA_AVAILABLE:
         print("numba is not installed: the fast path falls back to the reference kernel")
 
     header = (f"{'network':<10} {'regime':<20} {'subnets':>7} {'fast M sb/s':>11} {'year (s)':>9} "
@@ -83,10 +83,10 @@ def main(argv: list[str] | None = None) -> None:
             state = (synthetic_network(regime, args.subnets, args.seed) if network == "synthetic"
                      else snapshot_state(regime, n_accounts=1))
             n_subnets = int(state.subnet_mask.sum())
-            fastpath.advance_blocks_fast(state.copy(), regime, 10)  # warm-up: compile or load the cache
-            fast, _ = speed(fastpath.advance_blocks_fast, state, regime, args.blocks, args.repeat)
+            compiled_blocks.advance_blocks(state.copy(), regime, 10)  # warm-up: compile or load the cache
+            fast, _ = speed(compiled_blocks.advance_blocks, state, regime, args.blocks, args.repeat)
             ref, ref_state = speed(coinbase.advance_blocks, state, regime, args.ref_blocks)
-            _, fast_state = speed(fastpath.advance_blocks_fast, state, regime, args.ref_blocks)
+            _, fast_state = speed(compiled_blocks.advance_blocks, state, regime, args.ref_blocks)
             year_blocks = 365 * regime.blocks_per_day
             slowest = min(slowest, fast)
             print(f"{network:<10} {name:<20} {n_subnets:>7} {fast / 1e6:>11.2f} "

@@ -75,18 +75,18 @@ def _cmd_plot(args: argparse.Namespace) -> int:
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
-    from dtaosim.runs import warmup as jit_cache
+    from dtaosim.runs import warmup
 
-    if not jit_cache.numba_available():
+    if not warmup.numba_available():
         print("dtaosim: numba is not installed (or NUMBA_DISABLE_JIT is set): nothing to compile")
         return 0
-    cached = jit_cache.kernels_cached()
+    cached = warmup.kernels_cached()
     if not cached:
-        print(f"dtaosim: {jit_cache.FIRST_RUN_MESSAGE}", file=sys.stderr, flush=True)
-    seconds = jit_cache.warmup()
+        print(f"dtaosim: {warmup.FIRST_RUN_MESSAGE}", file=sys.stderr, flush=True)
+    seconds = warmup.warmup()
     how = "were compiled already: loaded from the cache" if cached else "compiled"
-    print(f"dtaosim: numba kernels {how} in {seconds:.1f} s ({len(jit_cache.dispatchers())} kernels; "
-          f"cache: {jit_cache.cache_dir()})")
+    print(f"dtaosim: numba kernels {how} in {seconds:.1f} s ({len(warmup.dispatchers())} kernels; "
+          f"cache: {warmup.cache_dir()})")
     return 0
 
 

@@ -137,17 +137,17 @@ def test_every_kernel_call_of_a_run_keeps_the_numerical_contract(small_config, r
 
 @pytest.mark.contract
 def test_the_checked_engine_names_the_kernel_and_element_that_breaks_the_contract(small_config, monkeypatch):
-    from dtaosim.engine import blocks as fastpath
+    from dtaosim.engine import blocks as compiled_blocks
     from dtaosim.engine.contract import EngineMismatch
 
-    advance = fastpath.advance_blocks_fast
+    advance = compiled_blocks.advance_blocks
 
     def off_by_1e_9(state, regime, blocks, flows=None):
         out = advance(state, regime, blocks, flows)
         state.pool_tao[2] *= 1.0 + 1e-9
         return out
 
-    monkeypatch.setattr(fastpath, "advance_blocks_fast", off_by_1e_9)
+    monkeypatch.setattr(compiled_blocks, "advance_blocks", off_by_1e_9)
     with pytest.raises(EngineMismatch, match=r"block loop: pool_tao\[2\]: compiled .* vs reference"):
         DTaoModel({**small_config, "engine": "checked"}).step()
 

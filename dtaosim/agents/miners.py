@@ -317,7 +317,7 @@ class MinerEconomy(mesa.Agent):
 
 
 # ---------------------------------------------------------------------------------------------
-# compiled loops: the numpy expressions they replace, element by element (tests/test_miner_speed.py)
+# compiled loops: the numpy expressions they replace, element by element (tests/agents/test_miner_kernels.py)
 # ---------------------------------------------------------------------------------------------
 @njit(**JIT)
 def _nan_to_num(x: float) -> float:

@@ -16,7 +16,7 @@ Strategies are looked up by name in :mod:`dtaosim.plugins`; nothing from a confi
 
 The built-in strategies' loops over accounts and netuids are compiled (numba, no fastmath; in
 :mod:`dtaosim.agents.strategy_kernels`): each keeps the numerical contract of :mod:`dtaosim.engine.contract` with
-the numpy expressions it replaced (``tests/test_agent_speed.py`` keeps them as references and compares).
+the numpy expressions it replaced (``tests/agents/test_agent_kernels.py`` keeps them as references and compares).
 
 Units: TAO for balances and stakes, alpha for positions, TAO per alpha for prices, ticks for time.
 """

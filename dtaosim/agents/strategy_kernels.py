@@ -1,6 +1,6 @@
 """Compiled loops of the built-in staker strategies (:mod:`dtaosim.agents.strategies`).
 
-Each computes what a numpy expression states (``tests/test_agent_speed.py`` keeps those expressions as
+Each computes what a numpy expression states (``tests/agents/test_agent_kernels.py`` keeps those expressions as
 references): amounts and prices within the numerical contract of :mod:`dtaosim.engine.contract`, sums in any
 order, and the same decisions except where a deciding quantity is within that tolerance of its threshold.
 Without numba they run as plain Python loops (same rules, slower).

@@ -1,4 +1,4 @@
-"""Compiled per-block coinbase: :func:`advance_blocks_fast`, the numba twin of ``coinbase.advance_blocks``.
+"""Compiled per-block coinbase: :func:`advance_blocks`, the numba twin of ``coinbase.advance_blocks``.
 
 :func:`dtaosim.network.coinbase.advance_blocks` is the reference: a Python loop over blocks, vectorized over
 subnets with numpy.  This module runs the same rules as one numba ``@njit`` loop over blocks and
@@ -21,7 +21,7 @@ Units: TAO and alpha amounts, prices in TAO per alpha, ages and times in blocks.
 number comes from the :class:`~dtaosim.protocol.regimes.Regime`; the rule choices (strings) are
 turned into the integer codes below by :func:`rules_from_regime`.
 
-numba is optional: without it :func:`advance_blocks_fast` calls ``coinbase.advance_blocks``.
+numba is optional: without it :func:`advance_blocks` calls ``coinbase.advance_blocks``.
 """
 
 from __future__ import annotations
@@ -795,7 +795,7 @@ def _array(obj: object, name: str, dtype: type, n: int, writable: bool) -> np.nd
     return arr
 
 
-def advance_blocks_fast(state: NetworkState, regime: Regime, n_blocks: int,
+def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int,
                         flows: TickFlows | None = None) -> TickFlows:
     """Advance ``n_blocks`` blocks with no intents: same results as :func:`coinbase.advance_blocks`.
 

@@ -11,7 +11,7 @@ the flat stake fee, the swap fee on the input (and the recomputed fee of a parti
 (the regime's default limits where an intent has none), the reserve and input limits, the minimum stake,
 a sell's fee alpha sold again for the block author, and a move as an unstake (no limit) then a stake
 charged no fee unless it leaves root.  States and events agree with the reference within the numerical
-contract of :mod:`dtaosim.engine.contract` (``tests/test_intent_engine.py``): the same statuses, amounts within
+contract of :mod:`dtaosim.engine.contract` (``tests/engine/test_intents.py``): the same statuses, amounts within
 1e-12 (``log1p``, ``expm1`` and powers are the C library's here, numpy's own SIMD versions there).
 
 Statuses are integer codes (:data:`STATUS_NAMES` gives the reference's strings).  The only intended

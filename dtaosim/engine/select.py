@@ -88,13 +88,13 @@ def advance(state: NetworkState, regime: Regime, n_blocks: int, engine: str = "a
     check_engine(engine)
     if engine == "checked":
         reference = state.copy()
-        flows = blocks.advance_blocks_fast(state, regime, n_blocks)
+        flows = blocks.advance_blocks(state, regime, n_blocks)
         expected = advance_blocks(reference, regime, n_blocks)
         check_fields("block loop", state, reference, STATE_FIELDS)
         check_fields("block loop", flows, expected, FLOW_FIELDS)
         return flows
     if compiled(engine):
-        return blocks.advance_blocks_fast(state, regime, n_blocks)
+        return blocks.advance_blocks(state, regime, n_blocks)
     return advance_blocks(state, regime, n_blocks)
 
 

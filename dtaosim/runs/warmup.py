@@ -102,10 +102,10 @@ def cache_dir() -> Path | None:
     """The folder numba caches :mod:`dtaosim.engine.blocks`'s kernels in (``None`` without numba)."""
     if not numba_available():
         return None
-    from dtaosim.engine import blocks as fastpath
+    from dtaosim.engine import blocks as compiled_blocks
 
     try:
-        return Path(fastpath.advance_compiled._cache._cache_path)
+        return Path(compiled_blocks.advance_compiled._cache._cache_path)
     except AttributeError:  # pragma: no cover - a numba without this attribute: numba's own default
         from numba.misc.appdirs import AppDirs
 

@@ -70,11 +70,11 @@ def test_block_emission_is_vectorized_and_scales_with_base():
 
 def test_block_emission_is_whole_rao_after_the_tenth_halving():
     """1e9 rao / 2**10 = 976,562.5 rao: the chain pays 976,562 (issue #16); the compiled twin agrees."""
-    from dtaosim.engine import blocks as fastpath
+    from dtaosim.engine import blocks as compiled_blocks
 
     issuance = SUPPLY * (1.0 - 2.0**-10) + 1.0
     assert float(em.block_emission(issuance, SUPPLY, 1.0)) * 1e9 == 976_562.0
-    assert fastpath.block_emission(issuance, SUPPLY, 1.0) * 1e9 == 976_562.0
+    assert compiled_blocks.block_emission(issuance, SUPPLY, 1.0) * 1e9 == 976_562.0
 
 
 def test_block_emission_just_below_supply_falls_below_a_rao():

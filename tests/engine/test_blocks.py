@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as hst
 from hypothesis.extra.numpy import arrays
 
-from dtaosim.engine import blocks as fastpath
+from dtaosim.engine import blocks as compiled_blocks
 from dtaosim.engine.contract import check_fields
 from dtaosim.engine.jit import sum_range
 from dtaosim.network import coinbase
@@ -29,7 +29,8 @@ from dtaosim.network.initial import snapshot_state, synthetic_state
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol.regimes import get_regime, regime_names
 
-pytestmark = [pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed"), pytest.mark.contract]
+pytestmark = [pytest.mark.skipif(not compiled_blocks.NUMBA_AVAILABLE, reason="numba is not installed"),
+              pytest.mark.contract]
 
 RTOL = 1e-12
 ATOL = 1e-12  # TAO or alpha (a thousandth of a rao)
@@ -119,7 +120,7 @@ def run_both(reg, st: NetworkState, blocks: int = BLOCKS) -> tuple[NetworkState,
                                                                        TickFlows]:
     ref, fast = st.copy(), st.copy()
     ref_flows = coinbase.advance_blocks(ref, reg, blocks)
-    fast_flows = fastpath.advance_blocks_fast(fast, reg, blocks)
+    fast_flows = compiled_blocks.advance_blocks(fast, reg, blocks)
     return ref, fast, ref_flows, fast_flows
 
 
@@ -184,7 +185,7 @@ def test_epochs_beyond_the_per_block_cap_are_deferred(name):
     assert (fast.pending_epoch_at[deferred] == fast.block + 1).all()
     # the deferred epochs drain over the next blocks, identically
     ref_flows = coinbase.advance_blocks(ref, reg, 20, ref_flows)
-    fast_flows = fastpath.advance_blocks_fast(fast, reg, 20, fast_flows)
+    fast_flows = compiled_blocks.advance_blocks(fast, reg, 20, fast_flows)
     assert_same(ref, fast, ref_flows, fast_flows)
     assert (fast_flows.epochs[due_now] >= 1).all()
     fast.check_invariants()
@@ -195,10 +196,10 @@ def test_one_call_equals_one_block_at_a_time(name):
     reg = regime(name)
     st = synthetic(reg, seed=6)
     once, stepped = st.copy(), st.copy()
-    once_flows = fastpath.advance_blocks_fast(once, reg, reg.tempo)
+    once_flows = compiled_blocks.advance_blocks(once, reg, reg.tempo)
     stepped_flows = TickFlows(st.n_netuids)
     for _ in range(reg.tempo):
-        fastpath.advance_blocks_fast(stepped, reg, 1, stepped_flows)
+        compiled_blocks.advance_blocks(stepped, reg, 1, stepped_flows)
     assert_same(once, stepped, once_flows, stepped_flows, rtol=1e-9)
 
 
@@ -219,7 +220,7 @@ def test_block_emission_matches_reference_at_every_halving_boundary():
         issuance += near + list(threshold * (1.0 + np.linspace(-1e-9, 1e-9, 41)))
     issuance = np.array(issuance)
     expected = emission.block_emission(issuance, supply, base)
-    got = np.array([fastpath.block_emission(i, supply, base) for i in issuance])
+    got = np.array([compiled_blocks.block_emission(i, supply, base) for i in issuance])
     np.testing.assert_array_equal(got, expected)
 
 
@@ -252,7 +253,7 @@ def test_zero_blocks_changes_nothing():
     reg = get_regime("price-burn-2026-06")
     st = synthetic(reg)
     fast = st.copy()
-    flows = fastpath.advance_blocks_fast(fast, reg, 0)
+    flows = compiled_blocks.advance_blocks(fast, reg, 0)
     assert_same(st, fast, TickFlows(st.n_netuids), flows)
 
 
@@ -260,16 +261,16 @@ def test_without_numba_falls_back_to_the_reference():
     code = (
         "import sys; sys.modules['numba'] = None\n"
         "import numpy as np\n"
-        "from dtaosim.engine import blocks as fastpath\n"
+        "from dtaosim.engine import blocks as compiled_blocks\n"
         "from dtaosim.network import coinbase\n"
         "from dtaosim.network.initial import synthetic_state\n"
         "from dtaosim.protocol.regimes import get_regime\n"
-        "assert not fastpath.NUMBA_AVAILABLE\n"
+        "assert not compiled_blocks.NUMBA_AVAILABLE\n"
         "reg = get_regime('price-burn-2026-06')\n"
         "st = synthetic_state(reg, n_subnets=4, n_accounts=1, rng=np.random.default_rng(0), root_stake=10.0)\n"
         "a, b = st.copy(), st.copy()\n"
         "fa = coinbase.advance_blocks(a, reg, 50)\n"
-        "fb = fastpath.advance_blocks_fast(b, reg, 50)\n"
+        "fb = compiled_blocks.advance_blocks(b, reg, 50)\n"
         "assert np.array_equal(a.pool_tao, b.pool_tao) and np.array_equal(fa.tao_in, fb.tao_in)\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

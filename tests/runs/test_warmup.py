@@ -13,9 +13,9 @@ import pytest
 
 import dtaosim
 from dtaosim.cli import main
-from dtaosim.runs import warmup as jit_cache
+from dtaosim.runs import warmup
 
-pytestmark = pytest.mark.skipif(not jit_cache.numba_available(), reason="numba is not installed")
+pytestmark = pytest.mark.skipif(not warmup.numba_available(), reason="numba is not installed")
 
 SMALL_TOML = ('name = "warm-small"\nseed = 3\n[horizon]\nblocks = 720\n[network]\nn_subnets = 3\n'
               'external_tao = 10000.0\n[[agents]]\nstrategy = "passive"\ncount = 2\nbudget = 20.0\n')
@@ -33,8 +33,8 @@ def test_warmup_command_compiles_and_says_how_long_it_took(tmp_path):
     if "loaded from the cache" in lines[0]:
         assert proc.stderr == ""
     else:
-        assert proc.stderr.strip() == f"dtaosim: {jit_cache.FIRST_RUN_MESSAGE}"
-    assert jit_cache.marker_path().is_file()
+        assert proc.stderr.strip() == f"dtaosim: {warmup.FIRST_RUN_MESSAGE}"
+    assert warmup.marker_path().is_file()
     assert not list(tmp_path.iterdir())  # nothing written where it ran
 
 
@@ -42,25 +42,25 @@ def test_warmup_command_compiles_and_says_how_long_it_took(tmp_path):
 def cold(tmp_path, monkeypatch):
     """A cache without the marker (in ``tmp_path``) and a stand-in warm-up that counts its calls."""
     calls = []
-    monkeypatch.setattr(jit_cache, "_known_cached", False)
-    monkeypatch.setattr(jit_cache, "cache_dir", lambda: tmp_path / "numba-cache")
+    monkeypatch.setattr(warmup, "_known_cached", False)
+    monkeypatch.setattr(warmup, "cache_dir", lambda: tmp_path / "numba-cache")
 
     def fake_warmup():
         calls.append(1)
-        jit_cache._write_marker(0.0)
+        warmup._write_marker(0.0)
         return 0.0
 
-    monkeypatch.setattr(jit_cache, "warmup", fake_warmup)
+    monkeypatch.setattr(warmup, "warmup", fake_warmup)
     return calls
 
 
 def test_a_cold_cache_is_said_once_on_stderr_by_the_cli(tmp_path, cold, capsys):
     cfg = tmp_path / "small.toml"
     cfg.write_text(SMALL_TOML)
-    assert not jit_cache.kernels_cached()
+    assert not warmup.kernels_cached()
     assert main(["run", str(cfg), "--out", str(tmp_path / "a"), "--quiet"]) == 0
-    assert capsys.readouterr().err.splitlines() == [f"dtaosim: {jit_cache.FIRST_RUN_MESSAGE}"]
-    assert cold == [1] and jit_cache.kernels_cached()
+    assert capsys.readouterr().err.splitlines() == [f"dtaosim: {warmup.FIRST_RUN_MESSAGE}"]
+    assert cold == [1] and warmup.kernels_cached()
     assert main(["run", str(cfg), "--out", str(tmp_path / "b"), "--quiet"]) == 0
     assert capsys.readouterr().err == "" and cold == [1]
 
@@ -69,14 +69,14 @@ def test_a_cold_cache_before_a_sweep_is_compiled_once_in_the_parent(tmp_path, co
     cfg = tmp_path / "small.toml"
     cfg.write_text(SMALL_TOML + '[sweep]\nruns = 2\n[sweep.parameters]\n"regime_overrides.fee_rate" = [0.0, 0.003]\n')
     assert main(["sweep", str(cfg), "--out", str(tmp_path / "s"), "--executor", "serial", "--quiet"]) == 0
-    assert capsys.readouterr().err.splitlines() == [f"dtaosim: {jit_cache.FIRST_RUN_MESSAGE}"]
+    assert capsys.readouterr().err.splitlines() == [f"dtaosim: {warmup.FIRST_RUN_MESSAGE}"]
     assert cold == [1]
 
 
 def test_library_use_logs_at_info_and_prints_nothing(tmp_path, cold, capsys, caplog):
     with caplog.at_level(logging.INFO, logger="dtaosim.runs.warmup"):
         dtaosim.run({"name": "lib", "horizon": {"blocks": 720}, "network": {"n_subnets": 3}})
-    assert [r.getMessage() for r in caplog.records if r.name == "dtaosim.runs.warmup"] == [jit_cache.FIRST_RUN_MESSAGE]
+    assert [r.getMessage() for r in caplog.records if r.name == "dtaosim.runs.warmup"] == [warmup.FIRST_RUN_MESSAGE]
     assert capsys.readouterr() == ("", "")
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="dtaosim.runs.warmup"):
@@ -92,10 +92,10 @@ def test_a_bad_config_compiles_nothing(tmp_path, cold, capsys):
 
 
 def test_the_marker_names_what_numbas_cache_depends_on():
-    key = jit_cache.cache_key()
+    key = warmup.cache_key()
     assert {"dtaosim", "numba", "python", "cpu", "cpu_features", "sources"} <= set(key)
     assert key["dtaosim"] == dtaosim.__version__ and key["python"] == sys.version
-    assert jit_cache.marker_path().parent == jit_cache.cache_dir()
+    assert warmup.marker_path().parent == warmup.cache_dir()
 
 
 def test_kernel_modules_lists_every_module_with_kernels():
@@ -108,5 +108,5 @@ def test_kernel_modules_lists_every_module_with_kernels():
         mod = importlib.import_module(info.name)
         if any(isinstance(v, CPUDispatcher) and v.py_func.__module__ == info.name for v in vars(mod).values()):
             found.add(info.name)
-    assert found == set(jit_cache.KERNEL_MODULES)
-    assert len(jit_cache.dispatchers()) > 100
+    assert found == set(warmup.KERNEL_MODULES)
+    assert len(warmup.dispatchers()) > 100

@@ -14,9 +14,8 @@ from dtaosim.network.initial import load_snapshot, snapshot_state
 from dtaosim.protocol import amm
 from dtaosim.protocol.intents import Unstake
 from dtaosim.protocol.lifecycle import burn_decay_factor_q32, decay_burn, neuron_to_prune
+from tests._support import settle_without_payout
 from tests.conftest import SMALL
-
-from ._support import settle_without_payout
 
 MINERS = 12
 

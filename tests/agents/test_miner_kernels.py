@@ -478,10 +478,10 @@ def test_without_numba_the_loops_run_as_python_with_the_same_results(tmp_path):
             "import numpy as np\n"
             "from dtaosim.engine import jit as compiled\n"
             "assert not compiled.NUMBA_AVAILABLE\n"
-            "from tests.test_miner_speed import kernel_outputs\n"
+            "from tests.agents.test_miner_kernels import kernel_outputs\n"
             f"np.savez({str(saved)!r}, *kernel_outputs())\n")
     subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                   cwd=Path(__file__).resolve().parents[1])
+                   cwd=Path(__file__).resolve().parents[2])
     python = np.load(saved)
     compiled = kernel_outputs()
     assert len(python.files) == len(compiled)

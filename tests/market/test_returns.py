@@ -14,8 +14,7 @@ from hypothesis.extra.numpy import arrays
 from dtaosim.engine.contract import ATOL, RTOL
 from dtaosim.market.returns import attribute_returns, copy_into, copy_with_column_sums
 from dtaosim.model import DTaoModel
-
-from .test_ecology import full_network_config
+from tests.test_ecology import full_network_config
 
 amounts = st.floats(min_value=0.0, max_value=1e7, allow_nan=False, allow_infinity=False)
 prices = st.floats(min_value=0.0, max_value=10.0, allow_nan=False, allow_infinity=False)

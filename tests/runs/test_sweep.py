@@ -351,7 +351,7 @@ def test_cli_sweep(tmp_path, capsys):
 
 
 def test_example_config_is_valid():
-    plan = plan_sweep(os.path.join(os.path.dirname(__file__), "..", "experiments", "sweep-fee.toml"))
+    plan = plan_sweep(os.path.join(os.path.dirname(__file__), "..", "..", "experiments", "sweep-fee.toml"))
     assert plan.n_runs == 9 and plan.parameter_names == ["regime_overrides.fee_rate"]
 
 

@@ -32,7 +32,7 @@ from dtaosim.protocol.yuma import _INF_BITS, YumaInputs, YumaOutputs, YumaParams
 from tests.protocol.test_yuma import KAPPA_CHAIN, REGIME, random_batch
 
 pytestmark = pytest.mark.contract
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def assert_engines_agree(ref: YumaOutputs, got: YumaOutputs, context: object = "") -> None:

@@ -714,8 +714,7 @@ def test_a_whole_network_decides_as_with_the_replaced_code(monkeypatch):
     import dtaosim.protocol.intents as intents_module
     from dtaosim.agents.staker import StakerGroup
     from dtaosim.agents.validator_market import ValidatorMarketAgent
-
-    from .test_ecology import full_network_config
+    from tests.test_ecology import full_network_config
 
     checked: dict[str, int] = {}
     twins: dict[int, Any] = {}

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dtaosim.engine import blocks as fastpath
+from dtaosim.engine import blocks as compiled_blocks
 from dtaosim.engine import select
 from dtaosim.engine.contract import check_events, check_fields
 from dtaosim.engine.intents import STATUS_NAMES
@@ -25,7 +25,8 @@ from dtaosim.network.initial import synthetic_state
 from dtaosim.protocol.intents import IntentBatch, MoveStake, Stake, Unstake, as_batch, as_intents
 from dtaosim.protocol.regimes import get_regime, regime_names
 
-pytestmark = [pytest.mark.skipif(not fastpath.NUMBA_AVAILABLE, reason="numba is not installed"), pytest.mark.contract]
+pytestmark = [pytest.mark.skipif(not compiled_blocks.NUMBA_AVAILABLE, reason="numba is not installed"),
+              pytest.mark.contract]
 
 HYPOTHETICAL = {
     # constant product with both a swap fee and the flat stake fee (reserve checked after the swap)
@@ -203,11 +204,11 @@ def test_without_numba_falls_back_to_the_reference():
     code = (
         "import sys; sys.modules['numba'] = None\n"
         "import numpy as np, pytest\n"
-        "from dtaosim.engine import blocks as fastpath, intents as intent_engine, select\n"
+        "from dtaosim.engine import blocks as compiled_blocks, intents as compiled_intents, select\n"
         "from dtaosim.protocol.intents import IntentBatch, Stake, Unstake\n"
         "from dtaosim.network.initial import synthetic_state\n"
         "from dtaosim.protocol.regimes import get_regime\n"
-        "assert not fastpath.NUMBA_AVAILABLE\n"
+        "assert not compiled_blocks.NUMBA_AVAILABLE\n"
         "reg = get_regime('price-burn-2026-06')\n"
         "st = synthetic_state(reg, n_subnets=4, n_accounts=2, rng=np.random.default_rng(0), root_stake=10.0,\n"
         "                     external_tao=1000.0)\n"
@@ -216,7 +217,7 @@ def test_without_numba_falls_back_to_the_reference():
         "a, b, c = st.copy(), st.copy(), st.copy()\n"
         "ea = select.execute_intents(a, intents, reg, np.random.default_rng(3), engine='numpy')\n"
         "eb = select.execute_intents(b, intents, reg, np.random.default_rng(3))\n"
-        "ec = intent_engine.execute_batch(c, IntentBatch.from_intents(intents), reg, np.random.default_rng(3))\n"
+        "ec = compiled_intents.execute_batch(c, IntentBatch.from_intents(intents), reg, np.random.default_rng(3))\n"
         "assert ea == eb == ec and np.array_equal(a.stake, b.stake) and np.array_equal(a.stake, c.stake)\n"
         "with pytest.raises(ImportError, match='numba'):\n"
         "    select.execute_intents(a, intents, reg, np.random.default_rng(3), engine='numba')\n"

@@ -20,8 +20,7 @@ from dtaosim.agents.validator import Honest, HonestRows, copier_rows
 from dtaosim.engine.accounts import grow_nominators, matvec, reveal_weight_rows, sum_rows_by_group
 from dtaosim.engine.contract import check_close
 from dtaosim.model import DTaoModel
-
-from .test_ecology import full_network_config
+from tests.test_ecology import full_network_config
 
 finite = st.floats(min_value=0.0, max_value=1e6, allow_nan=False, allow_infinity=False)
 

@@ -8,9 +8,8 @@ import pytest
 
 from dtaosim import DTaoModel
 from dtaosim.market.consensus import run_epochs
+from tests._support import settle_without_payout
 from tests.conftest import SMALL
-
-from ._support import settle_without_payout
 
 
 def _cfg(**consensus):

@@ -26,7 +26,7 @@ from dtaosim.studies.consensus_guarantees import (
     team_sizes,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "experiments" / "consensus-guarantees.toml"
 NOTEBOOK = ROOT / "notebooks" / "08_consensus_guarantees.ipynb"
 TOLERANCE = 0.03  # 3 percentage points of W_H
