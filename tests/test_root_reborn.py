@@ -179,7 +179,11 @@ def test_root_validators_allocations_move_the_destination_pools():
     assert np.all(y_c[others] < y_u[others])
     assert np.all(curated.state.price[others] < uncurated.state.price[others])
     assert y_c[dest].sum() > y_u[dest].sum()
-    # the baskets hold the destinations' alpha (and nothing else) for their root stakers
+    # the baskets hold the destinations' alpha (and nothing else) for their root stakers, whose shares add up to
+    # the whole of each fund
+    st = curated.state
+    np.testing.assert_allclose((st.basket_owed.sum(axis=0) + st.basket_owed_external) / st.basket_shares, 1.0,
+                               rtol=1e-12)
     held = curated.state.stake[curated.state.basket_account]
     assert np.all(held[:, others] == 0) and np.all(held[:, dest & curated.state.subnet_mask].sum(axis=0) > 0)
     curated.state.check_invariants()
@@ -231,3 +235,15 @@ def test_a_root_reborn_run_keeps_the_numerical_contract():
     cfg["horizon"] = {"blocks": 2160, "blocks_per_tick": 360}
     model = _run(cfg)  # raises EngineMismatch at the first element outside the contract
     assert model.state.basket_shares.sum() > 0
+
+
+def test_the_root_reborn_experiment_runs_a_day():
+    from dtaosim.config import load_config
+
+    cfg = load_config("experiments/root-reborn.toml").model_dump()
+    assert cfg["regime"] == "basket-trading-2026-09" and cfg["regime_overrides"] == {"basket_trading": True}
+    cfg["horizon"] = {"days": 1, "blocks_per_tick": 360}
+    model = _run(cfg)
+    buys = model.recorder.frames()["basket_buy_tao"].to_numpy().sum()
+    assert buys > 0 and model.state.basket_shares.sum() > 0
+    model.state.check_invariants()
