@@ -155,17 +155,36 @@ class Network(_Strict):
 
 
 class ValidatorGroup(_Strict):
-    """``count`` network validators setting weights with one ``strategy`` (honest, copier, stale)."""
+    """``count`` network validators setting weights with one ``strategy`` (honest, copier, stale); under Root
+    Reborn their beta baskets follow ``root_strategy`` (follow_emission, price_momentum, equal_top_price,
+    equal_top_emission) with ``root_params``."""
 
     strategy: str = "honest"
     count: int = Field(default=1, ge=1, le=254)
     take: float | None = Field(default=None, ge=0, le=1)
     params: dict[str, float | int] = Field(default_factory=dict)
+    root_strategy: str = "follow_emission"
+    root_params: dict[str, float | int] = Field(default_factory=dict)
 
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:
         return check_strategy_name("validator", v)
+
+    @field_validator("root_strategy")
+    @classmethod
+    def _known_root_strategy(cls, v: str) -> str:
+        return check_strategy_name("root", v)
+
+
+class RootClaims(_Strict):
+    """Root stakers' claims on the beta baskets (Root Reborn; auto-claims are retired, claims are the stakers'):
+    each simulated root staker claims all it is owed every ``claim_interval_days`` (at its own phase); the
+    outside holders, many wallets claiming at different times, claim the fraction ``tick / interval`` of what
+    they are owed every tick.  ``enabled = false``: nobody claims (the baskets only grow)."""
+
+    enabled: bool = True
+    claim_interval_days: float = Field(default=7.0, gt=0)
 
 
 def _default_validators() -> list[ValidatorGroup]:
@@ -467,6 +486,7 @@ class ExperimentConfig(_Strict):
     agents: list[AgentGroup] = Field(default_factory=list)
     consensus: Consensus = Field(default_factory=Consensus)
     validators: list[ValidatorGroup] = Field(default_factory=_default_validators)
+    root_claims: RootClaims = Field(default_factory=RootClaims)
     owners: list[OwnerGroup] = Field(default_factory=list)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     miners: MinerEconomics = Field(default_factory=MinerEconomics)

@@ -12,6 +12,7 @@ import numpy as np
 
 from dtaosim.agents.miners import MinerEconomy
 from dtaosim.agents.owner import SubnetEntrants, SubnetOwner
+from dtaosim.agents.root_validator import RootValidators, RootView
 from dtaosim.agents.staker import StakerGroup
 from dtaosim.agents.strategies import MarketView
 from dtaosim.agents.validator import MinerPopulation, Validator, ValidatorSet
@@ -21,6 +22,7 @@ from dtaosim.engine.background import Background
 from dtaosim.engine.jit import get_threads
 from dtaosim.engine.select import execute_intents
 from dtaosim.errors import ConfigError
+from dtaosim.market import root_network
 from dtaosim.market.consensus import DeferredRows, WeightBook, WeightCommit, run_epochs
 from dtaosim.market.fundamentals import SubnetFundamentals
 from dtaosim.market.neuron_registration import decay_neuron_burn, initial_neuron_burn
@@ -28,15 +30,20 @@ from dtaosim.market.neurons import Neurons, build_neurons
 from dtaosim.market.returns import attribute_returns, copy_into, copy_with_column_sums
 from dtaosim.market.settlement import SettleReport, settle
 from dtaosim.market.subnet_registration import current_lock_cost, register_subnet, registration_blocked, start_calls_due
+from dtaosim.network import baskets
+from dtaosim.network.coinbase import TickFlows
 from dtaosim.network.initial import snapshot_state, synthetic_state
 from dtaosim.network.state import NetworkState
 from dtaosim.plugins import strategy_class
 from dtaosim.protocol.intents import Intent
+from dtaosim.protocol.root_baskets import holding_values
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
 
 STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64
+ROOT_SEED_KEY = 1_000
+"""Root strategies' seeds are the run seed's children with spawn keys from here on (never spawned otherwise)."""
 
 
 SeedLike = int | np.random.SeedSequence
@@ -103,9 +110,12 @@ class DTaoModel(mesa.Model):
         n_owner_slots = self._owner_slots(cfg)
         self.owner_account_start = n_stakers + n_validators
         self.n_owner_slots = n_owner_slots
-        n_accounts = n_stakers + n_validators + n_owner_slots + (1 if cfg.miners.enabled else 0)
-        self.miner_account: int | None = n_accounts - 1 if cfg.miners.enabled else None
+        miner_slot = n_stakers + n_validators + n_owner_slots
+        self.miner_account: int | None = miner_slot if cfg.miners.enabled else None
         """Account holding every simulated miner's alpha and TAO (None: miners are outside holders)."""
+        self.basket_start = miner_slot + (1 if cfg.miners.enabled else 0)
+        """First of the validators' beta basket escrow accounts (one per validator, the last accounts)."""
+        n_accounts = self.basket_start + n_validators
         self.state = self._netuid_capacity(self._initial_state(cfg, n_accounts))
         self._disable_emission(cfg.network.emission_disabled)
         self.start_block = int(self.state.block)
@@ -141,6 +151,8 @@ class DTaoModel(mesa.Model):
             groups["owners"] = np.arange(self.owner_account_start, self.owner_account_start + self.n_owner_slots)
         if self.miner_account is not None:
             groups["miners"] = np.array([self.miner_account])
+        if n_validators:
+            groups["baskets"] = np.arange(self.basket_start, self.basket_start + n_validators)
         self.pnl = np.zeros((self.state.n_accounts, 3))
         """Cumulative return of each account in TAO: columns trading, emissions, revaluation."""
         every = cfg.record.every_ticks
@@ -151,7 +163,12 @@ class DTaoModel(mesa.Model):
         self._epoch_scratch: tuple[dict, dict] = ({}, {})  # epoch output arrays kept between ticks
         self._yield = np.zeros(self.state.n_netuids)
         self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))  # paid since the last recorded row
-        self.recorder.record(self.state, None, self._validator_row(), self.pnl)
+        self._share = np.zeros(self.state.n_netuids)  # emission shares of the last block run
+        self._basket_flows = TickFlows(self.state.n_netuids)  # basket trades since the last recorded row
+        self._root_requests: list[tuple] = []
+        self.root_rejections: dict[str, int] = {}
+        """Root registrations, root weights and basket trades refused, by reason."""
+        self.recorder.record(self.state, None, self._validator_row(), self.pnl, self._basket_row())
         self.view = self.market_view()
         self.running = True
 
@@ -339,12 +356,23 @@ class DTaoModel(mesa.Model):
                 nn.nominee[account] = index
                 index += 1
         validator_set = ValidatorSet(self, validators)  # sets the validators' weights, in their place in the schedule
+        # beta baskets: one escrow account per validator, staked through it (Root Reborn)
+        escrow = np.arange(self.basket_start, self.basket_start + n_validators)
+        self.state.with_baskets(escrow)
+        nn.nominee[escrow] = np.arange(n_validators)
+        root_strategies = []
+        for gi, g in enumerate(cfg.validators):
+            cls = strategy_class("root", g.root_strategy)
+            for _ in range(g.count):
+                rng = np.random.default_rng(self._root_seed(len(root_strategies)))
+                root_strategies.append(cls(g.root_params, rng, where=f"validators[{gi}].root_params"))
         # subnet owners and the miners' account stake on their own hotkeys (nominee -1)
         nn.nominee[self.owner_account_start: self.owner_account_start + self.n_owner_slots] = -1
         if self.miner_account is not None:
             nn.nominee[self.miner_account] = -1
             nn.miner_account = self.miner_account
         self.neurons = nn
+        root_network.seat_initial_validators(self.state, nn, self.regime)
         self.yuma_params = YumaParams.from_regime(self.regime, self.state.n_netuids)
         self.reveal_delay = c.commit_reveal_tempos * self.regime.tempo
         MinerPopulation(self)
@@ -352,11 +380,19 @@ class DTaoModel(mesa.Model):
             MinerEconomy(self, cfg.miners)
         if cfg.validator_market.enabled:
             ValidatorMarketAgent.from_config(self, cfg)
+        RootValidators(self, root_strategies)
         # every validator's first weights count at once (the network was running before the simulation)
         delay, self.reveal_delay = self.reveal_delay, 0
         validator_set.step(first=True)
         self.reveal_delay = delay
         self.weight_book.reveal(nn, self.state.block)
+
+    def _root_seed(self, validator: int) -> np.random.SeedSequence:
+        """Seed of validator ``validator``'s root strategy: a child of the run's seed of its own, so that adding
+        root strategies draws nothing from the named streams (runs without them keep their bits)."""
+        ss = self.seed_value if isinstance(self.seed_value, np.random.SeedSequence) else np.random.SeedSequence(
+            self.seed_value)
+        return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, ROOT_SEED_KEY + validator))
 
     def commit_weights(self, validator: int, netuids: np.ndarray, rows: np.ndarray | DeferredRows) -> None:
         """A validator's set-weights intent: rows over all uids for ``netuids`` (shape ``(netuids.size,
@@ -374,6 +410,85 @@ class DTaoModel(mesa.Model):
         st = self.state
         stake_tao = (nn.validator_alpha(st) * st.price[:, None]).sum(axis=0) + nn.validator_root(st)
         return self._dividends_tao.sum(axis=0), stake_tao
+
+    def _basket_row(self) -> np.ndarray | None:
+        """(validators,) each validator's basket NAV, TAO (None without validators)."""
+        if self.neurons is None:
+            return None
+        return baskets.navs(self.state)
+
+    # --- Root Reborn: the root validators' requests and the stakers' claims ---------------------------
+    def root_view(self) -> RootView:
+        """What root strategies see now."""
+        st = self.state
+        return RootView(block=st.block, price=st.price, ema_price=st.ema_price, emission_share=self._share,
+                        price_history=self._history, blocks_per_tick=self.blocks_per_tick,
+                        blocks_per_day=self.regime.blocks_per_day, destinations=baskets.destinations(st),
+                        emitting=st.subnet_mask & st.emitting)
+
+    def register_root(self, validator: int, max_burn: float) -> None:
+        """Validator ``validator`` asks for a root seat, burning at most ``max_burn`` TAO (settled after this
+        tick's intents)."""
+        self._root_requests.append(("register", int(validator), float(max_burn)))
+
+    def set_root_weights(self, validator: int, weights: np.ndarray) -> str:
+        """Validator ``validator`` sets its root weight vector now; ``"ok"`` or why it was refused."""
+        assert self.neurons is not None
+        status = root_network.set_root_weights(self.state, self.neurons, self.regime, validator, weights)
+        if status != "ok":
+            self._root_reject(f"weights:{status}")
+        return status
+
+    def trade_basket(self, validator: int, origin: int, destination: int, amount: float) -> None:
+        """Validator ``validator`` asks for a ``swap_basket`` (settled after this tick's intents)."""
+        self._root_requests.append(("trade", int(validator), int(origin), int(destination), float(amount)))
+
+    def basket_values(self, validator: int) -> np.ndarray:
+        """(netuids,) realizable TAO value of each holding of ``validator``'s basket."""
+        st = self.state
+        return holding_values(st.stake[st.basket_account[validator]], st.pool_tao, st.pool_alpha, st.pool_w2,
+                              baskets.live_pools(st))
+
+    def _root_reject(self, reason: str) -> None:
+        self.root_rejections[reason] = self.root_rejections.get(reason, 0) + 1
+
+    def _process_root_requests(self) -> None:
+        """Settle the root validators' registrations and basket trades of this tick, in request order."""
+        nn, st = self.neurons, self.state
+        for req in self._root_requests:
+            if req[0] == "register":
+                status = root_network.register_root(st, nn, self.regime, req[1], req[2])
+                if status == "ok":
+                    self.events.append((st.block, int(nn.validator_account[req[1]]), "root_register", 0,
+                                        float(nn.burn[0]), 0.0, 0.0, "ok"))
+                else:
+                    self._root_reject(f"register:{status}")
+            else:
+                _, g, origin, dest, amount = req
+                res = root_network.trade(st, self.regime, g, origin, dest, amount, self.config.engine,
+                                         self._basket_flows)
+                if res.status == "ok":
+                    self.events.append((st.block, int(st.basket_account[g]), "swap_basket", dest, res.sold,
+                                        res.bought, 0.0, "ok"))
+                else:
+                    self._root_reject(f"trade:{res.status}")
+        self._root_requests = []
+
+    def _claim_root(self) -> None:
+        """Root stakers' claims this tick (``root_claims``): each simulated account owed shares claims all of
+        them every ``claim_interval_days`` at its own phase; outside holders claim the fraction
+        ``tick / interval`` of theirs."""
+        st, nn, cfg = self.state, self.neurons, self.config.root_claims
+        if nn is None or not cfg.enabled or not st.n_baskets or not st.basket_shares.any():
+            return
+        interval = max(1, round(cfg.claim_interval_days * self.regime.blocks_per_day / self.blocks_per_tick))
+        accounts, bks = np.nonzero(st.basket_owed > 0)
+        for a, b in zip(accounts.tolist(), bks.tolist(), strict=True):
+            if (self.tick + a) % interval == 0:
+                root_network.claim(st, nn, self.regime, b, a, 1.0, self.config.engine, self._basket_flows)
+        fraction = min(1.0, self.tick_blocks() / (cfg.claim_interval_days * self.regime.blocks_per_day))
+        for b in np.flatnonzero(st.basket_owed_external > 0).tolist():
+            root_network.claim(st, nn, self.regime, b, -1, fraction, self.config.engine, self._basket_flows)
 
     def tick_blocks(self) -> int:
         """Blocks the current tick advances: ``blocks_per_tick``, fewer for a tick cut short by the start of
@@ -444,6 +559,7 @@ class DTaoModel(mesa.Model):
         self.agents.do("step")
         blocks = self.tick_blocks()
         decay_neuron_burn(self.neurons, self.regime, blocks)  # neuron registration burn decays over the tick's blocks
+        root_network.decay_root_burn(self.neurons, self.regime, blocks)
         reveal_block = st.block  # weights whose reveal block has come by the tick's start count this tick
         # the stake before and after trading, copied into arrays kept from the last tick
         h0 = self._stake_before = copy_into(self._stake_before, st.stake)
@@ -451,6 +567,9 @@ class DTaoModel(mesa.Model):
         events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine,
                                  events=self.config.record.events)
         self._process_registrations()
+        if self.neurons is not None and self.regime.root_dividends == "beta_baskets":
+            self._process_root_requests()
+            self._claim_root()
         h1, holders = copy_with_column_sums(st.stake, self._stake_traded)  # and the column sums
         self._stake_traded = h1
         holders += st.external_alpha
@@ -475,7 +594,11 @@ class DTaoModel(mesa.Model):
             # the last epoch), with the stake and weights at the tick's end
             self._dividends_tao += run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
                                               st.last_epoch_block, engine=self.config.engine,
-                                              scratch=self._epoch_scratch)
+                                              scratch=self._epoch_scratch, flows=self._basket_flows)
+        self._share = report.flows.share
+        for name in ("basket_buy_tao", "basket_buy_alpha", "basket_sell_tao", "basket_sell_alpha"):
+            getattr(report.flows, name)[:] = getattr(self._basket_flows, name)
+            getattr(self._basket_flows, name)[:] = 0.0
         # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
         # emissions at closing prices, everything else is revaluation; also the closing stake's column sums
         staked = attribute_returns(self.pnl, st.free_tao, f0, h0, h1, st.stake, p0, st.price)
@@ -496,7 +619,8 @@ class DTaoModel(mesa.Model):
         if self.config.record.check_invariants:
             st.check_invariants()
         if self.tick % self.config.record.every_ticks == 0 or self.tick >= self.n_ticks:
-            self.recorder.record(st, report.flows, self._validator_row(), self.pnl, era=self.era)
+            self.recorder.record(st, report.flows, self._validator_row(), self.pnl, self._basket_row(),
+                                 era=self.era)
             self._dividends_tao[:] = 0.0
         if self.tick >= self.n_ticks:
             self.running = False

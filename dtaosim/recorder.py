@@ -5,7 +5,13 @@ Series recorded per subnet (wide frames: index ``block``, one column per netuid)
 * ``price`` spot price and ``ema_price`` moving price, TAO per alpha;
 * ``pool_tao`` (TAO) and ``pool_alpha`` (alpha) reserves, ``alpha_out`` alpha outstanding;
 * ``share`` emission share of the tick's last block; over the tick: ``tao_emission``, ``tao_in``
-  (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``.
+  (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``;
+* Root Reborn's beta baskets, over the tick: ``basket_buy_tao`` / ``basket_buy_alpha`` (TAO the baskets bought
+  alpha with on each pool, the alpha it took out) and ``basket_sell_tao`` / ``basket_sell_alpha`` (TAO their
+  sells took out of each pool, the alpha put in): dividend deposits, claims and trades.
+
+Per validator (with Yuma): ``validator_dividends_tao``, ``validator_stake_tao`` and ``basket_nav_tao`` (its
+beta basket's realizable NAV, TAO).
 
 Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price``, ``era`` (the
 index of the regime era in force, ``RunResult.eras``; 0 for a run under one regime) and the
@@ -26,7 +32,10 @@ PNL_PARTS = ("trading", "emissions", "revaluation")
 """Parts of an account's return: trades (at execution prices), emissions received, price moves."""
 
 SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
-                 "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha")
+                 "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha", "basket_buy_tao", "basket_buy_alpha",
+                 "basket_sell_tao", "basket_sell_alpha")
+_FLOW_SERIES = ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao", "basket_buy_tao", "basket_buy_alpha",
+                "basket_sell_tao", "basket_sell_alpha")
 
 
 class Recorder:
@@ -41,14 +50,15 @@ class Recorder:
         self.values = {g: np.zeros(n_rows) for g in groups}
         self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
         self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
-                                                                         "validator_stake_tao")}
+                                                                         "validator_stake_tao", "basket_nav_tao")}
         self.rows = 0
 
     def record(self, state: NetworkState, flows: TickFlows | None,
                validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None,
-               era: int = 0) -> None:
+               baskets: np.ndarray | None = None, era: int = 0) -> None:
         """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
-        optionally the validators' (dividends since the previous row, stake) in TAO and the era index."""
+        optionally the validators' (dividends since the previous row, stake) in TAO, their baskets' NAV and
+        the era index."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
@@ -67,7 +77,7 @@ class Recorder:
         s["alpha_out"][i] = state.alpha_out
         s["protocol_alpha"][i] = state.protocol_alpha
         if flows is not None:
-            for k in ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao"):
+            for k in _FLOW_SERIES:
                 s[k][i] = getattr(flows, k)
         self.network["tao_issuance"][i] = state.tao_issuance
         self.network["sum_price"][i] = float(price[mask].sum())
@@ -82,6 +92,8 @@ class Recorder:
         if validators is not None:
             self.validators["validator_dividends_tao"][i] = validators[0]
             self.validators["validator_stake_tao"][i] = validators[1]
+        if baskets is not None and baskets.size:
+            self.validators["basket_nav_tao"][i] = baskets
         self.rows += 1
 
     def frames(self) -> dict[str, pd.DataFrame]:

@@ -183,6 +183,7 @@ class ValidatorMarketAgent(mesa.Agent):
             return
         movable = nn.nominee >= 0
         movable[nn.validator_account[nn.validator_account >= 0]] = False
+        movable[model.state.basket_account] = False  # beta basket escrows stay with their validator
         acc = np.flatnonzero(movable)
         moving = acc[self._rng.random(acc.size) < f]
         if moving.size:
