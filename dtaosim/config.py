@@ -28,11 +28,24 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dtaosim.errors import ConfigError
 from dtaosim.plugins import check_strategy_name, import_plugins
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
+
+MAX_BLOCK = 2**53
+"""Block numbers of a run stay below 2**53 = 9,007,199,254,740,992 (integers exact in float64, where some
+rules compute with them): a horizon or a subnet age that would pass it is refused."""
 
 
 def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
@@ -45,13 +58,19 @@ def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
                              f"in ticks), not both")
 
 
+def amount(x: float) -> str:
+    """A TAO or alpha amount for a message: ``21,000,000`` (whole units) or ``1e+308`` when very large."""
+    return f"{x:,.0f}" if abs(x) < 1e15 else f"{x:.4g}"
+
+
 def _span_ticks(days: float, ticks_per_day: float) -> float:
     """An EMA span of ``days`` in ticks (at least 1 tick): the EMA weights the tick by ``2 / (span + 1)``."""
     return max(1.0, days * ticks_per_day)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # every number of a config is finite: nan, inf and -inf are refused (``Input should be a finite number``)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Horizon(_Strict):
@@ -407,6 +426,26 @@ class ExperimentConfig(_Strict):
     """Kernels: compiled (``numba``; ``auto`` when numba imports), the readable reference (``numpy``), or both
     compared call by call (``checked``, slow: see docs/NUMERICS.md)."""
     sweep: dict[str, Any] | None = None
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The name of the file this config was read from (None for a dict): errors found later, when the
+        model is built, name it too."""
+        return self._source
+
+    def with_source(self, source: str | None) -> ExperimentConfig:
+        """This config, remembering ``source`` (the file name its errors name); returns ``self``."""
+        self._source = source
+        return self
+
+    def __eq__(self, other: object) -> bool:  # the source file is not part of what a config says
+        if not isinstance(other, ExperimentConfig):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return super().__hash__()
 
     @field_validator("plugins")
     @classmethod
@@ -432,7 +471,51 @@ class ExperimentConfig(_Strict):
         try:
             with_overrides(self.regime, self.regime_overrides)
         except ConfigError as e:
-            raise ValueError(str(e).replace("regime.", "", 1)) from None
+            raise ValueError(str(e).replace("regime.", "regime_overrides.", 1)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _horizon_in_blocks(self) -> ExperimentConfig:
+        bpd = self.build_regime().blocks_per_day
+        h = self.horizon
+        if h.blocks is not None:
+            field, value, length = "horizon.blocks", h.blocks, float(h.blocks)
+        else:
+            field, value = "horizon.days", (h.days if h.days is not None else 30.0)
+            length = value * bpd
+        net = self.network
+        if net.initial_state == "synthetic" and net.subnet_age_days * bpd + 1 >= MAX_BLOCK:
+            raise ValueError(f"network.subnet_age_days: {net.subnet_age_days!r} is not allowed; the run would start "
+                             f"at block {net.subnet_age_days * bpd + 1:.4g}, and block numbers must stay below 2**53 "
+                             f"({MAX_BLOCK:,}); expected at most {(MAX_BLOCK - 2) / bpd:.6g} days")
+        start = self.start_block(bpd)
+        if start + length >= MAX_BLOCK:
+            room = MAX_BLOCK - 1 - start
+            raise ValueError(f"{field}: {value!r} is not allowed; the run would end at block {start + length:.4g}, and "
+                             f"block numbers must stay below 2**53 ({MAX_BLOCK:,}); expected at most {room:,} blocks "
+                             f"({room / bpd:.6g} days) from the start block {start:,}")
+        if self.horizon_blocks(bpd) < 1:
+            raise ValueError(f"{field}: {value!r} is not allowed; it is less than one block ({bpd} blocks a day); "
+                             "expected at least 1 block")
+        return self
+
+    @model_validator(mode="after")
+    def _below_max_supply(self) -> ExperimentConfig:
+        net = self.network
+        if net.initial_state != "synthetic":
+            return self  # a snapshot's issuance is checked when the network is built
+        supply = self.build_regime().max_supply
+        placed = net.root_stake + net.external_tao
+        if placed >= supply:
+            if "max_supply" in self.regime_overrides:
+                raise ValueError(f"regime_overrides.max_supply: {self.regime_overrides['max_supply']!r} is not "
+                                 f"allowed; network.root_stake + network.external_tao ({amount(placed)} TAO) already "
+                                 "reach it, and emission stops at the max supply")
+            field = "external_tao" if net.external_tao >= net.root_stake else "root_stake"
+            raise ValueError(f"network.{field}: {getattr(net, field)!r} is not allowed; network.root_stake + "
+                             f"network.external_tao ({amount(placed)} TAO) reach the max supply of {amount(supply)} "
+                             "TAO, where emission stops; the TAO placed at the start (these and the pools) must stay "
+                             "below it")
         return self
 
     @model_validator(mode="after")
@@ -456,10 +539,58 @@ class ExperimentConfig(_Strict):
             return h.blocks
         return round((h.days if h.days is not None else 30.0) * blocks_per_day)
 
+    def start_block(self, blocks_per_day: int) -> int:
+        """The chain block the run starts at: a synthetic network's subnets are ``network.subnet_age_days``
+        old (block ``age * blocks_per_day + 1``); a snapshot starts at its block."""
+        if self.network.initial_state == "synthetic":
+            return int(self.network.subnet_age_days * blocks_per_day) + 1
+        from dtaosim.network.initial import SNAPSHOT_BLOCK
+
+        return SNAPSHOT_BLOCK[self.network.initial_state.split(":", 1)[1]]
+
+    def initial_netuids(self) -> list[int]:
+        """The subnets (netuids >= 1) that exist when the run starts."""
+        if self.network.initial_state == "synthetic":
+            return list(range(1, self.network.n_subnets + 1))
+        from dtaosim.network.initial import load_snapshot
+
+        return sorted(int(r["netuid"]) for r in load_snapshot(self.network.initial_state.split(":", 1)[1])
+                      if int(r["netuid"]) > 0)
+
     def config_hash(self) -> str:
         """A short stable hash of the validated config (for manifests)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+_UNION_TAG = re.compile(r"^(float|int|bool|str|none|[\w-]*\[.*\]|function-.*|[A-Z]\w*)$")
+"""How pydantic names the member of a union in an error's location (``float``, ``Distribution``,
+``list[int]``, ``function-after[...]``): not a field, dropped from the path a message shows."""
+
+_TYPE_ERRORS = {"float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
+                "string_type": "a string", "list_type": "a list", "dict_type": "a table", "model_type": "a table",
+                "model_attributes_type": "a table", "int_from_float": "a whole number"}
+"""Errors that only say the value is not of a union member's type, and what that type is."""
+
+
+def _field_path(loc: tuple, data: Any) -> tuple:
+    """``loc`` without the union members' tags: a part is a tag when the data has no such key there and it
+    reads like a type name."""
+    out: list = []
+    cur = data
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+            cur = cur[part] if isinstance(cur, list) and -len(cur) <= part < len(cur) else None
+        elif isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(part, str) and _UNION_TAG.match(part):
+            continue
+        else:
+            out.append(part)
+            cur = None
+    return tuple(out)
 
 
 def _format_loc(loc: tuple) -> str:
@@ -467,8 +598,6 @@ def _format_loc(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("float", "int", "Distribution", "function-after[_positive_budget(), union[float,Distribution]]"):
-            continue
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -484,47 +613,119 @@ def _lookup(data: Any, loc: tuple) -> Any:
     return cur
 
 
+def _show(value: Any) -> str:
+    """``repr(value)``, a table as ``{...}``, cut to 100 characters."""
+    text = "{...}" if isinstance(value, dict) else repr(value)
+    return text if len(text) <= 100 else text[:96] + " ..."
+
+
 def _config_error(e: ValidationError, data: dict, source: str | None) -> ConfigError:
+    """One line per problem (the first is the headline the CLI prints): ``source: field: value is not allowed;
+    rule``.  Of a value that fits no member of a union, one line says what it should be (``expected a number
+    or a table``); when it fits a member but breaks its rule, the line gives that rule."""
     prefix = f"{source}: " if source else ""
-    lines = []
+    items = []
     for err in e.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("float", "int"))))
-        field = _format_loc(loc) or "(top level)"
+        loc = _field_path(err["loc"], data)
+        items.append((loc, _format_loc(loc) or "(top level)", err))
+    real = [f for _, f, err in items if err["type"] not in _TYPE_ERRORS]
+
+    def fits_elsewhere(field: str) -> bool:
+        return any(r == field or r.startswith((field + ".", field + "[")) for r in real)
+
+    lines: list[str] = []
+    mismatches: dict[str, list[str]] = {}
+    for loc, field, err in items:
+        kind = err["type"]
         value = err.get("input", _lookup(data, loc))
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if kind in _TYPE_ERRORS:
+            if fits_elsewhere(field):
+                continue  # the value is of another member's type, whose rule it breaks (that line says which)
+            nouns = mismatches.setdefault(field, [])
+            if nouns:  # a second member of the union: merged into the first line
+                nouns.append(_TYPE_ERRORS[kind])
+                continue
+            nouns.append(_TYPE_ERRORS[kind])
+            lines.append(f"\0{field}")  # placeholder, filled in below
+            mismatches[field + "\0value"] = [_show(value), msg]
+            continue
+        if kind == "missing":
+            lines.append(f"{prefix}{field}: missing; Field required (it has no default)")
+            continue
+        if kind == "extra_forbidden":
             parent = type(_lookup(data, loc[:-1])).__name__
             msg = f"unknown key (in a {parent} table); check the spelling"
-        if isinstance(value, dict) and err["type"] != "extra_forbidden":
-            value = "{...}"
-        if re.match(r"^[\w.\[\]]+: .+ is not allowed; ", msg) and err["type"] == "value_error":
+        if re.match(r"^[\w.\[\]]+: .+ is not allowed; ", msg) and kind == "value_error":
             # a cross-field rule that names its own field (in the table at ``loc``)
             lines.append(f"{prefix}{field + '.' if loc else ''}{msg}")
             continue
-        lines.append(f"{prefix}{field}: {value!r} is not allowed; {msg}")
-    # one line per problem; the first is the headline the CLI prints
-    return ConfigError("\n".join(dict.fromkeys(lines)))
+        lines.append(f"{prefix}{field}: {_show(value)} is not allowed; {msg}")
+    out = []
+    for line in lines:
+        if line.startswith("\0"):
+            field = line[1:]
+            nouns = list(dict.fromkeys(mismatches[field]))
+            shown, msg = mismatches[field + "\0value"]
+            if len(nouns) > 1:
+                rule = "expected " + ", ".join(nouns[:-1]) + " or " + nouns[-1]
+            else:
+                rule = "expected a table" if nouns[0] == "a table" and "instance of" in msg else msg
+            line = f"{prefix}{field}: {shown} is not allowed; {rule}"
+        out.append(line)
+    return ConfigError("\n".join(dict.fromkeys(out)))
 
 
 def parse_config(data: dict[str, Any], source: str | None = None) -> ExperimentConfig:
     """Validate a config dict; :class:`ConfigError` names ``source``, the field, value and rule."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source or 'config'}: expected a table of settings, got {type(data).__name__}")
+        raise ConfigError(f"{source or 'config'}: {_show(data)} is not allowed; expected a table of settings, "
+                          f"got {type(data).__name__}")
     try:
-        return ExperimentConfig.model_validate(data)
+        return ExperimentConfig.model_validate(data).with_source(source)
     except ValidationError as e:
         raise _config_error(e, data, source) from None
 
 
+def _config_text(raw: bytes, name: str) -> str:
+    """The text of a config file: UTF-8 (a UTF-8 byte-order mark is accepted and dropped); anything else (UTF-16
+    or UTF-32, Latin-1, a binary file) is a :class:`ConfigError` saying what the bytes are."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    for bom, encoding in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                          (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if raw.startswith(bom):
+            raise ConfigError(f"{name}: not UTF-8 text: the file starts with a {encoding} byte-order mark; "
+                              "save it as UTF-8 (TOML files are UTF-8)")
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise ConfigError(f"{name}: not a text file (a NUL byte at line {line}); expected a TOML experiment file "
+                          "in UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ConfigError(f"{name}: not UTF-8 text (byte 0x{raw[e.start]:02x} at line {line}, column {column}); save "
+                          "the file as UTF-8 (TOML files are UTF-8)") from None
+    if not text.strip():
+        raise ConfigError(f"{name}: the file is empty; expected a TOML experiment file (a comment is enough to run "
+                          "every default)")
+    return text
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a TOML experiment file."""
+    """Read and validate a TOML experiment file (UTF-8; a UTF-8 byte-order mark is accepted)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a folder; expected a TOML experiment file") from None
     except OSError as e:
-        raise ConfigError(f"{p}: cannot read the config file ({e.strerror})") from None
+        raise ConfigError(f"{p}: cannot read the config file ({e.strerror or e})") from None
+    text = _config_text(raw, p.name)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
