@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import logging
 import os
 import sys
@@ -87,9 +88,13 @@ def _read_run(folder: Path) -> object:
             raise _not_a_run(folder, "no metadata.json; it is a sweep folder, whose runs are in runs/")
         raise _not_a_run(folder, "no metadata.json")
     try:
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise _not_a_run(folder, f"unreadable: metadata.json: {type(e).__name__}: {e}") from None
+    if not isinstance(meta, dict):
+        raise _not_a_run(folder, f"metadata.json holds a {type(meta).__name__}, not a table")
+    try:
         result = load_run(folder)
-        if not isinstance(result.metadata, dict):
-            raise ValueError(f"metadata.json holds a {type(result.metadata).__name__}, not a table")
         result.prices  # noqa: B018 - the series every plot needs
     except FileNotFoundError as e:
         raise _not_a_run(folder, f"no {Path(e.filename or str(e)).name}") from None

@@ -43,6 +43,10 @@ from dtaosim.errors import ConfigError
 from dtaosim.plugins import check_strategy_name, import_plugins
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
 
+MAX_LOG_SD = 10.0
+"""The largest log-sd of a log-normal draw or a random walk (qualities, drifts): e**(10 x 5.5), the most a
+draw of ten million reaches, is 8e23; much more overflows float64 at once."""
+
 MAX_BLOCK = 2**53
 """Block numbers of a run stay below 2**53 = 9,007,199,254,740,992 (integers exact in float64, where some
 rules compute with them): a horizon or a subnet age that would pass it is refused."""
@@ -88,10 +92,11 @@ class Horizon(_Strict):
 
 
 class Distribution(_Strict):
-    """A log-normal amount: ``median`` (TAO) and log-sd ``sigma`` (0: every agent gets the median)."""
+    """A log-normal amount: ``median`` (TAO, at most 1e12) and log-sd ``sigma`` (0: every agent gets the median;
+    at most 10)."""
 
-    median: float = Field(gt=0)
-    sigma: float = Field(default=0.0, ge=0)
+    median: float = Field(gt=0, le=1e12)
+    sigma: float = Field(default=0.0, ge=0, le=MAX_LOG_SD)
 
 
 class AgentGroup(_Strict):
@@ -120,10 +125,10 @@ class Network(_Strict):
 
     initial_state: str = "synthetic"
     n_subnets: int = Field(default=16, ge=1, le=1024)
-    pool_tao_median: float = Field(default=2_000.0, gt=0)
-    pool_tao_sigma: float = Field(default=1.0, ge=0)
+    pool_tao_median: float = Field(default=2_000.0, gt=0, le=1e12)
+    pool_tao_sigma: float = Field(default=1.0, ge=0, le=MAX_LOG_SD)
     price_median: float = Field(default=0.02, gt=0)
-    price_sigma: float = Field(default=0.5, ge=0)
+    price_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
     alpha_out_ratio: float = Field(default=1.5, ge=0)
     root_stake: float = Field(default=3_000_000.0, ge=0)
     external_tao: float = Field(default=1_000_000.0, ge=0)
@@ -171,9 +176,9 @@ class Consensus(_Strict):
     miners_per_subnet: int = Field(default=16, ge=1, le=255)
     commit_reveal_tempos: int = Field(default=0, ge=0, le=100)
     stake_concentration: float = Field(default=1.0, ge=0)
-    quality_sigma: float = Field(default=0.5, ge=0)
-    quality_drift_per_day: float = Field(default=0.02 * math.sqrt(20.0), ge=0)
-    quality_drift: float | None = Field(default=None, ge=0)
+    quality_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
+    quality_drift_per_day: float = Field(default=0.02 * math.sqrt(20.0), ge=0, le=MAX_LOG_SD)
+    quality_drift: float | None = Field(default=None, ge=0, le=MAX_LOG_SD)
 
     @model_validator(mode="after")
     def _not_both(self) -> Consensus:
@@ -221,7 +226,8 @@ class Lifecycle(_Strict):
     and decays from there.  The snapshot does not carry it; 2025-26 locks ran 300-3,800 TAO."""
     last_lock_age_days: float = Field(default=4.0, ge=0)
     """Days between that registration and the start of the run."""
-    entry_rate_per_day: float = Field(default=0.5, ge=0)
+    entry_rate_per_day: float = Field(default=0.5, ge=0, le=1_000)
+    """Would-be owners arriving a day (at most 1,000: registrations are rate-limited far below that)."""
     max_lock: Distribution = Field(default_factory=lambda: Distribution(median=1_000.0, sigma=1.0))
     max_new_subnets: int = Field(default=32, ge=0, le=10_000)
     entrant_strategy: str = "holder"
@@ -259,8 +265,9 @@ class MinerEconomics(_Strict):
     max_slippage: float = Field(default=0.05, gt=0, le=1)
     patience_days: float = Field(default=1.0, gt=0)
     profit_ema_days: float = Field(default=0.5, gt=0)
-    entry_rate_per_day: float = Field(default=20.0, ge=0)
-    quality_sigma: float = Field(default=0.5, ge=0)
+    entry_rate_per_day: float = Field(default=20.0, ge=0, le=10_000)
+    """Miners arriving a day (at most 10,000, 500 times the default: each one is handled in turn)."""
+    quality_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
     horizon_days: float = Field(default=3.0, gt=0)
     move: bool = True
     sell_fraction: float | None = Field(default=None, ge=0, le=1)
@@ -282,10 +289,11 @@ class MinerEconomics(_Strict):
         return 1.0 - 2.0 ** (-days_per_tick / self.sell_half_life_days)
 
     def patience_in_ticks(self, ticks_per_day: float) -> int:
-        """Ticks of negative profit EMA after which a miner leaves (at least 1)."""
+        """Ticks of negative profit EMA after which a miner leaves (at least 1; at most 2**53, which no run
+        reaches: a patience of more days than a run has means never)."""
         if self.patience_ticks is not None:
             return self.patience_ticks
-        return max(1, round(self.patience_days * ticks_per_day))
+        return max(1, min(MAX_BLOCK, round(self.patience_days * ticks_per_day)))
 
     def profit_ema_span(self, ticks_per_day: float) -> float:
         """Span of the profit EMA in ticks (at least 1)."""
@@ -629,9 +637,11 @@ def _config_error(e: ValidationError, data: dict, source: str | None) -> ConfigE
         loc = _field_path(err["loc"], data)
         items.append((loc, _format_loc(loc) or "(top level)", err))
     real = [f for _, f, err in items if err["type"] not in _TYPE_ERRORS]
+    every = [f for _, f, _ in items]
 
     def fits_elsewhere(field: str) -> bool:
-        return any(r == field or r.startswith((field + ".", field + "[")) for r in real)
+        """Whether the value fit another member of the union: a rule of that member, or a field inside it."""
+        return field in real or any(f.startswith((field + ".", field + "[")) for f in every)
 
     lines: list[str] = []
     mismatches: dict[str, list[str]] = {}

@@ -141,17 +141,17 @@ def run_size(cfg: ExperimentConfig) -> RunSize:
                    rows=ticks // cfg.record.every_ticks + 2, groups=int(groups), per_agent=per_agent)
 
 
-# bytes per element of each part (measured: see tests/test_bad_inputs.py and the report of the change)
-_RECORDED_BYTES = 8 + 120
-"""A recorded value: 8 bytes in the recorder, and up to ~120 while the long tables (``series.parquet``) are
-made from it at the end (a row of run, block, netuid, variable and value, its copies and its Arrow table)."""
+# bytes per element of each part: measured peaks (benchmarks/bench_memory.py) rounded up
+_RECORDED_BYTES = 8 + 96
+"""A recorded value: 8 bytes in the recorder, and up to ~96 while the long tables (``series.parquet``) are made
+from it at the end (a row of run, block, netuid, variable and value, its copies and its Arrow table)."""
 _ACCOUNT_BYTES = 8 * 6
 """An (account, netuid) cell: the stake and its copies (return attribution, the tick's trades, strategies)."""
-_WEIGHT_BYTES = 8 * 5
+_WEIGHT_BYTES = 8 * 3
 """A (netuid, uid, uid) cell: weights, bonds and the epoch's matrices."""
 _UID_BYTES = 8 * 40
 """A (netuid, uid) cell: the neurons' arrays and the epochs' per-uid outputs."""
-_AGENT_BYTES = 4096
+_AGENT_BYTES = 2048
 """One strategy instance of a strategy deciding account by account."""
 
 
@@ -325,13 +325,12 @@ def check_initial_network(cfg: ExperimentConfig, state: NetworkState, regime: Re
     if net.initial_state == "synthetic" and live.size:
         tao, alpha = state.pool_tao[live], state.pool_alpha[live]
         if not (np.all(np.isfinite(tao)) and np.all(tao > 0)):
-            field = "pool_tao_sigma" if net.pool_tao_sigma > 0 else "pool_tao_median"
-            raise ConfigError(f"network.{field}: {getattr(net, field)!r} is not allowed; it draws pools of 0 or "
-                              "infinitely many TAO; lower network.pool_tao_sigma")
+            raise ConfigError(f"network.pool_tao_median: {net.pool_tao_median!r} is not allowed; with pool_tao_sigma "
+                              f"{net.pool_tao_sigma!r} it draws pools of 0 or infinitely many TAO")
         if not (np.all(np.isfinite(alpha)) and np.all(alpha > 0)):
-            field = "price_sigma" if net.price_sigma > 0 else "price_median"
-            raise ConfigError(f"network.{field}: {getattr(net, field)!r} is not allowed; it draws prices of 0 or "
-                              "infinitely many TAO per alpha; lower network.price_sigma")
+            raise ConfigError(f"network.price_median: {net.price_median!r} is not allowed; with price_sigma "
+                              f"{net.price_sigma!r} and pool_tao_median {net.pool_tao_median!r} it draws pools of 0 or "
+                              "infinitely much alpha")
         if not np.all(np.isfinite(state.alpha_out[live])):
             raise ConfigError(f"network.alpha_out_ratio: {net.alpha_out_ratio!r} is not allowed; it makes infinitely "
                               "much alpha outstanding; lower it")

@@ -394,6 +394,8 @@ class MomentumTrader(Strategy):
     }
 
     def validate(self) -> None:
+        if int(self.params["top_k"]) < 1:
+            raise ConfigError(f"{self.where}.top_k: {self.params['top_k']!r} is not allowed; expected >= 1")
         self.entry = np.full((self.size, 0), np.nan)
         """Entry price of each position, TAO per alpha (NaN: none), one row per account."""
 
