@@ -43,6 +43,13 @@ from dtaosim.errors import ConfigError
 from dtaosim.plugins import check_strategy_name, import_plugins
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
 
+MAX_TAO = 1e12
+"""The largest TAO amount (or price, TAO per alpha) a config may give: 47,619 times the chain's 21M supply, and
+far from float64's limits when summed or multiplied by a log-normal draw."""
+
+MAX_DAYS = 1e9
+"""The longest duration in days a config may give (2.7 million years): in blocks it stays an exact integer."""
+
 MAX_LOG_SD = 10.0
 """The largest log-sd of a log-normal draw or a random walk (qualities, drifts): e**(10 x 5.5), the most a
 draw of ten million reaches, is 8e23; much more overflows float64 at once."""
@@ -95,7 +102,7 @@ class Distribution(_Strict):
     """A log-normal amount: ``median`` (TAO, at most 1e12) and log-sd ``sigma`` (0: every agent gets the median;
     at most 10)."""
 
-    median: float = Field(gt=0, le=1e12)
+    median: float = Field(gt=0, le=MAX_TAO)
     sigma: float = Field(default=0.0, ge=0, le=MAX_LOG_SD)
 
 
@@ -112,6 +119,8 @@ class AgentGroup(_Strict):
     def _positive_budget(cls, v: float | Distribution) -> float | Distribution:
         if isinstance(v, int | float) and not v > 0:
             raise ValueError("must be a TAO amount > 0")
+        if isinstance(v, int | float) and v > MAX_TAO:
+            raise ValueError(f"must be a TAO amount of at most {MAX_TAO:.0e}")
         return v
 
     @field_validator("strategy")
@@ -125,14 +134,21 @@ class Network(_Strict):
 
     initial_state: str = "synthetic"
     n_subnets: int = Field(default=16, ge=1, le=1024)
-    pool_tao_median: float = Field(default=2_000.0, gt=0, le=1e12)
+    pool_tao_median: float = Field(default=2_000.0, gt=0, le=MAX_TAO)
     pool_tao_sigma: float = Field(default=1.0, ge=0, le=MAX_LOG_SD)
-    price_median: float = Field(default=0.02, gt=0)
+    price_median: float = Field(default=0.02, gt=0, le=MAX_TAO)
     price_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
     alpha_out_ratio: float = Field(default=1.5, ge=0)
     root_stake: float = Field(default=3_000_000.0, ge=0)
     external_tao: float = Field(default=1_000_000.0, ge=0)
-    subnet_age_days: float = Field(default=365.0, ge=0)
+    subnet_age_days: float = Field(default=365.0, ge=0)  # its start block is checked (below 2**53)
+
+    @field_validator("pool_tao_median")
+    @classmethod
+    def _at_least_a_rao(cls, v: float) -> float:
+        if v < 1e-9:
+            raise ValueError("must be at least 1e-9 TAO (one rao)")
+        return v
 
     @field_validator("initial_state")
     @classmethod
@@ -198,7 +214,7 @@ class OwnerGroup(_Strict):
 
     strategy: str = "holder"
     netuids: list[int] | None = None
-    budget: float = Field(default=0.0, ge=0)
+    budget: float = Field(default=0.0, ge=0, le=MAX_TAO)
     params: dict[str, float | int | bool | str] = Field(default_factory=dict)
 
     @field_validator("strategy")
@@ -221,10 +237,10 @@ class Lifecycle(_Strict):
     ``max_new_subnets`` bounds the registrations of a run (owner accounts are reserved for them)."""
 
     registrations: bool = False
-    last_lock: float = Field(default=500.0, ge=0)
+    last_lock: float = Field(default=500.0, ge=0, le=MAX_TAO)
     """Lock paid by the registration before the run (NetworkLastLockCost), TAO: the lock cost doubles it
     and decays from there.  The snapshot does not carry it; 2025-26 locks ran 300-3,800 TAO."""
-    last_lock_age_days: float = Field(default=4.0, ge=0)
+    last_lock_age_days: float = Field(default=4.0, ge=0, le=MAX_DAYS)
     """Days between that registration and the start of the run."""
     entry_rate_per_day: float = Field(default=0.5, ge=0, le=1_000)
     """Would-be owners arriving a day (at most 1,000: registrations are rate-limited far below that)."""
@@ -261,14 +277,14 @@ class MinerEconomics(_Strict):
 
     enabled: bool = False
     cost_per_day: Distribution = Field(default_factory=lambda: Distribution(median=0.2, sigma=1.0))
-    sell_half_life_days: float = Field(default=0.05, ge=0)
+    sell_half_life_days: float = Field(default=0.05, ge=0, le=MAX_DAYS)
     max_slippage: float = Field(default=0.05, gt=0, le=1)
-    patience_days: float = Field(default=1.0, gt=0)
-    profit_ema_days: float = Field(default=0.5, gt=0)
+    patience_days: float = Field(default=1.0, gt=0, le=MAX_DAYS)
+    profit_ema_days: float = Field(default=0.5, gt=0, le=MAX_DAYS)
     entry_rate_per_day: float = Field(default=20.0, ge=0, le=10_000)
     """Miners arriving a day (at most 10,000, 500 times the default: each one is handled in turn)."""
     quality_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
-    horizon_days: float = Field(default=3.0, gt=0)
+    horizon_days: float = Field(default=3.0, gt=0, le=MAX_DAYS)
     move: bool = True
     sell_fraction: float | None = Field(default=None, ge=0, le=1)
     patience_ticks: int | None = Field(default=None, ge=1, le=1_000_000)
@@ -320,12 +336,13 @@ class ValidatorMarket(_Strict):
     enabled: bool = False
     renominate_rate_per_day: float = Field(default=0.4, ge=0)
     temperature: float = Field(default=0.25, gt=0)
-    yield_ema_days: float = Field(default=1.0, gt=0)
+    """Relative to the mean yield (> 0; below 1e-6 it is 1e-6: choosing the best)."""
+    yield_ema_days: float = Field(default=1.0, gt=0, le=MAX_DAYS)
     take_strategies: list[Literal["fixed", "undercut"]] = Field(default_factory=list)
     take_step: float = Field(default=0.005, ge=0, le=1)
     take_min: float = Field(default=0.0, ge=0, le=1)
     take_max: float | None = Field(default=None, ge=0, le=1)
-    take_interval_days: float = Field(default=1.0, gt=0)
+    take_interval_days: float = Field(default=1.0, gt=0, le=MAX_DAYS)
     renominate_fraction: float | None = Field(default=None, ge=0, le=1)
     yield_ema_ticks: float | None = Field(default=None, ge=1)
     take_interval_ticks: int | None = Field(default=None, ge=1)
@@ -728,6 +745,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
     """Read and validate a TOML experiment file (UTF-8; a UTF-8 byte-order mark is accepted)."""
     p = Path(path)
     try:
+        if p.exists() and not (p.is_file() or p.is_dir()):  # reading a FIFO would wait for ever
+            raise ConfigError(f"{p}: not a regular file (a device, FIFO or socket); expected a TOML experiment file")
         raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None

@@ -206,12 +206,22 @@ def test_a_file_of_comments_only_runs_the_defaults(tmp_path):
     assert dtaosim.load_config(p) == C.ExperimentConfig()
 
 
-def test_missing_file_folder_and_unreadable_file(tmp_path, capsys):
+def test_missing_unreadable_and_special_files(tmp_path, capsys):
     out = tmp_path / "out"
     rc, _, err = run_cli(["run", str(tmp_path / "nope.toml"), "--out", str(out)], capsys)
     assert_one_line(rc, err, "nope.toml", "no such config file")
     rc, _, err = run_cli(["run", str(tmp_path), "--out", str(out)], capsys)
     assert_one_line(rc, err, str(tmp_path), "is a folder")
+    if Path("/proc/self/mem").exists():  # a file that exists and cannot be read (even by root): EIO
+        rc, _, err = run_cli(["run", "/proc/self/mem", "--out", str(out)], capsys)
+        assert_one_line(rc, err, "/proc/self/mem", "cannot read the config file")
+    rc, _, err = run_cli(["run", os.devnull, "--out", str(out)], capsys)
+    assert_one_line(rc, err, os.devnull, "not a regular file")
+    if hasattr(os, "mkfifo"):
+        fifo = tmp_path / "fifo.toml"
+        os.mkfifo(fifo)
+        rc, _, err = run_cli(["run", str(fifo), "--out", str(out)], capsys)
+        assert_one_line(rc, err, "fifo.toml", "not a regular file")
     if hasattr(os, "geteuid") and os.geteuid() != 0:  # root reads anything
         locked = tmp_path / "locked.toml"
         locked.write_text(GOOD_TEXT)
@@ -428,6 +438,16 @@ CROSS = [
     ("pool sigma 500", mutate("network.pool_tao_sigma", 500.0), ["network.pool_tao_sigma: 500.0 is not allowed"]),
     ("prices that draw infinite pools", mutate("network.price_median", 1e-307),
      ["network.price_median: 1e-307 is not allowed", "infinitely much alpha"]),
+    ("pools of 5e-324 TAO", mutate("network.pool_tao_median", 5e-324), ["network.pool_tao_median: 5e-324", "rao"]),
+    ("prices of 1e308", mutate("network.price_median", 1e308), ["network.price_median: 1e+308"]),
+    ("budget of 1e308", mutate("agents.0.budget", 1e308), ["agents[0].budget: 1e+308", "at most"]),
+    ("momentum fraction 1e308", _with_strategy("staker", "momentum", {"fraction": 1e308}),
+     ["agents[0].params.fraction: 1e+308"]),
+    ("ema input cap 5e-324", mutate("regime_overrides", {"ema_input_cap": 5e-324}),
+     ["regime_overrides.ema_input_cap: 5e-324"]),
+    ("last lock age 1e308", mutate("lifecycle.last_lock_age_days", 1e308), ["lifecycle.last_lock_age_days: 1e+308"]),
+    ("take interval 1e308", mutate("validator_market.take_interval_days", 1e308),
+     ["validator_market.take_interval_days: 1e+308"]),
     ("pools of 1e308 TAO", mutate("network.pool_tao_median", 1e308), ["network.pool_tao_median: 1e+308"]),
     ("alpha outstanding infinite", mutate("network.alpha_out_ratio", 1e308, mutate("network.price_median", 1e-12)),
      ["network.alpha_out_ratio: 1e+308 is not allowed"]),
@@ -790,7 +810,8 @@ VALID = [
     ("a whole-number float for an int parameter", _with_strategy("staker", "momentum", {"lookback": 2.0})),
     ("external TAO just below the supply", mutate("network.external_tao", 20_900_000.0)),
     ("sparse recording", mutate("record.every_ticks", 2**62)),
-    ("patience of forever", mutate("miners", {"enabled": True, "patience_days": 1e300})),
+    ("patience of 1e9 days", mutate("miners", {"enabled": True, "patience_days": 1e9})),
+    ("a temperature of 5e-324", mutate("validator_market", {"enabled": True, "temperature": 5e-324})),
 ]
 
 

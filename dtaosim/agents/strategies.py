@@ -279,7 +279,8 @@ def choose_rows(rng: np.random.Generator, weights: np.ndarray, k: int, rows: int
     k = min(int(k), pos.size)
     if k == 0 or rows == 0:
         return np.zeros((rows, k), dtype=np.int64)
-    keys = rng.exponential(size=(rows, pos.size)) / w[pos]
+    with np.errstate(over="ignore"):  # tiny weights: infinite keys, drawn last
+        keys = rng.exponential(size=(rows, pos.size)) / w[pos]
     first = np.argsort(keys, axis=1)[:, :k] if k < pos.size else np.argsort(keys, axis=1)
     return pos[first].astype(np.int64)
 
@@ -394,6 +395,7 @@ class MomentumTrader(Strategy):
     }
 
     def validate(self) -> None:
+        _check_fraction(self.where, self.params, "fraction")
         if int(self.params["top_k"]) < 1:
             raise ConfigError(f"{self.where}.top_k: {self.params['top_k']!r} is not allowed; expected >= 1")
         self.entry = np.full((self.size, 0), np.nan)

@@ -498,6 +498,9 @@ def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name
             if key in ("subnet_limit", "max_uids") and value > MAX_NETUIDS:
                 raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at most {MAX_NETUIDS:,} (netuids "
                                   "and uids are u16 on chain)")
+            if key == "ema_input_cap" and value < 1e-9:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at least 1e-9 TAO per alpha "
+                                  "(one rao per alpha)")
             if key == "max_supply" and value > MAX_AMOUNT:
                 raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at most {MAX_AMOUNT:.0e} TAO")
             value = int(value) if isinstance(current, int) else float(value)
