@@ -546,9 +546,27 @@ _NONNEGATIVE = {
 _FRACTIONS = {
     "fee_rate", "owner_cut", "miner_share_of_remainder", "validator_take", "kappa", "bonds_penalty",
     "bonds_moving_average", "alpha_low", "alpha_high", "ema_base_alpha", "flow_ema_alpha",
-    "min_pool_weight", "gate_bar_quantile", "root_weights_cap", "basket_trade_band", "basket_turnover_cap",
-    "basket_liquidity_cap",
+    "min_pool_weight", "gate_bar_quantile", "tao_weight", "root_weights_cap", "basket_trade_band",
+    "basket_turnover_cap", "basket_liquidity_cap",
 }
+_NONNEGATIVE |= _FRACTIONS | {
+    "block_seconds", "max_buy_price", "min_sell_price", "ema_input_cap", "alpha_sigmoid_steepness",
+    "gate_bar_interval", "ema_halving_blocks", "blocks_per_day", "max_epochs_per_block", "activity_cutoff_factor_milli",
+    "subnet_limit", "network_immunity_blocks", "lock_reduction_interval", "network_rate_limit_blocks",
+    "start_call_delay_blocks", "max_uids", "max_validators", "neuron_immunity_blocks",
+    "burn_half_life_blocks",
+}
+_AT_LEAST_ONE = {"blocks_per_day", "tempo", "max_epochs_per_block", "gate_bar_interval", "max_uids",
+                 "lock_reduction_interval", "basket_refill_blocks"}
+"""Whole numbers of blocks or things that must be at least 1 (a division, a loop's step)."""
+_POSITIVE = {"block_seconds", "max_supply", "base_block_emission", "max_buy_price"}
+"""Numbers that must be above 0."""
+MAX_WHOLE = 2**53
+"""The largest whole-number field (blocks, counts): exact in float64, and block numbers plus it stay in int64."""
+MAX_AMOUNT = 1e12
+"""The largest max supply, TAO (47,619 times the chain's 21M): amounts stay far from float64's limits."""
+MAX_NETUIDS = 65_535
+"""Netuids and uids are u16 on chain: at most 65,535 subnets (``subnet_limit``) and uids per subnet."""
 
 
 def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name: str | None = None) -> Regime:
@@ -586,12 +604,49 @@ def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name
                 raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a number >= 0")
             if key in _FRACTIONS and value > 1:
                 raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a fraction in [0, 1]")
+            if key in _POSITIVE and not value > 0:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a number > 0")
+            if key in _AT_LEAST_ONE and value < 1:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at least 1")
+            if isinstance(current, int) and abs(value) > MAX_WHOLE:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a whole number of at most "
+                                  f"2**53 ({MAX_WHOLE:,})")
+            if key in ("subnet_limit", "max_uids") and value > MAX_NETUIDS:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at most {MAX_NETUIDS:,} (netuids "
+                                  "and uids are u16 on chain)")
+            if key == "ema_input_cap" and value < 1e-9:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at least 1e-9 TAO per alpha "
+                                  "(one rao per alpha)")
+            if key == "max_supply" and value > MAX_AMOUNT:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at most {MAX_AMOUNT:.0e} TAO")
             value = int(value) if isinstance(current, int) else float(value)
+        elif isinstance(current, str) and not isinstance(value, str):
+            raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a string")
         changes[key] = value
-    for key in ("tempo", "gate_bar_interval", "basket_refill_blocks"):
-        if key in changes and changes[key] < 1:
-            raise ConfigError(f"regime.{key}: {changes[key]!r} is not allowed; expected at least 1 block")
-    if "tempo" in changes and changes["tempo"] < 1:
-        raise ConfigError(f"regime.tempo: {changes['tempo']!r} is not allowed; expected at least 1 block")
+    new = dataclasses.replace(regime, **changes)
+    _check_together(new, changes)
     new_name = name or (regime.name + "+custom" if changes else regime.name)
-    return dataclasses.replace(regime, name=new_name, **changes)
+    return dataclasses.replace(new, name=new_name)
+
+
+def _check_together(r: Regime, changes: dict[str, Any]) -> None:
+    """Rules between fields of a regime with overrides (``changes``): :class:`ConfigError` names a changed field."""
+
+    def blame(*keys: str) -> str:
+        return next((k for k in keys if k in changes), keys[0])
+
+    if r.base_block_emission > r.max_supply:
+        key = blame("base_block_emission", "max_supply")
+        raise ConfigError(f"regime.{key}: {changes.get(key)!r} is not allowed; base_block_emission "
+                          f"({r.base_block_emission!r} TAO a block) must be at most max_supply ({r.max_supply!r})")
+    base_rao = r.base_block_emission * RAO_PER_TAO
+    if base_rao * r.lock_reduction_interval >= 2**63:
+        key = blame("lock_reduction_interval", "base_block_emission")
+        raise ConfigError(f"regime.{key}: {changes.get(key)!r} is not allowed; lock_reduction_interval x "
+                          "base_block_emission (in rao) must stay below 2**63 (the chain's integer arithmetic)")
+    for low, high in (("alpha_low", "alpha_high"), ("neuron_burn_min", "neuron_burn_max"),
+                      ("min_sell_price", "max_buy_price")):
+        if getattr(r, low) > getattr(r, high):
+            key = blame(low, high)
+            raise ConfigError(f"regime.{key}: {changes.get(key)!r} is not allowed; {low} ({getattr(r, low)!r}) must "
+                              f"be at most {high} ({getattr(r, high)!r})")
