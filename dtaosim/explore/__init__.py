@@ -10,7 +10,8 @@ Why Solara, not Mesa's SolaraViz.  SolaraViz (``mesa.visualization``, Mesa 3.3) 
 steps in the page's own thread: model parameters as sliders, a step/play button, components that read the
 live model.  An ensemble is not one stepping model: it is N independent runs, run to the end in parallel,
 whose results are only readable together (quantile bands).  SolaraViz has no place for that (its controls
-step a model; its plots read one model's datacollector), and its extra pulls in altair and networkx.  So the
+step a model; its plots read one model's datacollector), and ``mesa.visualization`` needs altair and
+networkx besides (in Mesa 3.3.1 it does not import without networkx, which ``mesa[viz]`` omits).  So the
 page is plain Solara (the library SolaraViz is built on: the same server, widgets and reactive state) with
 matplotlib figures sent as PNG images: matplotlib is already a dependency, the plots share
 :mod:`dtaosim.analysis`'s look, and a PNG is what the screenshot test can check pixel by pixel.  The runs go

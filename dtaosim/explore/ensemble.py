@@ -17,6 +17,7 @@ Units: TAO, TAO per alpha, days; shares are fractions of the TAO emission.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import threading
 import time
@@ -388,10 +389,15 @@ class EnsembleRunner:
             pool.submit(_noop)
 
     def close(self) -> None:
+        """Stop the worker processes (a run in flight is ended, not awaited)."""
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pool is None:
+            return
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
     def run(self, settings: Settings, progress: Callable[[int, int], None] | None = None,
             current: Callable[[], bool] | None = None) -> Ensemble:
@@ -457,8 +463,9 @@ def _toml_key(k: str) -> str:
 def config_toml(settings: Settings) -> str:
     """The ensemble as an experiment file: ``dtaosim sweep FILE --out DIR`` runs the same runs."""
     cfg = settings.config()
-    lines = ["# Written by `dtaosim explore`: `dtaosim sweep explorer.toml --out results/explorer` runs the same",
-             "# ensemble (run r of the sweep is member r of the explorer's).", ""]
+    lines = ["# Written by `dtaosim explore`. Saved as explorer.toml,",
+             "#   dtaosim sweep explorer.toml --out results/explorer",
+             "# runs the same ensemble: run r of the sweep is member r of the explorer's.", ""]
     tables = {k: v for k, v in cfg.items() if isinstance(v, dict) and v}
     arrays = {k: v for k, v in cfg.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)}
     for k, v in cfg.items():

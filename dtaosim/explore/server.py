@@ -8,10 +8,12 @@ browser on this machine talks to the server (it listens on 127.0.0.1 only).
 from __future__ import annotations
 
 import os
+import signal
 import socket
-import sys
 import threading
 import time
+
+from dtaosim.errors import ConfigError
 
 APP = "dtaosim.explore.app"
 
@@ -38,6 +40,8 @@ def serve(port: int = 8765, host: str = "127.0.0.1", open_browser: bool = True) 
 
     from dtaosim.explore.ensemble import runner
 
+    if port:
+        check_port(host, port)
     port = port or free_port(host)
     url = f"http://{'localhost' if host in ('127.0.0.1', 'localhost') else host}:{port}/"
     from solara.server.starlette import app
@@ -58,12 +62,30 @@ def serve(port: int = 8765, host: str = "127.0.0.1", open_browser: bool = True) 
             webbrowser.open(url)
 
     threading.Thread(target=announce, daemon=True).start()
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn shuts down on SIGTERM, then raises the signal again with the handler it found: this one ends
+    # the process through ``finally`` (the worker processes are stopped), not at once
+    old = signal.signal(signal.SIGTERM, stop)
     try:
         server.run()
+    except (KeyboardInterrupt, SystemExit):
+        pass
     finally:
+        signal.signal(signal.SIGTERM, old)
         runner().close()
-    if not server.started:
-        print(f"dtaosim: error: could not listen on {host}:{port} (is another server using the port?)",
-              file=sys.stderr)
-        return 2
+    print("dtaosim explore: stopped", flush=True)
     return 0
+
+
+def check_port(host: str, port: int) -> None:
+    """:class:`ConfigError` when ``port`` is taken on ``host``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError as e:
+            raise ConfigError(f"--port: {port} is not allowed; {host}:{port} is in use ({e.strerror}); choose "
+                              "another, or 0 for a free one") from None
