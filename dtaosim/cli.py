@@ -93,8 +93,9 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
 def _cmd_explore(args: argparse.Namespace) -> int:
     from dtaosim.explore import INSTALL_HINT, missing_extra
 
-    if not 0 <= args.port <= 65535:
-        raise ConfigError(f"--port: {args.port!r} is not allowed; expected a TCP port 1-65535 (0: a free one)")
+    if not 0 <= args.port < 2**16:
+        raise ConfigError(f"--port: {args.port!r} is not allowed; expected a TCP port number below 2^16 (0: a free "
+                          "one)")
     if missing_extra():
         print(f"dtaosim: {INSTALL_HINT}", file=sys.stderr)
         return 2

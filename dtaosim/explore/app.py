@@ -55,6 +55,8 @@ last = solara.reactive(None)
 before = solara.reactive(None)
 """The one before it, for the comparison column."""
 status = solara.reactive("")
+finished = solara.reactive(0)
+"""How many ensembles this tab has finished (numbers the status line)."""
 
 
 @dataclass
@@ -92,7 +94,8 @@ def run_ensemble(s: Settings) -> Shown | None:
     shown = show(ens)
     if run_ensemble.is_current():
         before.value, last.value = last.value, shown
-        status.value = f"{ens.n} runs in {ens.seconds:.1f} s"
+        finished.value += 1
+        status.value = f"ensemble {finished.value}: {ens.n} runs in {ens.seconds:.1f} s"
     return shown
 
 
@@ -123,7 +126,7 @@ def _change(label: str, diff: float) -> str:
 def summary_html(now: Shown, prev: Shown | None) -> str:
     """The headline numbers: median and band now, the previous ensemble's median, and the change."""
     lo, hi = (int(q * 100) for q in BANDS)
-    head = ["", "median", f"{lo}-{hi}% of runs"] + (["previous run", "change"] if prev else [])
+    head = ["", "median", f"{lo}-{hi}% of runs"] + (["previous ensemble", "change"] if prev else [])
     rows = ["<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"]
     for label, (med, a, b) in now.headline.items():
         cells = [html.escape(label), _fmt(label, med), f"{_fmt(label, a)} – {_fmt(label, b)}"]

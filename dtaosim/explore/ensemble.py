@@ -33,9 +33,6 @@ from dtaosim.analysis.metrics import hhi, top_share
 from dtaosim.protocol.regimes import DEFAULT_REGIME, get_regime, regime_names
 from dtaosim.runs.sweep import Task, plan_sweep
 
-CHAIN_BAR_RANK, CHAIN_SUBNETS = 32, 128
-"""The live gate's bar: the 32nd-largest share of 128 subnets; the explorer scales it to its network."""
-
 STAKERS: dict[str, dict[str, Any]] = {
     "passive": {"budget": {"median": 100.0, "sigma": 1.0}},
     "momentum": {"budget": {"median": 200.0, "sigma": 1.0},
@@ -69,9 +66,19 @@ def _on_step(field: str, value: float) -> float:
     return round(round(value / step) * step, 6)
 
 
-def scaled_bar_rank(n_subnets: int) -> int:
-    """The chain's bar rank (32 of 128 subnets) scaled to ``n_subnets`` (at least 1)."""
-    return max(1, round(CHAIN_BAR_RANK * n_subnets / CHAIN_SUBNETS))
+def scaled_bar_rank(n_subnets: int, regime: str = DEFAULT_REGIME) -> int:
+    """The regime's bar rank out of its subnet limit (the chain's 32 of 128) scaled to ``n_subnets`` (at least 1)."""
+    r = get_regime(regime)
+    return max(1, round(r.gate_bar_rank * n_subnets / r.subnet_limit))
+
+
+def _rule(name: str) -> Any:
+    """A rule field's default: the default regime's value, on its slider's step (a dataclass default factory)."""
+    def default() -> Any:
+        value = getattr(get_regime(DEFAULT_REGIME), name)
+        return _on_step(name, value) if name in STEPS else value
+
+    return dataclasses.field(default_factory=default)
 
 
 @dataclass(frozen=True)
@@ -79,13 +86,14 @@ class Settings:
     """What the sliders set.  Rules (``regime`` and the fields overridden in it), owners, stakers, ensemble size."""
 
     regime: str = DEFAULT_REGIME
-    emission_gate: bool = True
-    gate_bar_rank: int = 4
-    """The gate's bar is the N-th largest share; 0: the q-mass mode."""
-    gate_bar_quantile: float = 0.61
-    gate_exponent: float = 3.0
-    fee_rate: float = 0.0005
-    validator_take: float = 0.18
+    emission_gate: bool = _rule("emission_gate")
+    gate_bar_rank: int = None  # type: ignore[assignment]  # set in __post_init__
+    """The gate's bar is the N-th largest share; 0: the q-mass mode.  Default: the regime's, scaled to
+    ``n_subnets``."""
+    gate_bar_quantile: float = _rule("gate_bar_quantile")
+    gate_exponent: float = _rule("gate_exponent")
+    fee_rate: float = _rule("fee_rate")
+    validator_take: float = _rule("validator_take")
     burn_fraction: float = 0.5
     """Miner burn set by the burning owners (the share of validators' weight put on the owner's uid 0)."""
     burning_share: float = 0.5
@@ -101,13 +109,17 @@ class Settings:
     n_subnets: int = 16
     seed: int = 2026
 
+    def __post_init__(self) -> None:
+        if self.gate_bar_rank is None:
+            object.__setattr__(self, "gate_bar_rank", scaled_bar_rank(self.n_subnets, self.regime))
+
     @classmethod
     def for_regime(cls, regime: str, base: Settings | None = None) -> Settings:
         """``base`` (default: the defaults) with the rule fields set to ``regime``'s values (the bar rank scaled
         to the network)."""
         base = base or cls()
         r = get_regime(regime)
-        rank = r.gate_bar_rank if r.gate_bar_rank == 0 else scaled_bar_rank(base.n_subnets)
+        rank = r.gate_bar_rank if r.gate_bar_rank == 0 else scaled_bar_rank(base.n_subnets, regime)
         return dataclasses.replace(base, regime=regime, emission_gate=bool(r.emission_gate), gate_bar_rank=rank,
                                    **{k: _on_step(k, getattr(r, k)) for k in STEPS})
 

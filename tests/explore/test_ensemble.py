@@ -28,6 +28,7 @@ def test_the_defaults_are_the_default_regime_with_the_bar_scaled_to_the_network(
     s = Settings()
     assert Settings.for_regime(DEFAULT_REGIME) == s
     assert s.gate_bar_rank == scaled_bar_rank(s.n_subnets) == 4  # the chain's 32 of 128
+    assert Settings(n_subnets=64).gate_bar_rank == 16 and Settings(gate_bar_rank=0).gate_bar_rank == 0
     # on the sliders' steps, yet the chain's exact fee and take: only the bar rank is overridden
     assert s.overrides() == {"gate_bar_rank": 4}
     cfg = plan(s)[0].config

@@ -55,7 +55,8 @@ def test_the_page_renders_its_charts_and_reruns_with_a_moved_slider(tmp_path):
                          "the slider's label to show h = 1")
         browser.wait_for(lambda: "settings changed" in driver.page_source, 10, "the 'settings changed' note")
         browser.press_run(driver)
-        browser.wait_for_ensemble(driver, timeout=120, previous=first)
+        second = browser.wait_for_ensemble(driver, timeout=120, previous=first)
+        assert first.startswith("ensemble 1: 8 runs in") and second.startswith("ensemble 2: 8 runs in"), second
         stats = _check_charts(driver)
         after = browser.summary(driver)
         images_after = [img.get_attribute("src") for img in browser.charts(driver)]
@@ -66,8 +67,8 @@ def test_the_page_renders_its_charts_and_reruns_with_a_moved_slider(tmp_path):
     assert all(a != b for a, b in zip(images, images_after, strict=True)), "a chart did not change"
     assert list(after) == list(before)
     for label, row in after.items():
-        assert len(row) == 4, row  # median, band, the previous run's median, the change
-        assert row[2] == before[label][0], (label, before[label], row)  # the previous column: the first run
+        assert len(row) == 4, row  # median, band, the previous ensemble's median, the change
+        assert row[2] == before[label][0], (label, before[label], row)  # the previous column: the first ensemble
     medians = {label: (before[label][0], row[0]) for label, row in after.items()}
     assert any(a != b for a, b in medians.values()), f"no headline number changed: {medians}"
     assert after["effective number of subnets, last day"][3] not in ("", "–")
