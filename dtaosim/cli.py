@@ -1,5 +1,5 @@
 """Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim plot``,
-``dtaosim regimes``, ``dtaosim warmup``.
+``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim explore``.
 
 Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
 never a traceback.  The first run after an install says on stderr that it compiles the kernels.
@@ -143,6 +143,22 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_explore(args: argparse.Namespace) -> int:
+    from dtaosim.explore import INSTALL_HINT, missing_extra
+
+    if not 0 <= args.port < 2**16:
+        raise ConfigError(f"--port: {args.port!r} is not allowed; expected a TCP port number below 2^16 (0: a free "
+                          "one)")
+    if missing_extra():
+        print(f"dtaosim: {INSTALL_HINT}", file=sys.stderr)
+        return 2
+    from dtaosim.explore.server import serve
+    from dtaosim.runs.warmup import ensure_compiled
+
+    ensure_compiled()  # the first start after an install compiles the kernels here, not in the page
+    return serve(port=args.port, open_browser=not args.no_browser)
+
+
 def _cmd_regimes(args: argparse.Namespace) -> int:
     from dtaosim.protocol.regimes import DEFAULT_REGIME, all_regimes
 
@@ -212,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     wu = sub.add_parser("warmup", help="compile the numba kernels now (the first run after install does it "
                         "otherwise), print how long it took")
     wu.set_defaults(func=_cmd_warmup)
+    ex = sub.add_parser("explore", help="a browser app on localhost: sliders for rules and behaviours, short "
+                        "ensembles, fan charts of prices, emission shares and P&L (needs the explore extra)")
+    ex.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default: 8765; 0: a free one)")
+    ex.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    ex.set_defaults(func=_cmd_explore)
     g = sub.add_parser("regimes", help="list the chain-rule regimes")
     g.add_argument("-v", "--verbose", action="store_true", help="show each regime's description")
     g.set_defaults(func=_cmd_regimes)
