@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from dtaosim.errors import ConfigError
 from dtaosim.plugins import check_strategy_name, import_plugins
-from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
+from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, proposal_names, regime_names, with_overrides
 
 
 def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
@@ -423,8 +423,8 @@ class ExperimentConfig(_Strict):
     @field_validator("regime")
     @classmethod
     def _known_regime(cls, v: str) -> str:
-        if v not in regime_names():
-            raise ValueError(f"unknown regime; allowed: {', '.join(regime_names())}")
+        if v not in regime_names() and v not in proposal_names():
+            raise ValueError(f"unknown regime; allowed: {', '.join(regime_names() + proposal_names())}")
         return v
 
     @model_validator(mode="after")

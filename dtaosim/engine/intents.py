@@ -28,6 +28,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dtaosim.engine import curves as se
 from dtaosim.engine.blocks import remaining_fraction, shrink_fraction, spot_price
 from dtaosim.engine.jit import JIT as _JIT
 from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, njit
@@ -58,6 +59,8 @@ class IntentRules(NamedTuple):
 
     constant_product: bool
     """Pools trade as constant product (w2 = 0.5) whatever their weight."""
+    superellipse: bool
+    """Pools trade on their superellipse (proposed; ``NetworkState.curve_*``)."""
     fee_rate: float
     """Swap fee on the input."""
     flat_stake_fee: float
@@ -78,7 +81,7 @@ def rules_from_regime(regime: Regime) -> IntentRules:
     """The :class:`IntentRules` of ``regime``."""
     r = regime
     return IntentRules(
-        constant_product=r.amm == "constant_product", fee_rate=float(r.fee_rate),
+        constant_product=r.amm == "constant_product", superellipse=r.amm == "superellipse", fee_rate=float(r.fee_rate),
         flat_stake_fee=float(r.flat_stake_fee), min_reserve=float(r.min_reserve),
         max_input_multiple=float(r.max_input_multiple), min_stake=float(r.min_stake),
         max_buy_price=float(r.max_buy_price), min_sell_price=float(r.min_sell_price),
@@ -198,8 +201,9 @@ def _valid(s, exists, emitting):
 
 @njit(**_JIT)
 def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, free_tao, stake, pool_tao,
-              pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees):
-    """One stake; returns ``(status, amount_in, amount_out, fee, tao_fees)``."""
+              pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, curve):
+    """One stake; returns ``(status, amount_in, amount_out, fee, tao_fees)``.  ``curve``: the state's superellipse
+    arrays ``(alpha centre, TAO centre, alpha scale, TAO scale)``, read with ``r.superellipse``."""
     if not _valid(s, exists, emitting):
         return INVALID_NETUID, 0.0, 0.0, 0.0, tao_fees
     if not tao > 0.0:
@@ -212,10 +216,15 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
         pool_tao[0] += tao
         return OK, tao, tao, 0.0, tao_fees
     flat = r.flat_stake_fee
-    w2 = 0.5 if r.constant_product else pool_w2[s]
-    q_status, q_in, q_fee, q_out, new_y, new_x = quote_buy(
-        pool_tao[s] + flat, pool_alpha[s], w2, maximum(tao - flat, 0.0), fee_rate, r.min_reserve,
-        r.max_input_multiple, limit, allow_partial, r.constant_product and flat > 0.0)
+    if r.superellipse:
+        q_status, q_in, q_fee, q_out, new_y, new_x = se.quote_buy(
+            pool_tao[s], pool_alpha[s], curve[0][s], curve[1][s], curve[2][s], curve[3][s], tao, fee_rate,
+            r.min_reserve, r.max_input_multiple, limit, allow_partial, False)
+    else:
+        w2 = 0.5 if r.constant_product else pool_w2[s]
+        q_status, q_in, q_fee, q_out, new_y, new_x = quote_buy(
+            pool_tao[s] + flat, pool_alpha[s], w2, maximum(tao - flat, 0.0), fee_rate, r.min_reserve,
+            r.max_input_multiple, limit, allow_partial, r.constant_product and flat > 0.0)
     if q_status == amm.OK and (tao < r.min_stake or tao <= flat or q_in + flat < r.min_stake):
         q_status = amm.ZERO_OUTPUT
     if q_status != amm.OK:
@@ -233,8 +242,8 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
 
 @njit(**_JIT)
 def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao, stake, pool_tao, pool_alpha,
-                pool_w2, alpha_out, user_flow_block, tao_fees):
-    """One unstake; returns ``(status, amount_in, amount_out, fee, tao_fees)``."""
+                pool_w2, alpha_out, user_flow_block, tao_fees, curve):
+    """One unstake; returns ``(status, amount_in, amount_out, fee, tao_fees)`` (``curve`` as in :func:`stake_one`)."""
     if not _valid(s, exists, emitting):
         return INVALID_NETUID, 0.0, 0.0, 0.0, tao_fees
     if not alpha > 0.0:
@@ -252,10 +261,15 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
         free_tao[a] += amount
         return OK, amount, amount, 0.0, tao_fees
     flat = r.flat_stake_fee
-    w2 = 0.5 if r.constant_product else pool_w2[s]
-    q_status, sold, got, fee_tao, new_y, new_x = quote_sell(
-        pool_tao[s], pool_alpha[s], w2, amount, r.fee_rate, r.min_reserve, r.max_input_multiple, limit,
-        allow_partial, r.constant_product and flat > 0.0)
+    if r.superellipse:
+        q_status, sold, got, fee_tao, new_y, new_x = se.quote_sell(
+            pool_tao[s], pool_alpha[s], curve[0][s], curve[1][s], curve[2][s], curve[3][s], amount, r.fee_rate,
+            r.min_reserve, r.max_input_multiple, limit, allow_partial, False)
+    else:
+        w2 = 0.5 if r.constant_product else pool_w2[s]
+        q_status, sold, got, fee_tao, new_y, new_x = quote_sell(
+            pool_tao[s], pool_alpha[s], w2, amount, r.fee_rate, r.min_reserve, r.max_input_multiple, limit,
+            allow_partial, r.constant_product and flat > 0.0)
     if q_status == amm.OK and got < r.min_stake and not amount >= held:
         q_status = amm.ZERO_OUTPUT
     if q_status != amm.OK:
@@ -277,10 +291,10 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
 @njit(**_JIT)
 def execute_compiled(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists,
                      emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees,
-                     status_out, in_out, out_out, fee_out):
+                     status_out, in_out, out_out, fee_out, curve):
     """Execute the intents in ``order``; the j-th executed intent's outcome goes to ``*_out[j]``.
 
-    Mutates the state arrays in place and returns the new ``tao_fees``.
+    Mutates the state arrays in place and returns the new ``tao_fees``.  ``curve``: the superellipse arrays.
     """
     for j in range(order.shape[0]):
         i = order[j]
@@ -289,7 +303,7 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
             limit = r.max_buy_price if limit_price[i] != limit_price[i] else limit_price[i]
             status, a_in, a_out, fee, tao_fees = stake_one(
                 r, r.fee_rate, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake,
-                pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees)
+                pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, curve)
         elif kind[i] == MOVE:
             origin, dest = netuid[i], destination[i]
             status, a_in, a_out, fee = INVALID_NETUID, 0.0, 0.0, 0.0
@@ -297,12 +311,12 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
                 # the fee is charged once: on the unstake leg, or on the stake leg when leaving root
                 status, sold, got, fee1, tao_fees = unstake_one(
                     r, a, origin, amount[i], r.min_sell_price, False, exists, emitting, free_tao, stake, pool_tao,
-                    pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees)
+                    pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, curve)
                 if status == OK:
                     status2, _paid, bought, fee2, tao_fees = stake_one(
                         r, r.fee_rate if origin == 0 else 0.0, a, dest, got, r.max_buy_price, False, exists,
                         emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block,
-                        tao_fees)
+                        tao_fees, curve)
                     if status2 != OK:  # the unstake stands; its TAO stays free
                         status, a_in, a_out, fee = MOVED_TO_BALANCE + status2, sold, got, fee1
                     else:
@@ -311,7 +325,7 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
             limit = r.min_sell_price if limit_price[i] != limit_price[i] else limit_price[i]
             status, a_in, a_out, fee, tao_fees = unstake_one(
                 r, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake, pool_tao,
-                pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees)
+                pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, curve)
         status_out[j] = status
         in_out[j] = a_in
         out_out[j] = a_out
@@ -323,6 +337,7 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
 # Python entry point
 # ---------------------------------------------------------------------------------------------
 _FLOAT_ARRAYS = ("free_tao", "pool_tao", "pool_alpha", "pool_w2", "alpha_out", "user_flow_block")
+_CURVE_ARRAYS = ("curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale")
 
 
 def _state_array(state: NetworkState, name: str, dtype: type, writable: bool) -> np.ndarray:
@@ -366,7 +381,8 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
         order64, batch.kind, batch.account, batch.netuid, batch.destination, batch.amount, batch.limit_price,
         batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
         stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
-        arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee))
+        arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee,
+        tuple(_state_array(state, name, np.float64, False) for name in _CURVE_ARRAYS)))
     if not events:
         return []
     kinds = batch.kind[order]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dtaosim.network import curves
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import lifecycle
 from dtaosim.protocol.emission import block_emission
@@ -34,6 +35,7 @@ _PER_SUBNET_ZERO = (
     "pending_validator", "pending_owner", "pending_root", "pending_root_tao", "drained_server",
     "drained_validator", "drained_owner", "drained_root", "drained_root_tao", "protocol_alpha",
     "unclaimed_alpha", "external_alpha", "user_flow_ema", "protocol_flow_ema", "user_flow_block",
+    "curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale",
 )
 
 
@@ -98,10 +100,12 @@ def dissolve_subnet(state: NetworkState, netuid: int) -> Dissolution:
     """Dissolve ``netuid`` (spec §7.5): pay the pot, recycle the protocol's share, erase the subnet."""
     if netuid <= 0 or netuid >= state.n_netuids or not state.exists[netuid]:
         raise ValueError(f"netuid: {netuid!r} is not allowed; expected a registered subnet")
-    # the injection reservoirs join the pool first: their TAO and alpha are the subnet's (as the chain folds them)
-    state.pool_tao[netuid] += state.tao_reservoir[netuid]
-    state.pool_alpha[netuid] += state.alpha_reservoir[netuid]
+    # the injection reservoirs and lending vaults join the pool first: their TAO and alpha are the subnet's (as the
+    # chain folds the reservoirs; a vault's inventory enters the dissolution pot)
+    state.pool_tao[netuid] += state.tao_reservoir[netuid] + state.vault_tao[netuid]
+    state.pool_alpha[netuid] += state.alpha_reservoir[netuid] + state.vault_alpha[netuid]
     state.tao_reservoir[netuid] = state.alpha_reservoir[netuid] = 0.0
+    state.vault_tao[netuid] = state.vault_alpha[netuid] = 0.0
     pot = float(state.pool_tao[netuid])
     claims = np.append(state.stake[:, netuid], state.external_alpha[netuid])
     pay, recycled = lifecycle.dissolution_payout(
@@ -163,6 +167,8 @@ def register_subnet(state: NetworkState, regime: Regime, payer: int) -> Registra
     state.pool_alpha[netuid] = pool_alpha
     state.pool_w2[netuid] = 0.5
     state.alpha_issuance[netuid] = pool_alpha
+    if regime.amm == "superellipse":  # the new pool's curve at equal weights, the unreachable part to the vault
+        curves.seed_pool(state, regime, netuid)
     state.alpha_out[netuid] = 0.0
     state.ema_price[netuid] = 0.0
     state.registered_at[netuid] = block

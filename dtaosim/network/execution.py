@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from dtaosim.network.state import NetworkState
-from dtaosim.protocol import amm, staking
+from dtaosim.protocol import amm, staking, superellipse
 from dtaosim.protocol.intents import Intent, MoveStake, Stake, Unstake
 from dtaosim.protocol.regimes import Regime
 
@@ -27,6 +27,11 @@ REJECT_REASONS = (
 
 def _limit(value: float | None, default: float) -> float:
     return default if value is None else float(value)
+
+
+def _curve_of(state: NetworkState, netuid: int) -> superellipse.Curve:
+    """The superellipse of pool ``netuid`` (scales 0 where it is none)."""
+    return superellipse.Curve(*(float(arr[netuid]) for arr in state.curve))
 
 
 def _apply_swap(state: NetworkState, netuid: int, q: amm.SwapQuote, fee_tao: float) -> None:
@@ -50,7 +55,7 @@ def _execute_stake(state: NetworkState, regime: Regime, it: Stake) -> tuple[str,
         return "ok", it.tao, it.tao, 0.0
     q = staking.quote_stake(regime, state.pool_tao[s], state.pool_alpha[s], state.pool_w2[s], it.tao,
                             limit_price=_limit(it.limit_price, regime.max_buy_price),
-                            allow_partial=it.allow_partial)
+                            allow_partial=it.allow_partial, curve=_curve_of(state, s))
     if q.status != amm.OK:
         return amm.STATUS_REASONS[int(q.status)], 0.0, 0.0, 0.0
     paid, got, fee = float(q.amount_in), float(q.amount_out), float(q.fee)
@@ -82,7 +87,8 @@ def _execute_unstake(state: NetworkState, regime: Regime, it: Unstake) -> tuple[
         return "ok", amount, amount, 0.0
     q = staking.quote_unstake(regime, state.pool_tao[s], state.pool_alpha[s], state.pool_w2[s], amount,
                               limit_price=_limit(it.limit_price, regime.min_sell_price),
-                              allow_partial=it.allow_partial, closes_position=amount >= held)
+                              allow_partial=it.allow_partial, closes_position=amount >= held,
+                              curve=_curve_of(state, s))
     if q.status != amm.OK:
         return amm.STATUS_REASONS[int(q.status)], 0.0, 0.0, 0.0
     sold, got, fee_tao = float(q.amount_in), float(q.amount_out), float(q.fee_out)
