@@ -31,7 +31,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from dtaosim.errors import ConfigError
-from dtaosim.plugins import check_strategy_name, import_plugins
+from dtaosim.plugins import check_strategy_name, import_plugins, strategy_requirements
 from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, proposal_names, regime_names, with_overrides
 
 
@@ -433,6 +433,21 @@ class ExperimentConfig(_Strict):
             with_overrides(self.regime, self.regime_overrides)
         except ConfigError as e:
             raise ValueError(str(e).replace("regime.", "", 1)) from None
+        return self
+
+    @model_validator(mode="after")
+    def _strategies_supported(self) -> ExperimentConfig:
+        try:
+            regime = self.build_regime()
+        except ConfigError:
+            return self  # reported by _valid_overrides
+        for i, g in enumerate(self.agents):
+            if "derivatives" in strategy_requirements("staker", g.strategy) and not regime.derivatives_enabled:
+                raise ValueError(
+                    f"agents[{i}].strategy: {g.strategy!r} is not allowed; it trades shorts (pallet-derivatives), "
+                    f"which regime {self.regime!r} has switched off (derivatives_enabled = false, as the chain "
+                    f"launched them): use regime = 'shorts-switched-on' or regime_overrides = "
+                    f"{{ derivatives_enabled = true }}")
         return self
 
     @model_validator(mode="after")

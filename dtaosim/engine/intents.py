@@ -30,11 +30,15 @@ import numpy as np
 
 from dtaosim.engine import curves as se
 from dtaosim.engine.blocks import remaining_fraction, shrink_fraction, spot_price
+from dtaosim.engine.derivatives import DERIV, add_one, close_one
 from dtaosim.engine.jit import JIT as _JIT
 from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, njit
+from dtaosim.network.derivatives import reserve_rows
+from dtaosim.network.execution import DERIVATIVE_REASONS
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import amm
-from dtaosim.protocol.intents import KIND_NAMES, MOVE, STAKE, IntentBatch
+from dtaosim.protocol.derivatives import blocks_per_year
+from dtaosim.protocol.intents import CLOSE, KIND_NAMES, MOVE, STAKE, UNSTAKE, IntentBatch, count_adds
 from dtaosim.protocol.regimes import Regime
 
 # --- status codes ---------------------------------------------------------------------------------
@@ -49,9 +53,10 @@ MOVED_TO_BALANCE = 16
 
 _BASE_NAMES = ["ok", "invalid_netuid", "nonpositive_amount", "insufficient_balance", "insufficient_stake",
                *(amm.STATUS_REASONS[c] for c in range(1, 5))]
-STATUS_NAMES: tuple[str, ...] = (*_BASE_NAMES, *[""] * (MOVED_TO_BALANCE - len(_BASE_NAMES)),
-                                 *(f"moved_to_balance:{n}" for n in _BASE_NAMES))
-"""The reference's status string of each code."""
+_MOVED_NAMES = tuple(f"moved_to_balance:{n}" for n in _BASE_NAMES)
+STATUS_NAMES: tuple[str, ...] = (*_BASE_NAMES, *[""] * (MOVED_TO_BALANCE - len(_BASE_NAMES)), *_MOVED_NAMES,
+                                 *[""] * (DERIV - MOVED_TO_BALANCE - len(_MOVED_NAMES)), *DERIVATIVE_REASONS)
+"""The reference's status string of each code (derivative refusals from ``DERIV``)."""
 
 
 class IntentRules(NamedTuple):
@@ -75,6 +80,28 @@ class IntentRules(NamedTuple):
     """Default limit price of a stake, TAO per alpha."""
     min_sell_price: float
     """Default limit price of an unstake, TAO per alpha."""
+    derivatives_enabled: bool
+    """Derivative adds allowed (DerivativesEnabled; closes always are)."""
+    longs_enabled: bool
+    """An add may leave a long open (LongsEnabled)."""
+    pool_share: float
+    """Largest fraction of the lent reserve one side may hold out of a pool."""
+    short_rate: float
+    """Yearly interest of a short tranche on its TAO exposure."""
+    long_rate: float
+    """Yearly interest of a long tranche on its TAO exposure."""
+    max_short_leverage: float
+    """Largest short leverage, a multiple of the deposit."""
+    max_long_leverage: float
+    """Largest long leverage, a multiple of the deposit."""
+    min_deposit: float
+    """Smallest deposit of an add (and flip), TAO."""
+    interest_period: int
+    """Blocks between interest collections."""
+    blocks_per_year: float
+    """Blocks per year the yearly interest accrues over."""
+    min_pool_weight: float
+    """Bound on Balancer weights (liquidity handed back through the reservoirs)."""
 
 
 def rules_from_regime(regime: Regime) -> IntentRules:
@@ -85,6 +112,12 @@ def rules_from_regime(regime: Regime) -> IntentRules:
         flat_stake_fee=float(r.flat_stake_fee), min_reserve=float(r.min_reserve),
         max_input_multiple=float(r.max_input_multiple), min_stake=float(r.min_stake),
         max_buy_price=float(r.max_buy_price), min_sell_price=float(r.min_sell_price),
+        derivatives_enabled=bool(r.derivatives_enabled), longs_enabled=bool(r.longs_enabled),
+        pool_share=float(r.derivatives_pool_share), short_rate=float(r.short_interest_rate),
+        long_rate=float(r.long_interest_rate), max_short_leverage=float(r.max_short_leverage),
+        max_long_leverage=float(r.max_long_leverage), min_deposit=float(r.derivatives_min_deposit),
+        interest_period=int(r.interest_period_blocks), blocks_per_year=float(blocks_per_year(r.blocks_per_day)),
+        min_pool_weight=float(r.min_pool_weight),
     )
 
 
@@ -291,10 +324,11 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
 @njit(**_JIT)
 def execute_compiled(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists,
                      emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees,
-                     status_out, in_out, out_out, fee_out, curve):
+                     status_out, in_out, out_out, fee_out, curve, deriv):
     """Execute the intents in ``order``; the j-th executed intent's outcome goes to ``*_out[j]``.
 
-    Mutates the state arrays in place and returns the new ``tao_fees``.  ``curve``: the superellipse arrays.
+    Mutates the state arrays in place and returns the new ``tao_fees``.  ``curve``: the superellipse arrays;
+    ``deriv``: what derivative intents read and write (block, reservoirs, alpha issuance, EMA price, book).
     """
     for j in range(order.shape[0]):
         i = order[j]
@@ -321,11 +355,23 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
                         status, a_in, a_out, fee = MOVED_TO_BALANCE + status2, sold, got, fee1
                     else:
                         a_in, a_out, fee = sold, bought, fee1 + fee2
-        else:
+        elif kind[i] == UNSTAKE:
             limit = r.min_sell_price if limit_price[i] != limit_price[i] else limit_price[i]
             status, a_in, a_out, fee, tao_fees = unstake_one(
                 r, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake, pool_tao,
                 pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, curve)
+        else:  # derivatives: AddPosition (short or long) or ClosePosition; the floor in limit_price
+            block, tao_res, alpha_res, alpha_issuance, ema_price, keys, book = deriv
+            floor = 0.0 if limit_price[i] != limit_price[i] else limit_price[i]
+            if kind[i] == CLOSE:
+                status, a_in, a_out, fee = close_one(r, a, netuid[i], floor, block, free_tao, pool_tao, pool_alpha,
+                                                     pool_w2, tao_res, alpha_res, alpha_out, alpha_issuance, keys,
+                                                     book)
+            else:
+                status, a_in, a_out, fee = add_one(r, a, netuid[i], kind[i] - 3, amount[i], float(destination[i]),
+                                                   floor, block, exists, emitting, free_tao, pool_tao, pool_alpha,
+                                                   pool_w2, tao_res, alpha_res, alpha_out, alpha_issuance, ema_price,
+                                                   keys, book)
         status_out[j] = status
         in_out[j] = a_in
         out_out[j] = a_out
@@ -338,6 +384,16 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
 # ---------------------------------------------------------------------------------------------
 _FLOAT_ARRAYS = ("free_tao", "pool_tao", "pool_alpha", "pool_w2", "alpha_out", "user_flow_block")
 _CURVE_ARRAYS = ("curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale")
+_DERIVATIVE_ARRAYS = ("tao_reservoir", "alpha_reservoir", "alpha_issuance")
+
+
+def _book(state: NetworkState, name: str, dtype: type) -> np.ndarray:
+    """The position book ``state.name`` as a C-contiguous 2-D array of ``dtype`` (rebound when converted)."""
+    arr = getattr(state, name)
+    if not (arr.dtype == dtype and arr.flags.c_contiguous and arr.flags.writeable):
+        arr = np.array(arr, dtype=dtype)
+        setattr(state, name, arr)
+    return arr
 
 
 def _state_array(state: NetworkState, name: str, dtype: type, writable: bool) -> np.ndarray:
@@ -370,6 +426,9 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
     if lo < 0 or hi >= state.free_tao.shape[0]:
         bad = lo if lo < 0 else hi
         raise IndexError(f"account: {bad!r} is not allowed; expected an account index in [0, {state.n_accounts})")
+    adds = count_adds(batch)
+    if adds:
+        reserve_rows(state, adds)  # room for the positions the adds may open (as the reference makes)
     arrays = {name: _state_array(state, name, np.float64, True) for name in _FLOAT_ARRAYS}
     stake = _state_array(state, "stake", np.float64, True)
     exists = _state_array(state, "exists", np.bool_, False)
@@ -382,7 +441,10 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
         batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
         stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
         arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee,
-        tuple(_state_array(state, name, np.float64, False) for name in _CURVE_ARRAYS)))
+        tuple(_state_array(state, name, np.float64, False) for name in _CURVE_ARRAYS),
+        (int(state.block), *(_state_array(state, name, np.float64, True) for name in _DERIVATIVE_ARRAYS),
+         _state_array(state, "ema_price", np.float64, False), _book(state, "position_keys", np.int64),
+         _book(state, "position_book", np.float64))))
     if not events:
         return []
     kinds = batch.kind[order]

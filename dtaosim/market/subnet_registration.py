@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dtaosim.network import curves
+from dtaosim.network import curves, derivatives
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import lifecycle
 from dtaosim.protocol.emission import block_emission
@@ -96,10 +96,14 @@ def registration_blocked(state: NetworkState, regime: Regime) -> str | None:
     return None
 
 
-def dissolve_subnet(state: NetworkState, netuid: int) -> Dissolution:
-    """Dissolve ``netuid`` (spec §7.5): pay the pot, recycle the protocol's share, erase the subnet."""
+def dissolve_subnet(state: NetworkState, netuid: int, regime: Regime | None = None) -> Dissolution:
+    """Dissolve ``netuid`` (spec §7.5): cash-settle its derivative positions first (they exist only where a
+    regime switched derivatives on), pay the pot, recycle the protocol's share, erase the subnet."""
     if netuid <= 0 or netuid >= state.n_netuids or not state.exists[netuid]:
         raise ValueError(f"netuid: {netuid!r} is not allowed; expected a registered subnet")
+    if state.position_keys.shape[0]:
+        per_day = regime.blocks_per_day if regime is not None else Regime.__dataclass_fields__["blocks_per_day"].default
+        derivatives.settle_subnet(state, netuid, per_day)
     # the injection reservoirs and lending vaults join the pool first: their TAO and alpha are the subnet's (as the
     # chain folds the reservoirs; a vault's inventory enters the dissolution pot)
     state.pool_tao[netuid] += state.tao_reservoir[netuid] + state.vault_tao[netuid]
@@ -146,7 +150,7 @@ def register_subnet(state: NetworkState, regime: Regime, payer: int) -> Registra
         raise ValueError(f"registration failed: account {payer} has {state.free_tao[payer]!r} TAO, lock is {lock!r}")
     dissolved = None
     if int(state.subnet_mask.sum()) >= regime.subnet_limit:
-        dissolved = dissolve_subnet(state, prune_candidate(state, regime))
+        dissolved = dissolve_subnet(state, prune_candidate(state, regime), regime)
         netuid = dissolved.netuid
     else:
         netuid = _free_netuid(state)

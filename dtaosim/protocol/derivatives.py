@@ -50,6 +50,13 @@ FREE = -1
 """``OWNER`` of a free row."""
 
 
+def side_of(name: str) -> int:
+    """:data:`SHORT` or :data:`LONG` of a side's name (``"short"`` or ``"long"``)."""
+    if name not in SIDE_NAMES:
+        raise ValueError(f"side: {name!r} is not allowed; expected 'short' or 'long'")
+    return SIDE_NAMES.index(name)
+
+
 def blocks_per_year(blocks_per_day: int) -> int:
     """``BLOCKS_PER_YEAR = 365 · 7,200``: the interest is a yearly rate accrued per block."""
     return 365 * int(blocks_per_day)

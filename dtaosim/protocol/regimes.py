@@ -606,13 +606,13 @@ def check_regime(regime: Regime) -> None:
         raise ConfigError(f"regime.superellipse_impact_target: {r.superellipse_impact_target!r} is not allowed; "
                           f"expected a fraction in [0, 1)")
     if r.amm == "superellipse" and r.flat_stake_fee > 0:
-        raise ConfigError(f"regime.flat_stake_fee: {r.flat_stake_fee!r} is not allowed with amm = 'superellipse'; "
-                          f"expected 0 (the launch-era flat fee credited a constant-product pool's reserve)")
+        raise ConfigError(f"regime.flat_stake_fee: {r.flat_stake_fee!r} is not allowed; expected 0 with amm = "
+                          f"'superellipse' (the launch-era flat fee credited a constant-product pool's reserve)")
     if r.derivatives_enabled and r.amm != "weighted":
-        raise ConfigError(f"regime.derivatives_enabled: True is not allowed with amm = {r.amm!r}; pallet-derivatives "
-                          f"lends price-neutral slices of Balancer pools (amm = 'weighted'); the superellipse proposal "
-                          f"lends from its vaults instead, which is not modelled")
+        raise ConfigError(f"regime.derivatives_enabled: True is not allowed; with amm = {r.amm!r} expected false: "
+                          f"pallet-derivatives lends price-neutral slices of Balancer pools (amm = 'weighted'); the "
+                          f"superellipse proposal lends from its vaults instead, which is not modelled")
     if r.derivatives_enabled and not r.injection_reservoir:
-        raise ConfigError("regime.derivatives_enabled: True is not allowed with injection_reservoir = False; the "
-                          "pallet hands liquidity back through the pools' injection reservoirs (#2758), which it "
-                          "came after")
+        raise ConfigError("regime.derivatives_enabled: True is not allowed; with injection_reservoir = false expected "
+                          "false: the pallet hands liquidity back through the pools' injection reservoirs (#2758), "
+                          "which it came after")
