@@ -388,3 +388,41 @@ def test_a_registered_subnet_gets_its_curve():
     assert state.curve_alpha_scale[s] > 0 and state.vault_tao[s] > 0
     assert state.price[s] == pytest.approx(reg.pool_tao / reg.pool_alpha, rel=1e-12)
     state.check_invariants()
+
+
+# --- the model ---------------------------------------------------------------------------------------------------
+def _model_config(regime: str) -> dict:
+    return {"name": "curves", "seed": 5, "regime": regime, "horizon": {"days": 3},
+            "network": {"n_subnets": 6, "pool_tao_median": 3_000.0, "price_median": 0.02},
+            "validators": [{"strategy": "honest", "count": 3}], "consensus": {"miners_per_subnet": 4},
+            "agents": [{"strategy": "passive", "count": 30, "budget": {"median": 100.0, "sigma": 1.0}},
+                       {"strategy": "momentum", "count": 20, "budget": {"median": 200.0, "sigma": 1.0},
+                        "params": {"lookback": 2, "threshold": 0.002}}]}
+
+
+def test_a_model_run_on_superellipse_pools_sends_every_injection_to_the_vaults():
+    """Opting in to the proposal: every tick's injected TAO and alpha land in the lending vaults (the curves'
+    reachable reserves move only with trades and chain buys), prices stay on the curves, and TAO and alpha are
+    conserved every tick (the model checks); under today's weighted pools nothing is curved or vaulted."""
+    from dtaosim.model import DTaoModel
+
+    model = DTaoModel(_model_config("superellipse-proposed"))
+    st_ = model.state
+    vault_tao, vault_alpha = st_.vault_tao.copy(), st_.vault_alpha.copy()
+    model.run()
+    rows = model.recorder.rows
+    tao_in = model.recorder.subnet["tao_in"][1:rows].sum(axis=0)  # every tick's injections (row 0: the start)
+    alpha_in = model.recorder.subnet["alpha_in"][1:rows].sum(axis=0)
+    trades = sum(1 for e in model.events if e[7] == "ok")
+    m = st_.subnet_mask
+    assert trades > 0 and tao_in[m].min() > 0
+    # to float rounding: each swap leaves the point on the curve to an ulp, over some 20,000 blocks of swaps
+    depth = (st_.pool_tao + st_.vault_tao)[m]
+    np.testing.assert_allclose((st_.vault_tao - vault_tao)[m], tao_in[m], rtol=1e-9, atol=1e-10 * depth.max())
+    np.testing.assert_allclose((st_.vault_alpha - vault_alpha)[m], alpha_in[m], rtol=1e-9,
+                               atol=1e-10 * (st_.pool_alpha + st_.vault_alpha)[m].max())
+    big_x, big_y = se.coordinates(st_.pool_tao, st_.pool_alpha, st_.curve)
+    assert (big_x[m] > 0).all() and (big_y[m] > 0).all() and (st_.price[m] > 0).all()
+    weighted = DTaoModel(_model_config("la-auto-2026-08"))
+    weighted.run()
+    assert weighted.state.vault_tao.sum() == 0.0 and weighted.state.curve_alpha_scale.sum() == 0.0
