@@ -459,3 +459,18 @@ def test_a_short_seller_is_refused_where_shorts_are_switched_off():
     parse_config(_shorts_config(regime="la-auto-2026-08", regime_overrides={"derivatives_enabled": True}))
     with pytest.raises(ConfigError, match=r"derivatives_enabled: True is not allowed; with amm = 'superellipse'"):
         parse_config(_shorts_config(regime="superellipse-proposed", regime_overrides={"derivatives_enabled": True}))
+
+
+@pytest.mark.parametrize("name", ["shorts-switched-on", "superellipse-pools"])
+def test_the_example_experiments_run(name):
+    """The two example experiments of the switched-off and proposed options load and run a day."""
+    from pathlib import Path
+
+    from dtaosim.config import load_config
+    from dtaosim.model import DTaoModel
+
+    cfg = load_config(Path(__file__).resolve().parents[1] / "experiments" / f"{name}.toml").model_dump()
+    cfg["horizon"] = {"days": 1, "blocks_per_tick": 360}
+    model = DTaoModel(cfg)
+    model.run()
+    assert model.state.tao_minted > 0

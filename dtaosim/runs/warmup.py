@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 KERNEL_MODULES = (
     "dtaosim.engine.jit",
+    "dtaosim.engine.curves",
     "dtaosim.engine.blocks",
+    "dtaosim.engine.derivatives",
     "dtaosim.engine.intents",
     "dtaosim.engine.payouts",
     "dtaosim.engine.accounts",
