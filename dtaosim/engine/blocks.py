@@ -203,9 +203,11 @@ _MASKS = ("exists", "emitting", "emission_enabled")
 _BLOCK_INTS = ("first_emission_block", "tempo", "last_epoch_block", "pending_epoch_at")
 _READ_ONLY = (*_MASKS, "miner_burned", "first_emission_block", "tempo")
 _REBOUND = ("pool_tao", "pool_alpha", "pool_w2", "ema_price", "user_flow_ema", "protocol_flow_ema", "tao_reservoir",
-            "alpha_reservoir", "curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale",
-            "vault_tao", "vault_alpha")
+            "alpha_reservoir")
 """Arrays the reference replaces by new arrays (the others it mutates in place)."""
+_REBOUND_CURVED = ("curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale", "vault_tao",
+                   "vault_alpha")
+"""Arrays the reference replaces too on superellipse pools (it never writes them otherwise)."""
 
 
 class Flows(NamedTuple):
@@ -881,7 +883,7 @@ def advance_blocks_fast(state: NetworkState, regime: Regime, n_blocks: int,
     if n_blocks < 1:
         return flows
     n = state.n_netuids
-    for name in _REBOUND:
+    for name in (*_REBOUND, *_REBOUND_CURVED) if regime.amm == "superellipse" else _REBOUND:
         setattr(state, name, np.array(getattr(state, name), dtype=float))
 
     def dtype_of(name: str) -> type:

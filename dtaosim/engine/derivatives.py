@@ -16,6 +16,7 @@ Book rows and columns as :mod:`dtaosim.protocol.derivatives`; units TAO, alpha, 
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -40,7 +41,9 @@ from dtaosim.protocol.derivatives import (
     SHORT,
     SIDE,
     SINCE,
+    blocks_per_year,
 )
+from dtaosim.protocol.regimes import Regime
 
 OK = 0
 INVALID_NETUID, NONPOSITIVE_AMOUNT, INSUFFICIENT_BALANCE = 1, 2, 3
@@ -48,6 +51,46 @@ DERIV = 32
 """Status of the k-th derivative refusal: ``DERIV + k``."""
 (DERIVATIVES_DISABLED, LONGS_DISABLED, LEVERAGE_OUT_OF_RANGE, DEPOSIT_TOO_LOW, ZERO_EXPOSURE, POOL_CAP_EXCEEDED,
  NO_POSITION, SETTLEMENT_BELOW_MINIMUM) = range(DERIV, DERIV + 8)
+
+
+class DerivativeRules(NamedTuple):
+    """The numbers of a :class:`~dtaosim.protocol.regimes.Regime` that derivative intents read, as numba scalars."""
+
+    derivatives_enabled: bool
+    """Derivative adds allowed (DerivativesEnabled; closes always are)."""
+    longs_enabled: bool
+    """An add may leave a long open (LongsEnabled)."""
+    pool_share: float
+    """Largest fraction of the lent reserve one side may hold out of a pool."""
+    short_rate: float
+    """Yearly interest of a short tranche on its TAO exposure."""
+    long_rate: float
+    """Yearly interest of a long tranche on its TAO exposure."""
+    max_short_leverage: float
+    """Largest short leverage, a multiple of the deposit."""
+    max_long_leverage: float
+    """Largest long leverage, a multiple of the deposit."""
+    min_deposit: float
+    """Smallest deposit of an add (and of a flip's surplus), TAO."""
+    interest_period: int
+    """Blocks between interest collections."""
+    blocks_per_year: float
+    """Blocks per year the yearly interest accrues over."""
+    min_pool_weight: float
+    """Bound on Balancer weights (liquidity goes back through the reservoirs)."""
+
+
+def derivative_rules(regime: Regime) -> DerivativeRules:
+    """The :class:`DerivativeRules` of ``regime``."""
+    r = regime
+    return DerivativeRules(
+        derivatives_enabled=bool(r.derivatives_enabled), longs_enabled=bool(r.longs_enabled),
+        pool_share=float(r.derivatives_pool_share), short_rate=float(r.short_interest_rate),
+        long_rate=float(r.long_interest_rate), max_short_leverage=float(r.max_short_leverage),
+        max_long_leverage=float(r.max_long_leverage), min_deposit=float(r.derivatives_min_deposit),
+        interest_period=int(r.interest_period_blocks), blocks_per_year=float(blocks_per_year(r.blocks_per_day)),
+        min_pool_weight=float(r.min_pool_weight),
+    )
 
 
 @njit(**_JIT)

@@ -30,15 +30,15 @@ import numpy as np
 
 from dtaosim.engine import curves as se
 from dtaosim.engine.blocks import remaining_fraction, shrink_fraction, spot_price
-from dtaosim.engine.derivatives import DERIV, add_one, close_one
+from dtaosim.engine.derivatives import DERIV, DerivativeRules, add_one, close_one, derivative_rules
 from dtaosim.engine.jit import JIT as _JIT
 from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, njit
 from dtaosim.network.derivatives import reserve_rows
 from dtaosim.network.execution import DERIVATIVE_REASONS
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import amm
-from dtaosim.protocol.derivatives import blocks_per_year
-from dtaosim.protocol.intents import CLOSE, KIND_NAMES, MOVE, STAKE, UNSTAKE, IntentBatch, count_adds
+from dtaosim.protocol.derivatives import N_AMOUNTS, N_KEYS
+from dtaosim.protocol.intents import CLOSE, KIND_NAMES, MOVE, SHORT, STAKE, UNSTAKE, IntentBatch, count_adds
 from dtaosim.protocol.regimes import Regime
 
 # --- status codes ---------------------------------------------------------------------------------
@@ -80,28 +80,6 @@ class IntentRules(NamedTuple):
     """Default limit price of a stake, TAO per alpha."""
     min_sell_price: float
     """Default limit price of an unstake, TAO per alpha."""
-    derivatives_enabled: bool
-    """Derivative adds allowed (DerivativesEnabled; closes always are)."""
-    longs_enabled: bool
-    """An add may leave a long open (LongsEnabled)."""
-    pool_share: float
-    """Largest fraction of the lent reserve one side may hold out of a pool."""
-    short_rate: float
-    """Yearly interest of a short tranche on its TAO exposure."""
-    long_rate: float
-    """Yearly interest of a long tranche on its TAO exposure."""
-    max_short_leverage: float
-    """Largest short leverage, a multiple of the deposit."""
-    max_long_leverage: float
-    """Largest long leverage, a multiple of the deposit."""
-    min_deposit: float
-    """Smallest deposit of an add (and flip), TAO."""
-    interest_period: int
-    """Blocks between interest collections."""
-    blocks_per_year: float
-    """Blocks per year the yearly interest accrues over."""
-    min_pool_weight: float
-    """Bound on Balancer weights (liquidity handed back through the reservoirs)."""
 
 
 def rules_from_regime(regime: Regime) -> IntentRules:
@@ -112,28 +90,30 @@ def rules_from_regime(regime: Regime) -> IntentRules:
         flat_stake_fee=float(r.flat_stake_fee), min_reserve=float(r.min_reserve),
         max_input_multiple=float(r.max_input_multiple), min_stake=float(r.min_stake),
         max_buy_price=float(r.max_buy_price), min_sell_price=float(r.min_sell_price),
-        derivatives_enabled=bool(r.derivatives_enabled), longs_enabled=bool(r.longs_enabled),
-        pool_share=float(r.derivatives_pool_share), short_rate=float(r.short_interest_rate),
-        long_rate=float(r.long_interest_rate), max_short_leverage=float(r.max_short_leverage),
-        max_long_leverage=float(r.max_long_leverage), min_deposit=float(r.derivatives_min_deposit),
-        interest_period=int(r.interest_period_blocks), blocks_per_year=float(blocks_per_year(r.blocks_per_day)),
-        min_pool_weight=float(r.min_pool_weight),
     )
 
 
-_LAST_RULES: tuple[Regime | None, IntentRules | None] = (None, None)
+_LAST_RULES: tuple[Regime | None, IntentRules | None, DerivativeRules | None] = (None, None, None)
 """The last regime :func:`execute_batch` ran under and its rules (a regime is frozen)."""
 
 
 def _rules_of(regime: Regime) -> IntentRules:
     """:func:`rules_from_regime`, remembered for the last regime object."""
+    return _remembered(regime)[1]
+
+
+def _derivative_rules_of(regime: Regime) -> DerivativeRules:
+    """:func:`~dtaosim.engine.derivatives.derivative_rules`, remembered for the last regime object."""
+    return _remembered(regime)[2]
+
+
+def _remembered(regime: Regime) -> tuple:
     global _LAST_RULES
-    last = _LAST_RULES  # one read: another thread may replace the pair
+    last = _LAST_RULES  # one read: another thread may replace the triple
     if last[0] is regime and last[1] is not None:
-        return last[1]
-    rules = rules_from_regime(regime)
-    _LAST_RULES = (regime, rules)
-    return rules
+        return last
+    last = _LAST_RULES = (regime, rules_from_regime(regime), derivative_rules(regime))
+    return last
 
 
 # ---------------------------------------------------------------------------------------------
@@ -236,7 +216,8 @@ def _valid(s, exists, emitting):
 def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, free_tao, stake, pool_tao,
               pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, curve):
     """One stake; returns ``(status, amount_in, amount_out, fee, tao_fees)``.  ``curve``: the state's superellipse
-    arrays ``(alpha centre, TAO centre, alpha scale, TAO scale)``, read with ``r.superellipse``."""
+    arrays as rows ``(alpha centre, TAO centre, alpha scale, TAO scale)`` (4, netuids), read with
+    ``r.superellipse``."""
     if not _valid(s, exists, emitting):
         return INVALID_NETUID, 0.0, 0.0, 0.0, tao_fees
     if not tao > 0.0:
@@ -251,7 +232,7 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
     flat = r.flat_stake_fee
     if r.superellipse:
         q_status, q_in, q_fee, q_out, new_y, new_x = se.quote_buy(
-            pool_tao[s], pool_alpha[s], curve[0][s], curve[1][s], curve[2][s], curve[3][s], tao, fee_rate,
+            pool_tao[s], pool_alpha[s], curve[0, s], curve[1, s], curve[2, s], curve[3, s], tao, fee_rate,
             r.min_reserve, r.max_input_multiple, limit, allow_partial, False)
     else:
         w2 = 0.5 if r.constant_product else pool_w2[s]
@@ -296,7 +277,7 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
     flat = r.flat_stake_fee
     if r.superellipse:
         q_status, sold, got, fee_tao, new_y, new_x = se.quote_sell(
-            pool_tao[s], pool_alpha[s], curve[0][s], curve[1][s], curve[2][s], curve[3][s], amount, r.fee_rate,
+            pool_tao[s], pool_alpha[s], curve[0, s], curve[1, s], curve[2, s], curve[3, s], amount, r.fee_rate,
             r.min_reserve, r.max_input_multiple, limit, allow_partial, False)
     else:
         w2 = 0.5 if r.constant_product else pool_w2[s]
@@ -324,12 +305,36 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
 @njit(**_JIT)
 def execute_compiled(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists,
                      emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees,
-                     status_out, in_out, out_out, fee_out, curve, deriv):
+                     status_out, in_out, out_out, fee_out):
     """Execute the intents in ``order``; the j-th executed intent's outcome goes to ``*_out[j]``.
 
-    Mutates the state arrays in place and returns the new ``tao_fees``.  ``curve``: the superellipse arrays;
-    ``deriv``: what derivative intents read and write (block, reservoirs, alpha issuance, EMA price, book).
+    Mutates the state arrays in place and returns the new ``tao_fees``.  Pools that are not superellipses, and no
+    derivative intent (:func:`execute_compiled_options` has them); the empty arrays it hands on are never read.
     """
+    curve = np.zeros((4, 0))
+    deriv = (DerivativeRules(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 1.0, 0.0), 0, np.zeros(0), np.zeros(0),
+             np.zeros(0), np.zeros(0), np.zeros((0, N_KEYS), np.int64), np.zeros((0, N_AMOUNTS)))
+    return _execute(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists, emitting,
+                    free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, status_out,
+                    in_out, out_out, fee_out, curve, deriv)
+
+
+@njit(**_JIT)
+def execute_compiled_options(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r,
+                             exists, emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out,
+                             user_flow_block, tao_fees, status_out, in_out, out_out, fee_out, curve, deriv):
+    """:func:`execute_compiled` with superellipse pools (``curve``: the state's curve arrays, (4, netuids)) or
+    derivative intents (``deriv``: block, reservoirs, alpha issuance, EMA price, position book)."""
+    return _execute(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists, emitting,
+                    free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, status_out,
+                    in_out, out_out, fee_out, curve, deriv)
+
+
+@njit(**_JIT)
+def _execute(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists, emitting,
+             free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, status_out, in_out,
+             out_out, fee_out, curve, deriv):
+    """The loop of :func:`execute_compiled` and :func:`execute_compiled_options`."""
     for j in range(order.shape[0]):
         i = order[j]
         a = account[i]
@@ -361,14 +366,14 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
                 r, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake, pool_tao,
                 pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, curve)
         else:  # derivatives: AddPosition (short or long) or ClosePosition; the floor in limit_price
-            block, tao_res, alpha_res, alpha_issuance, ema_price, keys, book = deriv
+            dr, block, tao_res, alpha_res, alpha_issuance, ema_price, keys, book = deriv
             floor = 0.0 if limit_price[i] != limit_price[i] else limit_price[i]
             if kind[i] == CLOSE:
-                status, a_in, a_out, fee = close_one(r, a, netuid[i], floor, block, free_tao, pool_tao, pool_alpha,
+                status, a_in, a_out, fee = close_one(dr, a, netuid[i], floor, block, free_tao, pool_tao, pool_alpha,
                                                      pool_w2, tao_res, alpha_res, alpha_out, alpha_issuance, keys,
                                                      book)
             else:
-                status, a_in, a_out, fee = add_one(r, a, netuid[i], kind[i] - 3, amount[i], float(destination[i]),
+                status, a_in, a_out, fee = add_one(dr, a, netuid[i], kind[i] - 3, amount[i], float(destination[i]),
                                                    floor, block, exists, emitting, free_tao, pool_tao, pool_alpha,
                                                    pool_w2, tao_res, alpha_res, alpha_out, alpha_issuance, ema_price,
                                                    keys, book)
@@ -385,6 +390,11 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
 _FLOAT_ARRAYS = ("free_tao", "pool_tao", "pool_alpha", "pool_w2", "alpha_out", "user_flow_block")
 _CURVE_ARRAYS = ("curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale")
 _DERIVATIVE_ARRAYS = ("tao_reservoir", "alpha_reservoir", "alpha_issuance")
+_NO_CURVE = np.zeros((len(_CURVE_ARRAYS), 0))
+"""What the loop gets for the curves when pools are not superellipses (it never reads them then)."""
+_NO_DERIVATIVES = (DerivativeRules(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 1.0, 0.0), 0, np.zeros(0),
+                   np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, N_KEYS), np.int64), np.zeros((0, N_AMOUNTS)))
+"""What the loop gets for the derivatives when a batch has no derivative intent (it never reads it then)."""
 
 
 def _book(state: NetworkState, name: str, dtype: type) -> np.ndarray:
@@ -426,9 +436,10 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
     if lo < 0 or hi >= state.free_tao.shape[0]:
         bad = lo if lo < 0 else hi
         raise IndexError(f"account: {bad!r} is not allowed; expected an account index in [0, {state.n_accounts})")
-    adds = count_adds(batch)
-    if adds:
-        reserve_rows(state, adds)  # room for the positions the adds may open (as the reference makes)
+    derivative = bool(np.count_nonzero(batch.kind >= SHORT))
+    if derivative:
+        reserve_rows(state, count_adds(batch))  # room for the positions the adds may open (as the reference makes)
+    curved = regime.amm == "superellipse"
     arrays = {name: _state_array(state, name, np.float64, True) for name in _FLOAT_ARRAYS}
     stake = _state_array(state, "stake", np.float64, True)
     exists = _state_array(state, "exists", np.bool_, False)
@@ -436,15 +447,20 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
     status = np.empty(n, dtype=np.int64)
     a_in, a_out, fee = np.empty(n), np.empty(n), np.empty(n)
     order64 = np.ascontiguousarray(order, dtype=np.int64)  # no copy: a permutation is int64 already
-    state.tao_fees = float(execute_compiled(
-        order64, batch.kind, batch.account, batch.netuid, batch.destination, batch.amount, batch.limit_price,
-        batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
-        stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
-        arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee,
-        tuple(_state_array(state, name, np.float64, False) for name in _CURVE_ARRAYS),
-        (int(state.block), *(_state_array(state, name, np.float64, True) for name in _DERIVATIVE_ARRAYS),
-         _state_array(state, "ema_price", np.float64, False), _book(state, "position_keys", np.int64),
-         _book(state, "position_book", np.float64))))
+    args = (order64, batch.kind, batch.account, batch.netuid, batch.destination, batch.amount, batch.limit_price,
+            batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
+            stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
+            arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee)
+    if curved or derivative:  # the options (proposed pools, switched-off derivatives) pass their arrays
+        state.tao_fees = float(execute_compiled_options(
+            *args, np.stack([getattr(state, name) for name in _CURVE_ARRAYS]).astype(np.float64) if curved
+            else _NO_CURVE,
+            (_derivative_rules_of(regime), int(state.block),
+             *(_state_array(state, name, np.float64, True) for name in _DERIVATIVE_ARRAYS),
+             _state_array(state, "ema_price", np.float64, False), _book(state, "position_keys", np.int64),
+             _book(state, "position_book", np.float64)) if derivative else _NO_DERIVATIVES))
+    else:
+        state.tao_fees = float(execute_compiled(*args))
     if not events:
         return []
     kinds = batch.kind[order]

@@ -28,6 +28,10 @@ def _zeros(n: int) -> np.ndarray:
     return np.zeros(n, dtype=float)
 
 
+_OPTIONAL = frozenset(("vault_tao", "vault_alpha", "position_book"))
+"""Arrays of switched-off or proposed options: all zero unless a regime turns them on."""
+
+
 @dataclass
 class NetworkState:
     """The network at one block: pools, issuance, balances, stakes and pending emission."""
@@ -199,7 +203,7 @@ class NetworkState:
     def price(self) -> np.ndarray:
         """Spot price of every pool, TAO per alpha (root: 1; missing subnets: 0); superellipse pools on their curve."""
         p = amm.spot_price(self.pool_tao, self.pool_alpha, self.pool_w2)
-        if self.curve_alpha_scale.any():
+        if np.count_nonzero(self.curve_alpha_scale):
             p = np.where(self.curve_alpha_scale > 0, superellipse.spot_price(self.pool_tao, self.pool_alpha,
                                                                              self.curve), p)
         p = np.where(self.subnet_mask, p, 0.0)
@@ -231,7 +235,9 @@ class NetworkState:
         pools and held for derivative positions (escrow, proceeds, cushions), root stake, pending root TAO,
         recycled, fees."""
         m = self.subnet_mask
-        pools = float(self.pool_tao[m].sum() + self.tao_reservoir[m].sum() + self.vault_tao[m].sum())
+        pools = float(self.pool_tao[m].sum() + self.tao_reservoir[m].sum())
+        if np.count_nonzero(self.vault_tao):
+            pools += float(self.vault_tao[m].sum())
         if self.position_keys.shape[0]:
             pools += float(self.derivatives_held()[0].sum())
         return (float(self.free_tao.sum()) + self.external_tao + pools + self.root_stake_total
@@ -279,7 +285,10 @@ class NetworkState:
             raise InvariantError(f"TAO not conserved: minted {self.tao_minted!r}, accounted {got!r}")
         m = self.subnet_mask
         issuance = self.alpha_issuance[m]
-        held = (self.pool_alpha + self.alpha_out + self.alpha_reservoir + self.vault_alpha)[m]
+        held = self.pool_alpha + self.alpha_out + self.alpha_reservoir
+        if np.count_nonzero(self.vault_alpha):
+            held = held + self.vault_alpha
+        held = held[m]
         tol = rtol * np.maximum(issuance, 1.0)
         if np.any(np.abs(issuance - held) > tol):
             i = int(np.flatnonzero(m)[np.argmax(np.abs(issuance - held) - tol)])
@@ -305,6 +314,8 @@ class NetworkState:
                      "pending_root", "pending_root_tao", "unclaimed_alpha", "ema_price", "tao_reservoir",
                      "alpha_reservoir", "vault_tao", "vault_alpha", "position_book"):
             arr = getattr(self, name)
+            if name in _OPTIONAL and not np.count_nonzero(arr):  # all zero (NaN counts as nonzero): nothing to check
+                continue
             if not np.all(np.isfinite(arr)):
                 raise InvariantError(f"{name} has a NaN or infinite value")
             # tolerate float dust from subtractions, never a real negative amount
