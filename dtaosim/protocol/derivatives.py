@@ -111,14 +111,9 @@ def tao_needed_for_alpha(y: float, x: float, w2: float, alpha: float) -> float:
     return float(y * np.expm1(-(1.0 - w2) / w2 * np.log1p(-alpha / x)))
 
 
-def footprint(side: int, book_row: np.ndarray) -> float:
-    """What a position holds for the pool in the lent token: proceeds + escrow (TAO for a short, alpha for a
-    long); summed per side and compared with ``pool_share`` of the lent reserve."""
-    return float(book_row[PROCEEDS] + book_row[ESCROW])
-
-
 def footprints(keys: np.ndarray, book: np.ndarray, netuid: int) -> tuple[float, float]:
-    """``(short footprint TAO, long footprint alpha)`` of the open positions on ``netuid``."""
+    """``(short footprint TAO, long footprint alpha)`` of the open positions on ``netuid``: what each side holds
+    for the pool in the lent token, proceeds + escrow, compared with ``pool_share`` of the lent reserve."""
     on = (keys[:, OWNER] != FREE) & (keys[:, NETUID] == netuid)
     fp = book[:, PROCEEDS] + book[:, ESCROW]
     return float(fp[on & (keys[:, SIDE] == SHORT)].sum()), float(fp[on & (keys[:, SIDE] == LONG)].sum())

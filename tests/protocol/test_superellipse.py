@@ -256,6 +256,26 @@ def test_swaps_conserve_tao_and_alpha_keep_the_curve_and_pay_no_round_trip(y, x,
         assert _f(back.amount_out) <= _f(q.amount_in) * (1 + 1e-9) + 1e-12 * y
 
 
+def test_the_largest_trades_to_a_limit_include_the_fee_and_refuse_a_wrong_side_limit():
+    from dtaosim.errors import ProtocolError
+
+    y, x = 500_000.0, 10_000_000.0
+    curve = se.calibrate(y, x, 0.5)
+    fee = 33 / 65535
+    gross = _f(se.max_buy_to_limit(y, x, curve, 0.06, fee_rate=fee))
+    q = se.quote_buy(y, x, curve, gross, fee_rate=fee, min_reserve=0.0, max_input_multiple=1e9, limit_price=0.06,
+                     allow_partial=False)
+    assert int(q.status) == amm.OK and _f(se.spot_price(q.new_y, q.new_x, curve)) == pytest.approx(0.06, rel=1e-12)
+    gross = _f(se.max_sell_to_limit(y, x, curve, 0.04, fee_rate=fee))
+    q = se.quote_sell(y, x, curve, gross * (1 - 1e-12), fee_rate=0.0, min_reserve=0.0, max_input_multiple=1e9,
+                      limit_price=0.04, allow_partial=False)
+    assert int(q.status) == amm.OK
+    with pytest.raises(ProtocolError, match="limit_price"):
+        se.max_buy_to_limit(y, x, curve, 0.04, fee_rate=fee)
+    with pytest.raises(ProtocolError, match="limit_price"):
+        se.max_sell_to_limit(y, x, curve, 0.06, fee_rate=fee)
+
+
 @settings(max_examples=200, deadline=None)
 @given(**pools, up=st.floats(1.0001, 1e3), down=st.floats(1e-3, 0.9999))
 def test_to_limit_amounts_land_on_the_limit(y, x, w2, up, down):
