@@ -267,9 +267,9 @@ def test_the_largest_trades_to_a_limit_include_the_fee_and_refuse_a_wrong_side_l
                      allow_partial=False)
     assert int(q.status) == amm.OK and _f(se.spot_price(q.new_y, q.new_x, curve)) == pytest.approx(0.06, rel=1e-12)
     gross = _f(se.max_sell_to_limit(y, x, curve, 0.04, fee_rate=fee))
-    q = se.quote_sell(y, x, curve, gross * (1 - 1e-12), fee_rate=0.0, min_reserve=0.0, max_input_multiple=1e9,
+    q = se.quote_sell(y, x, curve, gross * (1 - 1e-12), fee_rate=fee, min_reserve=0.0, max_input_multiple=1e9,
                       limit_price=0.04, allow_partial=False)
-    assert int(q.status) == amm.OK
+    assert int(q.status) == amm.OK and _f(q.amount_in) == pytest.approx(gross, rel=1e-11)
     with pytest.raises(ProtocolError, match="limit_price"):
         se.max_buy_to_limit(y, x, curve, 0.04, fee_rate=fee)
     with pytest.raises(ProtocolError, match="limit_price"):
