@@ -15,7 +15,7 @@ from dtaosim.config import ExperimentConfig, load_config, parse_config
 from dtaosim.errors import ConfigError, DtaosimError, ProtocolError
 from dtaosim.model import DTaoModel
 from dtaosim.plugins import register_strategy
-from dtaosim.protocol.regimes import Regime, all_regimes, get_regime, regime_for_date, regime_names
+from dtaosim.protocol.regimes import Regime, all_regimes, get_regime, proposal_names, regime_for_date, regime_names
 from dtaosim.runs.results import RunResult, load_run
 from dtaosim.runs.runner import run
 from dtaosim.runs.sweep import SweepResult, load, sweep
@@ -38,6 +38,7 @@ __all__ = [
     "load_run",
     "parse_config",
     "plot_prices",
+    "proposal_names",
     "regime_for_date",
     "regime_names",
     "register_strategy",

@@ -160,12 +160,16 @@ def _cmd_explore(args: argparse.Namespace) -> int:
 
 
 def _cmd_regimes(args: argparse.Namespace) -> int:
-    from dtaosim.protocol.regimes import DEFAULT_REGIME, all_regimes
+    from dtaosim.protocol.regimes import DEFAULT_REGIME, all_proposals, all_regimes
 
     for r in all_regimes():
         mark = " (default)" if r.name == DEFAULT_REGIME else ""
         print(f"{r.name:<22} from {r.start_date}  amm={r.amm:<16} shares={r.share_rule:<24} "
               f"cap={r.alpha_in_cap}{mark}")
+        if args.verbose:
+            print(f"    {r.description}")
+    for r in all_proposals():  # switched off or not deployed: named only, never picked by date
+        print(f"{r.name:<22} proposal         amm={r.amm:<16} derivatives={'on' if r.derivatives_enabled else 'off'}")
         if args.verbose:
             print(f"    {r.description}")
     print('\nA config picks one by name, or says regime = "chain" to follow them by date from the run\'s start '

@@ -41,8 +41,8 @@ from pydantic import (
 )
 
 from dtaosim.errors import ConfigError
-from dtaosim.plugins import check_strategy_name, import_plugins
-from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, regime_names, with_overrides
+from dtaosim.plugins import check_strategy_name, import_plugins, strategy_requirements
+from dtaosim.protocol.regimes import DEFAULT_REGIME, Regime, get_regime, proposal_names, regime_names, with_overrides
 from dtaosim.protocol.timeline import Era, Timeline, chain_eras, date_offset, day_offset
 
 CHAIN_TIMELINE = "chain"
@@ -577,8 +577,9 @@ class ExperimentConfig(_Strict):
     @field_validator("regime")
     @classmethod
     def _known_regime(cls, v: str) -> str:
-        if v != CHAIN_TIMELINE and v not in regime_names():
-            raise ValueError(f"unknown regime; allowed: {CHAIN_TIMELINE}, {', '.join(regime_names())}")
+        if v != CHAIN_TIMELINE and v not in regime_names() and v not in proposal_names():
+            allowed = ", ".join([CHAIN_TIMELINE, *regime_names(), *proposal_names()])
+            raise ValueError(f"unknown regime; allowed: {allowed}")
         return v
 
     _start_from_toml = field_validator("start_date", mode="before")(_iso_date)
@@ -661,6 +662,21 @@ class ExperimentConfig(_Strict):
                              f"network.external_tao ({amount(placed)} TAO) reach the max supply of {amount(supply)} "
                              "TAO, where emission stops; the TAO placed at the start (these and the pools) must stay "
                              "below it")
+        return self
+
+    @model_validator(mode="after")
+    def _strategies_supported(self) -> ExperimentConfig:
+        try:
+            regime = self.build_regime()
+        except ConfigError:
+            return self  # reported by _valid_overrides
+        for i, g in enumerate(self.agents):
+            if "derivatives" in strategy_requirements("staker", g.strategy) and not regime.derivatives_enabled:
+                raise ValueError(
+                    f"agents[{i}].strategy: {g.strategy!r} is not allowed; it trades shorts (pallet-derivatives), "
+                    f"which regime {self.regime!r} has switched off (derivatives_enabled = false, as the chain "
+                    f"launched them): use regime = 'shorts-switched-on' or regime_overrides = "
+                    f"{{ derivatives_enabled = true }}")
         return self
 
     @model_validator(mode="after")

@@ -39,6 +39,7 @@ from dtaosim.market.settlement import SettleReport, settle
 from dtaosim.market.subnet_registration import current_lock_cost, register_subnet, registration_blocked, start_calls_due
 from dtaosim.network import baskets
 from dtaosim.network.coinbase import TickFlows
+from dtaosim.network.derivatives import collect_interest
 from dtaosim.network.initial import snapshot_state, synthetic_state
 from dtaosim.network.state import InvariantError, NetworkState
 from dtaosim.plugins import strategy_class
@@ -809,6 +810,7 @@ class DTaoModel(mesa.Model):
             min_stake=self.regime.min_stake, price=st.price, ema_price=st.ema_price, pool_tao=st.pool_tao,
             subnets=mask, price_history=self._history, yield_per_tick=self._yield,
             free_tao=st.free_tao, stake=st.stake, fundamental_value=self._beliefs,
+            position_keys=st.position_keys, position_book=st.position_book,
         )
 
     def _miner_quality(self) -> np.ndarray | None:
@@ -854,6 +856,10 @@ class DTaoModel(mesa.Model):
         # the stake before and after trading, copied into arrays kept from the last tick
         h0 = self._stake_before = copy_into(self._stake_before, st.stake)
         p0, f0 = st.price, st.free_tao.copy()
+        if st.position_keys.shape[0]:  # the weekly interest of derivative positions due by now (or forfeits)
+            collected = collect_interest(st, self.regime)
+            if self.config.record.events:
+                self.events.extend(collected)
         events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine,
                                  events=self.config.record.events)
         self._process_registrations()

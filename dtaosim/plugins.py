@@ -47,6 +47,7 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "root_staker": "dtaosim.agents.strategies:RootStaker",
         "arbitrageur": "dtaosim.agents.strategies:Arbitrageur",
         "fundamental": "dtaosim.agents.fundamental:FundamentalInvestor",
+        "short_seller": "dtaosim.agents.shorts:ShortSeller",
     },
     "validator": {
         "honest": "dtaosim.agents.validator:Honest",
@@ -67,6 +68,14 @@ _BUILTIN: dict[str, dict[str, str]] = {
     },
 }
 """The built-in strategies: name -> ``module:class`` (imported when first used)."""
+
+_BUILTIN_REQUIRES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("staker", "short_seller"): ("derivatives",),
+}
+"""What a built-in strategy needs of the regime: ``"derivatives"`` (``Regime.derivatives_enabled``)."""
+
+REQUIREMENTS = ("derivatives",)
+"""Regime features a strategy may need (a strategy class lists its own in a ``requires`` class attribute)."""
 
 _registered: dict[str, dict[str, type]] = {kind: {} for kind in KINDS}
 _lock = threading.Lock()
@@ -117,6 +126,15 @@ def check_strategy_name(kind: str, name: str) -> str:
         raise ValueError(f"unknown {kind} strategy; allowed: {', '.join(strategy_names(kind))} (or one added with "
                          f"dtaosim.register_strategy)")
     return name
+
+
+def strategy_requirements(kind: str, name: str) -> tuple[str, ...]:
+    """What the ``kind`` strategy ``name`` needs of the regime (:data:`REQUIREMENTS`), without importing a
+    built-in's module: a built-in's listing here, a registered class's ``requires`` attribute."""
+    check_strategy_name(kind, name)
+    if name in _registered[kind]:
+        return tuple(getattr(_registered[kind][name], "requires", ()))
+    return _BUILTIN_REQUIRES.get((kind, name), ())
 
 
 def strategy_class(kind: str, name: str) -> type:

@@ -46,9 +46,9 @@ import mesa
 import numpy as np
 
 from dtaosim.engine.blocks import block_emission as block_emission_one
+from dtaosim.engine.curves import price as curve_price
 from dtaosim.engine.jit import JIT, maximum, minimum, njit, sum_range
 from dtaosim.market.neuron_registration import has_room_on, register_neuron, registration_rules
-from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
 from dtaosim.protocol.intents import Unstake
 
@@ -181,7 +181,7 @@ class MinerEconomy(mesa.Agent):
         alpha_em = block_emission(st.alpha_issuance[sel], r.max_supply, r.base_block_emission)
         per_tick = (alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick
                     * (1.0 - np.clip(st.miner_burned[sel], 0.0, 1.0)))
-        price = amm.spot_price(st.pool_tao[sel], st.pool_alpha[sel], st.pool_w2[sel])  # st.price where kept
+        price = st.price[sel]  # the spot price of each pool, on its curve for superellipse pools
         return np.where(st.subnet_mask[sel] & st.emitting[sel], per_tick * price, 0.0)
 
     def _income_of(self, netuid: int, keep: float) -> float:
@@ -193,6 +193,9 @@ class MinerEconomy(mesa.Agent):
             return 0.0
         alpha_em = _alpha_emission(float(st.alpha_issuance[s]), r.max_supply, r.base_block_emission)
         per_tick = alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick * keep
+        if st.curve_alpha_scale[s] > 0:  # a superellipse pool (proposed): its curve's price
+            return per_tick * float(curve_price(st.pool_tao[s], st.pool_alpha[s], st.curve_alpha_centre[s],
+                                                st.curve_tao_centre[s], st.curve_alpha_scale[s], st.curve_tao_scale[s]))
         return per_tick * float(_pool_price(st.pool_tao[s], st.pool_alpha[s], st.pool_w2[s]))
 
     def _market(self) -> _Market:
@@ -211,9 +214,8 @@ class MinerEconomy(mesa.Agent):
             pos, keep = np.empty(st.n_netuids, np.int64), np.empty(st.n_netuids)
             netuids, income, total_q, room = _market_build(
                 st.exists, st.emitting, nn.exists, nn.quality, nn.registered_at, st.miner_burned,
-                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), st.pool_tao, st.pool_alpha,
-                st.pool_w2, 1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos,
-                keep)
+                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), st.price,
+                1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos, keep)
             m = self._mkt = _Market(st.block, netuids, pos.tolist(), income, total_q, room, keep, rules)
         return m
 
@@ -511,14 +513,15 @@ def _pool_price(y: float, x: float, w2: float) -> float:
 
 @njit(**JIT)
 def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.ndarray, quality: np.ndarray,
-                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, pool_tao: np.ndarray,
-                  pool_alpha: np.ndarray, pool_w2: np.ndarray, owner_keep: float, miner_share: float, blocks: float,
+                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, price: np.ndarray,
+                  owner_keep: float, miner_share: float, blocks: float,
                   n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int, pos: np.ndarray,
                   keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The candidate subnets of :meth:`MinerEconomy.best_subnet` and their inputs: ``(netuids, income,
     total_q, room)`` for the emitting non-root subnets with uids, in netuid order (``pos[s]``: position
     of netuid ``s``, -1 if not a candidate).  ``income``: :meth:`MinerEconomy.expected_income` (TAO per
-    tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the pools and
+    tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the spot ``price``
+    (TAO per alpha, the state's: on each pool's curve for superellipse pools) and
     ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid); ``owner_keep`` is 1 - the owner
     cut, ``blocks`` the blocks per tick.  ``total_q``: the miner uids' (from ``n_immortal``) total
     quality.  ``room``: a registration finds a uid (:func:`~dtaosim.market.neuron_registration.has_room_on` with the
@@ -542,7 +545,7 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
             continue
         netuids[k] = s
         per_tick = alpha_emission[s] * owner_keep * miner_share * blocks * keep[s]
-        income[k] = per_tick * _pool_price(pool_tao[s], pool_alpha[s], pool_w2[s])
+        income[k] = per_tick * price[s]
         total_q[k] = sum_range(quality[s], n_immortal, n_u - n_immortal)
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
     return netuids, income, total_q, room

@@ -68,6 +68,11 @@ class MarketView:
     stake: np.ndarray
     fundamental_value: np.ndarray | None = None
     """Belief anchor per subnet, TAO per alpha, None when fundamentals are off."""
+    position_keys: np.ndarray | None = None
+    """Open derivative positions (pallet-derivatives), int rows ``(owner, netuid, side, since, due)``
+    (:mod:`dtaosim.protocol.derivatives` columns; owner -1: a free row); None or empty without any."""
+    position_book: np.ndarray | None = None
+    """Their amounts, float rows (cushion, proceeds, debt, escrow, exposure, ...)."""
 
     def returns(self, lookback: int) -> np.ndarray:
         """Price return over the last ``lookback`` ticks per subnet (0 where unknown)."""

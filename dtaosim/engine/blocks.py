@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dtaosim.engine import curves as se
 from dtaosim.engine.jit import JIT as _JIT
 from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, minimum, njit, sum_range
 from dtaosim.network import coinbase
@@ -81,6 +82,16 @@ class Rules(NamedTuple):
     """Root dividends paid whatever the sum of EMA prices (no subsidy mode)."""
     weighted: bool
     """Weighted (Balancer) pools re-weight on injection; else constant product."""
+    superellipse: bool
+    """Superellipse pools (proposed): prices and protocol swaps on each pool's curve, injections translate it."""
+    lending_vaults: bool
+    """Superellipse pools: reserves past the curve's reach move to the lending vaults after an injection."""
+    min_reserve: float
+    """Reserve a vault sweep leaves in the pool, TAO or alpha."""
+    max_buy_price: float
+    """Default buy limit: a chain buy on a curve is cut where the price reaches it, TAO per alpha."""
+    min_sell_price: float
+    """Default sell limit: a root sale on a curve is cut where the price reaches it, TAO per alpha."""
     injection_reservoir: bool
     """The chain buy first, then the injection as far as the weight allows, the rest held (reservoirs)."""
     legacy_epochs: bool
@@ -132,7 +143,9 @@ def rules_from_regime(regime: Regime) -> Rules:
         share_rule=_SHARE_CODES[r.share_rule], alpha_in_cap=_CAP_CODES[r.alpha_in_cap],
         inject_excess=r.excess_tao == "inject", keep_chain_bought_alpha=r.chain_buy_alpha == "protocol",
         root_dividends=_ROOT_CODES[r.root_dividends], root_sell_always=bool(r.root_sell_always),
-        weighted=r.amm == "weighted", injection_reservoir=bool(r.injection_reservoir),
+        weighted=r.amm == "weighted", superellipse=r.amm == "superellipse", lending_vaults=bool(r.lending_vaults),
+        min_reserve=float(r.min_reserve), max_buy_price=float(r.max_buy_price),
+        min_sell_price=float(r.min_sell_price), injection_reservoir=bool(r.injection_reservoir),
         legacy_epochs=r.epoch_schedule == "legacy_netuid_offset",
         max_epochs_per_block=int(r.max_epochs_per_block), max_supply=float(r.max_supply),
         base_block_emission=float(r.base_block_emission), tao_weight=float(r.tao_weight),
@@ -180,6 +193,12 @@ class Subnets(NamedTuple):
     user_flow_block: np.ndarray
     tao_reservoir: np.ndarray
     alpha_reservoir: np.ndarray
+    curve_alpha_centre: np.ndarray
+    curve_tao_centre: np.ndarray
+    curve_alpha_scale: np.ndarray
+    curve_tao_scale: np.ndarray
+    vault_tao: np.ndarray
+    vault_alpha: np.ndarray
 
 
 _MASKS = ("exists", "emitting", "emission_enabled")
@@ -188,6 +207,9 @@ _READ_ONLY = (*_MASKS, "miner_burned", "first_emission_block", "tempo")
 _REBOUND = ("pool_tao", "pool_alpha", "pool_w2", "ema_price", "user_flow_ema", "protocol_flow_ema", "tao_reservoir",
             "alpha_reservoir")
 """Arrays the reference replaces by new arrays (the others it mutates in place)."""
+_REBOUND_CURVED = ("curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale", "vault_tao",
+                   "vault_alpha")
+"""Arrays the reference replaces too on superellipse pools (it never writes them otherwise)."""
 
 
 class Flows(NamedTuple):
@@ -607,6 +629,9 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
     drained_root, drained_root_tao = s.drained_root, s.drained_root_tao
     user_flow_ema, protocol_flow_ema, user_flow_block = s.user_flow_ema, s.protocol_flow_ema, s.user_flow_block
     tao_reservoir, alpha_reservoir = s.tao_reservoir, s.alpha_reservoir
+    centre_alpha, centre_tao, scale_alpha, scale_tao = (s.curve_alpha_centre, s.curve_tao_centre,
+                                                        s.curve_alpha_scale, s.curve_tao_scale)
+    vault_tao, vault_alpha = s.vault_tao, s.vault_alpha
     root_prop, share, flow, tmp = w.root_prop, w.share, w.flow, w.tmp
     flow_tao_emission, flow_tao_in, flow_alpha_in = f.tao_emission, f.tao_in, f.alpha_in
     flow_chain_buy_tao, flow_chain_buy_alpha, flow_alpha_out = f.chain_buy_tao, f.chain_buy_alpha, f.alpha_out
@@ -639,14 +664,45 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
             alpha_em, tao_in, alpha_in, excess = 0.0, 0.0, 0.0, 0.0
             if emit[i]:
                 alpha_em = block_emission(alpha_issuance[i], r.max_supply, r.base_block_emission)
-                spot = spot_price(pool_tao[i], pool_alpha[i], pool_w2[i])
+                if r.superellipse:
+                    spot = se.price(pool_tao[i], pool_alpha[i], centre_alpha[i], centre_tao[i], scale_alpha[i],
+                                    scale_tao[i])
+                else:
+                    spot = spot_price(pool_tao[i], pool_alpha[i], pool_w2[i])
                 cap = alpha_in_cap(r, alpha_em, root_prop[i], e_tao)
                 tao_in, alpha_in, excess = injection_terms(tao_em, spot, cap, r.inject_excess)
 
             # §3.4 re-weight; chain buy on the pre-injection reserves; inject
             y, x, w2 = pool_tao[i], pool_alpha[i], pool_w2[i]
             minted_alpha, emitted_tao = alpha_in, tao_in
-            if r.weighted and r.injection_reservoir:
+            if r.superellipse:
+                # chain buy on the curve (cut at the buy limit; unused TAO recycled), then the injection and the
+                # reservoirs translate the centres, then the part out of the curve's reach goes to the vault
+                excess, bought = se.protocol_buy(y, x, centre_alpha[i], centre_tao[i], scale_alpha[i], scale_tao[i],
+                                                 excess, r.max_buy_price)
+                y, x = y + excess, x - bought
+                held_tao, held_alpha = tao_reservoir[i], alpha_reservoir[i]
+                if emit[i]:
+                    held_tao += tao_in
+                    held_alpha += alpha_in
+                enter = emit[i] and scale_alpha[i] > 0.0
+                tao_in, alpha_in = (held_tao, held_alpha) if enter else (0.0, 0.0)
+                tao_reservoir[i] = held_tao - tao_in
+                alpha_reservoir[i] = held_alpha - alpha_in
+                y, x = y + tao_in, x + alpha_in
+                centre_alpha[i] += alpha_in
+                centre_tao[i] += tao_in
+                if r.lending_vaults and enter and (tao_in > 0.0 or alpha_in > 0.0):
+                    out_tao, out_alpha = se.extractable(y, x, centre_alpha[i], centre_tao[i], scale_alpha[i],
+                                                        scale_tao[i], r.min_reserve)
+                    y, x = y + -out_tao, x + -out_alpha
+                    centre_alpha[i] += -out_alpha
+                    centre_tao[i] += -out_tao
+                    vault_tao[i] += out_tao
+                    vault_alpha[i] += out_alpha
+                pool_tao[i] = y
+                pool_alpha[i] = x
+            elif r.weighted and r.injection_reservoir:
                 # chain buy first, then the injection and the reservoirs as far as the weight allows
                 bought = swap_tao_for_alpha(y, x, w2, excess)
                 y, x = y + excess, x - bought
@@ -694,9 +750,15 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
                 alpha_out[i] -= root
                 alpha_issuance[i] -= root
             elif r.root_dividends == ROOT_SELL_EVERY_BLOCK:
-                sold_tao = swap_alpha_for_tao(pool_tao[i], pool_alpha[i], pool_w2[i], root)
-                sold_alpha = root
-                pool_alpha[i] += root
+                if r.superellipse:  # cut at the sell limit; the alpha not sold is recycled
+                    sold_alpha, sold_tao = se.protocol_sell(pool_tao[i], pool_alpha[i], centre_alpha[i],
+                                                            centre_tao[i], scale_alpha[i], scale_tao[i], root,
+                                                            r.min_sell_price)
+                    alpha_issuance[i] -= root - sold_alpha
+                else:
+                    sold_tao = swap_alpha_for_tao(pool_tao[i], pool_alpha[i], pool_w2[i], root)
+                    sold_alpha = root
+                pool_alpha[i] += sold_alpha
                 pool_tao[i] -= sold_tao
                 alpha_out[i] -= root
                 pending_root_tao[i] += sold_tao
@@ -721,11 +783,18 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
                 epochs_run += 1
                 last_epoch_block[i] = block
                 if r.root_dividends == ROOT_CLAIM_SWAP:
-                    claimed = pending_root[i]
-                    claim_tao = swap_alpha_for_tao(pool_tao[i], pool_alpha[i], pool_w2[i], claimed)
+                    drained = pending_root[i]
+                    if r.superellipse:
+                        claimed, claim_tao = se.protocol_sell(pool_tao[i], pool_alpha[i], centre_alpha[i],
+                                                              centre_tao[i], scale_alpha[i], scale_tao[i], drained,
+                                                              r.min_sell_price)
+                        alpha_issuance[i] -= drained - claimed
+                    else:
+                        claimed = drained
+                        claim_tao = swap_alpha_for_tao(pool_tao[i], pool_alpha[i], pool_w2[i], claimed)
                     pool_alpha[i] += claimed
                     pool_tao[i] -= claim_tao
-                    alpha_out[i] -= claimed
+                    alpha_out[i] -= drained
                     drained_root_tao[i] += claim_tao
                     sold_alpha = sold_alpha + claimed
                     sold_tao = sold_tao + claim_tao
@@ -747,7 +816,11 @@ def advance_compiled(n_blocks, block, tao_minted, tao_recycled, flows_recycled, 
 
             # §3.6 EMA price after the coinbase; §3.8 flow EMAs
             if emit[i]:
-                spot_after = spot_price(pool_tao[i], pool_alpha[i], pool_w2[i])
+                if r.superellipse:
+                    spot_after = se.price(pool_tao[i], pool_alpha[i], centre_alpha[i], centre_tao[i], scale_alpha[i],
+                                          scale_tao[i])
+                else:
+                    spot_after = spot_price(pool_tao[i], pool_alpha[i], pool_w2[i])
                 coef = ema_coefficient(r, block - (first_emission_block[i] - 1))
                 ema_price[i] = update_ema_price(ema_price[i], spot_after, coef, r.ema_input_cap)
             protocol_flow = tao_in + excess - sold_tao
@@ -812,7 +885,7 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int,
     if n_blocks < 1:
         return flows
     n = state.n_netuids
-    for name in _REBOUND:
+    for name in (*_REBOUND, *_REBOUND_CURVED) if regime.amm == "superellipse" else _REBOUND:
         setattr(state, name, np.array(getattr(state, name), dtype=float))
 
     def dtype_of(name: str) -> type:

@@ -28,12 +28,17 @@ from typing import NamedTuple
 
 import numpy as np
 
+from dtaosim.engine import curves as se
 from dtaosim.engine.blocks import remaining_fraction, shrink_fraction, spot_price
+from dtaosim.engine.derivatives import DERIV, DerivativeRules, add_one, close_one, derivative_rules
 from dtaosim.engine.jit import JIT as _JIT
 from dtaosim.engine.jit import NUMBA_AVAILABLE, maximum, njit
+from dtaosim.network.derivatives import reserve_rows
+from dtaosim.network.execution import DERIVATIVE_REASONS
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import amm
-from dtaosim.protocol.intents import KIND_NAMES, MOVE, STAKE, IntentBatch
+from dtaosim.protocol.derivatives import N_AMOUNTS, N_KEYS
+from dtaosim.protocol.intents import CLOSE, KIND_NAMES, MOVE, SHORT, STAKE, UNSTAKE, IntentBatch, count_adds
 from dtaosim.protocol.regimes import Regime
 
 # --- status codes ---------------------------------------------------------------------------------
@@ -50,9 +55,10 @@ MOVED_TO_BALANCE = 16
 
 _BASE_NAMES = ["ok", "invalid_netuid", "nonpositive_amount", "insufficient_balance", "insufficient_stake",
                *(amm.STATUS_REASONS[c] for c in range(1, 5)), "root_stake_locked"]
-STATUS_NAMES: tuple[str, ...] = (*_BASE_NAMES, *[""] * (MOVED_TO_BALANCE - len(_BASE_NAMES)),
-                                 *(f"moved_to_balance:{n}" for n in _BASE_NAMES))
-"""The reference's status string of each code."""
+_MOVED_NAMES = tuple(f"moved_to_balance:{n}" for n in _BASE_NAMES)
+STATUS_NAMES: tuple[str, ...] = (*_BASE_NAMES, *[""] * (MOVED_TO_BALANCE - len(_BASE_NAMES)), *_MOVED_NAMES,
+                                 *[""] * (DERIV - MOVED_TO_BALANCE - len(_MOVED_NAMES)), *DERIVATIVE_REASONS)
+"""The reference's status string of each code (derivative refusals from ``DERIV``)."""
 
 
 class IntentRules(NamedTuple):
@@ -60,6 +66,8 @@ class IntentRules(NamedTuple):
 
     constant_product: bool
     """Pools trade as constant product (w2 = 0.5) whatever their weight."""
+    superellipse: bool
+    """Pools trade on their superellipse (proposed; ``NetworkState.curve_*``)."""
     fee_rate: float
     """Swap fee on the input."""
     flat_stake_fee: float
@@ -82,7 +90,7 @@ def rules_from_regime(regime: Regime) -> IntentRules:
     """The :class:`IntentRules` of ``regime``."""
     r = regime
     return IntentRules(
-        constant_product=r.amm == "constant_product", fee_rate=float(r.fee_rate),
+        constant_product=r.amm == "constant_product", superellipse=r.amm == "superellipse", fee_rate=float(r.fee_rate),
         flat_stake_fee=float(r.flat_stake_fee), min_reserve=float(r.min_reserve),
         max_input_multiple=float(r.max_input_multiple), min_stake=float(r.min_stake),
         max_buy_price=float(r.max_buy_price), min_sell_price=float(r.min_sell_price),
@@ -90,19 +98,27 @@ def rules_from_regime(regime: Regime) -> IntentRules:
     )
 
 
-_LAST_RULES: tuple[Regime | None, IntentRules | None] = (None, None)
+_LAST_RULES: tuple[Regime | None, IntentRules | None, DerivativeRules | None] = (None, None, None)
 """The last regime :func:`execute_batch` ran under and its rules (a regime is frozen)."""
 
 
 def _rules_of(regime: Regime) -> IntentRules:
     """:func:`rules_from_regime`, remembered for the last regime object."""
+    return _remembered(regime)[1]
+
+
+def _derivative_rules_of(regime: Regime) -> DerivativeRules:
+    """:func:`~dtaosim.engine.derivatives.derivative_rules`, remembered for the last regime object."""
+    return _remembered(regime)[2]
+
+
+def _remembered(regime: Regime) -> tuple:
     global _LAST_RULES
-    last = _LAST_RULES  # one read: another thread may replace the pair
+    last = _LAST_RULES  # one read: another thread may replace the triple
     if last[0] is regime and last[1] is not None:
-        return last[1]
-    rules = rules_from_regime(regime)
-    _LAST_RULES = (regime, rules)
-    return rules
+        return last
+    last = _LAST_RULES = (regime, rules_from_regime(regime), derivative_rules(regime))
+    return last
 
 
 # ---------------------------------------------------------------------------------------------
@@ -203,8 +219,10 @@ def _valid(s, exists, emitting):
 
 @njit(**_JIT)
 def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, free_tao, stake, pool_tao,
-              pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block):
-    """One stake; returns ``(status, amount_in, amount_out, fee, tao_fees)``."""
+              pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block, curve):
+    """One stake; returns ``(status, amount_in, amount_out, fee, tao_fees)``.  ``curve``: the state's superellipse
+    arrays as rows ``(alpha centre, TAO centre, alpha scale, TAO scale)`` (4, netuids), read with
+    ``r.superellipse``."""
     if not _valid(s, exists, emitting):
         return INVALID_NETUID, 0.0, 0.0, 0.0, tao_fees
     if not tao > 0.0:
@@ -218,10 +236,15 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
         root_stake_block[a] = block
         return OK, tao, tao, 0.0, tao_fees
     flat = r.flat_stake_fee
-    w2 = 0.5 if r.constant_product else pool_w2[s]
-    q_status, q_in, q_fee, q_out, new_y, new_x = quote_buy(
-        pool_tao[s] + flat, pool_alpha[s], w2, maximum(tao - flat, 0.0), fee_rate, r.min_reserve,
-        r.max_input_multiple, limit, allow_partial, r.constant_product and flat > 0.0)
+    if r.superellipse:
+        q_status, q_in, q_fee, q_out, new_y, new_x = se.quote_buy(
+            pool_tao[s], pool_alpha[s], curve[0, s], curve[1, s], curve[2, s], curve[3, s], tao, fee_rate,
+            r.min_reserve, r.max_input_multiple, limit, allow_partial, False)
+    else:
+        w2 = 0.5 if r.constant_product else pool_w2[s]
+        q_status, q_in, q_fee, q_out, new_y, new_x = quote_buy(
+            pool_tao[s] + flat, pool_alpha[s], w2, maximum(tao - flat, 0.0), fee_rate, r.min_reserve,
+            r.max_input_multiple, limit, allow_partial, r.constant_product and flat > 0.0)
     if q_status == amm.OK and (tao < r.min_stake or tao <= flat or q_in + flat < r.min_stake):
         q_status = amm.ZERO_OUTPUT
     if q_status != amm.OK:
@@ -239,8 +262,8 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
 
 @njit(**_JIT)
 def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao, stake, pool_tao, pool_alpha,
-                pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block):
-    """One unstake; returns ``(status, amount_in, amount_out, fee, tao_fees)``."""
+                pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block, curve):
+    """One unstake; returns ``(status, amount_in, amount_out, fee, tao_fees)`` (``curve`` as in :func:`stake_one`)."""
     if not _valid(s, exists, emitting):
         return INVALID_NETUID, 0.0, 0.0, 0.0, tao_fees
     if not alpha > 0.0:
@@ -261,10 +284,15 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
         root_stake_block[a] = block
         return OK, amount, amount, 0.0, tao_fees
     flat = r.flat_stake_fee
-    w2 = 0.5 if r.constant_product else pool_w2[s]
-    q_status, sold, got, fee_tao, new_y, new_x = quote_sell(
-        pool_tao[s], pool_alpha[s], w2, amount, r.fee_rate, r.min_reserve, r.max_input_multiple, limit,
-        allow_partial, r.constant_product and flat > 0.0)
+    if r.superellipse:
+        q_status, sold, got, fee_tao, new_y, new_x = se.quote_sell(
+            pool_tao[s], pool_alpha[s], curve[0, s], curve[1, s], curve[2, s], curve[3, s], amount, r.fee_rate,
+            r.min_reserve, r.max_input_multiple, limit, allow_partial, False)
+    else:
+        w2 = 0.5 if r.constant_product else pool_w2[s]
+        q_status, sold, got, fee_tao, new_y, new_x = quote_sell(
+            pool_tao[s], pool_alpha[s], w2, amount, r.fee_rate, r.min_reserve, r.max_input_multiple, limit,
+            allow_partial, r.constant_product and flat > 0.0)
     if q_status == amm.OK and got < r.min_stake and not amount >= held:
         q_status = amm.ZERO_OUTPUT
     if q_status != amm.OK:
@@ -289,8 +317,34 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
                      status_out, in_out, out_out, fee_out, block, root_stake_block):
     """Execute the intents in ``order``; the j-th executed intent's outcome goes to ``*_out[j]``.
 
-    Mutates the state arrays in place and returns the new ``tao_fees``.
+    Mutates the state arrays in place and returns the new ``tao_fees``.  Pools that are not superellipses, and no
+    derivative intent (:func:`execute_compiled_options` has them); the empty arrays it hands on are never read.
     """
+    curve = np.zeros((4, 0))
+    deriv = (DerivativeRules(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 1.0, 0.0), 0, np.zeros(0), np.zeros(0),
+             np.zeros(0), np.zeros(0), np.zeros((0, N_KEYS), np.int64), np.zeros((0, N_AMOUNTS)))
+    return _execute(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists, emitting,
+                    free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, status_out,
+                    in_out, out_out, fee_out, block, root_stake_block, curve, deriv)
+
+
+@njit(**_JIT)
+def execute_compiled_options(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r,
+                             exists, emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out,
+                             user_flow_block, tao_fees, status_out, in_out, out_out, fee_out, block,
+                             root_stake_block, curve, deriv):
+    """:func:`execute_compiled` with superellipse pools (``curve``: the state's curve arrays, (4, netuids)) or
+    derivative intents (``deriv``: block, reservoirs, alpha issuance, EMA price, position book)."""
+    return _execute(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists, emitting,
+                    free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, status_out,
+                    in_out, out_out, fee_out, block, root_stake_block, curve, deriv)
+
+
+@njit(**_JIT)
+def _execute(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists, emitting,
+             free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, status_out, in_out,
+             out_out, fee_out, block, root_stake_block, curve, deriv):
+    """The loop of :func:`execute_compiled` and :func:`execute_compiled_options`."""
     for j in range(order.shape[0]):
         i = order[j]
         a = account[i]
@@ -298,7 +352,7 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
             limit = r.max_buy_price if limit_price[i] != limit_price[i] else limit_price[i]
             status, a_in, a_out, fee, tao_fees = stake_one(
                 r, r.fee_rate, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake,
-                pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block)
+                pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block, curve)
         elif kind[i] == MOVE:
             origin, dest = netuid[i], destination[i]
             status, a_in, a_out, fee = INVALID_NETUID, 0.0, 0.0, 0.0
@@ -306,21 +360,33 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
                 # the fee is charged once: on the unstake leg, or on the stake leg when leaving root
                 status, sold, got, fee1, tao_fees = unstake_one(
                     r, a, origin, amount[i], r.min_sell_price, False, exists, emitting, free_tao, stake, pool_tao,
-                    pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block)
+                    pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block, curve)
                 if status == OK:
                     status2, _paid, bought, fee2, tao_fees = stake_one(
                         r, r.fee_rate if origin == 0 else 0.0, a, dest, got, r.max_buy_price, False, exists,
                         emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block,
-                        tao_fees, block, root_stake_block)
+                        tao_fees, block, root_stake_block, curve)
                     if status2 != OK:  # the unstake stands; its TAO stays free
                         status, a_in, a_out, fee = MOVED_TO_BALANCE + status2, sold, got, fee1
                     else:
                         a_in, a_out, fee = sold, bought, fee1 + fee2
-        else:
+        elif kind[i] == UNSTAKE:
             limit = r.min_sell_price if limit_price[i] != limit_price[i] else limit_price[i]
             status, a_in, a_out, fee, tao_fees = unstake_one(
                 r, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake, pool_tao,
-                pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block)
+                pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block, curve)
+        else:  # derivatives: AddPosition (short or long) or ClosePosition; the floor in limit_price
+            dr, _block, tao_res, alpha_res, alpha_issuance, ema_price, keys, book = deriv
+            floor = 0.0 if limit_price[i] != limit_price[i] else limit_price[i]
+            if kind[i] == CLOSE:
+                status, a_in, a_out, fee = close_one(dr, a, netuid[i], floor, block, free_tao, pool_tao, pool_alpha,
+                                                     pool_w2, tao_res, alpha_res, alpha_out, alpha_issuance, keys,
+                                                     book)
+            else:
+                status, a_in, a_out, fee = add_one(dr, a, netuid[i], kind[i] - 3, amount[i], float(destination[i]),
+                                                   floor, block, exists, emitting, free_tao, pool_tao, pool_alpha,
+                                                   pool_w2, tao_res, alpha_res, alpha_out, alpha_issuance, ema_price,
+                                                   keys, book)
         status_out[j] = status
         in_out[j] = a_in
         out_out[j] = a_out
@@ -332,6 +398,22 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
 # Python entry point
 # ---------------------------------------------------------------------------------------------
 _FLOAT_ARRAYS = ("free_tao", "pool_tao", "pool_alpha", "pool_w2", "alpha_out", "user_flow_block")
+_CURVE_ARRAYS = ("curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale")
+_DERIVATIVE_ARRAYS = ("tao_reservoir", "alpha_reservoir", "alpha_issuance")
+_NO_CURVE = np.zeros((len(_CURVE_ARRAYS), 0))
+"""What the loop gets for the curves when pools are not superellipses (it never reads them then)."""
+_NO_DERIVATIVES = (DerivativeRules(False, False, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 1.0, 0.0), 0, np.zeros(0),
+                   np.zeros(0), np.zeros(0), np.zeros(0), np.zeros((0, N_KEYS), np.int64), np.zeros((0, N_AMOUNTS)))
+"""What the loop gets for the derivatives when a batch has no derivative intent (it never reads it then)."""
+
+
+def _book(state: NetworkState, name: str, dtype: type) -> np.ndarray:
+    """The position book ``state.name`` as a C-contiguous 2-D array of ``dtype`` (rebound when converted)."""
+    arr = getattr(state, name)
+    if not (arr.dtype == dtype and arr.flags.c_contiguous and arr.flags.writeable):
+        arr = np.array(arr, dtype=dtype)
+        setattr(state, name, arr)
+    return arr
 
 
 def _state_array(state: NetworkState, name: str, dtype: type, writable: bool) -> np.ndarray:
@@ -364,6 +446,10 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
     if lo < 0 or hi >= state.free_tao.shape[0]:
         bad = lo if lo < 0 else hi
         raise IndexError(f"account: {bad!r} is not allowed; expected an account index in [0, {state.n_accounts})")
+    derivative = bool(np.count_nonzero(batch.kind >= SHORT))
+    if derivative:
+        reserve_rows(state, count_adds(batch))  # room for the positions the adds may open (as the reference makes)
+    curved = regime.amm == "superellipse"
     arrays = {name: _state_array(state, name, np.float64, True) for name in _FLOAT_ARRAYS}
     stake = _state_array(state, "stake", np.float64, True)
     root_stake_block = _state_array(state, "root_stake_block", np.int64, True)
@@ -372,12 +458,21 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
     status = np.empty(n, dtype=np.int64)
     a_in, a_out, fee = np.empty(n), np.empty(n), np.empty(n)
     order64 = np.ascontiguousarray(order, dtype=np.int64)  # no copy: a permutation is int64 already
-    state.tao_fees = float(execute_compiled(
-        order64, batch.kind, batch.account, batch.netuid, batch.destination, batch.amount, batch.limit_price,
-        batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
-        stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
-        arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee, int(state.block),
-        root_stake_block))
+    args = (order64, batch.kind, batch.account, batch.netuid, batch.destination, batch.amount, batch.limit_price,
+            batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
+            stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
+            arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee, int(state.block),
+            root_stake_block)
+    if curved or derivative:  # the options (proposed pools, switched-off derivatives) pass their arrays
+        state.tao_fees = float(execute_compiled_options(
+            *args, np.stack([getattr(state, name) for name in _CURVE_ARRAYS]).astype(np.float64) if curved
+            else _NO_CURVE,
+            (_derivative_rules_of(regime), int(state.block),
+             *(_state_array(state, name, np.float64, True) for name in _DERIVATIVE_ARRAYS),
+             _state_array(state, "ema_price", np.float64, False), _book(state, "position_keys", np.int64),
+             _book(state, "position_book", np.float64)) if derivative else _NO_DERIVATIVES))
+    else:
+        state.tao_fees = float(execute_compiled(*args))
     if not events:
         return []
     kinds = batch.kind[order]

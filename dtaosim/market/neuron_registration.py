@@ -27,12 +27,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dtaosim.engine import curves
 from dtaosim.engine.intents import quote_buy as quote_buy_one
 from dtaosim.engine.jit import NUMBA_AVAILABLE, njit
 from dtaosim.market.neurons import Neurons
 from dtaosim.network.initial import SNAPSHOTS, load_snapshot
 from dtaosim.network.state import NetworkState
-from dtaosim.protocol import amm
+from dtaosim.protocol import amm, superellipse
 from dtaosim.protocol.lifecycle import NO_CANDIDATE, bump_burn, decay_burn
 from dtaosim.protocol.regimes import Regime
 
@@ -251,8 +252,9 @@ def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: in
     if uid < 0:
         return Registration("no_uid", s)
     w2 = 0.5 if regime.amm == "constant_product" else float(state.pool_w2[s])
+    curve = tuple(float(arr[s]) for arr in state.curve) if regime.amm == "superellipse" else None
     status, paid, fee, alpha, new_y, new_x = _quote_burn(float(state.pool_tao[s]), float(state.pool_alpha[s]), w2,
-                                                         cost, regime)
+                                                         cost, regime, curve)
     if status != amm.OK:
         return Registration(amm.STATUS_REASONS[status], s)
     # §8.1 step 2: buy alpha with the burn (fee to the block author), then burn the alpha
@@ -272,13 +274,27 @@ def register_neuron(state: NetworkState, nn: Neurons, regime: Regime, netuid: in
     return Registration("ok", s, uid, paid, fee, alpha, burn_after, bool(pruned))
 
 
-def _quote_burn(y: float, x: float, w2: float, tao: float, regime: Regime
+def _quote_burn(y: float, x: float, w2: float, tao: float, regime: Regime,
+                curve: tuple[float, float, float, float] | None = None
                 ) -> tuple[int, float, float, float, float, float]:
     """The pool's quote for buying alpha with a registration burn of ``tao`` TAO (fee included, no partial
     fill, the regime's default limit): ``(status, tao paid, fee, alpha bought, new TAO reserve, new alpha
     reserve)``, status an :mod:`~dtaosim.protocol.amm` code.  :func:`amm.quote_buy` on one pool; with numba,
     its compiled scalar twin (:func:`dtaosim.engine.intents.quote_buy`, within the numerical contract of
-    :mod:`dtaosim.engine.contract`, a fraction of the cost)."""
+    :mod:`dtaosim.engine.contract`, a fraction of the cost).  On a superellipse pool (``curve``: alpha centre,
+    TAO centre, alpha scale, TAO scale) :func:`superellipse.quote_buy`, compiled
+    :func:`dtaosim.engine.curves.quote_buy`."""
+    if curve is not None:
+        if NUMBA_AVAILABLE:
+            status, paid, fee, alpha, new_y, new_x = curves.quote_buy(
+                y, x, *curve, tao, regime.fee_rate, regime.min_reserve, regime.max_input_multiple,
+                regime.max_buy_price, False, False)
+            return int(status), float(paid), float(fee), float(alpha), float(new_y), float(new_x)
+        q = superellipse.quote_buy(y, x, superellipse.Curve(*curve), tao, fee_rate=regime.fee_rate,
+                                   min_reserve=regime.min_reserve, max_input_multiple=regime.max_input_multiple,
+                                   limit_price=regime.max_buy_price, allow_partial=False)
+        return (int(q.status), float(q.amount_in), float(q.fee), float(q.amount_out), float(q.new_y),
+                float(q.new_x))
     if NUMBA_AVAILABLE:
         status, paid, fee, alpha, new_y, new_x = quote_buy_one(
             y, x, w2, tao, regime.fee_rate, regime.min_reserve, regime.max_input_multiple, regime.max_buy_price,

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from dtaosim.network import curves, derivatives
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import lifecycle
 from dtaosim.protocol.emission import block_emission
@@ -34,6 +35,7 @@ _PER_SUBNET_ZERO = (
     "pending_validator", "pending_owner", "pending_root", "pending_root_tao", "drained_server",
     "drained_validator", "drained_owner", "drained_root", "drained_root_tao", "protocol_alpha",
     "unclaimed_alpha", "external_alpha", "user_flow_ema", "protocol_flow_ema", "user_flow_block",
+    "curve_alpha_centre", "curve_tao_centre", "curve_alpha_scale", "curve_tao_scale",
 )
 
 
@@ -94,14 +96,20 @@ def registration_blocked(state: NetworkState, regime: Regime) -> str | None:
     return None
 
 
-def dissolve_subnet(state: NetworkState, netuid: int) -> Dissolution:
-    """Dissolve ``netuid`` (spec §7.5): pay the pot, recycle the protocol's share, erase the subnet."""
+def dissolve_subnet(state: NetworkState, netuid: int, regime: Regime | None = None) -> Dissolution:
+    """Dissolve ``netuid`` (spec §7.5): cash-settle its derivative positions first (they exist only where a
+    regime switched derivatives on), pay the pot, recycle the protocol's share, erase the subnet."""
     if netuid <= 0 or netuid >= state.n_netuids or not state.exists[netuid]:
         raise ValueError(f"netuid: {netuid!r} is not allowed; expected a registered subnet")
-    # the injection reservoirs join the pool first: their TAO and alpha are the subnet's (as the chain folds them)
-    state.pool_tao[netuid] += state.tao_reservoir[netuid]
-    state.pool_alpha[netuid] += state.alpha_reservoir[netuid]
+    if state.position_keys.shape[0]:
+        per_day = regime.blocks_per_day if regime is not None else Regime.__dataclass_fields__["blocks_per_day"].default
+        derivatives.settle_subnet(state, netuid, per_day)
+    # the injection reservoirs and lending vaults join the pool first: their TAO and alpha are the subnet's (as the
+    # chain folds the reservoirs; a vault's inventory enters the dissolution pot)
+    state.pool_tao[netuid] += state.tao_reservoir[netuid] + state.vault_tao[netuid]
+    state.pool_alpha[netuid] += state.alpha_reservoir[netuid] + state.vault_alpha[netuid]
     state.tao_reservoir[netuid] = state.alpha_reservoir[netuid] = 0.0
+    state.vault_tao[netuid] = state.vault_alpha[netuid] = 0.0
     pot = float(state.pool_tao[netuid])
     claims = np.append(state.stake[:, netuid], state.external_alpha[netuid])
     pay, recycled = lifecycle.dissolution_payout(
@@ -150,7 +158,7 @@ def register_subnet(state: NetworkState, regime: Regime, payer: int) -> Registra
         raise ValueError(f"registration failed: account {payer} has {state.free_tao[payer]!r} TAO, lock is {lock!r}")
     dissolved = None
     if int(state.subnet_mask.sum()) >= regime.subnet_limit:
-        dissolved = dissolve_subnet(state, prune_candidate(state, regime))
+        dissolved = dissolve_subnet(state, prune_candidate(state, regime), regime)
         netuid = dissolved.netuid
     else:
         netuid = _free_netuid(state)
@@ -171,6 +179,8 @@ def register_subnet(state: NetworkState, regime: Regime, payer: int) -> Registra
     state.pool_alpha[netuid] = pool_alpha
     state.pool_w2[netuid] = 0.5
     state.alpha_issuance[netuid] = pool_alpha
+    if regime.amm == "superellipse":  # the new pool's curve at equal weights, the unreachable part to the vault
+        curves.seed_pool(state, regime, netuid)
     state.alpha_out[netuid] = 0.0
     state.ema_price[netuid] = 0.0
     state.registered_at[netuid] = block

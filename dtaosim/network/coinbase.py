@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dtaosim.network import curves
 from dtaosim.network.state import NetworkState
-from dtaosim.protocol import amm, emission, epochs, staking
+from dtaosim.protocol import amm, emission, epochs, staking, superellipse
 from dtaosim.protocol.regimes import Regime
 
 
@@ -91,6 +92,7 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
     flows = flows or TickFlows(state.n_netuids)
     r = regime
     weighted = r.amm == "weighted"
+    curved = r.amm == "superellipse"  # proposed: prices and protocol swaps on each pool's curve
     for _ in range(n_blocks):
         state.block += 1
         block = state.block
@@ -116,13 +118,30 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
         alpha_em = np.where(emit, emission.block_emission(state.alpha_issuance, r.max_supply,
                                                           r.base_block_emission), 0.0)
         y, x, w2 = state.pool_tao, state.pool_alpha, state.pool_w2
-        spot = np.where(emit, amm.spot_price(y, x, w2), 0.0)
+        spot = np.where(emit, superellipse.spot_price(y, x, state.curve) if curved else amm.spot_price(y, x, w2), 0.0)
         cap = emission.alpha_in_cap(r, alpha_em, rp, e_tao)
         tao_in, alpha_in, excess = emission.injection_terms(tao_em, spot, cap, r.excess_tao == "inject")
         tao_in, alpha_in, excess = (np.where(emit, v, 0.0) for v in (tao_in, alpha_in, excess))
 
         minted_alpha, emitted_tao = alpha_in, tao_in  # minted (or spent) whether they enter the pool now or not
-        if weighted and r.injection_reservoir:
+        if curved:
+            # the chain buy on the curve (cut at the default buy limit; TAO it cannot use is recycled), then the
+            # injection and whatever the reservoirs held translate the centres: price and quotes unchanged;
+            # then the unreachable part goes to the lending vaults
+            excess, bought = superellipse.protocol_buy(y, x, state.curve, excess, r.max_buy_price)
+            y, x = y + excess, x - bought
+            held_tao = np.where(emit, state.tao_reservoir + tao_in, state.tao_reservoir)
+            held_alpha = np.where(emit, state.alpha_reservoir + alpha_in, state.alpha_reservoir)
+            enter = emit & (state.curve_alpha_scale > 0)  # a pool without a curve (unfunded) keeps holding
+            tao_in, alpha_in = np.where(enter, held_tao, 0.0), np.where(enter, held_alpha, 0.0)
+            state.tao_reservoir, state.alpha_reservoir = held_tao - tao_in, held_alpha - alpha_in
+            y, x, curve = superellipse.translate(y, x, state.curve, tao_in, alpha_in)
+            state.pool_tao, state.pool_alpha = y, x
+            (state.curve_alpha_centre, state.curve_tao_centre, state.curve_alpha_scale,
+             state.curve_tao_scale) = curve
+            curves.sweep(state, r, enter & ((tao_in > 0) | (alpha_in > 0)))
+            y, x = state.pool_tao, state.pool_alpha
+        elif weighted and r.injection_reservoir:
             # the chain buy first, on the reserves as they are; then the injection with what the reservoirs
             # held, as far as the pool weight stays in range; the rest is held for the next block
             bought = staking.protocol_swap_tao_for_alpha(y, x, w2, excess)
@@ -171,10 +190,15 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
         root_sold_tao = np.zeros(state.n_netuids)
         if emission.root_dividends_paid(r, state.ema_price, emit):
             if r.root_dividends == "sell_every_block":
-                root_sold_tao = staking.protocol_swap_alpha_for_tao(state.pool_tao, state.pool_alpha,
-                                                                    state.pool_w2, root)
-                root_sold_alpha = root
-                state.pool_alpha = state.pool_alpha + root
+                if curved:  # on the curve, cut at the default sell limit; alpha it cannot sell is recycled
+                    root_sold_alpha, root_sold_tao = superellipse.protocol_sell(
+                        state.pool_tao, state.pool_alpha, state.curve, root, r.min_sell_price)
+                    state.alpha_issuance -= root - root_sold_alpha
+                else:
+                    root_sold_tao = staking.protocol_swap_alpha_for_tao(state.pool_tao, state.pool_alpha,
+                                                                        state.pool_w2, root)
+                    root_sold_alpha = root
+                state.pool_alpha = state.pool_alpha + root_sold_alpha
                 state.pool_tao = state.pool_tao - root_sold_tao
                 state.alpha_out -= root
                 state.pending_root_tao += root_sold_tao
@@ -189,14 +213,20 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
         if due.any():
             drained_root = np.where(due, state.pending_root, 0.0)
             if r.root_dividends == "claim_swap":
-                tao = staking.protocol_swap_alpha_for_tao(state.pool_tao, state.pool_alpha, state.pool_w2,
-                                                          drained_root)
-                state.pool_alpha = state.pool_alpha + drained_root
+                claimed = drained_root
+                if curved:
+                    claimed, tao = superellipse.protocol_sell(state.pool_tao, state.pool_alpha, state.curve,
+                                                              drained_root, r.min_sell_price)
+                    state.alpha_issuance -= drained_root - claimed
+                else:
+                    tao = staking.protocol_swap_alpha_for_tao(state.pool_tao, state.pool_alpha, state.pool_w2,
+                                                              drained_root)
+                state.pool_alpha = state.pool_alpha + claimed
                 state.pool_tao = state.pool_tao - tao
                 state.alpha_out -= drained_root
                 state.drained_root_tao += tao
                 state.pool_tao[0] += float(tao.sum())
-                root_sold_alpha = root_sold_alpha + drained_root
+                root_sold_alpha = root_sold_alpha + claimed
                 root_sold_tao = root_sold_tao + tao
             else:
                 state.drained_root += drained_root
@@ -212,7 +242,8 @@ def advance_blocks(state: NetworkState, regime: Regime, n_blocks: int, flows: Ti
             flows.epochs += due
 
         # EMA price (after coinbase) and flow EMAs
-        spot_after = amm.spot_price(state.pool_tao, state.pool_alpha, state.pool_w2)
+        spot_after = (superellipse.spot_price(state.pool_tao, state.pool_alpha, state.curve) if curved
+                      else amm.spot_price(state.pool_tao, state.pool_alpha, state.pool_w2))
         coef = emission.ema_coefficient(block - (state.first_emission_block - 1), r.ema_base_alpha,
                                         r.ema_halving_blocks, r.ema_slow_start)
         state.ema_price = np.where(emit, emission.update_ema_price(state.ema_price, spot_after, coef,

@@ -15,20 +15,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dtaosim.network import derivatives
 from dtaosim.network.state import NetworkState
-from dtaosim.protocol import amm, staking
-from dtaosim.protocol.intents import Intent, MoveStake, Stake, Unstake
+from dtaosim.protocol import amm, staking, superellipse
+from dtaosim.protocol.derivatives import SIDE_NAMES, side_of
+from dtaosim.protocol.intents import AddPosition, ClosePosition, Intent, MoveStake, Stake, Unstake
 from dtaosim.protocol.regimes import Regime
+
+DERIVATIVE_REASONS = (
+    "derivatives_disabled", "longs_disabled", "leverage_out_of_range", "deposit_too_low", "zero_exposure",
+    "pool_cap_exceeded", "no_position", "settlement_below_minimum",
+)
+"""Reasons an :class:`AddPosition` or :class:`ClosePosition` can be refused with (pallet-derivatives errors)."""
 
 REJECT_REASONS = (
     "invalid_netuid", "nonpositive_amount", "insufficient_balance", "insufficient_stake",
-    *(v for k, v in amm.STATUS_REASONS.items() if k != amm.OK), "root_stake_locked",
+    *(v for k, v in amm.STATUS_REASONS.items() if k != amm.OK), "root_stake_locked", *DERIVATIVE_REASONS,
 )
 """Reasons an intent can be rejected with."""
 
 
 def _limit(value: float | None, default: float) -> float:
     return default if value is None else float(value)
+
+
+def _curve_of(state: NetworkState, netuid: int) -> superellipse.Curve:
+    """The superellipse of pool ``netuid`` (scales 0 where it is none)."""
+    return superellipse.Curve(*(float(arr[netuid]) for arr in state.curve))
 
 
 def _apply_swap(state: NetworkState, netuid: int, q: amm.SwapQuote, fee_tao: float) -> None:
@@ -53,7 +66,7 @@ def _execute_stake(state: NetworkState, regime: Regime, it: Stake) -> tuple[str,
         return "ok", it.tao, it.tao, 0.0
     q = staking.quote_stake(regime, state.pool_tao[s], state.pool_alpha[s], state.pool_w2[s], it.tao,
                             limit_price=_limit(it.limit_price, regime.max_buy_price),
-                            allow_partial=it.allow_partial)
+                            allow_partial=it.allow_partial, curve=_curve_of(state, s))
     if q.status != amm.OK:
         return amm.STATUS_REASONS[int(q.status)], 0.0, 0.0, 0.0
     paid, got, fee = float(q.amount_in), float(q.amount_out), float(q.fee)
@@ -90,7 +103,8 @@ def _execute_unstake(state: NetworkState, regime: Regime, it: Unstake) -> tuple[
         return "ok", amount, amount, 0.0
     q = staking.quote_unstake(regime, state.pool_tao[s], state.pool_alpha[s], state.pool_w2[s], amount,
                               limit_price=_limit(it.limit_price, regime.min_sell_price),
-                              allow_partial=it.allow_partial, closes_position=amount >= held)
+                              allow_partial=it.allow_partial, closes_position=amount >= held,
+                              curve=_curve_of(state, s))
     if q.status != amm.OK:
         return amm.STATUS_REASONS[int(q.status)], 0.0, 0.0, 0.0
     sold, got, fee_tao = float(q.amount_in), float(q.amount_out), float(q.fee_out)
@@ -133,6 +147,9 @@ def _feeless(regime: Regime) -> Regime:
 def execute_in_order(state: NetworkState, intents: Sequence[Intent], regime: Regime) -> list[tuple]:
     """The reference loop: execute ``intents`` one by one in the given order."""
     events: list[tuple] = []
+    adds = sum(isinstance(it, AddPosition) for it in intents)
+    if adds:
+        derivatives.reserve_rows(state, adds)  # as the compiled loop does: the same book shape
     for it in intents:
         if isinstance(it, Stake):
             status, a_in, a_out, fee = _execute_stake(state, regime, it)
@@ -143,6 +160,21 @@ def execute_in_order(state: NetworkState, intents: Sequence[Intent], regime: Reg
         elif isinstance(it, MoveStake):
             status, a_in, a_out, fee = _execute_move(state, regime, it)
             events.append((state.block, it.account, "move", it.destination, a_in, a_out, fee, status))
+        elif isinstance(it, AddPosition):
+            side = side_of(it.side)
+            status, a_in, a_out, fee = derivatives.add(state, regime, it.account, it.netuid, side, it.deposit,
+                                                       it.leverage_percent, _floor(it.min_amount_out))
+            events.append((state.block, it.account, SIDE_NAMES[side], it.netuid, a_in, a_out, fee, status))
+        elif isinstance(it, ClosePosition):
+            status, a_in, a_out, fee = derivatives.close(state, regime, it.account, it.netuid,
+                                                         _floor(it.min_amount_out))
+            events.append((state.block, it.account, "close", it.netuid, a_in, a_out, fee, status))
         else:
-            raise TypeError(f"intent: {it!r} is not an intent; expected Stake, Unstake or MoveStake")
+            raise TypeError(f"intent: {it!r} is not an intent; expected Stake, Unstake, MoveStake, AddPosition or "
+                            f"ClosePosition")
     return events
+
+
+def _floor(value: float | None) -> float:
+    """A derivative intent's ``min_amount_out``: NaN or None is no floor (0)."""
+    return 0.0 if value is None or value != value else float(value)

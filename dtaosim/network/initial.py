@@ -14,6 +14,7 @@ from importlib import resources
 import numpy as np
 
 from dtaosim.errors import ConfigError
+from dtaosim.network import curves
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import amm
 from dtaosim.protocol.regimes import Regime
@@ -89,6 +90,8 @@ def synthetic_state(regime: Regime, *, n_subnets: int, n_accounts: int, rng: np.
     if st.tao_minted < placed:
         raise ConfigError(f"network.tao_issuance: {tao_issuance!r} is less than the TAO placed ({placed!r})")
     st.external_tao += st.tao_minted - placed
+    if regime.amm == "superellipse":  # the proposed migration: each pool becomes its superellipse
+        curves.convert(st, regime)
     return st
 
 
@@ -118,7 +121,7 @@ def snapshot_state(regime: Regime, *, n_accounts: int, date: str = "2026-04-11",
         st.emission_enabled[i] = started
         st.pool_tao[i] = rec["tau_in"]
         st.pool_alpha[i] = rec["alpha_in"]
-        if regime.amm == "weighted":
+        if regime.amm in ("weighted", "superellipse"):
             st.pool_w2[i] = float(amm.weight_for_price(rec["tau_in"], rec["alpha_in"], rec["price_tao"]))
         st.alpha_out[i] = rec["alpha_out"]
         st.external_alpha[i] = rec["alpha_out"]
@@ -132,4 +135,6 @@ def snapshot_state(regime: Regime, *, n_accounts: int, date: str = "2026-04-11",
     placed = float(st.pool_tao[1:].sum() + st.pool_tao[0])
     st.tao_minted = max(SNAPSHOT_TAO_ISSUANCE[date], placed)
     st.external_tao = st.tao_minted - placed
+    if regime.amm == "superellipse":  # the proposed migration: each Balancer pool becomes its superellipse
+        curves.convert(st, regime)
     return st

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from dtaosim.errors import DtaosimError
-from dtaosim.protocol import amm
+from dtaosim.protocol import amm, derivatives, superellipse
 
 
 class InvariantError(DtaosimError, AssertionError):
@@ -31,8 +31,11 @@ def _zeros(n: int) -> np.ndarray:
 _BASKET_FIELDS = ("basket_account", "basket_shares", "basket_owed", "basket_owed_external", "basket_bucket",
                   "basket_bucket_block")
 """Fields with a basket axis (sized by ``n_baskets``)."""
-_NOT_NETUID_AXIS = frozenset({"free_tao", "stake", "root_stake_block", *_BASKET_FIELDS})
+_NOT_NETUID_AXIS = frozenset({"free_tao", "stake", "root_stake_block", "position_keys", "position_book",
+                              *_BASKET_FIELDS})
 """Array fields whose first axis is not the netuid axis."""
+_OPTIONAL = frozenset(("vault_tao", "vault_alpha", "position_book"))
+"""Arrays of switched-off or proposed options: all zero unless a regime turns them on."""
 
 
 @dataclass
@@ -121,6 +124,28 @@ class NetworkState:
     """Injected TAO held back because it would push the pool's weight out of range (BalancerTaoReservoir)."""
     alpha_reservoir: np.ndarray = field(default=None)  # type: ignore[assignment]
     """Minted alpha held back likewise (BalancerAlphaReservoir); part of the issuance, not of the pool."""
+    curve_alpha_centre: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Superellipse pools (proposed): the curve's alpha centre ``ca``, alpha (``X = ca - pool_alpha``); 0: none."""
+    curve_tao_centre: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Superellipse pools: the TAO centre ``ct``, TAO (``Y = ct - pool_tao``)."""
+    curve_alpha_scale: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Superellipse pools: the alpha scale ``a``, alpha; positive exactly where the pool is a superellipse."""
+    curve_tao_scale: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Superellipse pools: the TAO scale ``b``, TAO."""
+    vault_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Superellipse pools: TAO moved out of the reserves into the subnet's lending vault (no curve point could
+    pay it out), TAO; the subnet's, outside the pool."""
+    vault_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Superellipse pools: alpha in the lending vault, alpha; part of the issuance, not of the pool."""
+
+    # --- derivative positions (pallet-derivatives; rows of a book, columns in protocol.derivatives) -------
+    position_keys: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Open positions, int64 ``(rows, 5)``: owner account, netuid, side (0 short, 1 long), block the interest
+    was last brought up to date, block of the next collection (``derivatives.OWNER`` ...); owner -1: a free row."""
+    position_book: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Open positions' amounts, float ``(rows, 9)``: cushion (TAO), proceeds, debt, escrow (each in its leg's
+    token), exposure (TAO), interest per year (TAO), interest owed (TAO), held TAO, held alpha
+    (``derivatives.CUSHION`` ...).  The TAO and alpha here are the derivatives pallet's, outside the pools."""
 
     # --- accounts ----------------------------------------------------------------------------
     free_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -190,6 +215,10 @@ class NetworkState:
                     setattr(self, f.name, np.zeros((a, self.n_baskets), dtype=float))
                 elif f.name in _BASKET_FIELDS:
                     setattr(self, f.name, _zeros(self.n_baskets))
+                elif f.name == "position_keys":
+                    setattr(self, f.name, np.zeros((0, derivatives.N_KEYS), dtype=np.int64))
+                elif f.name == "position_book":
+                    setattr(self, f.name, np.zeros((0, derivatives.N_AMOUNTS), dtype=float))
                 else:
                     setattr(self, f.name, _zeros(n))
 
@@ -202,12 +231,26 @@ class NetworkState:
         return m
 
     @property
+    def curve(self) -> superellipse.Curve:
+        """The superellipse of every pool (scales 0 where a pool is not one)."""
+        return superellipse.Curve(self.curve_alpha_centre, self.curve_tao_centre, self.curve_alpha_scale,
+                                  self.curve_tao_scale)
+
+    @property
     def price(self) -> np.ndarray:
-        """Spot price of every pool, TAO per alpha (root: 1; missing subnets: 0)."""
+        """Spot price of every pool, TAO per alpha (root: 1; missing subnets: 0); superellipse pools on their curve."""
         p = amm.spot_price(self.pool_tao, self.pool_alpha, self.pool_w2)
+        if np.count_nonzero(self.curve_alpha_scale):
+            p = np.where(self.curve_alpha_scale > 0, superellipse.spot_price(self.pool_tao, self.pool_alpha,
+                                                                             self.curve), p)
         p = np.where(self.subnet_mask, p, 0.0)
         p[0] = 1.0
         return p
+
+    def derivatives_held(self) -> tuple[np.ndarray, np.ndarray]:
+        """TAO and alpha the derivatives pallet holds for open positions, per subnet: cushions, short proceeds and
+        escrow, held TAO; long proceeds and escrow, held alpha (the alpha is stake, inside ``alpha_out``)."""
+        return derivatives.held_per_subnet(self.position_keys, self.position_book, self.n_netuids)
 
     @property
     def root_stake_total(self) -> float:
@@ -225,9 +268,15 @@ class NetworkState:
                 + self.drained_server + self.drained_validator + self.drained_owner + self.drained_root)
 
     def tao_accounted(self) -> float:
-        """Every place TAO can be: balances, pools and their reservoirs, root stake, pending root TAO, recycled,
-        fees."""
-        pools = float(self.pool_tao[self.subnet_mask].sum() + self.tao_reservoir[self.subnet_mask].sum())
+        """Every place TAO can be: balances, pools and their reservoirs and lending vaults, TAO lent out of the
+        pools and held for derivative positions (escrow, proceeds, cushions), root stake, pending root TAO,
+        recycled, fees."""
+        m = self.subnet_mask
+        pools = float(self.pool_tao[m].sum() + self.tao_reservoir[m].sum())
+        if np.count_nonzero(self.vault_tao):
+            pools += float(self.vault_tao[m].sum())
+        if self.position_keys.shape[0]:
+            pools += float(self.derivatives_held()[0].sum())
         return (float(self.free_tao.sum()) + self.external_tao + pools + self.root_stake_total
                 + float(self.pending_root_tao.sum())
                 + self.tao_recycled + self.tao_fees)
@@ -276,12 +325,12 @@ class NetworkState:
     def check_invariants(self, rtol: float = 1e-9) -> None:
         """Raise :class:`InvariantError` unless TAO and alpha are conserved and nothing is negative.
 
-        * TAO minted = free balances + outside holders + pool TAO + root stake + pending root TAO +
-          recycled + fees;
+        * TAO minted = free balances + outside holders + pool TAO (with reservoirs, lending vaults and the TAO
+          lent out to derivative positions) + root stake + pending root TAO + recycled + fees;
         * per subnet: alpha issuance = pool alpha + alpha outstanding + alpha held in the injection
-          reservoir, and alpha outstanding =
+          reservoir and the lending vault, and alpha outstanding =
           staked alpha + outside holders + pending and drained emission + protocol alpha +
-          unclaimed alpha;
+          unclaimed alpha + alpha the derivatives pallet holds (long legs, held alpha);
         * no reserve, balance or stake is negative or NaN; root pool TAO equals root stake;
         * beta baskets (whose holdings are their escrow accounts' stake, counted above): the shares owed to
           simulated accounts and outside holders add up to each basket's shares outstanding.
@@ -292,16 +341,22 @@ class NetworkState:
             raise InvariantError(f"TAO not conserved: minted {self.tao_minted!r}, accounted {got!r}")
         m = self.subnet_mask
         issuance = self.alpha_issuance[m]
-        held = (self.pool_alpha + self.alpha_out + self.alpha_reservoir)[m]
+        held = self.pool_alpha + self.alpha_out + self.alpha_reservoir
+        if np.count_nonzero(self.vault_alpha):
+            held = held + self.vault_alpha
+        held = held[m]
         tol = rtol * np.maximum(issuance, 1.0)
         if np.any(np.abs(issuance - held) > tol):
             i = int(np.flatnonzero(m)[np.argmax(np.abs(issuance - held) - tol)])
             raise InvariantError(
                 f"alpha issuance of netuid {i} ({self.alpha_issuance[i]!r}) != pool alpha + alpha out + held "
-                f"({self.pool_alpha[i] + self.alpha_out[i] + self.alpha_reservoir[i]!r})"
+                f"({self.pool_alpha[i] + self.alpha_out[i] + self.alpha_reservoir[i] + self.vault_alpha[i]!r})"
             )
         owned = (self.stake.sum(axis=0) + self.external_alpha + self.pending_alpha() + self.protocol_alpha
-                 + self.unclaimed_alpha)[m]
+                 + self.unclaimed_alpha)
+        if self.position_keys.shape[0]:
+            owned = owned + self.derivatives_held()[1]
+        owned = owned[m]
         if np.any(np.abs(self.alpha_out[m] - owned) > tol):
             i = int(np.flatnonzero(m)[np.argmax(np.abs(self.alpha_out[m] - owned) - tol)])
             raise InvariantError(
@@ -321,8 +376,11 @@ class NetworkState:
         for name in ("pool_tao", "pool_alpha", "alpha_out", "free_tao", "stake", "protocol_alpha",
                      "external_alpha", "pending_server", "pending_validator", "pending_owner",
                      "pending_root", "pending_root_tao", "unclaimed_alpha", "ema_price", "tao_reservoir",
-                     "alpha_reservoir", "basket_shares", "basket_owed", "basket_owed_external", "basket_bucket"):
+                     "alpha_reservoir", "basket_shares", "basket_owed", "basket_owed_external", "basket_bucket",
+                     "vault_tao", "vault_alpha", "position_book"):
             arr = getattr(self, name)
+            if name in _OPTIONAL and not np.count_nonzero(arr):  # all zero (NaN counts as nonzero): nothing to check
+                continue
             if not np.all(np.isfinite(arr)):
                 raise InvariantError(f"{name} has a NaN or infinite value")
             # tolerate float dust from subtractions, never a real negative amount

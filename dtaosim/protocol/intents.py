@@ -49,16 +49,46 @@ class MoveStake:
     alpha: float
 
 
-Intent = Stake | Unstake | MoveStake
+@dataclass(frozen=True, slots=True)
+class AddPosition:
+    """pallet-derivatives ``add`` (switched off on chain; ``Regime.derivatives_enabled``): on ``side``
+    (``"short"`` or ``"long"``) of subnet ``netuid``, a ``deposit`` of TAO at ``leverage_percent`` (100 = 1x).
+
+    On the account's own side (or with no position) it opens or grows the position; against a position on the
+    other side it settles ``deposit · leverage`` TAO of exposure at the current price, paying the account, and
+    opens the other side with what is past the flip point.  ``min_amount_out`` (TAO) is the floor on what a
+    settling add pays; an add that only opens or grows must leave it at 0.
+    """
+
+    account: int
+    netuid: int
+    side: str
+    deposit: float
+    leverage_percent: int = 100
+    min_amount_out: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class ClosePosition:
+    """pallet-derivatives ``close``: settle the account's whole position on ``netuid`` at the current price,
+    paying at least ``min_amount_out`` TAO or nothing at all (works whether derivatives are switched on or off)."""
+
+    account: int
+    netuid: int
+    min_amount_out: float = 0.0
+
+
+Intent = Stake | Unstake | MoveStake | AddPosition | ClosePosition
 
 
 # ---------------------------------------------------------------------------------------------
 # many intents as arrays
 # ---------------------------------------------------------------------------------------------
-STAKE, UNSTAKE, MOVE = 0, 1, 2
-"""Codes of :attr:`IntentBatch.kind`."""
+STAKE, UNSTAKE, MOVE, SHORT, LONG, CLOSE = 0, 1, 2, 3, 4, 5
+"""Codes of :attr:`IntentBatch.kind`: stake, unstake, move, an :class:`AddPosition` on the short or the long side,
+a :class:`ClosePosition`."""
 
-KIND_NAMES = ("stake", "unstake", "move")
+KIND_NAMES = ("stake", "unstake", "move", "short", "long", "close")
 """Event ``kind`` of each code."""
 
 _BATCH_FIELDS = ("kind", "account", "netuid", "destination", "amount", "limit_price", "allow_partial")
@@ -76,6 +106,9 @@ class IntentBatch:
     unstaked from, or a move's origin; ``destination`` a move's destination (-1 otherwise);
     ``amount`` TAO (stake) or alpha (unstake, move); ``limit_price`` TAO per alpha, NaN for the
     chain's default limit (``None`` in the dataclasses); ``allow_partial`` as in :class:`Stake`.
+    Derivative intents (:data:`SHORT`, :data:`LONG`: :class:`AddPosition`; :data:`CLOSE`:
+    :class:`ClosePosition`) keep their leverage in percent in ``destination``, the deposit (TAO) in ``amount``
+    (0 for a close) and ``min_amount_out`` (TAO; NaN or 0: no floor) in ``limit_price``.
     """
 
     kind: np.ndarray
@@ -141,6 +174,22 @@ class IntentBatch:
         return cls._make(MOVE, account, origin, destination, alpha, np.nan, False)
 
     @classmethod
+    def positions(cls, account: np.ndarray, netuid: np.ndarray, side: int | np.ndarray, deposit: np.ndarray,
+                  leverage_percent: np.ndarray | int = 100, min_amount_out: np.ndarray | float = 0.0) -> IntentBatch:
+        """:class:`AddPosition` intents; ``side`` is :data:`SHORT` or :data:`LONG` (arrays broadcast together)."""
+        cols = np.broadcast_arrays(np.asarray(account), np.asarray(netuid), np.asarray(side),
+                                   np.asarray(leverage_percent), np.asarray(deposit), np.asarray(min_amount_out))
+        kind = np.asarray(cols[2], dtype=np.int8)
+        if kind.size and not np.isin(kind, (SHORT, LONG)).all():
+            raise ValueError(f"side: {kind!r} is not allowed; expected SHORT ({SHORT}) or LONG ({LONG})")
+        return cls(kind, cols[0], cols[1], cols[3], cols[4], cols[5], np.zeros(kind.shape, dtype=bool))
+
+    @classmethod
+    def closes(cls, account: np.ndarray, netuid: np.ndarray, min_amount_out: np.ndarray | float = 0.0) -> IntentBatch:
+        """:class:`ClosePosition` intents (arrays broadcast together)."""
+        return cls._make(CLOSE, account, netuid, -1, 0.0, min_amount_out, False)
+
+    @classmethod
     def _make(cls, kind: int, *columns: object) -> IntentBatch:
         account = np.asarray(columns[0])
         cols = np.broadcast_arrays(account, *(np.asarray(c) for c in columns[1:]))
@@ -163,8 +212,14 @@ class IntentBatch:
                 rows.append((UNSTAKE, it.account, it.netuid, -1, it.alpha, _nan(it.limit_price), it.allow_partial))
             elif isinstance(it, MoveStake):
                 rows.append((MOVE, it.account, it.origin, it.destination, it.alpha, np.nan, False))
+            elif isinstance(it, AddPosition):
+                rows.append((side_code(it.side), it.account, it.netuid, it.leverage_percent, it.deposit,
+                             float(it.min_amount_out), False))
+            elif isinstance(it, ClosePosition):
+                rows.append((CLOSE, it.account, it.netuid, -1, 0.0, float(it.min_amount_out), False))
             else:
-                raise TypeError(f"intent: {it!r} is not an intent; expected Stake, Unstake or MoveStake")
+                raise TypeError(f"intent: {it!r} is not an intent; expected Stake, Unstake, MoveStake, AddPosition "
+                                f"or ClosePosition")
         return cls(*(np.array(col, dtype=d) for col, d in zip(zip(*rows, strict=True), _BATCH_DTYPES, strict=True)))
 
     @classmethod
@@ -211,13 +266,31 @@ class IntentBatch:
                 out.append(Stake(account, netuid, amount, limit_price=lim, allow_partial=partial))
             elif kind == UNSTAKE:
                 out.append(Unstake(account, netuid, amount, limit_price=lim, allow_partial=partial))
-            else:
+            elif kind == MOVE:
                 out.append(MoveStake(account, netuid, dest, amount))
+            elif kind == CLOSE:
+                out.append(ClosePosition(account, netuid, 0.0 if lim is None else lim))
+            else:
+                out.append(AddPosition(account, netuid, KIND_NAMES[kind], amount, dest, 0.0 if lim is None else lim))
         return out
 
 
 _EMPTY = IntentBatch(*(np.zeros(0, dtype=d) for d in _BATCH_DTYPES))
 """What :meth:`IntentBatch.empty` returns."""
+
+
+def side_code(side: str) -> int:
+    """:data:`SHORT` or :data:`LONG` of an :class:`AddPosition`'s ``side`` (``"short"`` or ``"long"``)."""
+    if side == "short":
+        return SHORT
+    if side == "long":
+        return LONG
+    raise ValueError(f"side: {side!r} is not allowed; expected 'short' or 'long'")
+
+
+def count_adds(batch: IntentBatch) -> int:
+    """How many :class:`AddPosition` intents a batch holds (each may open one position)."""
+    return int(np.count_nonzero((batch.kind == SHORT) | (batch.kind == LONG))) if len(batch) else 0
 
 
 def _nan(limit: float | None) -> float:

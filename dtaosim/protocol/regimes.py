@@ -30,7 +30,7 @@ BASKET_DRAINED_DUST_DIVISOR = 100
 """A drained beta basket (NAV 0, shares out) revives at par only if its stale shares are at most 1/100 of the
 deposit (DRAINED_FUND_DUST_DIVISOR, ``staking/claim_root.rs``)."""
 
-AmmKind = Literal["constant_product", "weighted"]
+AmmKind = Literal["constant_product", "weighted", "superellipse"]
 ShareRule = Literal["ema_price", "tao_flow", "net_flow", "ema_price_rootprop_burn", "ema_price_burn"]
 AlphaInCap = Literal["alpha_emission", "min_alpha_emission_block_emission", "root_proportion"]
 ExcessTao = Literal["inject", "chain_buy"]
@@ -76,7 +76,10 @@ class Regime:
 
     # --- pools -----------------------------------------------------------------------------
     amm: AmmKind = "weighted"
-    """Pool invariant: constant product (x*y=k) or weighted (Balancer x^w1 * y^w2)."""
+    """Pool invariant: constant product (x*y=k), weighted (Balancer x^w1 * y^w2) or superellipse (a translated
+    ellipse X^2 b^2 + Y^2 a^2 = K, ``pallets/swap/src/pallet/superellipse.rs``: proposed, not deployed; no dated
+    regime uses it).  Pools become superellipses at the start of a run, calibrated to their Balancer price and
+    local depth (``migrate_balancer_to_superellipse.rs``)."""
     fee_rate: float = 33 / U16_MAX
     """Swap fee, fraction of the input (FeeRate/65535)."""
     flat_stake_fee: float = 0.0
@@ -92,10 +95,47 @@ class Regime:
     """Injection reservoirs (RaoFoundation/subtensor#2758): the chain buy runs first, then the part of an
     injection that would push a pool weight past the bound is held and offered again with the next one,
     instead of the whole injection being skipped."""
+    lending_vaults: bool = True
+    """Superellipse pools only: the reserves no point of the curve can pay out are moved to per-subnet lending
+    vaults (``Superellipse::extractable_reserves``; ``NetworkState.vault_tao``/``vault_alpha``), at the
+    conversion and after every injection, leaving the pool the reserves its curve can reach plus ``min_reserve``;
+    False: they stay in the pool's reserves (unreachable, so swaps are the same)."""
+    superellipse_impact_target: float = 0.0
+    """Superellipse pools only: a sale of alpha worth ``superellipse_impact_trade`` TAO must lower the price by at
+    least this fraction; the calibration shrinks the curve's scales until it does (the proposal's target was
+    0.01; V1 of the proposal defers it: 0 keeps the baseline calibration, exactly the Balancer pool's local
+    depth)."""
+    superellipse_impact_trade: float = 500.0
+    """Superellipse pools only: the TAO value of the sale the impact target is measured with, TAO."""
     max_buy_price: float = 1e6
     """Default price limit of a buy, TAO per alpha."""
     min_sell_price: float = 1e-6
     """Default price limit of a sell, TAO per alpha."""
+
+    # --- derivatives (pallet-derivatives, RaoFoundation/subtensor#3135, v463; launched switched off) ----------
+    derivatives_enabled: bool = False
+    """DerivativesEnabled: shorts (and, with ``longs_enabled``, longs) against the pools may be opened or grown.
+    The chain launched the pallet with this off; closes, weekly interest and dissolution settlement run either
+    way.  Needs weighted pools with injection reservoirs (the pallet lends from Balancer pools and hands
+    liquidity back through ``adjust_protocol_liquidity``)."""
+    longs_enabled: bool = False
+    """LongsEnabled: an add that would leave a long open is allowed (off at launch, even with derivatives on)."""
+    derivatives_pool_share: float = 0.25
+    """pool_share: the largest fraction of the lent reserve (TAO for shorts, alpha for longs) that all open
+    positions of one side on one subnet may hold out of the pool, counted as proceeds + escrow."""
+    short_interest_rate: float = 0.52
+    """short_interest_rate: yearly interest of a short tranche, as a fraction of its TAO exposure, fixed when it is
+    added, accrued per block, collected weekly and spent buying alpha that is recycled (paid to the pool)."""
+    long_interest_rate: float = 0.26
+    """long_interest_rate: the same for a long tranche (inert while longs are off)."""
+    max_short_leverage: float = 1.0
+    """MaxShortLeverage (100 %): the largest exposure of a short add as a multiple of its deposit."""
+    max_long_leverage: float = 1.5
+    """MaxLongLeverage (150 %): the largest exposure of a long add as a multiple of its deposit."""
+    derivatives_min_deposit: float = 0.1
+    """MinDeposit: the smallest deposit of one add, and the smallest surplus a flip opens, TAO."""
+    interest_period_blocks: int = 50_400
+    """INTEREST_PERIOD: blocks between two interest collections of one position (a week)."""
 
     # --- emission shares -------------------------------------------------------------------
     share_rule: ShareRule = "ema_price_burn"
@@ -473,26 +513,72 @@ _REGISTRY: dict[str, Regime] = {
 
 DEFAULT_REGIME = BASKET_TRADING_2026_09.name
 
+# ---------------------------------------------------------------------------------------------
+# Proposals: rule sets the chain has switched off or not deployed.  Named, never dated: no date picks them
+# (``regime_for_date``) and they are not chain eras (``regime_names``); a config names one to opt in.
+# ---------------------------------------------------------------------------------------------
+
+SUPERELLIPSE_PROPOSED = dataclasses.replace(
+    LA_AUTO_2026_08,
+    name="superellipse-proposed",
+    description=(
+        "Proposed, not deployed (release page 'Pool Reserves and Native Lending', pallets/swap/src/pallet/"
+        "superellipse.rs, migrations/migrate_balancer_to_superellipse.rs): the rules of la-auto-2026-08 with root "
+        "dividends as before Root Reborn (whose baskets' trades are not modelled on curved pools) and every pool a "
+        "translated superellipse X^2 b^2 + Y^2 a^2 = K calibrated to its Balancer price and local depth; injections "
+        "translate the centres (price unchanged); reserves outside the curve's range go to lending vaults."
+    ),
+    amm="superellipse",
+    root_dividends=GATE_2026_07.root_dividends,
+    root_registration=GATE_2026_07.root_registration,
+    root_unstake_hold_blocks=GATE_2026_07.root_unstake_hold_blocks,
+)
+
+SHORTS_SWITCHED_ON = dataclasses.replace(
+    BASKET_TRADING_2026_09,
+    name="shorts-switched-on",
+    start_date="2026-09-02",
+    description=(
+        "Switched off on chain (pallet-derivatives, RaoFoundation/subtensor#3135, release v463 'Shorts, "
+        "September 2026', launched with DerivativesEnabled = false): today's rules (basket-trading-2026-09) with "
+        "the switch on; shorts lend at most 25% of a pool per side at 52%/yr collected weekly and paid to the "
+        "pool, no price-triggered liquidation; longs stay off (LongsEnabled = false)."
+    ),
+    derivatives_enabled=True,
+)
+
+_PROPOSALS: dict[str, Regime] = {r.name: r for r in (SUPERELLIPSE_PROPOSED, SHORTS_SWITCHED_ON)}
+
 
 def regime_names() -> list[str]:
-    """Names of the registered regimes, oldest first."""
+    """Names of the registered (dated) regimes, oldest first."""
     return sorted(_REGISTRY, key=lambda n: _REGISTRY[n].start_date)
 
 
 def all_regimes() -> list[Regime]:
-    """The registered regimes, oldest first."""
+    """The registered (dated) regimes, oldest first."""
     return [_REGISTRY[n] for n in regime_names()]
 
 
+def proposal_names() -> list[str]:
+    """Names of the proposals: rule sets switched off or not deployed on chain (never chosen by date)."""
+    return sorted(_PROPOSALS)
+
+
+def all_proposals() -> list[Regime]:
+    """The proposals (:func:`proposal_names` order)."""
+    return [_PROPOSALS[n] for n in proposal_names()]
+
+
 def get_regime(name: str) -> Regime:
-    """The registered regime called ``name``; :class:`ConfigError` naming the choices otherwise."""
+    """The registered regime or proposal called ``name``; :class:`ConfigError` naming the choices otherwise."""
     if isinstance(name, Regime):
         return name
     try:
-        return _REGISTRY[name]
+        return _REGISTRY[name] if name in _REGISTRY else _PROPOSALS[name]
     except (KeyError, TypeError):
         raise ConfigError(
-            f"regime: unknown regime {name!r}; allowed: {', '.join(regime_names())}"
+            f"regime: unknown regime {name!r}; allowed: {', '.join(regime_names() + proposal_names())}"
         ) from None
 
 
@@ -515,8 +601,9 @@ def regime_for_date(date: str | _dt.date) -> Regime:
 
 def register_regime(regime: Regime, *, overwrite: bool = False) -> Regime:
     """Add a (hypothetical) regime to the registry so configs can name it."""
-    if regime.name in _REGISTRY and not overwrite:
+    if (regime.name in _REGISTRY or regime.name in _PROPOSALS) and not overwrite:
         raise ConfigError(f"regime: a regime named {regime.name!r} is already registered")
+    check_regime(regime)
     _REGISTRY[regime.name] = regime
     return regime
 
@@ -542,12 +629,15 @@ _NONNEGATIVE = {
     "root_validator_slots", "root_immunity_blocks", "root_burn_initial", "root_unstake_hold_blocks",
     "root_weights_cap", "root_min_weights", "root_claim_threshold", "basket_trade_band", "basket_turnover_cap",
     "basket_refill_blocks", "basket_liquidity_cap",
+    "derivatives_pool_share", "short_interest_rate", "long_interest_rate", "max_short_leverage",
+    "max_long_leverage", "derivatives_min_deposit", "superellipse_impact_target", "superellipse_impact_trade",
 }
 _FRACTIONS = {
     "fee_rate", "owner_cut", "miner_share_of_remainder", "validator_take", "kappa", "bonds_penalty",
     "bonds_moving_average", "alpha_low", "alpha_high", "ema_base_alpha", "flow_ema_alpha",
     "min_pool_weight", "gate_bar_quantile", "tao_weight", "root_weights_cap", "basket_trade_band",
     "basket_turnover_cap", "basket_liquidity_cap",
+    "derivatives_pool_share", "superellipse_impact_target",
 }
 _NONNEGATIVE |= _FRACTIONS | {
     "block_seconds", "max_buy_price", "min_sell_price", "ema_input_cap", "alpha_sigmoid_steepness",
@@ -626,7 +716,9 @@ def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name
     new = dataclasses.replace(regime, **changes)
     _check_together(new, changes)
     new_name = name or (regime.name + "+custom" if changes else regime.name)
-    return dataclasses.replace(new, name=new_name)
+    out = dataclasses.replace(new, name=new_name)
+    check_regime(out)
+    return out
 
 
 def _check_together(r: Regime, changes: dict[str, Any]) -> None:
@@ -650,3 +742,33 @@ def _check_together(r: Regime, changes: dict[str, Any]) -> None:
             key = blame(low, high)
             raise ConfigError(f"regime.{key}: {changes.get(key)!r} is not allowed; {low} ({getattr(r, low)!r}) must "
                               f"be at most {high} ({getattr(r, high)!r})")
+
+
+def check_regime(regime: Regime) -> None:
+    """Raise :class:`ConfigError` where fields of ``regime`` contradict each other or the chain's own checks."""
+    r = regime
+    for key in ("short_interest_rate", "long_interest_rate"):
+        if not getattr(r, key) > 0:
+            raise ConfigError(f"regime.{key}: {getattr(r, key)!r} is not allowed; expected a rate > 0 per year (the "
+                              f"chain refuses a zero rate: ZeroInterestRate)")
+    for key in ("max_short_leverage", "max_long_leverage", "interest_period_blocks", "superellipse_impact_trade"):
+        if not getattr(r, key) > 0:
+            raise ConfigError(f"regime.{key}: {getattr(r, key)!r} is not allowed; expected a number > 0")
+    if not r.superellipse_impact_target < 1:
+        raise ConfigError(f"regime.superellipse_impact_target: {r.superellipse_impact_target!r} is not allowed; "
+                          f"expected a fraction in [0, 1)")
+    if r.amm == "superellipse" and r.flat_stake_fee > 0:
+        raise ConfigError(f"regime.flat_stake_fee: {r.flat_stake_fee!r} is not allowed; expected 0 with amm = "
+                          f"'superellipse' (the launch-era flat fee credited a constant-product pool's reserve)")
+    if r.amm == "superellipse" and r.root_dividends == "beta_baskets":
+        raise ConfigError("regime.root_dividends: 'beta_baskets' is not allowed; with amm = 'superellipse' expected "
+                          "another root dividend rule: the beta baskets' deposits and trades are modelled on Balancer "
+                          "pools only")
+    if r.derivatives_enabled and r.amm != "weighted":
+        raise ConfigError(f"regime.derivatives_enabled: True is not allowed; with amm = {r.amm!r} expected false: "
+                          f"pallet-derivatives lends price-neutral slices of Balancer pools (amm = 'weighted'); the "
+                          f"superellipse proposal lends from its vaults instead, which is not modelled")
+    if r.derivatives_enabled and not r.injection_reservoir:
+        raise ConfigError("regime.derivatives_enabled: True is not allowed; with injection_reservoir = false expected "
+                          "false: the pallet hands liquidity back through the pools' injection reservoirs (#2758), "
+                          "which it came after")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dtaosim.protocol import amm
+from dtaosim.protocol import amm, superellipse
 from dtaosim.protocol.regimes import Regime
 
 
@@ -19,24 +19,30 @@ def stake_weight(alpha_stake: np.ndarray, root_stake: np.ndarray, tao_weight: fl
 
 def quote_stake(regime: Regime, y: np.ndarray | float, x: np.ndarray | float, w2: np.ndarray | float,
                 tao: np.ndarray | float, *, limit_price: np.ndarray | float = np.inf,
-                allow_partial: bool = True) -> amm.SwapQuote:
+                allow_partial: bool = True, curve: superellipse.Curve | None = None) -> amm.SwapQuote:
     """Quote staking ``tao`` TAO into a subnet pool (``stake_into_subnet``).
 
     Applies the regime's pool kind, swap fee, flat stake fee (credited to the pool's TAO reserve,
     launch era), reserve and input limits and the price limit.  A stake below the regime's
     ``min_stake``, asked for or left by a price limit, is refused with status
     :data:`~dtaosim.protocol.amm.ZERO_OUTPUT` (the chain's ``AmountTooLow``).
-    ``amount_in`` of the result is the TAO taken from the staker.
+    ``amount_in`` of the result is the TAO taken from the staker.  Superellipse pools (``amm =
+    "superellipse"``) trade on ``curve`` (no flat fee: the regime refuses one).
     """
     tao = np.asarray(tao, float)
     flat = regime.flat_stake_fee
-    w2_eff = 0.5 if regime.amm == "constant_product" else w2
-    q = amm.quote_buy(
-        np.asarray(y, float) + flat, x, w2_eff, np.maximum(tao - flat, 0.0),
-        fee_rate=regime.fee_rate, min_reserve=regime.min_reserve,
-        max_input_multiple=regime.max_input_multiple, limit_price=limit_price,
-        allow_partial=allow_partial, min_reserve_after_swap=regime.amm == "constant_product" and flat > 0,
-    )
+    if regime.amm == "superellipse":
+        q = superellipse.quote_buy(y, x, curve, tao, fee_rate=regime.fee_rate, min_reserve=regime.min_reserve,
+                                   max_input_multiple=regime.max_input_multiple, limit_price=limit_price,
+                                   allow_partial=allow_partial)
+    else:
+        w2_eff = 0.5 if regime.amm == "constant_product" else w2
+        q = amm.quote_buy(
+            np.asarray(y, float) + flat, x, w2_eff, np.maximum(tao - flat, 0.0),
+            fee_rate=regime.fee_rate, min_reserve=regime.min_reserve,
+            max_input_multiple=regime.max_input_multiple, limit_price=limit_price,
+            allow_partial=allow_partial, min_reserve_after_swap=regime.amm == "constant_product" and flat > 0,
+        )
     # the stake asked for, and the one a price limit leaves, must both reach the minimum (as on chain)
     too_small = (tao < regime.min_stake) | (tao <= flat) | (q.amount_in + flat < regime.min_stake)
     status = np.where(too_small & (q.status == amm.OK), amm.ZERO_OUTPUT, q.status)
@@ -54,20 +60,26 @@ def quote_stake(regime: Regime, y: np.ndarray | float, x: np.ndarray | float, w2
 
 def quote_unstake(regime: Regime, y: np.ndarray | float, x: np.ndarray | float, w2: np.ndarray | float,
                   alpha: np.ndarray | float, *, limit_price: np.ndarray | float = 0.0,
-                  allow_partial: bool = True, closes_position: bool | np.ndarray = False) -> amm.SwapQuote:
+                  allow_partial: bool = True, closes_position: bool | np.ndarray = False,
+                  curve: superellipse.Curve | None = None) -> amm.SwapQuote:
     """Quote unstaking ``alpha`` alpha from a subnet pool (``unstake_from_subnet``).
 
     Unless the position is closed, the TAO received must be at least ``min_stake``.
     ``amount_in`` of the result is the alpha taken from the staker (less than asked when a price
-    limit cut a partial sell).
+    limit cut a partial sell).  Superellipse pools trade on ``curve``.
     """
-    w2_eff = 0.5 if regime.amm == "constant_product" else w2
-    q = amm.quote_sell(
-        y, x, w2_eff, alpha, fee_rate=regime.fee_rate, min_reserve=regime.min_reserve,
-        max_input_multiple=regime.max_input_multiple, limit_price=limit_price,
-        allow_partial=allow_partial,
-        min_reserve_after_swap=regime.amm == "constant_product" and regime.flat_stake_fee > 0,
-    )
+    if regime.amm == "superellipse":
+        q = superellipse.quote_sell(y, x, curve, alpha, fee_rate=regime.fee_rate, min_reserve=regime.min_reserve,
+                                    max_input_multiple=regime.max_input_multiple, limit_price=limit_price,
+                                    allow_partial=allow_partial)
+    else:
+        w2_eff = 0.5 if regime.amm == "constant_product" else w2
+        q = amm.quote_sell(
+            y, x, w2_eff, alpha, fee_rate=regime.fee_rate, min_reserve=regime.min_reserve,
+            max_input_multiple=regime.max_input_multiple, limit_price=limit_price,
+            allow_partial=allow_partial,
+            min_reserve_after_swap=regime.amm == "constant_product" and regime.flat_stake_fee > 0,
+        )
     dust = (q.amount_out < regime.min_stake) & ~np.asarray(closes_position, bool)
     status = np.where(dust & (q.status == amm.OK), amm.ZERO_OUTPUT, q.status)
     ok = status == amm.OK

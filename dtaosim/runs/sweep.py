@@ -83,7 +83,7 @@ from dtaosim.engine.jit import available_cores, set_threads
 from dtaosim.errors import ConfigError
 from dtaosim.model import MEMORY_ENV, check_config, estimate_memory, format_bytes, memory_limit
 from dtaosim.plugins import export_registered, install_registered
-from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
+from dtaosim.protocol.regimes import Regime, proposal_names, regime_names, with_overrides
 from dtaosim.runs.files import atomic_write_bytes, check_output_folder, dir_mode, write_bytes
 from dtaosim.runs.results import TIMINGS_FILE, read_timings
 
@@ -411,7 +411,8 @@ def _validate_point(data: dict, params: dict[str, Any], source: str | None, inde
                 return f"{prefix}sweep.parameters.{body}{where}"
         return line + where
 
-    if data.get("regime") in regime_names() and any(p.startswith("regime_overrides") for p in swept):
+    known = (*regime_names(), *proposal_names())
+    if data.get("regime") in known and any(p.startswith("regime_overrides") for p in swept):
         try:
             with_overrides(data["regime"], data.get("regime_overrides") or {})
         except ConfigError as e:

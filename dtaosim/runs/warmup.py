@@ -33,7 +33,9 @@ logger = logging.getLogger(__name__)
 
 KERNEL_MODULES = (
     "dtaosim.engine.jit",
+    "dtaosim.engine.curves",
     "dtaosim.engine.blocks",
+    "dtaosim.engine.derivatives",
     "dtaosim.engine.intents",
     "dtaosim.engine.payouts",
     "dtaosim.engine.baskets",
@@ -203,19 +205,26 @@ def _everything(**over: Any) -> dict:
         "record": {"check_invariants": True},
     }
     cfg.update(over)
+    from dtaosim.plugins import strategy_requirements
+    from dtaosim.protocol.regimes import DEFAULT_REGIME, get_regime, with_overrides
+
+    regime = with_overrides(get_regime(cfg.get("regime", DEFAULT_REGIME)), cfg.get("regime_overrides") or {})
+    if not regime.derivatives_enabled:  # strategies that trade shorts run where the regime has them on
+        cfg["agents"] = [g for g in cfg["agents"]
+                         if "derivatives" not in strategy_requirements("staker", g["strategy"])]
     return cfg
 
 
 def warmup_configs() -> list[dict]:
     """The runs of :func:`warmup`: every feature on today's rules, on the real (full) network, where
-    registrations deregister subnets, then a short run under every regime, with liquid alpha, and with
-    stake-pro-rata consensus."""
+    registrations deregister subnets, then a short run under every regime and proposal, with liquid alpha, and
+    with stake-pro-rata consensus."""
     from dtaosim.plugins import strategy_names
-    from dtaosim.protocol.regimes import regime_names
+    from dtaosim.protocol.regimes import proposal_names, regime_names
 
     full = _everything(name="warmup-full", network={"initial_state": "snapshot:2026-04-11"}, horizon={"days": 2})
     configs = [full, _everything()]
-    for name in regime_names():
+    for name in (*regime_names(), *proposal_names()):
         configs.append(_everything(regime=name, horizon={"days": 1}))
     configs.append(_everything(horizon={"days": 1}, regime_overrides={"liquid_alpha": True,
                                                                        "network_rate_limit_blocks": 360}))

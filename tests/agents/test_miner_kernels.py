@@ -363,8 +363,8 @@ def test_market_inputs_equal_the_numpy_expressions(data):
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     with np.errstate(all="ignore"):
         netuids, got_income, got_q, got_room = miners._market_build(
-            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em, pool_tao, pool_alpha,
-            w2, owner_keep, share, float(blocks), *rules, pos, keep)
+            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em,
+            amm.spot_price(pool_tao, pool_alpha, w2), owner_keep, share, float(blocks), *rules, pos, keep)
     np.testing.assert_array_equal(netuids, want_netuids)
     assert _close(got_income, income[want_netuids]) and _close(got_q, total_q)
     np.testing.assert_array_equal(got_room, room)
@@ -466,7 +466,7 @@ def kernel_outputs() -> list[np.ndarray]:
     nn.registered_at = rng.integers(0, 5_000, (n_s, n_u))
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     market = miners._market_build(np.ones(n_s, bool), tradable, nn.exists, nn.quality, nn.registered_at,
-                                  rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s),
+                                  rng.random(n_s), rng.random(n_s), rng.random(n_s) * rng.random(n_s) / rng.random(n_s),
                                   0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep)
     return [np.asarray(a) for a in (want, plan_exit, plan_total, alpha, exit_alpha, out, ema, losing, due, pos, keep,
                                     *market, miners._count_unpriced(active, cost))]

@@ -52,6 +52,13 @@ HYPOTHETICAL = {
     # constant product, root-proportion cap with the excess injected, stateful scheduler
     "cp-rootprop-inject": ("v3-2025-07", {"alpha_in_cap": "root_proportion", "excess_tao": "inject",
                                           "epoch_schedule": "last_epoch_block", "flow_exponent": 0.5}),
+    # the proposed superellipse pools: claims swapped on the curve, injections translated and swept to the vaults
+    "superellipse": ("superellipse-proposed", {}),
+    # superellipse pools with root alpha sold every block, no vaults, the proposal's 1% impact target
+    "superellipse-sell-no-vaults": ("superellipse-proposed", {"root_dividends": "sell_every_block",
+                                                              "root_sell_needs_price_sum_above_one": False,
+                                                              "lending_vaults": False,
+                                                              "superellipse_impact_target": 0.01}),
 }
 
 

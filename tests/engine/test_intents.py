@@ -21,6 +21,7 @@ from dtaosim.engine import blocks as compiled_blocks
 from dtaosim.engine import select
 from dtaosim.engine.contract import EngineMismatch, check_events, check_fields, event_scales
 from dtaosim.engine.intents import STATUS_NAMES
+from dtaosim.network import curves
 from dtaosim.network.initial import synthetic_state
 from dtaosim.protocol.intents import IntentBatch, MoveStake, Stake, Unstake, as_batch, as_intents
 from dtaosim.protocol.regimes import get_regime, regime_names
@@ -35,6 +36,10 @@ HYPOTHETICAL = {
     "weighted-flat": ("price-burn-2026-06", {"flat_stake_fee": 1e-4, "min_stake": 0.05, "max_input_multiple": 2.0}),
     # constant product in the current era, a large fee
     "cp-now-big-fee": ("price-burn-2026-06", {"amm": "constant_product", "fee_rate": 0.05}),
+    # the proposed superellipse pools (swept into lending vaults), and tightened to the 1% impact target
+    "superellipse": ("superellipse-proposed", {}),
+    "superellipse-tight": ("superellipse-proposed", {"superellipse_impact_target": 0.01, "lending_vaults": False,
+                                                     "min_stake": 0.05}),
 }
 ALL = [*regime_names(), *HYPOTHETICAL]
 STATE_ARRAYS = ("free_tao", "stake", "pool_tao", "pool_alpha", "pool_w2", "alpha_out", "user_flow_block",
@@ -55,11 +60,17 @@ def network(reg, seed: int, n_subnets: int = 5, n_accounts: int = 4):
                           pool_tao_sigma=1.5, price_median=0.05, price_sigma=1.0, root_stake=20_000.0,
                           external_tao=50_000.0, subnet_age_blocks=50_000, block=50_001)
     n = stt.n_netuids
-    if reg.amm == "weighted":
+    if reg.amm == "superellipse":  # back to plain reserves: the curves are drawn below, once the pools are set
+        stt.pool_tao += stt.vault_tao
+        stt.pool_alpha += stt.vault_alpha
+        stt.vault_tao[:] = stt.vault_alpha[:] = stt.curve_alpha_scale[:] = 0.0
+    if reg.amm in ("weighted", "superellipse"):
         stt.pool_w2[1:] = rng.uniform(0.1, 0.9, n - 1)
     stt.external_tao += stt.pool_tao[1] - reg.min_reserve * 3.0
     stt.pool_tao[1] = reg.min_reserve * 3.0  # nearly empty pool
     stt.emitting[n - 1] = False
+    if reg.amm == "superellipse":  # the curves of the pools as set above (uneven weights, a nearly empty pool)
+        curves.convert(stt, reg)
     stt.free_tao[:] = np.minimum(rng.lognormal(5.0, 2.0, n_accounts), 10_000.0)
     stt.external_tao -= float(stt.free_tao.sum())
     held = rng.uniform(0.0, 1.0, (n_accounts, n - 1)) * stt.external_alpha[1:] / (2 * n_accounts)
