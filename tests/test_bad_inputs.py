@@ -29,7 +29,7 @@ from dtaosim import ConfigError
 from dtaosim import config as C
 from dtaosim.agents.owner import _COMMON as OWNER_COMMON
 from dtaosim.cli import main
-from dtaosim.plugins import strategy_class, strategy_names
+from dtaosim.plugins import strategy_class, strategy_names, strategy_requirements
 
 # a small valid config that names every section (the disabled ones too: they are validated all the same)
 BASE: dict[str, Any] = {
@@ -362,6 +362,8 @@ def _with_strategy(kind: str, name: str, params: dict) -> dict:
         cfg["validators"] = [{"strategy": name, "count": 2, "params": params}]
     else:
         cfg["owners"] = [{"strategy": name, "netuids": [1], "params": params}]
+    if "derivatives" in strategy_requirements(kind, name):  # a shorts strategy needs the switch on
+        cfg["regime"] = "shorts-switched-on"
     return cfg
 
 
