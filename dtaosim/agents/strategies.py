@@ -434,7 +434,10 @@ class MomentumTrader(Strategy):
 
 class YieldChaser(Strategy):
     """Moves its stake to the subnet with the best recent emission yield (APY) when it beats the
-    current position by ``margin``."""
+    current position by ``margin``: sells the position with a price floor ``max_slippage`` below the spot
+    price (partial fills), and stakes its free TAO into the best subnet with a ceiling ``max_slippage``
+    above it.  A move is two trades a due tick apart, each limited, not a ``MoveStake`` at any price: a
+    herd of chasers moving a large position out of a thin pool at any price loses it to its own impact."""
 
     name = "yield_chaser"
     defaults: ClassVar[dict[str, Any]] = {"interval": 20, "margin": 0.25, "min_apy": 0.0, "max_slippage": 0.05}
@@ -448,7 +451,8 @@ class YieldChaser(Strategy):
         if not np.isfinite(apy[best]) or apy[best] <= self.params["min_apy"]:
             return IntentBatch.empty()
         return chase_orders(view.stake, accounts[due], view.price, apy, best, self.params["margin"],
-                            view.free_tao, view.min_stake, view.price[best] * (1.0 + self.params["max_slippage"]))
+                            view.free_tao, view.min_stake, view.price[best] * (1.0 + self.params["max_slippage"]),
+                            self.params["max_slippage"])
 
 
 class MeanReversion(Strategy):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from dtaosim.engine.jit import JIT, maximum, minimum, njit, sum_range
-from dtaosim.protocol.intents import MOVE, STAKE, UNSTAKE, IntentBatch
+from dtaosim.protocol.intents import STAKE, UNSTAKE, IntentBatch
 
 _NONE = np.zeros(0, dtype=np.int64)
 """No members or netuids (shared, read only)."""
@@ -213,7 +213,7 @@ def _merge_runs(accounts, kind_a, members_a, netuid_a, amount_a, limit_a, kind_b
 
 
 @njit(**JIT)
-def _chase(stake, accounts, price, apy, best, margin_factor, free_tao, min_stake, buy_limit):
+def _chase(stake, accounts, price, apy, best, margin_factor, free_tao, min_stake, buy_limit, sell_keep):
     n_rows, n_cols = stake.shape
     cap = 2 * accounts.shape[0]
     kind = np.empty(cap, np.int8)
@@ -237,8 +237,8 @@ def _chase(stake, accounts, price, apy, best, margin_factor, free_tao, min_stake
             if v > top:
                 top, current = v, c
         if top > 0.0 and current != best and apy[best] > apy[current] * margin_factor:
-            kind[k], account[k], netuid[k], dest[k] = MOVE, accounts[i], current, best
-            amount[k], limit[k], partial[k] = stake[a, current], np.nan, False
+            kind[k], account[k], netuid[k], dest[k] = UNSTAKE, accounts[i], current, -1
+            amount[k], limit[k], partial[k] = stake[a, current], price[current] * sell_keep, True
             k += 1
         free = free_tao[a]
         if free >= min_stake:
@@ -249,16 +249,18 @@ def _chase(stake, accounts, price, apy, best, margin_factor, free_tao, min_stake
 
 
 def chase_orders(stake: np.ndarray, accounts: np.ndarray, price: np.ndarray, apy: np.ndarray, best: int,
-                 margin: float, free_tao: np.ndarray, min_stake: float, buy_limit: float) -> IntentBatch:
-    """A :class:`YieldChaser`'s orders, account by account (``accounts`` in member order): move its
-    largest subnet position (by value at ``price``, TAO per alpha) to ``best`` when ``best``'s APY beats
-    that subnet's by ``margin``, then stake its free TAO into ``best`` (limit ``buy_limit``)."""
+                 margin: float, free_tao: np.ndarray, min_stake: float, buy_limit: float,
+                 max_slippage: float = 1.0) -> IntentBatch:
+    """A :class:`YieldChaser`'s orders, account by account (``accounts`` in member order): sell its
+    largest subnet position (by value at ``price``, TAO per alpha) when ``best``'s APY beats that subnet's
+    by ``margin``, stopping (partial fill) once the price has fallen by ``max_slippage``, and stake its free
+    TAO into ``best`` (limit ``buy_limit``, TAO per alpha).  The sale's TAO is staked at the next due tick."""
     if not (price.shape[0] == stake.shape[1] and apy.shape[0] >= stake.shape[1] and 0 <= best < apy.shape[0]
             and free_tao.shape[0] == stake.shape[0]):
         raise ValueError(f"price, apy, best: {price.shape[0]}, {apy.shape[0]} netuids, {best} is not allowed; "
                          f"expected {stake.shape[1]} netuids like stake, best one of apy's")
     *cols, bad = _chase(stake, np.asarray(accounts, dtype=np.int64), price, apy, int(best), 1.0 + margin, free_tao,
-                        float(min_stake), float(buy_limit))
+                        float(min_stake), float(buy_limit), 1.0 - float(max_slippage))
     if bad >= 0:
         raise IndexError(f"index {accounts[bad]} is out of bounds for axis 0 with size {stake.shape[0]}")
     return IntentBatch._trusted(*cols) if cols[0].size else IntentBatch.empty()

@@ -120,7 +120,7 @@ def test_group_decides_like_its_accounts_one_by_one(case):
         assert sorted(grouped, key=_key) == sorted(one_by_one, key=_key)
         kinds |= {type(it).__name__ for it in grouped}
         market.apply(grouped)
-    expected = {"passive": {"Stake"}, "momentum": {"Stake", "Unstake"}, "yield_chaser": {"Stake", "MoveStake"},
+    expected = {"passive": {"Stake"}, "momentum": {"Stake", "Unstake"}, "yield_chaser": {"Stake", "Unstake"},
                 "mean_reversion": {"Stake", "Unstake"}, "whale": {"Stake", "Unstake"},
                 "panic_seller": {"Stake", "Unstake"}, "root_staker": {"Stake"}, "arbitrageur": {"Stake", "Unstake"}}
     assert kinds >= expected[name], kinds
