@@ -18,7 +18,7 @@ import numpy as np
 
 # Threads of the parallel kernels wait asleep, not spinning, between parallel regions (unless the user says
 # otherwise): measured on 2 busy cores, GNU OpenMP's default spin-wait after each Yuma epoch took a core from
-# the single-threaded rest of the tick and slowed it 1.7-1.9x (benchmarks/README.md, "Threads").  Read by
+# the single-threaded rest of the tick and slowed it 1.7-1.9x (benchmarks/README.md, "Ensembles").  Read by
 # libgomp when numba first starts its OpenMP threads, so it must be set before the first parallel call.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
