@@ -276,7 +276,7 @@ def run_study(config: ExperimentConfig | dict | str | Path = EXPERIMENT, *, seed
     experiment's, 187 days to 2026-10-15); ``out``: where the runs are written (``<out>/<arm>/``; default a
     temporary folder removed at the end); ``executor``/``workers``: as :func:`dtaosim.sweep`.  On 2 cores a run
     of the default experiment takes about 45 s (measured with other work on the machine), so the default study
-    (32 runs) takes about 12 minutes; notebook 09 runs a smaller one.
+    (32 runs) takes about 12 minutes; notebook 10 runs a smaller one.
     """
     cfg = _experiment(config)
     spec = cfg.sweep or {}
