@@ -1,4 +1,4 @@
-"""Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim plot``,
+"""Command line: ``dtaosim run CONFIG --out DIR [--seeds N]``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim plot``,
 ``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim explore``.
 
 Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
@@ -26,6 +26,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from dtaosim.runs.runner import run
 
     out = check_output_folder(args.out, "--out")  # before the run: a run is not wasted on a bad --out
+    if args.seeds is not None or _has_ensemble_table(args.config):
+        return _cmd_run_ensemble(args, out)
     if args.profile:
         import cProfile
         import pstats
@@ -47,6 +49,41 @@ def _cmd_run(args: argparse.Namespace) -> int:
               f"-> {out}/ (series.parquet, prices.parquet, events.parquet, metadata.json, prices.png, "
               "timings.json)")
     return 0
+
+
+def _has_ensemble_table(path: str) -> bool:
+    from dtaosim.config import load_config
+
+    return load_config(path).ensemble is not None
+
+
+def _cmd_run_ensemble(args: argparse.Namespace, out: Path) -> int:
+    """``dtaosim run CONFIG --seeds N`` (or a config with ``[ensemble]``): N seeds, a fan chart, 5-95% bands."""
+    from dtaosim.analysis.plots import plot_fan, save_figure
+    from dtaosim.runs.ensemble import ensemble_paths, ensemble_summary, run_ensemble
+
+    if args.profile:
+        raise ConfigError("--profile: True is not allowed; it profiles one run, not an ensemble (drop --seeds)")
+    result = run_ensemble(args.config, args.seeds, out, seed=args.seed, workers=args.workers, quiet=args.quiet)
+    if result.n_ok:
+        paths = ensemble_paths(result)
+        bpd = _blocks_per_day(result.out)
+        save_figure(plot_fan(paths, title=f"sum of alpha prices, {result.n_ok} seeds", ylabel="TAO",
+                             blocks_per_day=bpd), result.out / "fan_sum_price.png")
+    if not args.quiet:
+        print(ensemble_summary(result).to_string(index=False))
+        print(f"{result.n_ok} runs ok, {result.n_failed} failed -> {result.out}/ (manifest.parquet, runs/, "
+              "fan_sum_price.png); one path is one draw, not a forecast: read the bands")
+    return 0 if result.n_failed == 0 else 1
+
+
+def _blocks_per_day(out: Path) -> int | None:
+    from dtaosim.runs.ensemble import run_folders
+
+    for folder in run_folders(out):
+        meta = json.loads((folder / "metadata.json").read_text())
+        return int((meta.get("regime_fields") or {}).get("blocks_per_day") or 0) or None
+    return None
 
 
 def _cmd_sweep(args: argparse.Namespace) -> int:
@@ -208,6 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_whole(0), default=None, help="override the config's seed (a whole number >= 0)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--profile", action="store_true", help="print where the time goes (cProfile, top 20)")
+    r.add_argument("--seeds", type=_whole(1), default=None,
+                   help="run an ensemble of N seeds (default: the config's [ensemble] seeds, else one run); "
+                        "--seed then seeds the ensemble")
+    r.add_argument("--workers", type=_whole(1), default=None, help="worker processes for --seeds (default: all cores)")
     r.set_defaults(func=_cmd_run)
     w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
     w.add_argument("config", help="experiment TOML file with a [sweep] table")

@@ -48,6 +48,8 @@ BASE: dict[str, Any] = {
     "record": {"every_ticks": 1},
     "root_claims": {"claim_interval_days": 7.0},
     "regime_schedule": [{"day": 0.05, "regime": "gate-2026-07"}],
+    # read by `dtaosim calibrate`, checked by every command ([ensemble] is not here: it would make `run` an ensemble)
+    "calibrate": {"parameters": {"agents[0].budget": [1.0, 20.0]}, "moments": ["price_median"]},
 }
 
 
@@ -272,10 +274,12 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("lifecycle", C.Lifecycle), ("lifecycle.max_lock", C.Distribution), ("miners", C.MinerEconomics),
     ("miners.cost_per_day", C.Distribution), ("validator_market", C.ValidatorMarket),
     ("fundamentals", C.Fundamentals), ("fundamentals.shocks.0", C.FundamentalShock), ("record", C.Record),
-    ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("", C.ExperimentConfig),
+    ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("ensemble", C.Ensemble),
+    ("calibrate", C.Calibrate), ("", C.ExperimentConfig),
 ]
 _NESTED = {"horizon", "network", "agents", "consensus", "validators", "owners", "lifecycle", "miners",
-           "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule"}
+           "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule",
+           "ensemble", "calibrate"}
 
 
 def _types(annotation: Any) -> set[Any]:
