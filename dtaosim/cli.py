@@ -1,5 +1,6 @@
-"""Command line: ``dtaosim run CONFIG --out DIR [--seeds N]``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim plot``,
-``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim explore``.
+"""Command line: ``dtaosim run CONFIG --out DIR [--seeds N]``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim
+validate``, ``dtaosim calibrate CONFIG``, ``dtaosim plot``, ``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim
+explore``.
 
 Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
 never a traceback.  The first run after an install says on stderr that it compiles the kernels.
@@ -105,6 +106,49 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{n} runs: {result.n_ok} ok ({result.skipped} already done), {result.n_failed} failed "
               f"-> {result.out}/ (manifest.parquet, runs/)")
     return 0 if result.n_failed == 0 else 1
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from dtaosim.runs.files import check_output_folder
+    from dtaosim.validation.validate import FULL, SMALL, Size, format_table, validate
+
+    out = check_output_folder(args.out, "--out") if args.out is not None else None
+    studies = tuple(args.study) if args.study else ("april", "launch")
+    base = FULL if args.full else SMALL
+    sizes = {s: Size(args.seeds or base[s].seeds, args.days if args.days is not None else base[s].days)
+             for s in studies}
+    configs = {k: v for k, v in (("april", args.april), ("launch", args.launch)) if v is not None}
+    if not args.quiet:
+        for s in studies:
+            print(f"{s}: {sizes[s].seeds} seeds x {sizes[s].days:g} days", file=sys.stderr)
+    table = validate(studies, sizes, configs, out, seed=args.seed, workers=args.workers, quiet=args.quiet)
+    print(format_table(table))
+    if out is not None:
+        from dtaosim.runs.files import atomic_write_bytes
+
+        text = table.to_csv(index=False).encode()
+        atomic_write_bytes(out / "validation.csv", lambda tmp: tmp.write_bytes(text))
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from dtaosim.runs.files import check_output_folder
+    from dtaosim.validation.calibrate import calibrate, format_fit, make_problem, write_parameter_file
+
+    target = Path(args.out)
+    if target.is_dir():
+        raise ConfigError(f"--out: {str(target)!r} is not allowed; it is a folder; expected a parameter file name "
+                          "such as calibrated.toml")
+    check_output_folder(target.parent, "--out")
+    make_problem(args.config)  # every refusal before the first run
+    fit = calibrate(args.config, executor=args.executor, workers=args.workers, design=args.design,
+                    maxiter=args.maxiter, seeds=args.seeds, jacobian=not args.no_se,
+                    progress=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_parameter_file(fit, target)
+    print(format_fit(fit))
+    print(f"-> {target} (include it: include = [\"{target.name}\"])")
+    return 0
 
 
 def _not_a_run(folder: Path, why: str) -> ConfigError:
@@ -261,6 +305,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads per run (default: cores // workers, so that workers x threads <= cores)")
     w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     w.set_defaults(func=_cmd_sweep)
+    va = sub.add_parser("validate", help="run the April 2026 and launch studies as ensembles and print, per fact, "
+                        "the target, the simulated median with its 5-95%% band, pass/fail, fit or prediction",
+                        description="Default size (small, a check of minutes on 2 cores, not a result): 4 seeds x "
+                        "14 days (April 2026) and 4 seeds x 15 days (launch). --full: 100 seeds x 150 days and "
+                        "100 seeds x 245 days (hours on many cores; use --workers).")
+    va.add_argument("--study", action="append", choices=("april", "launch"), default=None,
+                    help="a study to run (repeatable; default both)")
+    va.add_argument("--full", action="store_true", help="the full size (100 seeds; 150 and 245 days)")
+    va.add_argument("--seeds", type=_whole(1), default=None, help="seeds per study (overrides the size)")
+    va.add_argument("--days", type=float, default=None, help="days per run (overrides the size)")
+    va.add_argument("--seed", type=_whole(0), default=None, help="the ensembles' seed (default: the configs')")
+    va.add_argument("--april", default=None, help="the April study's config (default: the bundled one)")
+    va.add_argument("--launch", default=None, help="the launch study's config (default: the bundled one)")
+    va.add_argument("--out", default=None, help="keep the runs and validation.csv here (default: discarded)")
+    va.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
+    va.add_argument("--quiet", action="store_true", help="no progress bars")
+    va.set_defaults(func=_cmd_validate)
+    ca = sub.add_parser("calibrate", help="fit a config's [calibrate] parameters to target moments (method of "
+                        "simulated moments, scipy) and write a parameter file experiments include",
+                        description="The size is the config's [calibrate] table (design, seeds, maxiter) and its "
+                        "horizon. Reduced size (finishes on 2 cores within an hour): experiments/calibrate-april.toml "
+                        "as shipped (8 design points x 4 seeds, 10 iterations, 14 days). Full size: design = 64, "
+                        "seeds = 20, maxiter = 100, 150 days, with --executor dask on a cluster.")
+    ca.add_argument("config", help="experiment TOML file with a [calibrate] table")
+    ca.add_argument("--out", default="calibrated.toml", help="the parameter file (default: calibrated.toml)")
+    ca.add_argument("--design", type=_whole(1), default=None, help="initial design points (default: the table's)")
+    ca.add_argument("--maxiter", type=_whole(0), default=None, help="optimizer iterations (default: the table's)")
+    ca.add_argument("--seeds", type=_whole(1), default=None, help="seeds per candidate (default: the table's)")
+    ca.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                    help="where runs execute (default: processes)")
+    ca.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
+    ca.add_argument("--no-se", action="store_true", help="skip the parameters' standard errors (2 x parameters "
+                    "fewer candidates)")
+    ca.add_argument("--quiet", action="store_true", help="no progress lines")
+    ca.set_defaults(func=_cmd_calibrate)
     pl = sub.add_parser("plot", help="write the standard plots of a run folder and an index.html")
     pl.add_argument("results", help="a folder written by `dtaosim run --out`")
     pl.add_argument("--out", default="plots", help="output folder (default: plots)")
