@@ -121,11 +121,12 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if not args.quiet:
         for s in studies:
             print(f"{s}: {sizes[s].seeds} seeds x {sizes[s].days:g} days", file=sys.stderr)
-    table = validate(studies, sizes, configs, out, seed=args.seed, workers=args.workers, quiet=args.quiet)
+    table = validate(studies, sizes, configs, seed=args.seed, workers=args.workers)
     print(format_table(table))
     if out is not None:
         from dtaosim.runs.files import atomic_write_bytes
 
+        out.mkdir(parents=True, exist_ok=True)
         text = table.to_csv(index=False).encode()
         atomic_write_bytes(out / "validation.csv", lambda tmp: tmp.write_bytes(text))
     return 0
@@ -318,9 +319,9 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--seed", type=_whole(0), default=None, help="the ensembles' seed (default: the configs')")
     va.add_argument("--april", default=None, help="the April study's config (default: the bundled one)")
     va.add_argument("--launch", default=None, help="the launch study's config (default: the bundled one)")
-    va.add_argument("--out", default=None, help="keep the runs and validation.csv here (default: discarded)")
+    va.add_argument("--out", default=None, help="write validation.csv into this folder (default: print only)")
     va.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
-    va.add_argument("--quiet", action="store_true", help="no progress bars")
+    va.add_argument("--quiet", action="store_true", help="no size line on stderr")
     va.set_defaults(func=_cmd_validate)
     ca = sub.add_parser("calibrate", help="fit a config's [calibrate] parameters to target moments (method of "
                         "simulated moments, scipy) and write a parameter file experiments include",

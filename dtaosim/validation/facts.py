@@ -133,6 +133,11 @@ def row_index(result: RunResult, at: str) -> int:
     return i
 
 
+def n_netuids(result: RunResult) -> int:
+    """One more than the largest netuid the run recorded (arrays indexed by netuid)."""
+    return int(max(result.frames["price"].columns)) + 1
+
+
 @dataclasses.dataclass
 class Row:
     """One recorded row of a run: the cross-section of its subnets there."""
@@ -141,8 +146,17 @@ class Row:
     i: int
 
     def values(self, name: str) -> np.ndarray:
-        """A per-netuid series at this row, every netuid (0 is root)."""
-        return frame(self.result, name).iloc[self.i].to_numpy(dtype=float)
+        """A per-netuid series at this row, indexed by netuid (0 is root; 0 where the run has no such column:
+        a run read back from its files keeps no root column)."""
+        row = frame(self.result, name).iloc[self.i]
+        out = np.zeros(n_netuids(self.result))
+        out[row.index.to_numpy(dtype=np.int64)] = row.to_numpy(dtype=float)
+        return out
+
+    @property
+    def has_root(self) -> bool:
+        """Whether the run recorded root (netuid 0): an in-memory result does, one read back from its files not."""
+        return 0 in frame(self.result, "pool_tao").columns
 
     @property
     def block(self) -> int:
@@ -168,7 +182,7 @@ def _row(result: RunResult, at: str) -> Row:
 def registration_blocks(result: RunResult, row: Row) -> np.ndarray:
     """The block each netuid's subnet was registered at, as of ``row`` (NaN where none): the snapshot's
     registration blocks (or a synthetic network's age), then the run's own registrations (``events``)."""
-    n = result.frames["price"].shape[1]
+    n = n_netuids(result)
     reg = np.full(n, np.nan)
     cfg = result.metadata.get("config") or {}
     net = cfg.get("network") or {}
@@ -355,6 +369,8 @@ def emission_top10(row: Row) -> float:
 @_cross_section("root_to_pool_tao")
 def root_to_pool_tao(row: Row) -> float:
     """Fact 34: root TAO (netuid 0's pool TAO, the root stake) over the sum of the subnets' pool TAO."""
+    if not row.has_root:
+        raise NotMeasured("the run has no root column (a run read back from its files)")
     depth = row.values("pool_tao")
     total = float(depth[row.existing].sum())
     if total <= 0:
@@ -468,7 +484,8 @@ def launch_min_sum_price(result: RunResult) -> float:
 def launch_max_price_14d(result: RunResult) -> float:
     """Fact 14: the highest alpha price from the first tick after the launch to day 14 (TAO per alpha)."""
     d = _launch_days(result, LAUNCH_WINDOW_DAYS)
-    prices = result.frames["price"].to_numpy(dtype=float)[:, 1:]
+    price = result.frames["price"]
+    prices = price.loc[:, price.columns != 0].to_numpy(dtype=float)
     return float(prices[(d > 0) & (d <= LAUNCH_WINDOW_DAYS + 1e-9)].max())
 
 

@@ -5,10 +5,10 @@ The studies (bundled configs, ``dtaosim/data/study-*.toml``):
 * ``april``: the network of the 2026-04-11 snapshot along the chain's dated regimes (``regime = "chain"``);
 * ``launch``: the launch of 13 Feb 2025, 64 subnets at 1 TAO : 1 alpha (as ``experiments/launch-2025.toml``).
 
-Each study runs as an ensemble (:func:`dtaosim.runs.ensemble.run_ensemble`: one point, ``seeds`` runs); each
-fact of the catalogue (:mod:`dtaosim.validation.catalogue`) is measured on every run
-(:func:`dtaosim.validation.facts.measure`) and summarised by its median and 5-95% band over the runs
-(:func:`dtaosim.runs.bands.band`).  Verdicts:
+Each study runs as an ensemble (the seeds of ``dtaosim run --seeds``: run ``r`` seeded ``SeedSequence(seed,
+spawn_key=(1, 0, r))``) in worker processes; each fact of the catalogue (:mod:`dtaosim.validation.catalogue`) is
+measured on every run in the worker, in memory (root included, no files; :func:`dtaosim.validation.facts.measure`)
+and summarised by its median and 5-95% band over the runs (:func:`dtaosim.runs.bands.band`).  Verdicts:
 
 * ``pass``: the band meets the fact's acceptance interval (:meth:`Fact.accepts`); ``fail`` otherwise;
 * ``not measured``: fewer than half the runs could measure it (a series the runs do not record, such as the
@@ -26,21 +26,20 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from dtaosim.config import included_files, load_config
 from dtaosim.errors import ConfigError
 from dtaosim.runs.bands import DEFAULT_BAND, FewRunsWarning, band
-from dtaosim.runs.ensemble import run_ensemble, run_folders
-from dtaosim.runs.results import RunResult, load_run
+from dtaosim.runs.results import RunResult
 from dtaosim.validation.catalogue import STUDIES, Fact, facts_of, load_facts
-from dtaosim.validation.facts import measure
+from dtaosim.validation.facts import Measurement, measure
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 STUDY_FILES: dict[str, Path] = {"april": DATA / "study-april-2026.toml", "launch": DATA / "study-launch-2025.toml"}
@@ -90,10 +89,12 @@ def verdict(fact: Fact, values: Sequence[float], quantiles: tuple[float, float] 
     return b, "pass" if fact.accepts(b["lo"], b["hi"]) else "fail"
 
 
-def validation_table(results: Mapping[str, Sequence[RunResult]], facts: Iterable[Fact] | None = None,
+def validation_table(results: Mapping[str, Sequence[RunResult | Mapping[str, Measurement]]],
+                     facts: Iterable[Fact] | None = None,
                      fitted: Mapping[str, set[str]] | None = None,
                      quantiles: tuple[float, float] = DEFAULT_BAND) -> pd.DataFrame:
-    """Per fact of ``facts`` (default: the catalogue) whose study is in ``results`` (study -> its runs): the
+    """Per fact of ``facts`` (default: the catalogue) whose study is in ``results`` (study -> its runs, each a
+    :class:`RunResult` or its facts already measured, ``{name: Measurement}``): the
     target, the simulated median and band (``lo``, ``hi``) over the runs that measured it (``n``), the verdict,
     ``kind`` (``fit`` when the fact is in ``fitted[study]``, else ``prediction``) and a note (why a fact is not
     measured).  Columns: :data:`COLUMNS`; units those of each fact (``unit``)."""
@@ -102,7 +103,7 @@ def validation_table(results: Mapping[str, Sequence[RunResult]], facts: Iterable
     for f in load_facts() if facts is None else facts:
         if f.study not in results:
             continue
-        ms = [measure(f, r) for r in results[f.study]]
+        ms = [r[f.name] if isinstance(r, Mapping) and f.name in r else measure(f, r) for r in results[f.study]]
         b, v = verdict(f, [m.value if m.measured else math.nan for m in ms], quantiles)
         reasons = sorted({m.reason for m in ms if not m.measured})
         rows.append({"study": f.study, "fact": f.fact, "name": f.name, "title": f.title, "unit": f.unit,
@@ -125,36 +126,59 @@ def study_config(study: str, config: str | Path | None = None, days: float | Non
     return data
 
 
-def run_study(study: str, seeds: int, days: float | None = None, config: str | Path | None = None,
-              out: str | Path | None = None, *, seed: int | None = None, workers: int | None = None,
-              executor: str = "processes", quiet: bool = True) -> list[RunResult]:
-    """Run ``study`` as an ensemble of ``seeds`` runs of ``days`` days into ``out`` (a sweep folder; default a
-    temporary one, removed) and return the finished runs' results."""
+def measure_run(job: tuple[dict, int, int, tuple[Fact, ...], int | None]) -> dict[str, Measurement]:
+    """Run ``r`` of a study's ensemble (``(config, seed, r, facts, threads)``; seeded as run ``r`` of a
+    one-point ensemble seeded ``seed``) and measure ``facts`` on it, in memory (root included)."""
+    from dtaosim.engine.jit import set_threads
+    from dtaosim.runs.runner import run
+
+    config, seed, r, facts, threads = job
+    if threads is not None:
+        set_threads(threads)
+    result = run(config, seed=np.random.SeedSequence(seed, spawn_key=(1, 0, r)),
+                 exogenous_seed=np.random.SeedSequence(seed, spawn_key=(0, r)))
+    return {f.name: measure(f, result) for f in facts}
+
+
+def run_study(study: str, seeds: int, days: float | None = None, config: str | Path | None = None, *,
+              seed: int | None = None, workers: int | None = None, executor: str = "processes",
+              facts: Sequence[Fact] | None = None) -> list[dict[str, Measurement]]:
+    """Run ``study`` as an ensemble of ``seeds`` runs of ``days`` days (the seeds of ``dtaosim run --seeds``)
+    and measure its facts on each run (``facts``, default the catalogue's of the study); one dict per run."""
     data = study_config(study, config, days)
-    if out is None:
-        with tempfile.TemporaryDirectory(prefix=f"dtaosim-validate-{study}-") as d:
-            return run_study(study, seeds, days, config, Path(d) / study, seed=seed, workers=workers,
-                             executor=executor, quiet=quiet)
-    res = run_ensemble(data, seeds, out, seed=seed, executor=executor, workers=workers, quiet=quiet)
-    return [load_run(f) for f in run_folders(res)]
+    seed = int(data["seed"] if seed is None else seed)
+    facts = tuple(facts_of(study) if facts is None else facts)
+    jobs = [(data, seed, r, facts, 1 if executor != "serial" else None) for r in range(int(seeds))]
+    if executor == "serial":
+        return [measure_run(j) for j in jobs]
+    if executor != "processes":
+        raise ConfigError(f"executor: {executor!r} is not allowed; allowed: serial, processes")
+    from dtaosim.runs.sweep import _default_workers, _process_executor
+
+    pool, close = _process_executor(min(workers or _default_workers(), len(jobs)))
+    try:
+        out = list(pool.map(measure_run, jobs))
+    except BaseException:
+        close(True)
+        raise
+    close(False)
+    return out
 
 
 def validate(studies: Sequence[str] = STUDIES, sizes: Mapping[str, Size] | None = None,
-             configs: Mapping[str, str | Path] | None = None, out: str | Path | None = None, *,
-             seed: int | None = None, workers: int | None = None, executor: str = "processes",
-             quiet: bool = True) -> pd.DataFrame:
+             configs: Mapping[str, str | Path] | None = None, *, seed: int | None = None,
+             workers: int | None = None, executor: str = "processes") -> pd.DataFrame:
     """Run each study's ensemble (``sizes``, default :data:`SMALL`; ``configs``: a study's config instead of the
     bundled one) and return :func:`validation_table` (fit or prediction from the configs' included ``[fit]``
-    tables).  ``out``: a folder keeping each study's runs (``out/<study>/``)."""
+    tables)."""
     sizes = {**SMALL, **(sizes or {})}
     configs = dict(configs or {})
-    results: dict[str, list[RunResult]] = {}
+    results: dict[str, list[dict[str, Measurement]]] = {}
     fitted: dict[str, set[str]] = {}
     for study in studies:
-        where = None if out is None else Path(out) / study
         size = sizes[study]
-        results[study] = run_study(study, size.seeds, size.days, configs.get(study), where, seed=seed,
-                                   workers=workers, executor=executor, quiet=quiet)
+        results[study] = run_study(study, size.seeds, size.days, configs.get(study), seed=seed, workers=workers,
+                                   executor=executor)
         fitted[study] = fitted_moments(configs.get(study, STUDY_FILES[study]))
     return validation_table(results, None, fitted)
 
@@ -179,5 +203,6 @@ def format_table(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-__all__ = ["FULL", "SMALL", "STUDY_FILES", "Size", "facts_of", "fitted_moments", "format_table", "run_study",
+__all__ = ["FULL", "SMALL", "STUDY_FILES", "Size", "facts_of", "fitted_moments", "format_table", "measure_run",
+           "run_study",
            "study_config", "validate", "validation_table", "verdict"]

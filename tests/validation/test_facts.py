@@ -103,3 +103,16 @@ def test_launch_window_statistics():
     r = _run([p0, p1, p2], [D] * 3, [A] * 3, [OUT] * 3)
     assert measure("launch_max_price_14d", r).value == 6.0
     assert measure("launch_min_sum_price", r).value == pytest.approx(2.5)  # min over days >= 1 of 6.8 and 2.5
+
+
+def test_a_run_read_back_from_its_files_measures_the_same_but_has_no_root(tmp_path):
+    from dtaosim.runs.results import load_run
+    from dtaosim.runs.runner import run
+
+    r = run({"name": "t", "seed": 2, "horizon": {"days": 1}, "network": {"n_subnets": 5, "root_stake": 5e4}})
+    back = load_run(r.save(tmp_path / "run"))
+    assert 0 in r.frames["pool_tao"].columns and 0 not in back.frames["pool_tao"].columns
+    for name in ("price_median", "pool_tao_gini", "alpha_market_cap_sum", "emission_hhi"):
+        assert measure(name, back).value == pytest.approx(measure(name, r).value, rel=1e-12), name
+    assert measure("root_to_pool_tao", r).value == pytest.approx(5e4 / r.frames["pool_tao"].iloc[-1, 1:].sum())
+    assert measure("root_to_pool_tao", back).reason == "the run has no root column (a run read back from its files)"

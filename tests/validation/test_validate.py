@@ -4,6 +4,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dtaosim.cli import main
@@ -11,7 +12,14 @@ from dtaosim.errors import ConfigError
 from dtaosim.runs.runner import run
 from dtaosim.validation.catalogue import fact_by_name
 from dtaosim.validation.facts import measure
-from dtaosim.validation.validate import STUDY_FILES, format_table, study_config, validation_table, verdict
+from dtaosim.validation.validate import (
+    STUDY_FILES,
+    format_table,
+    run_study,
+    study_config,
+    validation_table,
+    verdict,
+)
 
 TINY = {"name": "tiny", "seed": 3, "horizon": {"days": 2}, "network": {"n_subnets": 5},
         "agents": [{"strategy": "momentum", "count": 10, "budget": {"median": 100.0, "sigma": 1.0}}]}
@@ -81,5 +89,10 @@ def test_cli_validate_one_study_small(tmp_path, capsys):
     assert rc == 0
     text = capsys.readouterr().out
     assert "launch_max_price_14d" in text and "of 3 facts" in text and "price_median" not in text
-    assert (out / "validation.csv").is_file() and (out / "launch" / "runs").is_dir()
+    table = pd.read_csv(out / "validation.csv")
+    assert list(table["name"]) == ["launch_min_sum_price", "launch_max_price_14d", "launch_p10_price_day14"]
+    assert (table["n"] == 2).all() and set(table["verdict"]) <= {"pass", "fail"}
+    # the workers measure what a run in this process measures, run by run (the ensemble's seeds)
+    direct = run_study("launch", 2, config=cfg, executor="serial")
+    assert table["median"].iloc[1] == pytest.approx(np.median([d["launch_max_price_14d"].value for d in direct]))
     assert main(["validate", "--days", "nan", "--study", "launch", "--launch", str(cfg)]) == 2
