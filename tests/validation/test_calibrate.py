@@ -113,3 +113,14 @@ def test_cli_calibrate_writes_the_parameter_file(tmp_path, capsys):
     assert 10.0 <= tomllib.loads(out.read_text())["set"]["agents[0].budget.median"] <= 100.0
     assert main(["calibrate", str(cfg), "--out", str(tmp_path)]) == 2  # a folder is not a parameter file
     assert "is a folder" in capsys.readouterr().err
+
+
+def test_the_shipped_april_calibration_reads_and_includes_the_study():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "experiments" / "calibrate-april.toml"
+    p = make_problem(path)
+    assert p.base["network"]["initial_state"] == "snapshot:2026-04-11" and p.base["horizon"]["days"] == 14
+    assert p.paths == ["agents[0].budget.median", "agents[1].params.threshold"] and p.log.all()
+    assert (p.seeds, p.spec.design, p.spec.maxiter) == (4, 8, 10)
+    assert [m.name for m in p.moments][:2] == ["price_median", "log10_price_sd"]
