@@ -835,3 +835,24 @@ def test_how_many_malformed_cases():
     n = (len(FILE_CASES) + len(TOP_LEVEL) + len(FIELD_CASES) + len(PARAM_CASES) + len(RANGE_CASES) + len(CROSS)
          + len(OVERRIDES) + len(SWEEPS) + len(CLI_IDS) + len(PLOT_FOLDERS) + len(SUBPROCESS_CASES) + len(ITEMS))
     assert n > 900, n
+
+
+# ---------------------------------------------------------------------------------------------- include and [set]
+INCLUDE_CASES = [
+    ('include = "p.toml"\n', 'include: \'p.toml\' is not allowed; expected a list of file names'),
+    ("include = [1]\n", "include[0]: 1 is not allowed; expected a file name"),
+    ('include = ["missing.toml"]\n', "include[0]: 'missing.toml' is not allowed; no such file"),
+    ('include = ["bad.toml"]\n', "include[0]: 'bad.toml' is not allowed; the includes form a cycle"),
+    ("set = 3\n", "set: 3 is not allowed; expected a table of dotted field paths"),
+    ('[set]\n"agents[7].count" = 1\n', "set.agents[7].count: 1 is not allowed; index 7 is out of range"),
+    ('[set]\n"seed.deeper" = 1\n', "set.seed.deeper: 1 is not allowed; seed is a single value"),
+    ('[set]\n"9lives" = 1\n', "set.9lives: 1 is not allowed; the name is not a dotted field path"),
+    ('[set]\n"horizon.days" = nan\n', "horizon.days: nan is not allowed"),
+    ('[set]\n"network.n_subnets" = -3\n', "network.n_subnets: -3 is not allowed"),
+]
+
+
+@pytest.mark.parametrize(("extra", "needle"), INCLUDE_CASES, ids=[c[1].split(":")[0] for c in INCLUDE_CASES])
+def test_include_and_set_are_refused_in_one_line(tmp_path, capsys, extra, needle):
+    text = toml_dumps(BASE)
+    refused_run(tmp_path, capsys, extra + text if extra.startswith(("include", "set =")) else text + extra, needle)

@@ -79,3 +79,21 @@ def test_cli_run_seeds_writes_runs_and_a_fan_chart(tmp_path, capsys):
     assert main(["run", str(cfg), "--out", str(tmp_path / "out2"), "--quiet", "--workers", "1"]) == 0
     assert len(run_folders(tmp_path / "out2")) == 2
     assert main(["run", str(cfg), "--out", str(tmp_path / "o3"), "--seeds", "0"]) == 2
+
+
+def test_fan_chart_draws_a_target_band():
+    import pandas as pd
+
+    from dtaosim.analysis.plots import plot_fan
+
+    paths = pd.DataFrame(np.arange(12.0).reshape(4, 3), index=pd.Index([0, 360, 720, 1080], name="block"))
+    ax = plot_fan(paths, target=(2.0, 5.0), target_label="fact 15", blocks_per_day=7200).axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else \
+        [h.get_label() for h in ax.get_children()]
+    assert "fact 15" in labels and "5-95% of 3 runs" in labels
+    span = next(p for p in ax.patches if p.get_label() == "fact 15")
+    if hasattr(span, "get_height"):  # a Rectangle (matplotlib >= 3.9)
+        ys = [span.get_y(), span.get_y() + span.get_height()]
+    else:  # a Polygon
+        ys = list(np.asarray(span.get_xy())[:, 1])
+    assert (min(ys), max(ys)) == (2.0, 5.0)

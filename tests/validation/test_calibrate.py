@@ -124,3 +124,13 @@ def test_the_shipped_april_calibration_reads_and_includes_the_study():
     assert p.paths == ["agents[0].budget.median", "agents[1].params.threshold"] and p.log.all()
     assert (p.seeds, p.spec.design, p.spec.maxiter) == (4, 8, 10)
     assert [m.name for m in p.moments][:2] == ["price_median", "log10_price_sd"]
+
+
+def test_cli_calibrate_without_a_table_is_one_line(tmp_path, capsys):
+    cfg = tmp_path / "none.toml"
+    cfg.write_text('name = "x"\n')
+    assert main(["calibrate", str(cfg), "--out", str(tmp_path / "p.toml")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["dtaosim: error: none.toml: calibrate: None is not allowed; expected a [calibrate] table with "
+                   "parameters and moments"]
+    assert not (tmp_path / "p.toml").exists()
