@@ -142,7 +142,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
                           "such as calibrated.toml")
     check_output_folder(target.parent, "--out")
     make_problem(args.config)  # every refusal before the first run
-    fit = calibrate(args.config, executor=args.executor, workers=args.workers, design=args.design,
+    if args.scheduler is not None and args.executor != "dask":
+        raise ConfigError(f"--scheduler: {args.scheduler!r} is not allowed; a scheduler address is for --executor "
+                          f"dask (got --executor {args.executor})")
+    fit = calibrate(args.config, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                    design=args.design,
                     maxiter=args.maxiter, seeds=args.seeds, jacobian=not args.no_se,
                     progress=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True))
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -337,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
                     help="where runs execute (default: processes)")
     ca.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
+    ca.add_argument("--scheduler", default=None, help="dask scheduler address for --executor dask (default: a "
+                    "local cluster)")
     ca.add_argument("--no-se", action="store_true", help="skip the parameters' standard errors (2 x parameters "
                     "fewer candidates)")
     ca.add_argument("--quiet", action="store_true", help="no progress lines")

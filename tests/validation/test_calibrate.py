@@ -134,3 +134,13 @@ def test_cli_calibrate_without_a_table_is_one_line(tmp_path, capsys):
     assert err == ["dtaosim: error: none.toml: calibrate: None is not allowed; expected a [calibrate] table with "
                    "parameters and moments"]
     assert not (tmp_path / "p.toml").exists()
+
+
+def test_candidates_give_the_same_moments_serial_and_on_dask():
+    pytest.importorskip("dask.distributed")
+    p = make_problem({**BASE, "horizon": {"days": 1}, "calibrate": _table(seeds=2)})
+    with Evaluator(p, "serial") as ev:
+        serial = ev.moments([_u(TRUTH)])[0]
+    with Evaluator(p, "dask", workers=1) as ev:
+        on_dask = ev.moments([_u(TRUTH)])[0]
+    np.testing.assert_array_equal(serial, on_dask)
