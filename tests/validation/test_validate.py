@@ -14,6 +14,7 @@ from dtaosim.validation.catalogue import fact_by_name
 from dtaosim.validation.facts import measure
 from dtaosim.validation.validate import (
     STUDY_FILES,
+    fitted_moments,
     format_table,
     run_study,
     study_config,
@@ -96,3 +97,17 @@ def test_cli_validate_one_study_small(tmp_path, capsys):
     direct = run_study("launch", 2, config=cfg, executor="serial")
     assert table["median"].iloc[1] == pytest.approx(np.median([d["launch_max_price_14d"].value for d in direct]))
     assert main(["validate", "--days", "nan", "--study", "launch", "--launch", str(cfg)]) == 2
+
+
+def test_the_calibrated_april_experiment_marks_its_moments_fit():
+    from pathlib import Path
+
+    from dtaosim.config import load_config
+
+    exp = Path(__file__).resolve().parents[2] / "experiments" / "april-2026-calibrated.toml"
+    assert fitted_moments(exp) == {"price_median", "log10_price_sd", "pool_tao_gini", "young_pool_alpha_share",
+                                   "emission_gini"}
+    cfg = load_config(exp)
+    assert cfg.network.initial_state == "snapshot:2026-04-11" and cfg.horizon.days == 150
+    assert cfg.agents[1].params["threshold"] == pytest.approx(0.008085344827335172)
+    assert fitted_moments(STUDY_FILES["april"]) == set()
