@@ -72,7 +72,14 @@ def _cmd_run_ensemble(args: argparse.Namespace, out: Path) -> int:
         save_figure(plot_fan(paths, title=f"sum of alpha prices, {result.n_ok} seeds", ylabel="TAO",
                              blocks_per_day=bpd), result.out / "fan_sum_price.png")
     if not args.quiet:
-        print(ensemble_summary(result).to_string(index=False))
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            summary = ensemble_summary(result)
+        for w in caught:  # too few runs for the band: one line, not a warning with its source line
+            print(f"dtaosim: warning: {w.message}", file=sys.stderr)
+        print(summary.to_string(index=False))
         print(f"{result.n_ok} runs ok, {result.n_failed} failed -> {result.out}/ (manifest.parquet, runs/, "
               "fan_sum_price.png); one path is one draw, not a forecast: read the bands")
     return 0 if result.n_failed == 0 else 1

@@ -70,8 +70,10 @@ def test_cli_run_seeds_writes_runs_and_a_fan_chart(tmp_path, capsys):
                    'external_tao = 10000.0\n[[agents]]\nstrategy = "passive"\ncount = 2\nbudget = 20.0\n')
     out = tmp_path / "out"
     assert main(["run", str(cfg), "--out", str(out), "--seeds", "2", "--workers", "1"]) == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert "final_sum_price" in text and "2 runs ok" in text and "not a forecast" in text
+    assert "dtaosim: warning: SweepResult.summary: a 5-95% band from 2 runs: at least 20 are needed" in captured.err
     assert (out / "fan_sum_price.png").stat().st_size > 1000
     assert len(run_folders(out)) == 2
     # an [ensemble] table does the same without --seeds
