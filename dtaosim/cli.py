@@ -1,5 +1,6 @@
-"""Command line: ``dtaosim run CONFIG --out DIR``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim plot``,
-``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim explore``.
+"""Command line: ``dtaosim run CONFIG --out DIR [--seeds N]``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim
+validate``, ``dtaosim calibrate CONFIG``, ``dtaosim plot``, ``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim
+explore``.
 
 Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
 never a traceback.  The first run after an install says on stderr that it compiles the kernels.
@@ -26,6 +27,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from dtaosim.runs.runner import run
 
     out = check_output_folder(args.out, "--out")  # before the run: a run is not wasted on a bad --out
+    if args.seeds is not None or _has_ensemble_table(args.config):
+        return _cmd_run_ensemble(args, out)
     if args.profile:
         import cProfile
         import pstats
@@ -49,6 +52,48 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _has_ensemble_table(path: str) -> bool:
+    from dtaosim.config import load_config
+
+    return load_config(path).ensemble is not None
+
+
+def _cmd_run_ensemble(args: argparse.Namespace, out: Path) -> int:
+    """``dtaosim run CONFIG --seeds N`` (or a config with ``[ensemble]``): N seeds, a fan chart, 5-95% bands."""
+    from dtaosim.analysis.plots import plot_fan, save_figure
+    from dtaosim.runs.ensemble import ensemble_paths, ensemble_summary, run_ensemble
+
+    if args.profile:
+        raise ConfigError("--profile: True is not allowed; it profiles one run, not an ensemble (drop --seeds)")
+    result = run_ensemble(args.config, args.seeds, out, seed=args.seed, workers=args.workers, quiet=args.quiet)
+    if result.n_ok:
+        paths = ensemble_paths(result)
+        bpd = _blocks_per_day(result.out)
+        save_figure(plot_fan(paths, title=f"sum of alpha prices, {result.n_ok} seeds", ylabel="TAO",
+                             blocks_per_day=bpd), result.out / "fan_sum_price.png")
+    if not args.quiet:
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            summary = ensemble_summary(result)
+        for w in caught:  # too few runs for the band: one line, not a warning with its source line
+            print(f"dtaosim: warning: {w.message}", file=sys.stderr)
+        print(summary.to_string(index=False))
+        print(f"{result.n_ok} runs ok, {result.n_failed} failed -> {result.out}/ (manifest.parquet, runs/, "
+              "fan_sum_price.png); one path is one draw, not a forecast: read the bands")
+    return 0 if result.n_failed == 0 else 1
+
+
+def _blocks_per_day(out: Path) -> int | None:
+    from dtaosim.runs.ensemble import run_folders
+
+    for folder in run_folders(out):
+        meta = json.loads((folder / "metadata.json").read_text())
+        return int((meta.get("regime_fields") or {}).get("blocks_per_day") or 0) or None
+    return None
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from dtaosim.runs.files import check_output_folder
     from dtaosim.runs.sweep import sweep
@@ -68,6 +113,54 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
         print(f"{n} runs: {result.n_ok} ok ({result.skipped} already done), {result.n_failed} failed "
               f"-> {result.out}/ (manifest.parquet, runs/)")
     return 0 if result.n_failed == 0 else 1
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from dtaosim.runs.files import check_output_folder
+    from dtaosim.validation.validate import FULL, SMALL, Size, format_table, validate
+
+    out = check_output_folder(args.out, "--out") if args.out is not None else None
+    studies = tuple(args.study) if args.study else ("april", "launch")
+    base = FULL if args.full else SMALL
+    sizes = {s: Size(args.seeds or base[s].seeds, args.days if args.days is not None else base[s].days)
+             for s in studies}
+    configs = {k: v for k, v in (("april", args.april), ("launch", args.launch)) if v is not None}
+    if not args.quiet:
+        for s in studies:
+            print(f"{s}: {sizes[s].seeds} seeds x {sizes[s].days:g} days", file=sys.stderr)
+    table = validate(studies, sizes, configs, seed=args.seed, workers=args.workers)
+    print(format_table(table))
+    if out is not None:
+        from dtaosim.runs.files import atomic_write_bytes
+
+        out.mkdir(parents=True, exist_ok=True)
+        text = table.to_csv(index=False).encode()
+        atomic_write_bytes(out / "validation.csv", lambda tmp: tmp.write_bytes(text))
+    return 0
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from dtaosim.runs.files import check_output_folder
+    from dtaosim.validation.calibrate import calibrate, format_fit, make_problem, write_parameter_file
+
+    target = Path(args.out)
+    if target.is_dir():
+        raise ConfigError(f"--out: {str(target)!r} is not allowed; it is a folder; expected a parameter file name "
+                          "such as calibrated.toml")
+    check_output_folder(target.parent, "--out")
+    make_problem(args.config)  # every refusal before the first run
+    if args.scheduler is not None and args.executor != "dask":
+        raise ConfigError(f"--scheduler: {args.scheduler!r} is not allowed; a scheduler address is for --executor "
+                          f"dask (got --executor {args.executor})")
+    fit = calibrate(args.config, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
+                    design=args.design,
+                    maxiter=args.maxiter, seeds=args.seeds, jacobian=not args.no_se,
+                    progress=None if args.quiet else lambda line: print(line, file=sys.stderr, flush=True))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    write_parameter_file(fit, target)
+    print(format_fit(fit))
+    print(f"-> {target} (include it: include = [\"{target.name}\"])")
+    return 0
 
 
 def _not_a_run(folder: Path, why: str) -> ConfigError:
@@ -212,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--seed", type=_whole(0), default=None, help="override the config's seed (a whole number >= 0)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     r.add_argument("--profile", action="store_true", help="print where the time goes (cProfile, top 20)")
+    r.add_argument("--seeds", type=_whole(1), default=None,
+                   help="run an ensemble of N seeds (default: the config's [ensemble] seeds, else one run); "
+                        "--seed then seeds the ensemble")
+    r.add_argument("--workers", type=_whole(1), default=None, help="worker processes for --seeds (default: all cores)")
     r.set_defaults(func=_cmd_run)
     w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
     w.add_argument("config", help="experiment TOML file with a [sweep] table")
@@ -224,6 +321,43 @@ def build_parser() -> argparse.ArgumentParser:
                    help="threads per run (default: cores // workers, so that workers x threads <= cores)")
     w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     w.set_defaults(func=_cmd_sweep)
+    va = sub.add_parser("validate", help="run the April 2026 and launch studies as ensembles and print, per fact, "
+                        "the target, the simulated median with its 5-95%% band, pass/fail, fit or prediction",
+                        description="Default size (small, a check of minutes on 2 cores, not a result): 4 seeds x "
+                        "14 days (April 2026) and 4 seeds x 15 days (launch). --full: 100 seeds x 150 days and "
+                        "100 seeds x 245 days (hours on many cores; use --workers).")
+    va.add_argument("--study", action="append", choices=("april", "launch"), default=None,
+                    help="a study to run (repeatable; default both)")
+    va.add_argument("--full", action="store_true", help="the full size (100 seeds; 150 and 245 days)")
+    va.add_argument("--seeds", type=_whole(1), default=None, help="seeds per study (overrides the size)")
+    va.add_argument("--days", type=float, default=None, help="days per run (overrides the size)")
+    va.add_argument("--seed", type=_whole(0), default=None, help="the ensembles' seed (default: the configs')")
+    va.add_argument("--april", default=None, help="the April study's config (default: the bundled one)")
+    va.add_argument("--launch", default=None, help="the launch study's config (default: the bundled one)")
+    va.add_argument("--out", default=None, help="write validation.csv into this folder (default: print only)")
+    va.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
+    va.add_argument("--quiet", action="store_true", help="no size line on stderr")
+    va.set_defaults(func=_cmd_validate)
+    ca = sub.add_parser("calibrate", help="fit a config's [calibrate] parameters to target moments (method of "
+                        "simulated moments, scipy) and write a parameter file experiments include",
+                        description="The size is the config's [calibrate] table (design, seeds, maxiter) and its "
+                        "horizon. Reduced size (finishes on 2 cores within an hour): experiments/calibrate-april.toml "
+                        "as shipped (8 design points x 4 seeds, 10 iterations, 14 days). Full size: design = 64, "
+                        "seeds = 20, maxiter = 100, 150 days, with --executor dask on a cluster.")
+    ca.add_argument("config", help="experiment TOML file with a [calibrate] table")
+    ca.add_argument("--out", default="calibrated.toml", help="the parameter file (default: calibrated.toml)")
+    ca.add_argument("--design", type=_whole(1), default=None, help="initial design points (default: the table's)")
+    ca.add_argument("--maxiter", type=_whole(0), default=None, help="optimizer iterations (default: the table's)")
+    ca.add_argument("--seeds", type=_whole(1), default=None, help="seeds per candidate (default: the table's)")
+    ca.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                    help="where runs execute (default: processes)")
+    ca.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
+    ca.add_argument("--scheduler", default=None, help="dask scheduler address for --executor dask (default: a "
+                    "local cluster)")
+    ca.add_argument("--no-se", action="store_true", help="skip the parameters' standard errors (2 x parameters "
+                    "fewer candidates)")
+    ca.add_argument("--quiet", action="store_true", help="no progress lines")
+    ca.set_defaults(func=_cmd_calibrate)
     pl = sub.add_parser("plot", help="write the standard plots of a run folder and an index.html")
     pl.add_argument("results", help="a folder written by `dtaosim run --out`")
     pl.add_argument("--out", default="plots", help="output folder (default: plots)")

@@ -20,6 +20,7 @@ by name in a registry.
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import hashlib
 import json
@@ -27,7 +28,7 @@ import math
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -477,6 +478,55 @@ class Record(_Strict):
     check_invariants: bool = True
 
 
+class Ensemble(_Strict):
+    """``dtaosim run`` of this config runs ``seeds`` seeds (an ensemble through :func:`dtaosim.sweep`: one point,
+    ``seeds`` Monte Carlo runs seeded from ``seed``, default the config's ``seed``) and reports fan charts and
+    5-95% bands instead of one path.  One path of this chaotic model is one draw, not a forecast."""
+
+    seeds: int = Field(default=20, ge=1, le=100_000)
+    seed: int | None = Field(default=None, ge=0)
+
+
+class Calibrate(_Strict):
+    """``[calibrate]``: what ``dtaosim calibrate`` fits by the method of simulated moments (see
+    :mod:`dtaosim.validation.calibrate`).  ``parameters``: dotted config paths (as in ``[set]``) and their bounds
+    ``[low, high]``; ``log``: paths searched on a log scale (both bounds > 0); ``moments``: fact names of the
+    catalogue (``dtaosim/data/facts.toml``); ``targets``/``scales``: a moment's target and scale when not the
+    catalogue's (its point value and half its acceptance interval); ``seeds``: runs per candidate, the same seeds
+    for every candidate (common random numbers) from ``seed``; ``design``: points of the ``scipy.stats.qmc``
+    initial design (``sampler``: lhs | sobol | halton); ``method`` and ``maxiter``: the ``scipy.optimize``
+    refinement from the best design point (``maxiter = 0``: the design alone)."""
+
+    parameters: dict[str, list[float]] = Field(min_length=1)
+    log: list[str] = Field(default_factory=list)
+    moments: list[str] = Field(min_length=1)
+    targets: dict[str, float] = Field(default_factory=dict)
+    scales: dict[str, Annotated[float, Field(gt=0)]] = Field(default_factory=dict)
+    seeds: int = Field(default=4, ge=1, le=10_000)
+    seed: int | None = Field(default=None, ge=0)
+    design: int = Field(default=8, ge=1, le=100_000)
+    sampler: Literal["lhs", "sobol", "halton"] = "lhs"
+    method: Literal["Nelder-Mead", "Powell"] = "Nelder-Mead"
+    maxiter: int = Field(default=20, ge=0, le=100_000)
+
+    @model_validator(mode="after")
+    def _check(self) -> Calibrate:
+        for path, bounds in self.parameters.items():
+            if _path_parts(path) is None:
+                raise ValueError(f"parameters: {path!r} is not a dotted field path such as agents[0].params.threshold")
+            if len(bounds) != 2 or not bounds[0] < bounds[1]:
+                raise ValueError(f"parameters.{path}: {bounds!r} must be [low, high] with low < high")
+        for path in self.log:
+            if path not in self.parameters:
+                raise ValueError(f"log: {path!r} is not one of the parameters")
+            if self.parameters[path][0] <= 0:
+                raise ValueError(f"log: {path!r} needs bounds > 0 for a log scale")
+        for key in (*self.targets, *self.scales):
+            if key not in self.moments:
+                raise ValueError(f"{key!r} is not one of the moments ({', '.join(self.moments)})")
+        return self
+
+
 class RegimeEra(_Strict):
     """From ``day`` (days after the run's start) or ``date`` (ISO day; needs the run's start date), the run
     follows ``regime``: the state carries over and the new rules apply from that block on."""
@@ -541,6 +591,10 @@ class ExperimentConfig(_Strict):
     """Kernels: compiled (``numba``; ``auto`` when numba imports), the readable reference (``numpy``), or both
     compared call by call (``checked``, slow: see docs/NUMERICS.md)."""
     sweep: dict[str, Any] | None = None
+    ensemble: Ensemble | None = None
+    """``[ensemble]``: ``dtaosim run`` runs this many seeds and reports bands (see :class:`Ensemble`)."""
+    calibrate: Calibrate | None = None
+    """``[calibrate]``: what ``dtaosim calibrate`` fits (see :class:`Calibrate`)."""
     _source: str | None = PrivateAttr(default=None)
 
     @property
@@ -867,11 +921,215 @@ def _config_error(e: ValidationError, data: dict, source: str | None) -> ConfigE
     return ConfigError("\n".join(dict.fromkeys(out)))
 
 
+# ---------------------------------------------------------------------------------------------
+# include files: ``include = ["calibrated.toml"]`` and ``[set]`` tables
+
+INCLUDE_KEY = "include"
+"""Top-level key: files merged under this one before it is validated (paths relative to this file's folder)."""
+SET_KEY = "set"
+"""Top-level table: config fields by dotted path (as in ``[sweep.parameters]``), set after every table is merged."""
+FIT_KEY = "fit"
+"""Top-level table of a parameter file written by ``dtaosim calibrate``: how its values were fitted (moments,
+objective, uncertainty).  Read by ``dtaosim validate`` (fit or prediction), never a setting: dropped on loading."""
+MAX_INCLUDE_DEPTH = 32
+
+
+def _include_error(name: str, field: str, value: Any, allowed: str) -> ConfigError:
+    return ConfigError(f"{name}: {field}: {_show(value)} is not allowed; {allowed}")
+
+
+def _merge_tables(base: dict, top: dict) -> dict:
+    """``top`` over ``base``: tables merged key by key (recursively); anything else (numbers, strings, lists,
+    arrays of tables such as ``[[agents]]``) replaced whole."""
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge_tables(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _set_paths(table: Any, name: str, prefix: str = "") -> list[tuple[str, Any]]:
+    """A ``[set]`` table as ``(dotted path, value)`` pairs, nested tables flattened (``[set.miners]`` with
+    ``entry_rate_per_day = 5`` is ``miners.entry_rate_per_day``)."""
+    if not isinstance(table, dict):
+        raise _include_error(name, SET_KEY, table, 'expected a table of dotted field paths and values, e.g. '
+                             '"agents[0].params.threshold" = 0.03')
+    pairs: list[tuple[str, Any]] = []
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict) and value:
+            pairs += _set_paths(value, name, path)
+        else:
+            pairs.append((path, value))
+    return pairs
+
+
+def _path_parts(path: str) -> list[str | int] | None:
+    """``"agents[1].params.x"`` or ``"agents.1.params.x"`` -> ``["agents", 1, "params", "x"]`` (None if
+    malformed); the grammar of :func:`dtaosim.runs.sweep.parse_path`."""
+    parts: list[str | int] = []
+    for seg in path.split("."):
+        if seg.isdigit():
+            parts.append(int(seg))
+            continue
+        m = re.fullmatch(r"([A-Za-z_]\w*)((?:\[\d+\])*)", seg)
+        if m is None:
+            return None
+        parts.append(m.group(1))
+        parts += [int(i) for i in re.findall(r"\[(\d+)\]", m.group(2))]
+    return parts
+
+
+def _apply_set(data: dict, path: str, value: Any, name: str) -> None:
+    """Set ``path`` in ``data`` to ``value`` (tables on the way are made; list entries must exist)."""
+    field = f"{SET_KEY}.{path}"
+    parts = _path_parts(path)
+    if not parts or not isinstance(parts[0], str):
+        raise _include_error(name, field, value, "the name is not a dotted field path such as "
+                             "network.n_subnets or agents[0].params.threshold")
+    cur: Any = data
+    for i, p in enumerate(parts):
+        last = i == len(parts) - 1
+        here = ".".join(str(x) for x in parts[:i]) or "the config"
+        if isinstance(p, int):
+            if not isinstance(cur, list):
+                raise _include_error(name, field, value, f"{here} is not a list in the merged config")
+            if p >= len(cur):
+                raise _include_error(name, field, value, f"index {p} is out of range: {here} has {len(cur)} "
+                                     f"entr{'y' if len(cur) == 1 else 'ies'} in the merged config")
+        elif not isinstance(cur, dict):
+            raise _include_error(name, field, value, f"{here} is a single value ({_show(cur)}) in the merged "
+                                 f"config; it has no field {p!r}")
+        if last:
+            cur[p] = value
+            if parts[:-1] == ["horizon"] and p in ("days", "blocks"):  # days and blocks exclude each other
+                cur["blocks" if p == "days" else "days"] = None
+        elif isinstance(p, int):
+            cur = cur[p]
+        else:
+            if cur.get(p) is None:
+                cur[p] = [] if isinstance(parts[i + 1], int) else {}
+            cur = cur[p]
+
+
+def _read_include(path: Path, shown: str, name: str, index: int) -> dict:
+    field = f"{INCLUDE_KEY}[{index}]"
+    try:
+        if path.exists() and not path.is_file():
+            what = "a folder" if path.is_dir() else "not a regular file"
+            raise _include_error(name, field, shown, f"{path} is {what}; expected a TOML file")
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise _include_error(name, field, shown, f"no such file ({path}; include paths are relative to the "
+                             "including file's folder)") from None
+    except OSError as e:
+        raise _include_error(name, field, shown, f"cannot read {path} ({e.strerror or e})") from None
+    try:
+        data = tomllib.loads(_config_text(raw, shown))
+    except tomllib.TOMLDecodeError as e:
+        raise _include_error(name, field, shown, f"not valid TOML ({e})") from None
+    return data
+
+
+def _expand(data: dict, folder: Path, name: str, chain: tuple[tuple[Path, str], ...]
+            ) -> tuple[dict, list[tuple[str, list[tuple[str, Any]]]]]:
+    """``data``'s tables with its include files merged under them, and the ``[set]`` tables to apply (the
+    included files' first, in order, then ``data``'s own)."""
+    data = dict(data)
+    includes = data.pop(INCLUDE_KEY, None)
+    own_set = data.pop(SET_KEY, None)
+    data.pop(FIT_KEY, None)
+    merged: dict = {}
+    sets: list[tuple[str, list[tuple[str, Any]]]] = []
+    if includes is not None:
+        if not isinstance(includes, list):
+            raise _include_error(name, INCLUDE_KEY, includes, 'expected a list of file names, e.g. include = '
+                                 '["calibrated.toml"]')
+        for i, item in enumerate(includes):
+            if not isinstance(item, str) or not item.strip():
+                raise _include_error(name, f"{INCLUDE_KEY}[{i}]", item, "expected a file name (a string)")
+            path = Path(item) if Path(item).is_absolute() else folder / item
+            key = path.resolve()
+            seen = [p for p, _ in chain]
+            if key in seen:
+                loop = " -> ".join([n for _, n in chain[seen.index(key):]] + [item])
+                raise _include_error(name, f"{INCLUDE_KEY}[{i}]", item, f"the includes form a cycle ({loop})")
+            if len(chain) >= MAX_INCLUDE_DEPTH:
+                raise _include_error(name, f"{INCLUDE_KEY}[{i}]", item, f"includes nest more than "
+                                     f"{MAX_INCLUDE_DEPTH} deep")
+            sub = _read_include(path, item, name, i)
+            sub_tables, sub_sets = _expand(sub, path.parent, path.name, (*chain, (key, path.name)))
+            merged = _merge_tables(merged, sub_tables)
+            sets += sub_sets
+    merged = _merge_tables(merged, data)
+    if own_set is not None:
+        sets.append((name, _set_paths(own_set, name)))
+    return merged, sets
+
+
+def resolve_includes(data: dict[str, Any], folder: str | Path = ".", name: str = "config",
+                     path: str | Path | None = None) -> dict[str, Any]:
+    """A config table with its ``include`` files merged in and its ``[set]`` tables applied, before validation.
+
+    ``include = ["calibrated.toml", ...]`` (paths relative to ``folder``, the including file's folder) merges
+    each file under this one, in order: tables merge key by key, and this file's own values win; anything
+    else (a number, a list, an array of tables such as ``[[agents]]``) is replaced whole.  Included files may
+    include others.  Then every ``[set]`` table (dotted paths such as ``"agents[0].params.threshold" = 0.03``,
+    as in ``[sweep.parameters]``) is applied, the included files' first, to the merged config with every default
+    filled in (it is validated once before): they name fields of the merged config, so a parameter file written
+    by ``dtaosim calibrate`` sets values inside the experiment's own ``[[agents]]``, and setting
+    ``miners.cost_per_day.median`` keeps the default ``sigma``.  Setting ``horizon.days`` clears
+    ``horizon.blocks`` (and the reverse).  A ``[fit]`` table (how a parameter file was fitted) is dropped.  A
+    missing file, a cycle or a path that names no field is one :class:`ConfigError` line naming the file.
+    ``path``: the including file itself (a file that includes itself is a cycle)."""
+    folder = Path(folder)
+    chain = ((Path(path).resolve(), Path(path).name),) if path is not None else ()
+    merged, sets = _expand(copy.deepcopy(data), folder, name, chain)
+    if not sets:
+        return merged
+    try:
+        merged = ExperimentConfig.model_validate(merged).model_dump(mode="json")
+    except ValidationError as e:
+        raise _config_error(e, merged, name) from None
+    for file, pairs in sets:
+        for p, value in pairs:
+            _apply_set(merged, p, value, file)
+    return merged
+
+
+def included_files(path: str | Path) -> list[tuple[Path, dict[str, Any]]]:
+    """Every file ``path`` includes (recursively, in merge order) with its ``[fit]`` table (``{}`` when it has
+    none): which values of an experiment were fitted by ``dtaosim calibrate``, and to which moments."""
+    out: list[tuple[Path, dict[str, Any]]] = []
+
+    def walk(p: Path, depth: int) -> None:
+        try:
+            data = tomllib.loads(_config_text(p.read_bytes(), p.name))
+        except (OSError, ConfigError, tomllib.TOMLDecodeError):
+            return
+        for item in data.get(INCLUDE_KEY) or []:
+            if isinstance(item, str) and depth < MAX_INCLUDE_DEPTH:
+                sub = Path(item) if Path(item).is_absolute() else p.parent / item
+                fit = {}
+                try:
+                    fit = tomllib.loads(_config_text(sub.read_bytes(), sub.name)).get(FIT_KEY) or {}
+                except (OSError, ConfigError, tomllib.TOMLDecodeError):
+                    pass
+                walk(sub, depth + 1)
+                out.append((sub, fit if isinstance(fit, dict) else {}))
+
+    walk(Path(path), 0)
+    return out
+
+
 def parse_config(data: dict[str, Any], source: str | None = None) -> ExperimentConfig:
-    """Validate a config dict; :class:`ConfigError` names ``source``, the field, value and rule."""
+    """Validate a config dict; :class:`ConfigError` names ``source``, the field, value and rule.  A dict with
+    ``include`` (or ``set``) is resolved first (:func:`resolve_includes`, paths relative to the working
+    folder)."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source or 'config'}: {_show(data)} is not allowed; expected a table of settings, "
                           f"got {type(data).__name__}")
+    if any(k in data for k in (INCLUDE_KEY, SET_KEY, FIT_KEY)):
+        data = resolve_includes(data, ".", source or "config")
     try:
         return ExperimentConfig.model_validate(data).with_source(source)
     except ValidationError as e:
@@ -923,6 +1181,8 @@ def load_config(path: str | Path) -> ExperimentConfig:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p.name}: not valid TOML ({e})") from None
+    if any(k in data for k in (INCLUDE_KEY, SET_KEY, FIT_KEY)):
+        data = resolve_includes(data, p.parent, p.name, path=p)
     return parse_config(data, source=p.name)
 
 

@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("dtaosim.model", "dtaosim.recorder")),
     ("runs", ("dtaosim.runs",)),
     ("analysis", ("dtaosim.analysis", "dtaosim.studies")),
+    ("validation", ("dtaosim.validation",)),
     ("app", ("dtaosim.explore",)),
     ("interface", ("dtaosim.cli", "dtaosim.__main__", "dtaosim")),
 ]

@@ -48,6 +48,8 @@ BASE: dict[str, Any] = {
     "record": {"every_ticks": 1},
     "root_claims": {"claim_interval_days": 7.0},
     "regime_schedule": [{"day": 0.05, "regime": "gate-2026-07"}],
+    # read by `dtaosim calibrate`, checked by every command ([ensemble] is not here: it would make `run` an ensemble)
+    "calibrate": {"parameters": {"agents[0].budget": [1.0, 20.0]}, "moments": ["price_median"]},
 }
 
 
@@ -272,10 +274,12 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("lifecycle", C.Lifecycle), ("lifecycle.max_lock", C.Distribution), ("miners", C.MinerEconomics),
     ("miners.cost_per_day", C.Distribution), ("validator_market", C.ValidatorMarket),
     ("fundamentals", C.Fundamentals), ("fundamentals.shocks.0", C.FundamentalShock), ("record", C.Record),
-    ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("", C.ExperimentConfig),
+    ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("ensemble", C.Ensemble),
+    ("calibrate", C.Calibrate), ("", C.ExperimentConfig),
 ]
 _NESTED = {"horizon", "network", "agents", "consensus", "validators", "owners", "lifecycle", "miners",
-           "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule"}
+           "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule",
+           "ensemble", "calibrate"}
 
 
 def _types(annotation: Any) -> set[Any]:
@@ -833,3 +837,24 @@ def test_how_many_malformed_cases():
     n = (len(FILE_CASES) + len(TOP_LEVEL) + len(FIELD_CASES) + len(PARAM_CASES) + len(RANGE_CASES) + len(CROSS)
          + len(OVERRIDES) + len(SWEEPS) + len(CLI_IDS) + len(PLOT_FOLDERS) + len(SUBPROCESS_CASES) + len(ITEMS))
     assert n > 900, n
+
+
+# ---------------------------------------------------------------------------------------------- include and [set]
+INCLUDE_CASES = [
+    ('include = "p.toml"\n', 'include: \'p.toml\' is not allowed; expected a list of file names'),
+    ("include = [1]\n", "include[0]: 1 is not allowed; expected a file name"),
+    ('include = ["missing.toml"]\n', "include[0]: 'missing.toml' is not allowed; no such file"),
+    ('include = ["bad.toml"]\n', "include[0]: 'bad.toml' is not allowed; the includes form a cycle"),
+    ("set = 3\n", "set: 3 is not allowed; expected a table of dotted field paths"),
+    ('[set]\n"agents[7].count" = 1\n', "set.agents[7].count: 1 is not allowed; index 7 is out of range"),
+    ('[set]\n"seed.deeper" = 1\n', "set.seed.deeper: 1 is not allowed; seed is a single value"),
+    ('[set]\n"9lives" = 1\n', "set.9lives: 1 is not allowed; the name is not a dotted field path"),
+    ('[set]\n"horizon.days" = nan\n', "horizon.days: nan is not allowed"),
+    ('[set]\n"network.n_subnets" = -3\n', "network.n_subnets: -3 is not allowed"),
+]
+
+
+@pytest.mark.parametrize(("extra", "needle"), INCLUDE_CASES, ids=[c[1].split(":")[0] for c in INCLUDE_CASES])
+def test_include_and_set_are_refused_in_one_line(tmp_path, capsys, extra, needle):
+    text = toml_dumps(BASE)
+    refused_run(tmp_path, capsys, extra + text if extra.startswith(("include", "set =")) else text + extra, needle)

@@ -73,17 +73,21 @@ def _days(index: pd.Index, blocks_per_day: int | None) -> tuple[Any, str]:
 
 
 def plot_fan(paths: pd.DataFrame, ax: Any = None, title: str = "", ylabel: str = "", log: bool = False,
-             blocks_per_day: int | None = None, bands: tuple[float, float] = (0.05, 0.95)) -> Any:
+             blocks_per_day: int | None = None, bands: tuple[float, float] = (0.05, 0.95),
+             target: tuple[float, float] | None = None, target_label: str = "target") -> Any:
     """Monte Carlo fan chart: median and a ``bands`` quantile band over runs.
 
-    ``paths`` has one row per time (index: block) and one column per run.
+    ``paths`` has one row per time (index: block) and one column per run.  ``target``: an interval ``(low,
+    high)`` drawn as a hatched horizontal band (e.g. a fact's acceptance interval).
     """
     fig, ax = _figure(ax)
     x, xlabel = _days(paths.index, blocks_per_day)
     lo, hi = paths.quantile(bands[0], axis=1), paths.quantile(bands[1], axis=1)
     ax.fill_between(x, lo.to_numpy(), hi.to_numpy(), alpha=0.25, lw=0,
-                    label=f"{int(bands[0] * 100)}-{int(bands[1] * 100)}% of {paths.shape[1]} runs")
+                    label=f"{bands[0] * 100:g}-{bands[1] * 100:g}% of {paths.shape[1]} runs")
     ax.plot(x, paths.median(axis=1).to_numpy(), lw=1.6, label="median")
+    if target is not None:
+        ax.axhspan(target[0], target[1], color="k", alpha=0.08, hatch="//", lw=0, label=target_label)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

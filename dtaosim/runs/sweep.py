@@ -1046,6 +1046,8 @@ class SweepResult:
 
         Columns: ``point``, the parameters, ``metric, n, mean, median, q05, q95`` (quantile names follow
         ``quantiles``).  Metrics are those of :func:`run_metrics` (prices in TAO per alpha, amounts in TAO).
+        Warns (:class:`~dtaosim.runs.bands.FewRunsWarning`) when a point has too few runs for the quantiles
+        (fewer than 20 for 5-95%).
         """
         runs = self.runs
         lo, hi = quantiles
@@ -1057,6 +1059,9 @@ class SweepResult:
         g = long.groupby(["point", "metric"], sort=True)["value"]
         stats = pd.DataFrame({"n": g.count(), "mean": g.mean(), "median": g.median(), qlo: g.quantile(lo),
                               qhi: g.quantile(hi)}).reset_index()
+        from dtaosim.runs.bands import warn_few_runs
+
+        warn_few_runs(int(stats["n"].min()), quantiles, "SweepResult.summary")
         return self.points.merge(stats, on="point", how="right")[
             ["point", *self.parameters, "metric", "n", "mean", "median", qlo, qhi]]
 
