@@ -46,7 +46,7 @@ from dtaosim.protocol.intents import Intent
 from dtaosim.protocol.regimes import Regime
 from dtaosim.protocol.root_baskets import holding_values
 from dtaosim.protocol.yuma import YumaParams
-from dtaosim.recorder import Recorder
+from dtaosim.recorder import GROUP_SERIES, NETWORK_SERIES, SUBNET_SERIES, VALIDATOR_SERIES, Recorder
 
 STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64
@@ -319,7 +319,27 @@ def check_config(cfg: ExperimentConfig) -> MemoryEstimate:
             if shock.netuid not in set(existing) and not (lc.registrations and shock.netuid < capacity):
                 raise ConfigError(f"fundamentals.shocks[{k}].netuid: {shock.netuid!r} is not allowed; no such subnet "
                                   f"(subnets: {describe_netuids(existing)})")
+    check_subject(cfg, existing, capacity)
     return est
+
+
+def check_subject(cfg: ExperimentConfig, existing: list[int], capacity: int) -> None:
+    """The report's subject names subnets that exist (at the start, or a slot registrations may fill) and series
+    the recorder records; :class:`ConfigError` names the field."""
+    subject = cfg.report.subject
+    for k, u in enumerate(subject.netuids):
+        if isinstance(u, int) and u not in set(existing) and not (cfg.lifecycle.registrations and u < capacity):
+            raise ConfigError(f"report.subject.netuids[{k}]: {u!r} is not allowed; no such subnet (subnets: "
+                              f"{describe_netuids(existing)})")
+    yuma = cfg.consensus.mode == "yuma"
+    allowed = [*SUBNET_SERIES, *NETWORK_SERIES, *GROUP_SERIES, *(VALIDATOR_SERIES if yuma else ())]
+    for k, name in enumerate(subject.series):
+        if name in VALIDATOR_SERIES and not yuma:
+            raise ConfigError(f"report.subject.series[{k}]: {name!r} is not allowed; validators are recorded with "
+                              f"consensus.mode = \"yuma\" (got {cfg.consensus.mode!r})")
+        if name not in allowed:
+            raise ConfigError(f"report.subject.series[{k}]: {name!r} is not allowed; expected a recorded series: "
+                              f"{', '.join(allowed)}")
 
 
 def check_initial_network(cfg: ExperimentConfig, state: NetworkState, regime: Regime) -> None:

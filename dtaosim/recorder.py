@@ -34,6 +34,14 @@ PNL_PARTS = ("trading", "emissions", "revaluation")
 SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
                  "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha", "basket_buy_tao", "basket_buy_alpha",
                  "basket_sell_tao", "basket_sell_alpha")
+NETWORK_SERIES = ("tao_issuance", "sum_price", "sum_ema_price", "era")
+"""Network-wide series (one column each in the ``network`` frame), besides each group's ``value:<group>`` and
+``pnl_<part>:<group>``."""
+VALIDATOR_SERIES = ("validator_dividends_tao", "validator_stake_tao", "basket_nav_tao")
+"""Per-validator series (with Yuma): one column per validator, in the order of the config's ``[[validators]]``."""
+GROUP_SERIES = ("value", "pnl")
+"""What a report's subject may name for its groups: ``value`` (``value:<group>``, TAO) and ``pnl`` (the
+cumulative return, the sum of ``pnl_<part>:<group>``, TAO)."""
 _FLOW_SERIES = ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao", "basket_buy_tao", "basket_buy_alpha",
                 "basket_sell_tao", "basket_sell_alpha")
 
@@ -46,11 +54,10 @@ class Recorder:
         self.groups = groups
         self.blocks = np.zeros(n_rows, dtype=np.int64)
         self.subnet = {k: np.zeros((n_rows, n_netuids)) for k in SUBNET_SERIES}
-        self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price", "era")}
+        self.network = {k: np.zeros(n_rows) for k in NETWORK_SERIES}
         self.values = {g: np.zeros(n_rows) for g in groups}
         self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
-        self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
-                                                                         "validator_stake_tao", "basket_nav_tao")}
+        self.validators = {k: np.zeros((n_rows, n_validators)) for k in VALIDATOR_SERIES}
         self.rows = 0
 
     def record(self, state: NetworkState, flows: TickFlows | None,

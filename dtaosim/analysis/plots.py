@@ -21,20 +21,35 @@ def _figure(ax: Any) -> tuple[Any, Any]:
 
 def plot_prices(prices: pd.DataFrame | Any, netuids: list[int] | None = None, ax: Any = None, log: bool = True,
                 title: str = "", top: int = 12, blocks_per_day: int | None = None) -> Any:
-    """Price paths (TAO per alpha) of ``netuids`` (default: the ``top`` subnets by final price); returns the
-    matplotlib Figure.
+    """Price paths (TAO per alpha) of ``netuids``; returns the matplotlib Figure.
 
-    ``prices``: a wide price frame (index block, one column per netuid), or a run's result
-    (:class:`~dtaosim.runs.results.RunResult`: its prices, titled with its name and regime).  The x axis is in
-    days when ``blocks_per_day`` is given, otherwise in blocks.
+    ``prices``: a run's result (:class:`~dtaosim.runs.results.RunResult`: titled with its name and regime, x in
+    days), or a wide price frame (index block, one column per netuid).  Default ``netuids``: a result's subject
+    (``[report] subject.netuids`` of its experiment; ``"dissolved"`` subnets end at their dissolution), else the
+    ``top`` subnets by final price among those that emitted in the run (never an unstarted or a dissolved one:
+    see :mod:`dtaosim.analysis.subject`); of a bare frame, the ``top`` by final price among the columns whose
+    price moved.  ``netuids`` may also hold ``"dissolved"`` / ``"registered"`` for a result.  The x axis is in
+    days for a result or when ``blocks_per_day`` is given, otherwise in blocks.
     """
+    labels: list[str] | None = None
+    which = ""
     if not isinstance(prices, pd.DataFrame):  # a RunResult
-        meta = prices.metadata
+        from dtaosim.analysis import subject
+
+        res = prices
+        meta = res.metadata
         title = title or f"{meta.get('name', '')} ({meta.get('regime', '')})"
-        prices = prices.prices
+        sel = subject.select_netuids(res, netuids, top=top, by="price")
+        prices = subject.subject_netuid_frame(res, "price", sel)
+        start = subject.first_block(res)
+        labels = [sel.label(int(n), meta, start) for n in prices.columns]
+        netuids = list(prices.columns)
+        blocks_per_day = blocks_per_day or subject.blocks_per_day(meta)
+        which = {"subject": "the experiment's subject", "chosen": ""}.get(sel.why, sel.why)
     fig, ax = _figure(ax)
     if netuids is None:
-        netuids = list(prices.iloc[-1].sort_values(ascending=False).index[:top])
+        moved = prices.loc[:, (prices.nunique() > 1) & (prices.iloc[-1] > 0)] if len(prices) > 1 else prices
+        netuids = list(moved.iloc[-1].sort_values(ascending=False).index[:top])
     from matplotlib import colormaps
 
     ax.set_prop_cycle(color=colormaps["tab20"].colors)
@@ -43,13 +58,13 @@ def plot_prices(prices: pd.DataFrame | Any, netuids: list[int] | None = None, ax
     if blocks_per_day:
         x = (x - x[0]) / blocks_per_day
         xlabel = "day"
-    for n in netuids:
-        ax.plot(x, prices[n].to_numpy(), lw=1.2, label=f"SN{n}")
+    for k, n in enumerate(netuids):
+        ax.plot(x, prices[n].to_numpy(), lw=1.2, label=labels[k] if labels else f"SN{n}")
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel("spot price (TAO per alpha)")
-    ax.set_title(title or "subnet alpha prices")
+    ax.set_title((title or "subnet alpha prices") + (f"\n{which}" if which else ""))
     ax.legend(ncol=4, fontsize="small", frameon=False)
     ax.grid(alpha=0.3, which="both")
     return fig
@@ -119,13 +134,16 @@ def plot_reserves(pool_tao: pd.DataFrame, pool_alpha: pd.DataFrame, netuids: lis
 
 
 def plot_emission_shares(shares: pd.DataFrame, top: int = 10, ax: Any = None,
-                         blocks_per_day: int | None = None) -> Any:
-    """Stacked emission shares of the ``top`` subnets (by final share) and the rest."""
+                         blocks_per_day: int | None = None, netuids: list[int] | None = None) -> Any:
+    """Stacked emission shares of ``netuids`` (first: a subject) and of the other ``top`` subnets by final share,
+    and the rest."""
     from matplotlib import colormaps
 
     fig, ax = _figure(ax)
     data = shares.iloc[1:] if len(shares) > 1 else shares
-    order = list(data.iloc[-1].sort_values(ascending=False).index[:top])
+    first = [n for n in (netuids or []) if n in data.columns]
+    rest = data.drop(columns=first).iloc[-1].sort_values(ascending=False).index
+    order = first + list(rest[: max(0, top - len(first))])
     stack = [data[n].to_numpy() for n in order] + [data.drop(columns=order).sum(axis=1).to_numpy()]
     x, xlabel = _days(data.index, blocks_per_day)
     colors = [*colormaps["tab20"].colors[: len(order)], (0.8, 0.8, 0.8)]
@@ -167,12 +185,14 @@ def plot_concentration(series: dict[str, pd.Series], ax: Any = None, blocks_per_
     return fig
 
 
-def plot_returns_by_strategy(network: pd.DataFrame, ax: Any = None) -> Any:
-    """Final return of each strategy group split into trading, emissions and revaluation (TAO)."""
+def plot_returns_by_strategy(network: pd.DataFrame, ax: Any = None, groups: list[str] | None = None) -> Any:
+    """Final return of each strategy group (or of ``groups``) split into trading, emissions and revaluation
+    (TAO)."""
     import numpy as np
 
     fig, ax = _figure(ax)
-    groups = sorted({c.split(":", 1)[1] for c in network.columns if c.startswith("pnl_")})
+    have = sorted({c.split(":", 1)[1] for c in network.columns if c.startswith("pnl_")})
+    groups = [g for g in (groups or []) if g in have] or have
     parts = ("trading", "emissions", "revaluation")
     last = network.iloc[-1]
     x = np.arange(len(groups))

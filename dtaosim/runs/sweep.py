@@ -78,7 +78,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
-from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
+from dtaosim.config import ExperimentConfig, _config_error, as_config, experiment_path, load_config
 from dtaosim.engine.jit import available_cores, set_threads
 from dtaosim.errors import ConfigError
 from dtaosim.model import MEMORY_ENV, check_config, estimate_memory, format_bytes, memory_limit
@@ -435,7 +435,7 @@ def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
     Raises :class:`ConfigError` naming the file, the field (``sweep.parameters.network.n_subnets``), the
     value and what is allowed -- before anything runs.  A config without ``[sweep]`` is one point, one run.
     """
-    source = Path(config).name if isinstance(config, str | Path) else None
+    source = experiment_path(config).name if isinstance(config, str | Path) else None
     cfg = load_config(config) if isinstance(config, str | Path) else as_config(config)
     raw = dict(cfg.sweep or {})
     if "parameters" in raw and isinstance(raw["parameters"], dict):
