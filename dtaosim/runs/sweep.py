@@ -922,8 +922,36 @@ def _run_pool(make: Callable[[], tuple[Executor, Callable[[bool], None], int]], 
 # results
 
 
+_RESERVED = {"run_id", "point", "run", "block", "day", "date", "netuid", "variable", "value", "metric", "n", "mean",
+             "median", "status", "seed"}
+
+
+def plain_names(paths: list[str]) -> dict[str, str]:
+    """Column names for swept parameters that ``DataFrame.query`` takes without backticks: ``{path: name}``.
+
+    A parameter is named by the last part of its dotted path (``regime_overrides.fee_rate`` -> ``fee_rate``);
+    where two would share a name, or a name is one of the frames' own columns, the whole path joined with ``_``
+    (``agents[0].count`` -> ``agents_0_count``)."""
+    def ident(parts: list[str | int]) -> str:
+        text = "_".join(str(x) for x in parts)
+        return "".join(c if c.isalnum() or c == "_" else "_" for c in text)
+
+    short = {p: ident(parse_path(p)[-1:]) for p in paths}
+    counts: dict[str, int] = {}
+    for name in short.values():
+        counts[name] = counts.get(name, 0) + 1
+    out = {}
+    for p, name in short.items():
+        full = ident(parse_path(p))
+        out[p] = full if counts[name] > 1 or name in _RESERVED or not name.isidentifier() else name
+        if not out[p].isidentifier() or out[p] in _RESERVED:
+            out[p] = f"param_{out[p]}"
+    return out
+
+
 def _points_frame(points: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame([{n: p.get(n) for n in names} for p in points], columns=names)
+    plain = plain_names(names)
+    df = pd.DataFrame([{plain[n]: p.get(n) for n in names} for p in points], columns=[plain[n] for n in names])
     df.insert(0, "point", np.arange(len(points), dtype=np.int64))
     return df
 
@@ -939,13 +967,16 @@ def load(out: str | Path, variables: list[str] | None = None) -> pd.DataFrame:
     """Read a sweep folder's finished runs into one tidy DataFrame.
 
     Columns: ``run_id, point, run, block, netuid, variable, value`` and one column per swept parameter
-    (its dotted path).  ``netuid`` is -1 for network-wide series.  Rows are ordered by point, run.
+    (its plain name, :func:`plain_names`: ``fee_rate`` for ``regime_overrides.fee_rate``).  ``netuid`` is -1
+    for network-wide series.  Rows are ordered by point, run.
     ``variables`` keeps only those series (e.g. ``["price", "sum_price"]``).
     """
     out = Path(out)
     info = _read_sweep_json(out)
-    names = list(info["parameters"])
-    points = {p["point"]: p["parameters"] for p in info["points"]}
+    paths = list(info["parameters"])
+    plain = plain_names(paths)
+    names = [plain[n] for n in paths]
+    points = {p["point"]: {plain[k]: v for k, v in p["parameters"].items() if k in plain} for p in info["points"]}
     frames = []
     folders = sorted(d for d in (out / "runs").iterdir()
                      if not d.name.startswith(".") and (d / "record.json").is_file())
@@ -1007,8 +1038,15 @@ class SweepResult:
 
     @property
     def parameters(self) -> list[str]:
-        """Swept parameters (dotted paths)."""
+        """Swept parameters: their column names in :attr:`points`, :attr:`runs`, :meth:`summary` (plain names,
+        see :attr:`parameter_paths`)."""
         return [c for c in self.points.columns if c != "point"]
+
+    @property
+    def parameter_paths(self) -> dict[str, str]:
+        """``{column name: dotted path in the config}`` of the swept parameters."""
+        paths = list(_read_sweep_json(self.out)["parameters"])
+        return {name: path for path, name in plain_names(paths).items()}
 
     @property
     def n_ok(self) -> int:
@@ -1045,9 +1083,23 @@ class SweepResult:
 
         Columns: ``point``, the parameters, ``metric, n, mean, median, q05, q95`` (quantile names follow
         ``quantiles``).  Metrics are those of :func:`run_metrics` (prices in TAO per alpha, amounts in TAO).
+
+        Warns (``UserWarning``) when a point has fewer runs than the quantiles need to be more than the smallest
+        and largest run (``1 / min(q, 1 - q)`` runs: 20 for 5-95%).
         """
         runs = self.runs
         lo, hi = quantiles
+        if len(runs):
+            tail = min(lo, 1.0 - hi)
+            need = math.ceil(1.0 / tail - 1e-9) if tail > 0 else 1
+            fewest = int(runs.groupby("point").size().min())
+            if fewest < need:
+                import warnings
+
+                warnings.warn(f"summary: as few as {fewest} run(s) at a point; {lo:.0%}-{hi:.0%} quantiles need at "
+                              f"least {need} runs per point (with fewer they are the smallest and largest runs, "
+                              f"interpolated); set sweep.runs >= {need}, or use wider quantiles", UserWarning,
+                              stacklevel=2)
         qlo, qhi = f"q{round(lo * 100):02d}", f"q{round(hi * 100):02d}"
         metrics = [c for c in runs.columns if c not in ("run_id", "point", "run", *self.parameters)]
         if runs.empty or not metrics:
