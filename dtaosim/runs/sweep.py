@@ -4,9 +4,10 @@ An experiment file gains a ``[sweep]`` table::
 
     [sweep]
     design = "grid"              # grid (every combination) | zip (i-th values together) | lhs (Latin hypercube)
+                                 # | sobol | halton (quasi-random sequences; scipy.stats.qmc)
     runs = 4                     # Monte Carlo runs (seeds) per point
     seed = 7                     # seed of the whole sweep (default: the config's seed)
-    # samples = 16               # lhs only: number of points
+    # samples = 16               # lhs, sobol, halton: number of points (sobol: a power of 2)
 
     [sweep.parameters]           # any config field by its dotted path
     "regime_overrides.fee_rate" = [0.0, 0.0005, 0.003]         # a list of values
@@ -22,8 +23,9 @@ clears ``horizon.blocks`` (and the reverse).
 
 Ranges: ``{start, stop, num}`` gives ``num`` evenly spaced values with both ends (``log = true``: spaced
 evenly in log); ``{start, stop, step}`` gives ``start, start + step, ...`` up to ``stop``.  A range whose
-``start``/``stop``/``step`` are all integers gives integers when every value is whole.  Under
-``design = "lhs"`` a range is ``{start, stop}`` (optionally ``log = true``) and is sampled continuously
+``start``/``stop``/``step`` are all integers gives integers when every value is whole.  Under a sampled
+design (``design = "lhs"``, ``"sobol"`` or ``"halton"``: :data:`SAMPLED_DESIGNS`, drawn by
+``scipy.stats.qmc``, scrambled) a range is ``{start, stop}`` (optionally ``log = true``) and is sampled continuously
 (integers when ``start`` and ``stop`` are integers: each whole value in ``[start, stop]`` equally likely);
 a list is sampled as a categorical parameter.
 
@@ -31,7 +33,7 @@ Seeds: ``SeedSequence(seed)`` is the root of the sweep.  Run ``r`` of point ``p`
 ``SeedSequence(seed, spawn_key=(1, p, r))`` and its exogenous stream from ``SeedSequence(seed,
 spawn_key=(0, r))`` -- shared by every point (common random numbers, so point comparisons are paired).
 These are the children ``root.spawn(2)[1].spawn(..)[p].spawn(..)[r]`` and ``root.spawn(2)[0].spawn(..)[r]``.
-The LHS design draws from ``spawn_key=(2,)``.
+A sampled design (LHS, Sobol, Halton) draws from ``spawn_key=(2,)``.
 
 Output folder ``DIR``::
 
@@ -139,7 +141,7 @@ ParameterValues = Annotated[
 class SweepSpec(_Strict):
     """The ``[sweep]`` table: a design over ``parameters`` (dotted path -> values) and ``runs`` per point."""
 
-    design: Literal["grid", "zip", "lhs"] = "grid"
+    design: Literal["grid", "zip", "lhs", "sobol", "halton"] = "grid"
     parameters: dict[str, ParameterValues] = Field(default_factory=dict)
     runs: int = Field(default=1, ge=1, le=MAX_RUNS)
     seed: int | None = Field(default=None, ge=0)
@@ -289,11 +291,30 @@ def _expand_range(r: Range) -> list[int | float]:
     return [_clean(float(v), integral) for v in vals]
 
 
-def _lhs(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
-    n, rng = int(spec.samples or 1), np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+SAMPLED_DESIGNS = ("lhs", "sobol", "halton")
+"""Designs whose points are drawn in the unit hypercube by ``scipy.stats.qmc`` (``samples`` of them) and mapped to
+the parameters' ranges: Latin hypercube (one point in each of ``samples`` equal strata of every parameter), and
+the scrambled Sobol and Halton low-discrepancy sequences."""
+
+
+def unit_sample(design: str, n: int, d: int, seed: int) -> np.ndarray:
+    """``n`` points of ``design`` in ``[0, 1)^d`` (shape ``(n, d)``), from ``SeedSequence(seed, spawn_key=(2,))``."""
+    from scipy.stats import qmc
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    engines = {"lhs": qmc.LatinHypercube, "sobol": qmc.Sobol, "halton": qmc.Halton}
+    engine = engines[design](d, scramble=True, rng=rng)
+    if design == "sobol":
+        return engine.random_base2(int(n).bit_length() - 1)
+    return engine.random(n)
+
+
+def _sampled(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
+    n = int(spec.samples or 1)
+    sample = unit_sample(spec.design, n, len(spec.parameters), seed)
     cols: dict[str, list[Any]] = {}
-    for path, values in spec.parameters.items():
-        u = (rng.permutation(n) + rng.random(n)) / n  # one draw in each of n equal strata, strata shuffled
+    for j, (path, values) in enumerate(spec.parameters.items()):
+        u = sample[:, j]
         if isinstance(values, list):
             cols[path] = [values[min(int(x * len(values)), len(values) - 1)] for x in u]
         elif isinstance(values.start, int) and isinstance(values.stop, int) and not values.log:
@@ -468,36 +489,40 @@ def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
             r = values
             if r.num is not None and r.step is not None:
                 raise _error(source, field, _raw(values), "give num or step, not both")
-            if spec.design != "lhs" and r.num is None and r.step is None:
+            if spec.design not in SAMPLED_DESIGNS and r.num is None and r.step is None:
                 raise _error(source, field, _raw(values),
                              f"a range in a {spec.design} design needs num (evenly spaced values) or step")
-            if spec.design == "lhs" and (r.num is not None or r.step is not None):
-                raise _error(source, field, _raw(values), "an lhs range is {start, stop} (sampled); drop num/step")
+            if spec.design in SAMPLED_DESIGNS and (r.num is not None or r.step is not None):
+                raise _error(source, field, _raw(values),
+                             f"an {spec.design} range is {{start, stop}} (sampled); drop num/step")
             if r.log and r.step is not None:
                 raise _error(source, field, _raw(values), "log spacing needs num, not step")
             if r.log and (r.start <= 0 or r.stop <= 0):
                 raise _error(source, field, _raw(values), "log spacing needs start > 0 and stop > 0")
             if r.step is not None and r.stop < r.start:
                 raise _error(source, field, _raw(values), "with a step, stop must be >= start")
-            if spec.design == "lhs" and not r.start < r.stop:
-                raise _error(source, field, _raw(values), "an lhs range needs start < stop")
-    if spec.design == "lhs":
+            if spec.design in SAMPLED_DESIGNS and not r.start < r.stop:
+                raise _error(source, field, _raw(values), f"an {spec.design} range needs start < stop")
+    if spec.design in SAMPLED_DESIGNS:
         if spec.samples is None:
-            raise _error(source, "sweep.samples", None, "design = 'lhs' needs samples = <number of points>")
+            raise _error(source, "sweep.samples", None, f"design = '{spec.design}' needs samples = <number of points>")
         if not spec.parameters:
-            raise _error(source, "sweep.parameters", {}, "design = 'lhs' needs at least one parameter")
+            raise _error(source, "sweep.parameters", {}, f"design = '{spec.design}' needs at least one parameter")
+        if spec.design == "sobol" and spec.samples & (spec.samples - 1):
+            raise _error(source, "sweep.samples", spec.samples, "design = 'sobol' needs a power of 2 (1, 2, 4, 8, 16, "
+                         "...): its balance holds for those")
     elif spec.samples is not None:
-        raise _error(source, "sweep.samples", spec.samples, "samples is for design = 'lhs' only")
+        raise _error(source, "sweep.samples", spec.samples, "samples is for design = 'lhs', 'sobol' or 'halton' only")
 
     seed = cfg.seed if spec.seed is None else spec.seed
-    expanded = {} if spec.design == "lhs" else {
+    expanded = {} if spec.design in SAMPLED_DESIGNS else {
         p: (v if isinstance(v, list) else _expand_range(v)) for p, v in spec.parameters.items()}
     if spec.design == "zip":
         lengths = {p: len(v) for p, v in expanded.items()}
         if len(set(lengths.values())) > 1:
             raise _error(source, "sweep.parameters", lengths, "design = 'zip' needs every parameter to have the "
                          "same number of values (use design = 'grid' for every combination)")
-    if spec.design == "lhs":
+    if spec.design in SAMPLED_DESIGNS:
         n_points = spec.samples or 1
     elif spec.design == "zip":
         n_points = len(next(iter(expanded.values()))) if expanded else 1
@@ -506,8 +531,8 @@ def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
     if n_points * spec.runs > MAX_RUNS:
         raise _error(source, "sweep", f"{n_points} points x {spec.runs} runs", f"at most {MAX_RUNS} runs in a sweep")
 
-    if spec.design == "lhs":
-        points = _lhs(spec, seed)
+    if spec.design in SAMPLED_DESIGNS:
+        points = _sampled(spec, seed)
     elif spec.design == "zip":
         points = [dict(zip(expanded, vals, strict=True)) for vals in zip(*expanded.values(), strict=True)] \
             if expanded else [{}]
