@@ -29,7 +29,7 @@ def test_run_writes_parquet_metadata_and_png(tmp_path, capsys):
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["regime"] == "basket-trading-2026-09" and meta["seed"] == 3 and meta["version"]
     tidy = pd.read_parquet(out / "series.parquet")
-    assert list(tidy.columns) == ["run", "block", "netuid", "variable", "value"]
+    assert list(tidy.columns) == ["run", "block", "day", "netuid", "variable", "value"]
     back = load_run(out)
     assert back.prices.shape == (4, 4)
     assert back.series("validator_dividends_tao").shape == (4, 8)

@@ -39,7 +39,11 @@ Output folder ``DIR``::
 
     sweep.json                 the base config, the sweep table, the points and the sweep hash
     manifest.parquet           one row per run: status, seeds, hashes, parameters, metrics, traceback
-    runs/p0003-r0001/          one finished run (RunResult.save files + record.json), renamed into place whole
+    runs/p0003-r0001/          one finished run (RunResult.save files but its long tables, + record.json),
+                               renamed into place whole
+    series/point=3/p0003-r0001.parquet      the long tables of every run as one Hive-partitioned Parquet
+    validators/point=3/p0003-r0001.parquet  dataset each (``run_id, run, block, day, ...`` and a column per
+                               swept parameter, plain names): read lazily with :meth:`SweepResult.dataset`
     failed/p0004-r0000.json    the record (with traceback) of a run that raised
     timings.json               what varies from one sweep to the next: each run's wall time, host and end
                                time, and the last invocation's (``SweepResult.timings``, ``.sweep_timings``)
@@ -87,7 +91,7 @@ from dtaosim.model import MEMORY_ENV, check_config, estimate_memory, format_byte
 from dtaosim.plugins import export_registered, install_registered
 from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
 from dtaosim.runs.files import atomic_write_bytes, check_output_folder, dir_mode, write_bytes
-from dtaosim.runs.results import TIMINGS_FILE, read_timings
+from dtaosim.runs.results import TIMINGS_FILE, read_timings, sweep_dataset_file
 
 EXECUTORS = ("serial", "processes", "dask")
 MAX_RUNS = 10_000_000
@@ -583,6 +587,34 @@ def run_metrics(result: Any) -> dict[str, float]:
     return out
 
 
+def _arrow_type(value: Any) -> Any:
+    import pyarrow as pa
+
+    if value is None:
+        return pa.null()
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float):
+        return pa.float64()
+    if isinstance(value, str):
+        return pa.string()
+    return pa.array([value]).type
+
+
+def _parameter_columns(parameters: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """A run's parameters as constant columns of its long tables: ``{plain name: (value, arrow type)}``; values
+    that are not scalars (a budget table) are written as JSON text."""
+    plain = plain_names(list(parameters))
+    out = {}
+    for path, value in parameters.items():
+        if isinstance(value, dict | list):
+            value = json.dumps(value, sort_keys=True)
+        out[plain[path]] = (value, _arrow_type(value))
+    return out
+
+
 def _base_record(task: Task) -> dict[str, Any]:
     from dtaosim.runs.runner import package_version
 
@@ -616,11 +648,14 @@ def run_task(task: Task) -> dict[str, Any]:
         result.metadata.update(run=task.run, run_id=task.run_id, point=task.point, parameters=task.parameters,
                                exogenous_seed=_seed_text(task.exogenous_seed))
         metrics = run_metrics(result)
-        with tempfile.TemporaryDirectory(prefix="dtaosim-run-") as d:
-            result.save(d)
-            files = {p.name: p.read_bytes() for p in sorted(Path(d).iterdir())}
+        files = result.parquet_files(run=task.run, leading={"run_id": (task.run_id, _arrow_type(task.run_id))},
+                                     trailing=_parameter_columns(task.parameters))
+        if result.timings:  # as RunResult.save writes it
+            files[TIMINGS_FILE] = json.dumps(result.timings, indent=2, sort_keys=True, default=str).encode()
         record.update(status="ok", regime=result.metadata["regime"], config_hash=result.metadata["config_hash"],
-                      error="", metrics=metrics, files=sorted(files))
+                      error="", metrics=metrics,
+                      files=sorted(f for f in files if f[:-len(".parquet")] not in DATASET_TABLES),
+                      tables=sorted(f[:-len(".parquet")] for f in files if f[:-len(".parquet")] in DATASET_TABLES))
     except Exception:
         files = None
         try:
@@ -714,6 +749,11 @@ class _Store:
         run_id = rec["run_id"]
         blob = json.dumps(rec, indent=1, sort_keys=True, default=str).encode()
         if rec["status"] == "ok" and files is not None:
+            files = dict(files)
+            for table in DATASET_TABLES:  # the dataset's file first: a run folder in place means its rows are there
+                data = files.pop(f"{table}.parquet", None)
+                if data is not None:
+                    write_bytes(sweep_dataset_file(self.out, table, rec["point"], run_id), data)
             tmp = self.runs_dir / f"{self._tmp_prefix}{run_id}-{secrets.token_hex(4)}"
             try:
                 tmp.mkdir()
@@ -947,6 +987,9 @@ def _run_pool(make: Callable[[], tuple[Executor, Callable[[bool], None], int]], 
 # results
 
 
+DATASET_TABLES = ("series", "validators", "accounts")
+"""A sweep's long tables, each one Parquet dataset partitioned by point (``DIR/<table>/point=<p>/<run id>.parquet``)."""
+
 _RESERVED = {"run_id", "point", "run", "block", "day", "date", "netuid", "variable", "value", "metric", "n", "mean",
              "median", "status", "seed"}
 
@@ -988,38 +1031,102 @@ def _read_sweep_json(out: Path) -> dict:
     return json.loads(info.read_text())
 
 
+def _finished(out: Path) -> list[tuple[str, int]]:
+    """``(run id, point)`` of the finished runs (their folder is in place), in order."""
+    done = []
+    for d in sorted((out / "runs").iterdir()) if (out / "runs").is_dir() else []:
+        if not d.name.startswith(".") and (d / "record.json").is_file():
+            rec = json.loads((d / "record.json").read_text())
+            done.append((str(rec["run_id"]), int(rec["point"])))
+    return done
+
+
+def _parameter_schema(info: dict) -> Any:
+    """The swept parameters' columns, one Arrow type each over every point (ints and floats together: float)."""
+    import pyarrow as pa
+
+    plain = plain_names(list(info["parameters"]))
+    fields = []
+    for path, name in plain.items():
+        types = {_arrow_type(json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v)
+                 for v in (p["parameters"].get(path) for p in info["points"])} - {pa.null()}
+        if types <= {pa.int64(), pa.float64()} and len(types) == 2:
+            types = {pa.float64()}
+        fields.append(pa.field(name, types.pop() if len(types) == 1 else pa.string()))
+    return pa.schema(fields)
+
+
+def sweep_dataset(out: str | Path, table: str = "series") -> Any:
+    """A sweep's ``table`` (``series``, ``validators``, ``accounts``) over its finished runs as a lazy
+    ``pyarrow.dataset.Dataset``: columns ``run_id, run, block, day, ...``, one per swept parameter (plain names)
+    and ``point`` (the partition).  Nothing is read until it is scanned: ``.to_table(columns=..., filter=...)``
+    with ``pyarrow.dataset.field("variable") == "price"``, ``field("fee_rate") > 0.001``, ...
+
+    ``FileNotFoundError`` for a sweep written before the dataset layout (each run's ``runs/<id>/series.parquet``;
+    :func:`load` reads both)."""
+    import pyarrow as pa
+    import pyarrow.dataset as pds
+
+    if table not in DATASET_TABLES:
+        raise ValueError(f"table: {table!r} is not allowed; allowed: {', '.join(DATASET_TABLES)}")
+    out = Path(out)
+    info = _read_sweep_json(out)
+    root = out / table
+    files = [sweep_dataset_file(out, table, p, r) for r, p in _finished(out)]
+    files = [str(f) for f in files if f.is_file()]
+    if not root.is_dir():
+        raise FileNotFoundError(2, f"no {table} dataset (a sweep of an older version, or without {table})", str(root))
+    partitioning = pds.partitioning(pa.schema([pa.field("point", pa.int64())]), flavor="hive")
+    if not files:
+        return pds.dataset([], schema=pa.schema([pa.field("run_id", pa.string()), pa.field("point", pa.int64())]))
+    first = pds.dataset(files[0], format="parquet").schema
+    params = _parameter_schema(info)
+    fields = [f for f in first if f.name not in params.names] + list(params) + [pa.field("point", pa.int64())]
+    return pds.dataset(files, format="parquet", partitioning=partitioning, partition_base_dir=str(root),
+                       schema=pa.schema(fields))
+
+
 def load(out: str | Path, variables: list[str] | None = None) -> pd.DataFrame:
     """Read a sweep folder's finished runs into one tidy DataFrame.
 
-    Columns: ``run_id, point, run, block, netuid, variable, value`` and one column per swept parameter
+    Columns: ``run_id, point, run, block, day, netuid, variable, value`` and one column per swept parameter
     (its plain name, :func:`plain_names`: ``fee_rate`` for ``regime_overrides.fee_rate``).  ``netuid`` is -1
-    for network-wide series.  Rows are ordered by point, run.
-    ``variables`` keeps only those series (e.g. ``["price", "sum_price"]``).
+    for network-wide series.  Rows are ordered by point, run.  ``variables`` keeps only those series (e.g.
+    ``["price", "sum_price"]``); they are filtered while reading (:func:`sweep_dataset`).  A sweep folder of an
+    older version (each run's ``runs/<id>/series.parquet``, no ``day``) loads too.
     """
     out = Path(out)
     info = _read_sweep_json(out)
     paths = list(info["parameters"])
     plain = plain_names(paths)
     names = [plain[n] for n in paths]
+    if (out / "series").is_dir():
+        import pyarrow.dataset as pds
+
+        data = sweep_dataset(out, "series")
+        cond = pds.field("variable").isin(list(variables)) if variables else None
+        cols = ["run_id", "point", "run", "block", "day", "netuid", "variable", "value", *names]
+        tidy = data.to_table(columns=cols, filter=cond).to_pandas()
+        tidy["point"] = tidy["point"].astype(np.int64)
+        tidy["run"] = tidy["run"].astype(np.int64)
+        return tidy.sort_values(["point", "run", "run_id"], kind="stable").reset_index(drop=True)[cols]
     points = {p["point"]: {plain[k]: v for k, v in p["parameters"].items() if k in plain} for p in info["points"]}
     frames = []
-    folders = sorted(d for d in (out / "runs").iterdir()
-                     if not d.name.startswith(".") and (d / "record.json").is_file())
-    for d in folders:
-        rec = json.loads((d / "record.json").read_text())
+    for run_id, point in _finished(out):
         filters = [("variable", "in", list(variables))] if variables else None
-        df = pd.read_parquet(d / "series.parquet", filters=filters)
-        df.insert(0, "point", np.int64(rec["point"]))
-        df.insert(0, "run_id", rec["run_id"])
+        df = pd.read_parquet(out / "runs" / run_id / "series.parquet", filters=filters)
+        df.insert(0, "point", np.int64(point))
+        df.insert(0, "run_id", run_id)
         df["run"] = df["run"].astype(np.int64)
         for n in names:
-            df[n] = points[rec["point"]].get(n)
+            df[n] = points[point].get(n)
         frames.append(df)
     cols = ["run_id", "point", "run", "block", "netuid", "variable", "value", *names]
     if not frames:
         return pd.DataFrame(columns=cols)
     tidy = pd.concat(frames, ignore_index=True)
-    return tidy[cols]
+    return tidy[[c for c in ["run_id", "point", "run", "block", "day", "netuid", "variable", "value", *names]
+                 if c in tidy.columns]]
 
 
 @dataclasses.dataclass
@@ -1087,6 +1194,10 @@ class SweepResult:
     def failed(self) -> pd.DataFrame:
         """Manifest rows of failed runs, with their ``error`` (traceback)."""
         return self.manifest[self.manifest["status"] == "failed"].reset_index(drop=True)
+
+    def dataset(self, table: str = "series") -> Any:
+        """The finished runs' ``table`` as a lazy ``pyarrow.dataset.Dataset`` (see :func:`sweep_dataset`)."""
+        return sweep_dataset(self.out, table)
 
     @property
     def tidy(self) -> pd.DataFrame:

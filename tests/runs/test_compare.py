@@ -92,3 +92,45 @@ def test_compare_runs_side_by_side():
     pd.testing.assert_series_equal(t["fee - base"], t["fee"] - t["base"], check_names=False)
     with pytest.raises(ConfigError, match="at least 2"):
         compare_runs({"a": a})
+
+
+def test_sweep_dataset_is_lazy_partitioned_and_filtered(swept):
+    import pyarrow.dataset as pds
+
+    data = swept.dataset()
+    assert isinstance(data, pds.FileSystemDataset)
+    assert sorted({f.split("/")[-2] for f in data.files}) == ["point=0", "point=1"]
+    assert {"run_id", "run", "block", "day", "netuid", "variable", "value", "fee_rate", "count", "point"} \
+        <= set(data.schema.names)
+    t = data.to_table(columns=["run_id", "value", "fee_rate"],
+                      filter=(pds.field("variable") == "price") & (pds.field("fee_rate") > 0.01)).to_pandas()
+    assert set(t["fee_rate"]) == {0.02} and t["run_id"].str.startswith("p0001-").all()
+    tidy = swept.tidy
+    price = tidy[(tidy["variable"] == "price") & (tidy["fee_rate"] > 0.01)]
+    assert len(t) == len(price)
+    # a run read on its own agrees with the dataset
+    one = dtaosim.load_run(swept.out / "runs" / "p0001-r0002")
+    sub = price[price["run_id"] == "p0001-r0002"].pivot(index="block", columns="netuid", values="value")
+    np.testing.assert_array_equal(sub.to_numpy(), one.prices.to_numpy())
+
+
+def test_a_sweep_folder_of_the_old_layout_still_loads(swept, tmp_path):
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    old = tmp_path / "old"
+    shutil.copytree(swept.out, old)
+    for f in sorted((old / "series").glob("point=*/*.parquet")):  # back to runs/<id>/series.parquet
+        t = pq.read_table(f).select(["run", "block", "netuid", "variable", "value"])
+        pq.write_table(t, old / "runs" / f.stem / "series.parquet")
+    shutil.rmtree(old / "series")
+    shutil.rmtree(old / "validators", ignore_errors=True)
+    with pytest.raises(FileNotFoundError):
+        dtaosim.SweepResult.open(old).dataset()
+    back = dtaosim.load(old)
+    new = swept.tidy
+    assert list(back.columns) == ["run_id", "point", "run", "block", "netuid", "variable", "value", "fee_rate",
+                                  "count"]
+    pd.testing.assert_frame_equal(back, new.drop(columns=["day"]), check_dtype=False)
+    assert dtaosim.load_run(old / "runs" / "p0000-r0001").prices.shape[0] == 4  # the start and 3 ticks

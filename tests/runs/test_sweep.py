@@ -35,7 +35,7 @@ TINY = {
 SWEEP = {**TINY, "sweep": {"design": "grid", "runs": 6, "seed": 11,
                            "parameters": {"regime_overrides.fee_rate": [0.0, 0.01]}}}
 N_RUNS = 12
-RUN_FILES = {"events.parquet", "metadata.json", "prices.parquet", "record.json", "series.parquet", "timings.json"}
+RUN_FILES = {"events.parquet", "metadata.json", "prices.parquet", "record.json", "timings.json"}
 
 
 def _complete(run_dir):
@@ -191,7 +191,10 @@ def test_manifest_records_shared_exogenous_seeds(reference):
 def test_reference_output_layout_and_load_round_trip(reference):
     out, result = reference
     assert isinstance(result, SweepResult) and result.n_ok == N_RUNS and result.n_failed == 0
-    assert {p.name for p in out.iterdir()} == {"failed", "manifest.parquet", "runs", "sweep.json", "timings.json"}
+    assert {p.name for p in out.iterdir()} == {"failed", "manifest.parquet", "runs", "series", "sweep.json",
+                                               "timings.json", "validators"}
+    assert sorted(p.name for p in (out / "series").iterdir()) == ["point=0", "point=1"]
+    assert len(list((out / "series").glob("point=1/p0001-r*.parquet"))) == 6
     assert all(_complete(d) for d in _visible_runs(out))
     assert _hidden(out) == []
     m = pd.read_parquet(out / "manifest.parquet")
@@ -203,7 +206,7 @@ def test_reference_output_layout_and_load_round_trip(reference):
     assert (m["status"] == "ok").all() and m["config_hash"].nunique() == 2
     assert json.loads(m["parameters"][7]) == {"regime_overrides.fee_rate": 0.01}
     tidy = load(out)
-    assert list(tidy.columns) == ["run_id", "point", "run", "block", "netuid", "variable", "value", "fee_rate"]
+    assert list(tidy.columns) == ["run_id", "point", "run", "block", "day", "netuid", "variable", "value", "fee_rate"]
     assert tidy["run_id"].nunique() == N_RUNS and set(tidy["run"]) == set(range(6))
     pd.testing.assert_frame_equal(result.tidy, tidy)
     one = dtaosim.load_run(out / "runs" / "p0001-r0002")
