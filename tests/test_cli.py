@@ -34,7 +34,7 @@ def test_run_writes_parquet_metadata_and_png(tmp_path, capsys):
     assert back.prices.shape == (4, 4)
     assert back.series("validator_dividends_tao").shape == (4, 8)
     v = pd.read_parquet(out / "validators.parquet")
-    assert list(v.columns) == ["run", "block", "validator", "variable", "value"]
+    assert list(v.columns) == ["run", "block", "day", "validator", "variable", "value"]
     assert (out / "prices.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))
 
