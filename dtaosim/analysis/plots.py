@@ -53,11 +53,7 @@ def plot_prices(prices: pd.DataFrame | Any, netuids: list[int] | None = None, ax
     from matplotlib import colormaps
 
     ax.set_prop_cycle(color=colormaps["tab20"].colors)
-    x = prices.index.to_numpy()
-    xlabel = "block"
-    if blocks_per_day:
-        x = (x - x[0]) / blocks_per_day
-        xlabel = "day"
+    x, xlabel = _days(prices.index, blocks_per_day)
     for k, n in enumerate(netuids):
         ax.plot(x, prices[n].to_numpy(), lw=1.2, label=labels[k] if labels else f"SN{n}")
     if log:
@@ -81,6 +77,14 @@ def save_figure(fig: Any, path: Any, dpi: int = 120) -> None:
 
 
 def _days(index: pd.Index, blocks_per_day: int | None) -> tuple[Any, str]:
+    """The x axis of a frame: its ``day`` level (a result's frames carry one), else days from the ``block``s
+    when ``blocks_per_day`` is given, else the blocks."""
+    if isinstance(index, pd.MultiIndex):
+        if "day" in index.names:
+            return index.get_level_values("day").to_numpy(), "day"
+        index = index.get_level_values("block")
+    elif index.name == "day":
+        return index.to_numpy(), "day"
     x = index.to_numpy()
     if blocks_per_day:
         return (x - x[0]) / blocks_per_day, "day"
