@@ -940,12 +940,12 @@ def packaged_experiments() -> dict[str, Path]:
 
 
 def experiment_path(name_or_path: str | Path) -> Path:
-    """A config path: ``name_or_path`` itself when it exists or names a path (a folder or a ``.toml`` suffix),
-    else the packaged experiment of that name (``"baseline"`` -> ``dtaosim/experiments/baseline.toml``)."""
+    """A config path: ``name_or_path`` itself when it is a file or names a path (a folder part or a suffix), else
+    the packaged experiment of that name (``"baseline"`` -> ``dtaosim/experiments/baseline.toml``)."""
     p = Path(name_or_path)
-    if p.exists() or len(p.parts) != 1 or p.suffix:
+    if p.is_file() or len(p.parts) != 1 or p.suffix:
         return p
-    return packaged_experiments().get(p.name, p)
+    return packaged_experiments().get(p.name, p)  # a folder of that name (``--out baseline``) does not hide it
 
 
 def study_pointer(data: dict[str, Any], source: str | None) -> ConfigError | None:
@@ -956,7 +956,7 @@ def study_pointer(data: dict[str, Any], source: str | None) -> ConfigError | Non
     name = data.get("study") or data.get("name") or (Path(source).stem if source else "NAME")
     where = f"{source}: " if source else ""
     return ConfigError(f"{where}a study config, not an experiment; run it with `dtaosim study {name}` "
-                       "(`dtaosim study --help`)")
+                       "(`dtaosim study {name} --help` for its options)")
 
 
 def parse_config(data: dict[str, Any], source: str | None = None) -> ExperimentConfig:

@@ -272,10 +272,12 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("lifecycle", C.Lifecycle), ("lifecycle.max_lock", C.Distribution), ("miners", C.MinerEconomics),
     ("miners.cost_per_day", C.Distribution), ("validator_market", C.ValidatorMarket),
     ("fundamentals", C.Fundamentals), ("fundamentals.shocks.0", C.FundamentalShock), ("record", C.Record),
-    ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("", C.ExperimentConfig),
+    ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("report", C.Report),
+    ("report.subject", C.Subject), ("", C.ExperimentConfig),
 ]
 _NESTED = {"horizon", "network", "agents", "consensus", "validators", "owners", "lifecycle", "miners",
-           "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule"}
+           "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule",
+           "report"}
 
 
 def _types(annotation: Any) -> set[Any]:

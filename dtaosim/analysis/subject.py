@@ -492,7 +492,7 @@ def plot_lifecycle(result: RunResult) -> Any:
     axes[1].set_title(f"dissolved subnets ({len(dis)}): stakers recovered {paid:,.0f} of {pot:,.0f} TAO"
                       + (f" ({paid / pot:.1%})" if pot > 0 else ""), fontsize=10, loc="left")
     axes[1].legend(frameon=False, fontsize="small")
-    end = float(days_of([result.network.index[-1]], meta, start)[0]) if len(result.network) else 0.0
+    end = float(days_of([result.frames["network"].index[-1]], meta, start)[0]) if len(result.network) else 0.0
     for d, label, color in ((d_regs, "registrations", "C0"), (d_dis, "dissolutions", "C3")):
         xs = np.concatenate([[0.0], np.sort(d), [end]])
         ys = np.concatenate([[0], np.arange(1, d.size + 1), [d.size]])
