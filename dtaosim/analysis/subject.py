@@ -73,7 +73,7 @@ class Selection:
 
     def label(self, netuid: int, metadata: dict[str, Any] | None = None, start: int = 0) -> str:
         if netuid in self.until and metadata is not None:
-            return f"SN{netuid} (dissolved day {days_of([self.until[netuid]], metadata, start)[0]:.0f})"
+            return f"SN{netuid} (dissolved day {days_of([self.until[netuid]], metadata, start)[0]:.1f})"
         return f"SN{netuid}"
 
 
