@@ -475,6 +475,9 @@ class Record(_Strict):
     every_ticks: int = Field(default=1, ge=1)
     events: bool = True
     check_invariants: bool = True
+    accounts: bool = False
+    """Per-account holdings and cumulative returns at each recorded row (``accounts.parquet``,
+    ``RunResult.account_series()``): rows x accounts x 6 numbers, off by default."""
 
 
 SUBJECT_SELECTORS = ("dissolved", "registered")

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from dtaosim.recorder import ACCOUNT_HOLDINGS, ACCOUNT_PNL
 from dtaosim.runs.files import atomic_write_bytes, make_dirs, write_bytes  # atomic_write_bytes: kept importable here
 
 TIMINGS_FILE = "timings.json"
@@ -38,11 +39,6 @@ TIMINGS_FILE = "timings.json"
 RUN_DEPENDENT_KEYS = ("wall_seconds",)
 """Keys older versions wrote into ``metadata.json``; :func:`load_run` moves them to ``timings``."""
 
-ACCOUNT_HOLDINGS = ("free_tao", "root_tao", "alpha_tao")
-"""Per-account holdings recorded at each recorded row (TAO): free TAO, TAO staked on root, and the alpha staked
-on the subnets valued at the spot price.  Their sum is the account's ``value``."""
-ACCOUNT_PNL = ("pnl_trading", "pnl_emissions", "pnl_revaluation")
-"""Per-account cumulative return since the start (TAO), split as the strategy totals of ``RunResult.network``."""
 ACCOUNT_LABELS = ("kind", "group", "strategy", "config_group")
 """The accounts table's columns: ``kind`` (staker, validator, owner, miner, basket), ``group`` (the name of the
 ``value:<group>`` columns: a staker strategy, ``validators``, ``owners``, ``miners``, ``baskets``), ``strategy``

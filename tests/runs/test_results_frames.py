@@ -112,3 +112,56 @@ def test_xarray_missing_says_how_to_install(result, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_xarray)
     with pytest.raises(ImportError, match="pip install"):
         result.to_xarray()
+
+
+@pytest.fixture(scope="module")
+def with_accounts():
+    from tests.conftest import SMALL
+
+    cfg = {**SMALL, "name": "accounts", "record": {"accounts": True},
+           "validators": [{"strategy": "honest", "count": 2}, {"strategy": "copier", "count": 1}]}
+    return dtaosim.run(cfg)
+
+
+def test_accounts_are_not_recorded_by_default(result):
+    assert result.accounts.empty and result.accounts_frame is None
+    with pytest.raises(KeyError, match=r"record\.accounts"):
+        result.account_series()
+
+
+def test_account_series_sum_to_the_group_totals(with_accounts):
+    res = with_accounts
+    table = res.accounts
+    assert list(table.columns) == ["kind", "group", "strategy", "config_group"]
+    assert list(table.loc[table["kind"] == "staker", "config_group"].unique()) == ["agents[0]", "agents[1]",
+                                                                                  "agents[2]"]
+    assert list(table.loc[table["kind"] == "validator", "strategy"]) == ["honest", "honest", "copier"]
+    s = res.account_series()
+    assert {"block", "day", "account", "kind", "group", "strategy", "free_tao", "root_tao", "alpha_tao", "value",
+            "pnl_trading", "pnl_emissions", "pnl_revaluation", "pnl"} <= set(s.columns)
+    net = res.frames["network"]
+    for group in ("passive", "momentum", "validators"):
+        sums = s[s["group"] == group].groupby("block")[["value", "pnl_trading", "pnl_emissions"]].sum()
+        np.testing.assert_allclose(sums["value"].to_numpy(), net[f"value:{group}"].to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(sums["pnl_trading"].to_numpy(), net[f"pnl_trading:{group}"].to_numpy(),
+                                   rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(sums["pnl_emissions"].to_numpy(), net[f"pnl_emissions:{group}"].to_numpy(),
+                                   rtol=1e-9, atol=1e-9)
+    only = res.account_series(groups="momentum")
+    assert set(only["group"].astype(str)) == {"momentum"}
+    who = res.account_pnl()
+    assert who["pnl"].is_monotonic_decreasing and len(who) == len(table)
+
+
+def test_accounts_are_saved_loaded_and_exported(with_accounts, tmp_path):
+    res = with_accounts
+    res.save(tmp_path / "r")
+    assert (tmp_path / "r" / "accounts.parquet").is_file()
+    back = load_run(tmp_path / "r")
+    pd.testing.assert_frame_equal(back.account_series(), res.account_series(), check_categorical=False)
+    pytest.importorskip("xarray")
+    ds = res.to_xarray()
+    assert ds["account_free_tao"].dims == ("block", "account")
+    again = type(res).from_xarray(ds)
+    pd.testing.assert_frame_equal(again.account_series(), res.account_series(), check_categorical=False,
+                                  check_dtype=False)
