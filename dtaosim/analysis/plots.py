@@ -92,17 +92,19 @@ def _days(index: pd.Index, blocks_per_day: int | None) -> tuple[Any, str]:
 
 
 def plot_fan(paths: pd.DataFrame, ax: Any = None, title: str = "", ylabel: str = "", log: bool = False,
-             blocks_per_day: int | None = None, bands: tuple[float, float] = (0.05, 0.95)) -> Any:
+             blocks_per_day: int | None = None, bands: tuple[float, float] = (0.05, 0.95), label: str = "") -> Any:
     """Monte Carlo fan chart: median and a ``bands`` quantile band over runs.
 
-    ``paths`` has one row per time (index: block) and one column per run.
+    ``paths`` has one row per time (index: block, or day) and one column per run.  ``label`` names this fan in
+    the legend (``"fee 0.3%: median"``), so that fans drawn on one ``ax`` are told apart.
     """
     fig, ax = _figure(ax)
     x, xlabel = _days(paths.index, blocks_per_day)
     lo, hi = paths.quantile(bands[0], axis=1), paths.quantile(bands[1], axis=1)
-    ax.fill_between(x, lo.to_numpy(), hi.to_numpy(), alpha=0.25, lw=0,
-                    label=f"{int(bands[0] * 100)}-{int(bands[1] * 100)}% of {paths.shape[1]} runs")
-    ax.plot(x, paths.median(axis=1).to_numpy(), lw=1.6, label="median")
+    name = f"{label}: " if label else ""
+    line = ax.plot(x, paths.median(axis=1).to_numpy(), lw=1.6, label=f"{name}median")[0]
+    ax.fill_between(x, lo.to_numpy(), hi.to_numpy(), alpha=0.25, lw=0, color=line.get_color(),
+                    label=f"{name}{int(bands[0] * 100)}-{int(bands[1] * 100)}% of {paths.shape[1]} runs")
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)

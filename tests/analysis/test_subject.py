@@ -152,3 +152,17 @@ def test_a_small_real_run_keeps_its_subject(tmp_path):
     assert [line.get_label() for line in fig.axes[0].lines][:1] == ["SN2"]
     assert {line.get_label() for line in fig.axes[1].lines} >= {"passive", "momentum"}
     assert fig.axes[-1].get_xlabel() == "day"
+
+
+def test_overlaid_fans_have_their_own_legend_entries_and_colours():
+    from dtaosim.analysis import plots
+
+    days = pd.Index([0.0, 0.5, 1.0], name="day")
+    a = pd.DataFrame({0: [1.0, 2, 3], 1: [1.0, 2.5, 3.5]}, index=days)
+    fig = plots.plot_fan(a, label="fee 0")
+    plots.plot_fan(a * 2, ax=fig.axes[0], label="fee 0.3%")
+    ax = fig.axes[0]
+    labels = ax.get_legend_handles_labels()[1]
+    assert labels == ["fee 0: median", "fee 0: 5-95% of 2 runs", "fee 0.3%: median", "fee 0.3%: 5-95% of 2 runs"]
+    assert ax.lines[0].get_color() != ax.lines[1].get_color()
+    assert ax.get_xlabel() == "day" and list(ax.lines[0].get_xdata()) == [0.0, 0.5, 1.0]
