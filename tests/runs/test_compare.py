@@ -134,3 +134,18 @@ def test_a_sweep_folder_of_the_old_layout_still_loads(swept, tmp_path):
                                   "count"]
     pd.testing.assert_frame_equal(back, new.drop(columns=["day"]), check_dtype=False)
     assert dtaosim.load_run(old / "runs" / "p0000-r0001").prices.shape[0] == 4  # the start and 3 ticks
+
+
+def test_compare_regimes_runs_one_seed_under_each_regime(tmp_path):
+    from dtaosim.runs.compare import compare_regimes
+    from tests.conftest import SMALL
+
+    cfg = {**SMALL, "horizon": {"blocks": 720, "blocks_per_tick": 360}}
+    table, results = compare_regimes(cfg, ["launch-2025-02", "price-burn-2026-06"], seed=5, out=tmp_path)
+    assert list(results) == ["launch-2025-02", "price-burn-2026-06"]
+    assert [r.metadata["regime"] for r in results.values()] == ["launch-2025-02", "price-burn-2026-06"]
+    assert {r.metadata["seed"] for r in results.values()} == {5}
+    assert list(table.columns) == ["launch-2025-02", "price-burn-2026-06", "price-burn-2026-06 - launch-2025-02"]
+    assert (tmp_path / "launch-2025-02" / "metadata.json").is_file()
+    with pytest.raises(ConfigError, match="at least 2 regimes"):
+        compare_regimes(cfg, ["launch-2025-02"])
