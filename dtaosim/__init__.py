@@ -16,6 +16,7 @@ from dtaosim.errors import ConfigError, DtaosimError, ProtocolError
 from dtaosim.model import DTaoModel
 from dtaosim.plugins import register_strategy
 from dtaosim.protocol.regimes import Regime, all_regimes, get_regime, proposal_names, regime_for_date, regime_names
+from dtaosim.runs.compare import compare_regimes, compare_runs, paired_differences
 from dtaosim.runs.results import RunResult, load_run
 from dtaosim.runs.runner import run
 from dtaosim.runs.sweep import SweepResult, load, sweep
@@ -32,10 +33,13 @@ __all__ = [
     "SweepResult",
     "__version__",
     "all_regimes",
+    "compare_regimes",
+    "compare_runs",
     "get_regime",
     "load",
     "load_config",
     "load_run",
+    "paired_differences",
     "parse_config",
     "plot_prices",
     "proposal_names",

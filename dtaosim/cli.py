@@ -1,6 +1,9 @@
 """Command line: ``dtaosim run CONFIG --out DIR [--seeds N]``, ``dtaosim sweep CONFIG --out DIR``, ``dtaosim
-validate``, ``dtaosim calibrate CONFIG``, ``dtaosim plot``, ``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim
-explore``.
+validate``, ``dtaosim calibrate CONFIG``, ``dtaosim plot``, ``dtaosim experiments``, ``dtaosim study NAME``,
+``dtaosim regimes``, ``dtaosim warmup``, ``dtaosim explore``.
+
+CONFIG is a TOML file or the name of a packaged experiment (``dtaosim run baseline``; ``dtaosim experiments``
+lists them), from any folder.
 
 Bad input (a malformed config, an unknown regime) prints one line to stderr and exits with status 2,
 never a traceback.  The first run after an install says on stderr that it compiles the kernels.
@@ -40,8 +43,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         stats.print_stats(20)
     else:
         result = run(args.config, seed=args.seed, out=out, progress=not args.quiet)
-    fig = plot_prices(result.prices, title=f"{result.metadata['name']} ({result.metadata['regime']})",
-                      blocks_per_day=result.metadata["regime_fields"]["blocks_per_day"])
+    fig = plot_prices(result)  # the experiment's subject (or the live subnets with the highest price), in days
     save_figure(fig, out / "prices.png")
     if not args.quiet:
         n_ok = int((result.events["status"] == "ok").sum()) if len(result.events) else 0
@@ -209,7 +211,7 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     # written beside --out first and moved in whole: a failure leaves --out as it was
     tmp = Path(tempfile.mkdtemp(prefix=".dtaosim-plots-", dir=existing_ancestor(out)))
     try:
-        files = write_report(result, tmp)  # type: ignore[arg-type]
+        files = write_report(result, tmp, netuids=_netuids(args.netuids))  # type: ignore[arg-type]
         make_dirs(out)
         for f in files:
             os.replace(f, out / f.name)
@@ -218,6 +220,92 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"{len(files)} files -> {args.out}/ (open index.html)")
     return 0
+
+
+def _netuids(items: list[str] | None) -> list[int | str] | None:
+    """``--netuids 33 dissolved`` as ints and selectors; a bad item is a one-line :class:`ConfigError`."""
+    from dtaosim.config import SUBJECT_SELECTORS
+
+    if not items:
+        return None
+    out: list[int | str] = []
+    for item in (x for text in items for x in text.replace(",", " ").split()):
+        if item in SUBJECT_SELECTORS:
+            out.append(item)
+            continue
+        try:
+            n = int(item)
+        except ValueError:
+            n = -1
+        if n < 1:
+            raise ConfigError(f"--netuids: {item!r} is not allowed; expected netuids (1 or more) or "
+                              f"{' / '.join(SUBJECT_SELECTORS)}")
+        out.append(n)
+    return out
+
+
+STUDIES = {"consensus-guarantees": "dtaosim.studies.consensus_guarantees",
+           "gate-and-root-reborn": "dtaosim.studies.gate_root_reborn"}
+"""Studies by name: ``dtaosim study NAME`` runs the module's ``main`` with the packaged config of that name."""
+
+
+def _kind(data: dict) -> str:
+    if "study" in data or ("design" in data and "variants" in data):
+        return "study"
+    return "sweep" if "sweep" in data else "run"
+
+
+def _cmd_experiments(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from dtaosim.config import EXPERIMENTS_DIR, packaged_experiments
+
+    rows = []
+    for name, path in packaged_experiments().items():
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        question = str((data.get("report") or {}).get("question") or data.get("description") or "")
+        kind = "study" if name in STUDIES else _kind(data)
+        how = {"study": f"dtaosim study {name} --out DIR" + (" [--small]" if _kind(data) == "study" else ""),
+               "sweep": f"dtaosim run {name} (one run), dtaosim sweep {name} --out DIR (its [sweep])",
+               "run": f"dtaosim run {name}"}[kind]
+        rows.append((name, how, question))
+    if args.paths:
+        for name, _, _ in rows:
+            print(EXPERIMENTS_DIR / f"{name}.toml")
+        return 0
+    width = max(len(r[0]) for r in rows)
+    for name, how, question in rows:
+        print(f"{name:<{width}}  {question}")
+        print(f"{'':<{width}}  -> {how}")
+    print(f"\n{len(rows)} packaged experiments in {EXPERIMENTS_DIR}; copy one to change it "
+          "(dtaosim run <file>.toml works the same)")
+    return 0
+
+
+def _cmd_study(args: argparse.Namespace, rest: list[str]) -> int:
+    import importlib
+
+    from dtaosim.config import experiment_path
+
+    name = args.study
+    module = STUDIES.get(name)
+    config = str(experiment_path(name))
+    if module is None:  # a path to a copy of a study's config
+        path = Path(name)
+        if not path.is_file():
+            raise ConfigError(f"study: {name!r} is not allowed; studies: {', '.join(STUDIES)} (or a path to a copy "
+                              "of one's config)")
+        import tomllib
+
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise ConfigError(f"{path}: not a readable TOML study config ({type(e).__name__})") from None
+        study = str(data.get("study") or "consensus-guarantees")
+        if study not in STUDIES:
+            raise ConfigError(f"{path}: study: {study!r} is not allowed; studies: {', '.join(STUDIES)}")
+        module, config = STUDIES[study], str(path)
+    return int(importlib.import_module(module).main([config, *rest]))
 
 
 def _cmd_warmup(args: argparse.Namespace) -> int:
@@ -300,7 +388,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="dtaosim", description="Agent-based simulation of Bittensor dTAO markets.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run one experiment config and write results and a price plot")
-    r.add_argument("config", help="experiment TOML file")
+    r.add_argument("config", help="experiment TOML file, or a packaged experiment's name (`dtaosim experiments`)")
     r.add_argument("--out", default="results", help="output folder (default: results)")
     r.add_argument("--seed", type=_whole(0), default=None, help="override the config's seed (a whole number >= 0)")
     r.add_argument("--quiet", action="store_true", help="no progress bar or summary")
@@ -311,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--workers", type=_whole(1), default=None, help="worker processes for --seeds (default: all cores)")
     r.set_defaults(func=_cmd_run)
     w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
-    w.add_argument("config", help="experiment TOML file with a [sweep] table")
+    w.add_argument("config", help="experiment TOML file with a [sweep] table, or a packaged experiment's name")
     w.add_argument("--out", required=True, help="output folder; finished runs in it are skipped")
     w.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
     w.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
@@ -361,8 +449,18 @@ def build_parser() -> argparse.ArgumentParser:
     pl = sub.add_parser("plot", help="write the standard plots of a run folder and an index.html")
     pl.add_argument("results", help="a folder written by `dtaosim run --out`")
     pl.add_argument("--out", default="plots", help="output folder (default: plots)")
+    pl.add_argument("--netuids", nargs="+", default=None, metavar="N",
+                    help="subnets to show instead of the experiment's subject: netuids, or dissolved / registered")
     pl.add_argument("--quiet", action="store_true", help="no summary line")
     pl.set_defaults(func=_cmd_plot)
+    e = sub.add_parser("experiments", help="list the packaged experiments, their questions and how to run them")
+    e.add_argument("--paths", action="store_true", help="print only the files' paths")
+    e.set_defaults(func=_cmd_experiments)
+    st = sub.add_parser("study", help="run a study (consensus-guarantees); its options follow the name, e.g. "
+                        "`dtaosim study consensus-guarantees --out results/cg --small` (`--help` after the name)",
+                        add_help=False)
+    st.add_argument("study", help=f"a study's name ({', '.join(STUDIES)}) or a path to a copy of its config")
+    st.set_defaults(func=_cmd_study, passes_rest=True)
     wu = sub.add_parser("warmup", help="compile the numba kernels now (the first run after install does it "
                         "otherwise), print how long it took")
     wu.set_defaults(func=_cmd_warmup)
@@ -410,11 +508,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit status (2 for bad input)."""
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, rest = parser.parse_known_args(argv)
+        if rest and not getattr(args, "passes_rest", False):
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
     except SystemExit as e:  # --help (0) or a bad command line (2, one line printed)
         return e.code if isinstance(e.code, int) else 2
     try:
         with _compile_message_on_stderr():
+            if getattr(args, "passes_rest", False):
+                return int(args.func(args, rest))
             return int(args.func(args))
     except ConfigError as e:
         print(f"dtaosim: error: {str(e).splitlines()[0]}", file=sys.stderr)

@@ -476,6 +476,67 @@ class Record(_Strict):
     every_ticks: int = Field(default=1, ge=1)
     events: bool = True
     check_invariants: bool = True
+    accounts: bool = False
+    """Per-account holdings and cumulative returns at each recorded row (``accounts.parquet``,
+    ``RunResult.account_series()``): rows x accounts x 6 numbers, off by default."""
+
+
+SUBJECT_SELECTORS = ("dissolved", "registered")
+"""Netuids a report's subject may name by what happened to them in the run: ``"dissolved"`` (every subnet
+deregistered during the run, each shown up to its dissolution) and ``"registered"`` (every subnet registered
+during the run)."""
+
+FIXED_GROUPS = ("validators", "owners", "miners", "baskets")
+"""Groups of accounts every run may have besides the staker strategies (see :mod:`dtaosim.recorder`)."""
+
+
+class Subject(_Strict):
+    """What an experiment's report is about: the subnets, series and groups its plots show first.
+
+    ``netuids``: subnets by netuid (1 or more), or by what happened to them (``"dissolved"``,
+    ``"registered"``); empty: the most valuable subnets that emitted in the run (never an unstarted or a
+    dissolved one).  ``series``: recorded series (``dtaosim.recorder``: ``price``, ``share``, ``pool_tao``,
+    ``tao_emission``, ``tao_in``, ``chain_buy_tao``, ``basket_buy_tao``, ..., ``tao_issuance``,
+    ``sum_price``, ``validator_dividends_tao``, ``basket_nav_tao``), one panel each in the report's
+    ``subject.png``.  ``groups``: staker strategies, validator strategies (``honest``, ``copier``, ``stale``),
+    root strategies, or ``validators``, ``owners``, ``miners``, ``baskets``: the groups compared."""
+
+    netuids: list[int | str] = Field(default_factory=list, max_length=64)
+    series: list[str] = Field(default_factory=list, max_length=8)
+    groups: list[str] = Field(default_factory=list, max_length=16)
+
+    @model_validator(mode="after")
+    def _valid_items(self) -> Subject:
+        for k, u in enumerate(self.netuids):
+            if isinstance(u, str) and u not in SUBJECT_SELECTORS:
+                raise ValueError(f"netuids[{k}]: {u!r} is not allowed; expected a subnet netuid (1 or more) or "
+                                 f"{' / '.join(map(repr, SUBJECT_SELECTORS))}")
+            if isinstance(u, int) and u < 1:
+                raise ValueError(f"netuids[{k}]: {u!r} is not allowed; expected a subnet netuid (1 or more; 0 is "
+                                 "root)")
+        for field in ("netuids", "series", "groups"):
+            items = getattr(self, field)
+            for k, name in enumerate(items):
+                if field != "netuids" and not re.fullmatch(r"[A-Za-z_][\w:.-]*", name):
+                    raise ValueError(f"{field}[{k}]: {name!r} is not allowed; expected a name (letters, digits, _)")
+                if name in items[:k]:
+                    raise ValueError(f"{field}[{k}]: {name!r} is not allowed; it is named twice")
+        return self
+
+
+class Report(_Strict):
+    """The experiment's question (one line, listed by ``dtaosim experiments``) and the ``subject`` its report
+    shows (:class:`Subject`).  Nothing here changes the run: it is left out of the config hash."""
+
+    question: str = Field(default="", max_length=200)
+    subject: Subject = Field(default_factory=Subject)
+
+    @field_validator("question")
+    @classmethod
+    def _one_line(cls, v: str) -> str:
+        if "\n" in v or "\r" in v:
+            raise ValueError("must be one line")
+        return v
 
 
 class Ensemble(_Strict):
@@ -587,6 +648,8 @@ class ExperimentConfig(_Strict):
     validator_market: ValidatorMarket = Field(default_factory=ValidatorMarket)
     fundamentals: Fundamentals = Field(default_factory=Fundamentals)
     record: Record = Field(default_factory=Record)
+    report: Report = Field(default_factory=Report)
+    """The question the experiment asks and the subject its report shows (not part of the run)."""
     engine: Literal["auto", "numba", "numpy", "checked"] = "auto"
     """Kernels: compiled (``numba``; ``auto`` when numba imports), the readable reference (``numpy``), or both
     compared call by call (``checked``, slow: see docs/NUMERICS.md)."""
@@ -734,6 +797,15 @@ class ExperimentConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _subject_groups_exist(self) -> ExperimentConfig:
+        allowed = self.group_names()
+        for k, g in enumerate(self.report.subject.groups):
+            if g not in allowed:
+                raise ValueError(f"report.subject.groups[{k}]: {g!r} is not allowed; the config's groups are "
+                                 f"{', '.join(allowed)}")
+        return self
+
+    @model_validator(mode="after")
     def _ecology_needs_neurons(self) -> ExperimentConfig:
         if self.consensus.mode != "yuma":
             for name in ("miners", "validator_market"):
@@ -800,9 +872,18 @@ class ExperimentConfig(_Strict):
         return sorted(int(r["netuid"]) for r in load_snapshot(self.network.initial_state.split(":", 1)[1])
                       if int(r["netuid"]) > 0)
 
+    def group_names(self) -> list[str]:
+        """The groups of accounts and validators this config makes: its staker strategies, validator and root
+        strategies (with Yuma), then :data:`FIXED_GROUPS` (what a report's ``subject.groups`` may name)."""
+        names = [g.strategy for g in self.agents]
+        if self.consensus.mode == "yuma":
+            names += [g.strategy for g in self.validators] + [g.root_strategy for g in self.validators]
+        return list(dict.fromkeys([*names, *FIXED_GROUPS]))
+
     def config_hash(self) -> str:
-        """A short stable hash of the validated config (for manifests)."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """A short stable hash of the validated config (for manifests); ``report`` (what the plots show) is
+        left out: it does not change the run."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"report"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
 
 
@@ -1121,6 +1202,36 @@ def included_files(path: str | Path) -> list[tuple[Path, dict[str, Any]]]:
     return out
 
 
+EXPERIMENTS_DIR = Path(__file__).parent / "experiments"
+"""The packaged experiments (``dtaosim/experiments/*.toml``, installed with the package; the repository's
+``experiments/`` links here): ``dtaosim experiments`` lists them, ``dtaosim run baseline`` runs one by name."""
+
+
+def packaged_experiments() -> dict[str, Path]:
+    """The packaged experiment files by name (the file's stem), sorted by name."""
+    return {p.stem: p for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))}
+
+
+def experiment_path(name_or_path: str | Path) -> Path:
+    """A config path: ``name_or_path`` itself when it is a file or names a path (a folder part or a suffix), else
+    the packaged experiment of that name (``"baseline"`` -> ``dtaosim/experiments/baseline.toml``)."""
+    p = Path(name_or_path)
+    if p.is_file() or len(p.parts) != 1 or p.suffix:
+        return p
+    return packaged_experiments().get(p.name, p)  # a folder of that name (``--out baseline``) does not hide it
+
+
+def study_pointer(data: dict[str, Any], source: str | None) -> ConfigError | None:
+    """The one-line error for a study's config given where an experiment is expected (None for anything
+    else): a study file says ``study = "<name>"`` (older ones have ``[design]`` and ``variants``)."""
+    if not ("study" in data or ("design" in data and "variants" in data)):
+        return None
+    name = data.get("study") or data.get("name") or (Path(source).stem if source else "NAME")
+    where = f"{source}: " if source else ""
+    return ConfigError(f"{where}a study config, not an experiment; run it with `dtaosim study {name}` "
+                       "(`dtaosim study {name} --help` for its options)")
+
+
 def parse_config(data: dict[str, Any], source: str | None = None) -> ExperimentConfig:
     """Validate a config dict; :class:`ConfigError` names ``source``, the field, value and rule.  A dict with
     ``include`` (or ``set``) is resolved first (:func:`resolve_includes`, paths relative to the working
@@ -1128,6 +1239,9 @@ def parse_config(data: dict[str, Any], source: str | None = None) -> ExperimentC
     if not isinstance(data, dict):
         raise ConfigError(f"{source or 'config'}: {_show(data)} is not allowed; expected a table of settings, "
                           f"got {type(data).__name__}")
+    pointer = study_pointer(data, source)
+    if pointer is not None:
+        raise pointer
     if any(k in data for k in (INCLUDE_KEY, SET_KEY, FIT_KEY)):
         data = resolve_includes(data, ".", source or "config")
     try:
@@ -1164,13 +1278,17 @@ def _config_text(raw: bytes, name: str) -> str:
 
 
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a TOML experiment file (UTF-8; a UTF-8 byte-order mark is accepted)."""
-    p = Path(path)
+    """Read and validate a TOML experiment file (UTF-8; a UTF-8 byte-order mark is accepted), or a packaged
+    experiment by name (``"baseline"``: see :func:`experiment_path`, ``dtaosim experiments``)."""
+    p = experiment_path(path)
     try:
         if p.exists() and not (p.is_file() or p.is_dir()):  # reading a FIFO would wait for ever
             raise ConfigError(f"{p}: not a regular file (a device, FIFO or socket); expected a TOML experiment file")
         raw = p.read_bytes()
     except FileNotFoundError:
+        if len(p.parts) == 1 and not p.suffix:
+            raise ConfigError(f"{p}: no such config file, nor a packaged experiment of that name (packaged: "
+                              f"{', '.join(packaged_experiments())}; `dtaosim experiments` lists them)") from None
         raise ConfigError(f"{p}: no such config file") from None
     except IsADirectoryError:
         raise ConfigError(f"{p}: is a folder; expected a TOML experiment file") from None

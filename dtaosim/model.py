@@ -16,6 +16,7 @@ from typing import Any
 
 import mesa
 import numpy as np
+import pandas as pd
 
 from dtaosim.agents.miners import MinerEconomy
 from dtaosim.agents.owner import SubnetEntrants, SubnetOwner
@@ -47,7 +48,7 @@ from dtaosim.protocol.intents import Intent
 from dtaosim.protocol.regimes import Regime
 from dtaosim.protocol.root_baskets import holding_values
 from dtaosim.protocol.yuma import YumaParams
-from dtaosim.recorder import Recorder
+from dtaosim.recorder import GROUP_SERIES, NETWORK_SERIES, SUBNET_SERIES, VALIDATOR_SERIES, Recorder
 
 STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64
@@ -210,6 +211,8 @@ def estimate_memory(cfg: ExperimentConfig) -> MemoryEstimate:
     """An estimate of the memory a run of ``cfg`` needs at its peak (see :class:`MemoryEstimate`)."""
     z = run_size(cfg)
     values_per_row = 11 * z.netuids + 4 * z.groups + 2 * z.validators + 4
+    if cfg.record.accounts:  # per-account holdings and returns: 6 numbers per account and row
+        values_per_row += 6 * (z.accounts + z.validators)
     parts = {
         "recorded series": float(z.rows) * values_per_row * _RECORDED_BYTES,
         "accounts": float(z.accounts) * z.netuids * _ACCOUNT_BYTES,
@@ -320,7 +323,27 @@ def check_config(cfg: ExperimentConfig) -> MemoryEstimate:
             if shock.netuid not in set(existing) and not (lc.registrations and shock.netuid < capacity):
                 raise ConfigError(f"fundamentals.shocks[{k}].netuid: {shock.netuid!r} is not allowed; no such subnet "
                                   f"(subnets: {describe_netuids(existing)})")
+    check_subject(cfg, existing, capacity)
     return est
+
+
+def check_subject(cfg: ExperimentConfig, existing: list[int], capacity: int) -> None:
+    """The report's subject names subnets that exist (at the start, or a slot registrations may fill) and series
+    the recorder records; :class:`ConfigError` names the field."""
+    subject = cfg.report.subject
+    for k, u in enumerate(subject.netuids):
+        if isinstance(u, int) and u not in set(existing) and not (cfg.lifecycle.registrations and u < capacity):
+            raise ConfigError(f"report.subject.netuids[{k}]: {u!r} is not allowed; no such subnet (subnets: "
+                              f"{describe_netuids(existing)})")
+    yuma = cfg.consensus.mode == "yuma"
+    allowed = [*SUBNET_SERIES, *NETWORK_SERIES, *GROUP_SERIES, *(VALIDATOR_SERIES if yuma else ())]
+    for k, name in enumerate(subject.series):
+        if name in VALIDATOR_SERIES and not yuma:
+            raise ConfigError(f"report.subject.series[{k}]: {name!r} is not allowed; validators are recorded with "
+                              f"consensus.mode = \"yuma\" (got {cfg.consensus.mode!r})")
+        if name not in allowed:
+            raise ConfigError(f"report.subject.series[{k}]: {name!r} is not allowed; expected a recorded series: "
+                              f"{', '.join(allowed)}")
 
 
 def check_initial_network(cfg: ExperimentConfig, state: NetworkState, regime: Regime) -> None:
@@ -458,7 +481,8 @@ class DTaoModel(mesa.Model):
         self.pnl = np.zeros((self.state.n_accounts, 3))
         """Cumulative return of each account in TAO: columns trading, emissions, revaluation."""
         every = cfg.record.every_ticks
-        self.recorder = Recorder(self.state.n_netuids, self.n_ticks // every + 2, groups, n_validators=n_validators)
+        self.recorder = Recorder(self.state.n_netuids, self.n_ticks // every + 2, groups, n_validators=n_validators,
+                                 accounts=self.account_labels() if cfg.record.accounts else None)
         self._history = np.zeros((0, self.state.n_netuids))
         self._stake_before: np.ndarray | None = None  # buffers of the tick's stake copies (return attribution)
         self._stake_traded: np.ndarray | None = None
@@ -475,6 +499,25 @@ class DTaoModel(mesa.Model):
         self.running = True
 
     # ------------------------------------------------------------------------------------------
+    def account_labels(self) -> pd.DataFrame:
+        """One row per account (index ``account``): ``kind`` (staker, validator, owner, miner, basket), ``group``
+        (the recorder's group: a staker strategy, validators, owners, miners, baskets), ``strategy`` (the
+        account's strategy; None where it has none) and ``config_group`` (the config's table: ``agents[1]``,
+        ``validators[0]``; None for owner slots and the miners)."""
+        cfg = self.config
+        rows: list[tuple] = []
+        for i, g in enumerate(cfg.agents):
+            rows += [("staker", g.strategy, g.strategy, f"agents[{i}]")] * g.count
+        vals = [(j, g) for j, g in enumerate(cfg.validators) for _ in range(g.count)] if self.yuma else []
+        rows += [("validator", "validators", g.strategy, f"validators[{j}]") for j, g in vals]
+        rows += [("owner", "owners", None, None)] * self.n_owner_slots
+        if self.miner_account is not None:
+            rows.append(("miner", "miners", None, None))
+        rows += [("basket", "baskets", g.root_strategy, f"validators[{j}]") for j, g in vals]
+        out = pd.DataFrame(rows, columns=["kind", "group", "strategy", "config_group"], dtype=object)
+        out.index = pd.Index(np.arange(len(out), dtype=np.int64), name="account")
+        return out
+
     def _initial_state(self, cfg: ExperimentConfig, n_accounts: int) -> NetworkState:
         net, rng = cfg.network, self.streams["init"]
         if net.initial_state == "synthetic":

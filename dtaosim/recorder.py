@@ -29,11 +29,24 @@ from dtaosim.network.coinbase import TickFlows
 from dtaosim.network.state import NetworkState
 
 PNL_PARTS = ("trading", "emissions", "revaluation")
+ACCOUNT_HOLDINGS = ("free_tao", "root_tao", "alpha_tao")
+"""Per-account holdings at each recorded row (TAO): free TAO, TAO staked on root, and the alpha staked on the
+subnets valued at the spot price.  Their sum is the account's value."""
+ACCOUNT_PNL = ("pnl_trading", "pnl_emissions", "pnl_revaluation")
+"""Per-account cumulative return since the start (TAO), split as the groups' ``pnl_<part>:<group>``."""
 """Parts of an account's return: trades (at execution prices), emissions received, price moves."""
 
 SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
                  "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha", "basket_buy_tao", "basket_buy_alpha",
                  "basket_sell_tao", "basket_sell_alpha")
+NETWORK_SERIES = ("tao_issuance", "sum_price", "sum_ema_price", "era")
+"""Network-wide series (one column each in the ``network`` frame), besides each group's ``value:<group>`` and
+``pnl_<part>:<group>``."""
+VALIDATOR_SERIES = ("validator_dividends_tao", "validator_stake_tao", "basket_nav_tao")
+"""Per-validator series (with Yuma): one column per validator, in the order of the config's ``[[validators]]``."""
+GROUP_SERIES = ("value", "pnl")
+"""What a report's subject may name for its groups: ``value`` (``value:<group>``, TAO) and ``pnl`` (the
+cumulative return, the sum of ``pnl_<part>:<group>``, TAO)."""
 _FLOW_SERIES = ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao", "basket_buy_tao", "basket_buy_alpha",
                 "basket_sell_tao", "basket_sell_alpha")
 
@@ -41,16 +54,21 @@ _FLOW_SERIES = ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao", 
 class Recorder:
     """Collects one row per recorded tick into preallocated arrays."""
 
-    def __init__(self, n_netuids: int, n_rows: int, groups: dict[str, np.ndarray], n_validators: int = 0) -> None:
+    def __init__(self, n_netuids: int, n_rows: int, groups: dict[str, np.ndarray], n_validators: int = 0,
+                 accounts: pd.DataFrame | None = None) -> None:
+        """``accounts``: record these accounts one by one (index: account; columns ``kind, group, strategy,
+        config_group``), None: groups only."""
         self.n_netuids = n_netuids
+        self.accounts = accounts
+        n_acc = 0 if accounts is None else len(accounts)
+        self.per_account = {k: np.zeros((n_rows, n_acc)) for k in (*ACCOUNT_HOLDINGS, *ACCOUNT_PNL)}
         self.groups = groups
         self.blocks = np.zeros(n_rows, dtype=np.int64)
         self.subnet = {k: np.zeros((n_rows, n_netuids)) for k in SUBNET_SERIES}
-        self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price", "era")}
+        self.network = {k: np.zeros(n_rows) for k in NETWORK_SERIES}
         self.values = {g: np.zeros(n_rows) for g in groups}
         self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
-        self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
-                                                                         "validator_stake_tao", "basket_nav_tao")}
+        self.validators = {k: np.zeros((n_rows, n_validators)) for k in VALIDATOR_SERIES}
         self.rows = 0
 
     def record(self, state: NetworkState, flows: TickFlows | None,
@@ -63,7 +81,7 @@ class Recorder:
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
             self.blocks = np.concatenate([self.blocks, np.zeros(extra, dtype=np.int64)])
-            for d in (self.subnet, self.network, self.values, self.validators, self.pnl):
+            for d in (self.subnet, self.network, self.values, self.validators, self.pnl, self.per_account):
                 for k, v in d.items():
                     d[k] = np.concatenate([v, np.zeros((extra, *v.shape[1:]))])
         price = state.price
@@ -83,7 +101,17 @@ class Recorder:
         self.network["sum_price"][i] = float(price[mask].sum())
         self.network["sum_ema_price"][i] = float(state.ema_price[mask].sum())
         self.network["era"][i] = era
-        value = state.free_tao + state.stake[:, 0] + matvec(state.stake[:, 1:], price[1:])
+        alpha_tao = matvec(state.stake[:, 1:], price[1:])
+        value = state.free_tao + state.stake[:, 0] + alpha_tao
+        if self.accounts is not None:
+            acc = self.accounts.index.to_numpy()
+            a = self.per_account
+            a["free_tao"][i] = state.free_tao[acc]
+            a["root_tao"][i] = state.stake[acc, 0]
+            a["alpha_tao"][i] = alpha_tao[acc]
+            if pnl is not None:
+                for j, k in enumerate(ACCOUNT_PNL):
+                    a[k][i] = pnl[acc, j]
         for g, idx in self.groups.items():
             self.values[g][i] = float(value[idx].sum())
             if pnl is not None:
@@ -95,6 +123,18 @@ class Recorder:
         if baskets is not None and baskets.size:
             self.validators["basket_nav_tao"][i] = baskets
         self.rows += 1
+
+    def account_frames(self) -> tuple[pd.DataFrame, pd.DataFrame] | tuple[None, None]:
+        """``(accounts_frame, account_table)`` for :class:`~dtaosim.runs.results.RunResult` (long: ``block,
+        account`` and the holdings and returns in TAO), or ``(None, None)`` when accounts were not recorded."""
+        if self.accounts is None:
+            return None, None
+        n, acc = self.rows, self.accounts.index.to_numpy()
+        frame = pd.DataFrame({"block": np.repeat(self.blocks[:n], acc.size),
+                              "account": np.tile(acc, n).astype(np.int32)})
+        for k, v in self.per_account.items():
+            frame[k] = v[:n].reshape(-1)
+        return frame, self.accounts
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Wide DataFrames: one per subnet series (columns = netuids) and ``network``."""

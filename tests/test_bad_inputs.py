@@ -275,11 +275,11 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("miners.cost_per_day", C.Distribution), ("validator_market", C.ValidatorMarket),
     ("fundamentals", C.Fundamentals), ("fundamentals.shocks.0", C.FundamentalShock), ("record", C.Record),
     ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("ensemble", C.Ensemble),
-    ("calibrate", C.Calibrate), ("", C.ExperimentConfig),
+    ("calibrate", C.Calibrate), ("report", C.Report), ("report.subject", C.Subject), ("", C.ExperimentConfig),
 ]
 _NESTED = {"horizon", "network", "agents", "consensus", "validators", "owners", "lifecycle", "miners",
            "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule",
-           "ensemble", "calibrate"}
+           "ensemble", "calibrate", "report"}
 
 
 def _types(annotation: Any) -> set[Any]:

@@ -29,12 +29,12 @@ def test_run_writes_parquet_metadata_and_png(tmp_path, capsys):
     meta = json.loads((out / "metadata.json").read_text())
     assert meta["regime"] == "basket-trading-2026-09" and meta["seed"] == 3 and meta["version"]
     tidy = pd.read_parquet(out / "series.parquet")
-    assert list(tidy.columns) == ["run", "block", "netuid", "variable", "value"]
+    assert list(tidy.columns) == ["run", "block", "day", "netuid", "variable", "value"]
     back = load_run(out)
     assert back.prices.shape == (4, 4)
     assert back.series("validator_dividends_tao").shape == (4, 8)
     v = pd.read_parquet(out / "validators.parquet")
-    assert list(v.columns) == ["run", "block", "validator", "variable", "value"]
+    assert list(v.columns) == ["run", "block", "day", "validator", "variable", "value"]
     assert (out / "prices.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(out.glob("*.tmp")) and not list(out.glob(".*"))
 

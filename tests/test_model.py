@@ -16,7 +16,9 @@ def test_run_returns_price_frame_one_row_per_tick(small_config):
     # initial row + 6 ticks of 360 blocks; columns are the 6 subnets
     assert prices.shape == (7, 6)
     assert list(prices.columns) == [1, 2, 3, 4, 5, 6]
-    assert list(prices.index) == [prices.index[0] + 360 * k for k in range(7)]
+    blocks = prices.index.get_level_values("block")
+    assert list(blocks) == [blocks[0] + 360 * k for k in range(7)]
+    assert list(prices.index.get_level_values("day")) == pytest.approx([360 * k / 7200 for k in range(7)])
     assert np.all(prices.to_numpy() > 0) and np.all(np.isfinite(prices.to_numpy()))
     for name in ("ema_price", "pool_tao", "pool_alpha", "share", "tao_in", "alpha_in", "chain_buy_tao"):
         assert res.series(name).shape == (7, 6)

@@ -47,7 +47,8 @@ def test_the_rules_switch_at_the_eras_first_block_with_the_state_carried_over(sm
     assert gated.eras["block"].tolist() == [start, start + 1440]
     assert gated.network["era"].tolist() == [0, 0, 0, 0, 1, 1]
     # the same path until the switch (same seed, same blocks), then the gate concentrates the emission
-    before = [b for b in gated.prices.index if b <= start + 1440 and b in plain.prices.index]
+    plain_blocks = set(plain.frames["price"].index)
+    before = [b for b in gated.frames["price"].index if b <= start + 1440 and b in plain_blocks]
     assert len(before) == 3
     for name in ("price", "pool_tao", "alpha_out", "share"):
         np.testing.assert_array_equal(gated.frames[name].loc[before].to_numpy(),

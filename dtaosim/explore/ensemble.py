@@ -242,7 +242,10 @@ class Ensemble:
         return len(self.members)
 
     def days(self, m: Member) -> np.ndarray:
-        x = m.prices.index.to_numpy()
+        idx = m.prices.index
+        if isinstance(idx, pd.MultiIndex):
+            idx = idx.get_level_values("block")
+        x = idx.to_numpy()
         return (x - x[0]) / m.blocks_per_day
 
     def paths(self, fn: Callable[[Member], np.ndarray]) -> pd.DataFrame:

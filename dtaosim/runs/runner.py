@@ -110,7 +110,9 @@ def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None =
         "horizon_blocks": model.horizon_blocks,
         "netuids": [int(i) for i in np.flatnonzero(st.subnet_mask)],
     }
-    result = RunResult(frames=frames, events=events, metadata=meta, timings=timing_record(t0, started))
+    accounts_frame, account_table = model.recorder.account_frames()
+    result = RunResult(frames=frames, events=events, metadata=meta, timings=timing_record(t0, started),
+                       accounts_frame=accounts_frame, account_table=account_table)
     if out is not None:
         result.save(out)
     return result

@@ -4,9 +4,10 @@ An experiment file gains a ``[sweep]`` table::
 
     [sweep]
     design = "grid"              # grid (every combination) | zip (i-th values together) | lhs (Latin hypercube)
+                                 # | sobol | halton (quasi-random sequences; scipy.stats.qmc)
     runs = 4                     # Monte Carlo runs (seeds) per point
     seed = 7                     # seed of the whole sweep (default: the config's seed)
-    # samples = 16               # lhs only: number of points
+    # samples = 16               # lhs, sobol, halton: number of points (sobol: a power of 2)
 
     [sweep.parameters]           # any config field by its dotted path
     "regime_overrides.fee_rate" = [0.0, 0.0005, 0.003]         # a list of values
@@ -22,8 +23,9 @@ clears ``horizon.blocks`` (and the reverse).
 
 Ranges: ``{start, stop, num}`` gives ``num`` evenly spaced values with both ends (``log = true``: spaced
 evenly in log); ``{start, stop, step}`` gives ``start, start + step, ...`` up to ``stop``.  A range whose
-``start``/``stop``/``step`` are all integers gives integers when every value is whole.  Under
-``design = "lhs"`` a range is ``{start, stop}`` (optionally ``log = true``) and is sampled continuously
+``start``/``stop``/``step`` are all integers gives integers when every value is whole.  Under a sampled
+design (``design = "lhs"``, ``"sobol"`` or ``"halton"``: :data:`SAMPLED_DESIGNS`, drawn by
+``scipy.stats.qmc``, scrambled) a range is ``{start, stop}`` (optionally ``log = true``) and is sampled continuously
 (integers when ``start`` and ``stop`` are integers: each whole value in ``[start, stop]`` equally likely);
 a list is sampled as a categorical parameter.
 
@@ -31,13 +33,17 @@ Seeds: ``SeedSequence(seed)`` is the root of the sweep.  Run ``r`` of point ``p`
 ``SeedSequence(seed, spawn_key=(1, p, r))`` and its exogenous stream from ``SeedSequence(seed,
 spawn_key=(0, r))`` -- shared by every point (common random numbers, so point comparisons are paired).
 These are the children ``root.spawn(2)[1].spawn(..)[p].spawn(..)[r]`` and ``root.spawn(2)[0].spawn(..)[r]``.
-The LHS design draws from ``spawn_key=(2,)``.
+A sampled design (LHS, Sobol, Halton) draws from ``spawn_key=(2,)``.
 
 Output folder ``DIR``::
 
     sweep.json                 the base config, the sweep table, the points and the sweep hash
     manifest.parquet           one row per run: status, seeds, hashes, parameters, metrics, traceback
-    runs/p0003-r0001/          one finished run (RunResult.save files + record.json), renamed into place whole
+    runs/p0003-r0001/          one finished run (RunResult.save files but its long tables, + record.json),
+                               renamed into place whole
+    series/point=3/p0003-r0001.parquet      the long tables of every run as one Hive-partitioned Parquet
+    validators/point=3/p0003-r0001.parquet  dataset each (``run_id, run, block, day, ...`` and a column per
+                               swept parameter, plain names): read lazily with :meth:`SweepResult.dataset`
     failed/p0004-r0000.json    the record (with traceback) of a run that raised
     timings.json               what varies from one sweep to the next: each run's wall time, host and end
                                time, and the last invocation's (``SweepResult.timings``, ``.sweep_timings``)
@@ -78,14 +84,14 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, field_validator
 
-from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
+from dtaosim.config import ExperimentConfig, _config_error, as_config, experiment_path, load_config
 from dtaosim.engine.jit import available_cores, set_threads
 from dtaosim.errors import ConfigError
 from dtaosim.model import MEMORY_ENV, check_config, estimate_memory, format_bytes, memory_limit
 from dtaosim.plugins import export_registered, install_registered
 from dtaosim.protocol.regimes import Regime, proposal_names, regime_names, with_overrides
 from dtaosim.runs.files import atomic_write_bytes, check_output_folder, dir_mode, write_bytes
-from dtaosim.runs.results import TIMINGS_FILE, read_timings
+from dtaosim.runs.results import TIMINGS_FILE, read_timings, sweep_dataset_file
 
 EXECUTORS = ("serial", "processes", "dask")
 MAX_RUNS = 10_000_000
@@ -139,7 +145,7 @@ ParameterValues = Annotated[
 class SweepSpec(_Strict):
     """The ``[sweep]`` table: a design over ``parameters`` (dotted path -> values) and ``runs`` per point."""
 
-    design: Literal["grid", "zip", "lhs"] = "grid"
+    design: Literal["grid", "zip", "lhs", "sobol", "halton"] = "grid"
     parameters: dict[str, ParameterValues] = Field(default_factory=dict)
     runs: int = Field(default=1, ge=1, le=MAX_RUNS)
     seed: int | None = Field(default=None, ge=0)
@@ -289,11 +295,30 @@ def _expand_range(r: Range) -> list[int | float]:
     return [_clean(float(v), integral) for v in vals]
 
 
-def _lhs(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
-    n, rng = int(spec.samples or 1), np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+SAMPLED_DESIGNS = ("lhs", "sobol", "halton")
+"""Designs whose points are drawn in the unit hypercube by ``scipy.stats.qmc`` (``samples`` of them) and mapped to
+the parameters' ranges: Latin hypercube (one point in each of ``samples`` equal strata of every parameter), and
+the scrambled Sobol and Halton low-discrepancy sequences."""
+
+
+def unit_sample(design: str, n: int, d: int, seed: int) -> np.ndarray:
+    """``n`` points of ``design`` in ``[0, 1)^d`` (shape ``(n, d)``), from ``SeedSequence(seed, spawn_key=(2,))``."""
+    from scipy.stats import qmc
+
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(2,)))
+    engines = {"lhs": qmc.LatinHypercube, "sobol": qmc.Sobol, "halton": qmc.Halton}
+    engine = engines[design](d, scramble=True, seed=rng)  # seed=: the keyword scipy 1.11 to 1.17 all take
+    if design == "sobol":
+        return engine.random_base2(int(n).bit_length() - 1)
+    return engine.random(n)
+
+
+def _sampled(spec: SweepSpec, seed: int) -> list[dict[str, Any]]:
+    n = int(spec.samples or 1)
+    sample = unit_sample(spec.design, n, len(spec.parameters), seed)
     cols: dict[str, list[Any]] = {}
-    for path, values in spec.parameters.items():
-        u = (rng.permutation(n) + rng.random(n)) / n  # one draw in each of n equal strata, strata shuffled
+    for j, (path, values) in enumerate(spec.parameters.items()):
+        u = sample[:, j]
         if isinstance(values, list):
             cols[path] = [values[min(int(x * len(values)), len(values) - 1)] for x in u]
         elif isinstance(values.start, int) and isinstance(values.stop, int) and not values.log:
@@ -436,7 +461,7 @@ def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
     Raises :class:`ConfigError` naming the file, the field (``sweep.parameters.network.n_subnets``), the
     value and what is allowed -- before anything runs.  A config without ``[sweep]`` is one point, one run.
     """
-    source = Path(config).name if isinstance(config, str | Path) else None
+    source = experiment_path(config).name if isinstance(config, str | Path) else None
     cfg = load_config(config) if isinstance(config, str | Path) else as_config(config)
     raw = dict(cfg.sweep or {})
     if "parameters" in raw and isinstance(raw["parameters"], dict):
@@ -469,36 +494,40 @@ def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
             r = values
             if r.num is not None and r.step is not None:
                 raise _error(source, field, _raw(values), "give num or step, not both")
-            if spec.design != "lhs" and r.num is None and r.step is None:
+            if spec.design not in SAMPLED_DESIGNS and r.num is None and r.step is None:
                 raise _error(source, field, _raw(values),
                              f"a range in a {spec.design} design needs num (evenly spaced values) or step")
-            if spec.design == "lhs" and (r.num is not None or r.step is not None):
-                raise _error(source, field, _raw(values), "an lhs range is {start, stop} (sampled); drop num/step")
+            if spec.design in SAMPLED_DESIGNS and (r.num is not None or r.step is not None):
+                raise _error(source, field, _raw(values),
+                             f"an {spec.design} range is {{start, stop}} (sampled); drop num/step")
             if r.log and r.step is not None:
                 raise _error(source, field, _raw(values), "log spacing needs num, not step")
             if r.log and (r.start <= 0 or r.stop <= 0):
                 raise _error(source, field, _raw(values), "log spacing needs start > 0 and stop > 0")
             if r.step is not None and r.stop < r.start:
                 raise _error(source, field, _raw(values), "with a step, stop must be >= start")
-            if spec.design == "lhs" and not r.start < r.stop:
-                raise _error(source, field, _raw(values), "an lhs range needs start < stop")
-    if spec.design == "lhs":
+            if spec.design in SAMPLED_DESIGNS and not r.start < r.stop:
+                raise _error(source, field, _raw(values), f"an {spec.design} range needs start < stop")
+    if spec.design in SAMPLED_DESIGNS:
         if spec.samples is None:
-            raise _error(source, "sweep.samples", None, "design = 'lhs' needs samples = <number of points>")
+            raise _error(source, "sweep.samples", None, f"design = '{spec.design}' needs samples = <number of points>")
         if not spec.parameters:
-            raise _error(source, "sweep.parameters", {}, "design = 'lhs' needs at least one parameter")
+            raise _error(source, "sweep.parameters", {}, f"design = '{spec.design}' needs at least one parameter")
+        if spec.design == "sobol" and spec.samples & (spec.samples - 1):
+            raise _error(source, "sweep.samples", spec.samples, "design = 'sobol' needs a power of 2 (1, 2, 4, 8, 16, "
+                         "...): its balance holds for those")
     elif spec.samples is not None:
-        raise _error(source, "sweep.samples", spec.samples, "samples is for design = 'lhs' only")
+        raise _error(source, "sweep.samples", spec.samples, "samples is for design = 'lhs', 'sobol' or 'halton' only")
 
     seed = cfg.seed if spec.seed is None else spec.seed
-    expanded = {} if spec.design == "lhs" else {
+    expanded = {} if spec.design in SAMPLED_DESIGNS else {
         p: (v if isinstance(v, list) else _expand_range(v)) for p, v in spec.parameters.items()}
     if spec.design == "zip":
         lengths = {p: len(v) for p, v in expanded.items()}
         if len(set(lengths.values())) > 1:
             raise _error(source, "sweep.parameters", lengths, "design = 'zip' needs every parameter to have the "
                          "same number of values (use design = 'grid' for every combination)")
-    if spec.design == "lhs":
+    if spec.design in SAMPLED_DESIGNS:
         n_points = spec.samples or 1
     elif spec.design == "zip":
         n_points = len(next(iter(expanded.values()))) if expanded else 1
@@ -507,8 +536,8 @@ def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
     if n_points * spec.runs > MAX_RUNS:
         raise _error(source, "sweep", f"{n_points} points x {spec.runs} runs", f"at most {MAX_RUNS} runs in a sweep")
 
-    if spec.design == "lhs":
-        points = _lhs(spec, seed)
+    if spec.design in SAMPLED_DESIGNS:
+        points = _sampled(spec, seed)
     elif spec.design == "zip":
         points = [dict(zip(expanded, vals, strict=True)) for vals in zip(*expanded.values(), strict=True)] \
             if expanded else [{}]
@@ -559,6 +588,34 @@ def run_metrics(result: Any) -> dict[str, float]:
     return out
 
 
+def _arrow_type(value: Any) -> Any:
+    import pyarrow as pa
+
+    if value is None:
+        return pa.null()
+    if isinstance(value, bool):
+        return pa.bool_()
+    if isinstance(value, int):
+        return pa.int64()
+    if isinstance(value, float):
+        return pa.float64()
+    if isinstance(value, str):
+        return pa.string()
+    return pa.array([value]).type
+
+
+def _parameter_columns(parameters: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """A run's parameters as constant columns of its long tables: ``{plain name: (value, arrow type)}``; values
+    that are not scalars (a budget table) are written as JSON text."""
+    plain = plain_names(list(parameters))
+    out = {}
+    for path, value in parameters.items():
+        if isinstance(value, dict | list):
+            value = json.dumps(value, sort_keys=True)
+        out[plain[path]] = (value, _arrow_type(value))
+    return out
+
+
 def _base_record(task: Task) -> dict[str, Any]:
     from dtaosim.runs.runner import package_version
 
@@ -592,11 +649,14 @@ def run_task(task: Task) -> dict[str, Any]:
         result.metadata.update(run=task.run, run_id=task.run_id, point=task.point, parameters=task.parameters,
                                exogenous_seed=_seed_text(task.exogenous_seed))
         metrics = run_metrics(result)
-        with tempfile.TemporaryDirectory(prefix="dtaosim-run-") as d:
-            result.save(d)
-            files = {p.name: p.read_bytes() for p in sorted(Path(d).iterdir())}
+        files = result.parquet_files(run=task.run, leading={"run_id": (task.run_id, _arrow_type(task.run_id))},
+                                     trailing=_parameter_columns(task.parameters))
+        if result.timings:  # as RunResult.save writes it
+            files[TIMINGS_FILE] = json.dumps(result.timings, indent=2, sort_keys=True, default=str).encode()
         record.update(status="ok", regime=result.metadata["regime"], config_hash=result.metadata["config_hash"],
-                      error="", metrics=metrics, files=sorted(files))
+                      error="", metrics=metrics,
+                      files=sorted(f for f in files if f[:-len(".parquet")] not in DATASET_TABLES),
+                      tables=sorted(f[:-len(".parquet")] for f in files if f[:-len(".parquet")] in DATASET_TABLES))
     except Exception:
         files = None
         try:
@@ -690,6 +750,11 @@ class _Store:
         run_id = rec["run_id"]
         blob = json.dumps(rec, indent=1, sort_keys=True, default=str).encode()
         if rec["status"] == "ok" and files is not None:
+            files = dict(files)
+            for table in DATASET_TABLES:  # the dataset's file first: a run folder in place means its rows are there
+                data = files.pop(f"{table}.parquet", None)
+                if data is not None:
+                    write_bytes(sweep_dataset_file(self.out, table, rec["point"], run_id), data)
             tmp = self.runs_dir / f"{self._tmp_prefix}{run_id}-{secrets.token_hex(4)}"
             try:
                 tmp.mkdir()
@@ -923,8 +988,39 @@ def _run_pool(make: Callable[[], tuple[Executor, Callable[[bool], None], int]], 
 # results
 
 
+DATASET_TABLES = ("series", "validators", "accounts")
+"""A sweep's long tables, each one Parquet dataset partitioned by point (``DIR/<table>/point=<p>/<run id>.parquet``)."""
+
+_RESERVED = {"run_id", "point", "run", "block", "day", "date", "netuid", "variable", "value", "metric", "n", "mean",
+             "median", "status", "seed"}
+
+
+def plain_names(paths: list[str]) -> dict[str, str]:
+    """Column names for swept parameters that ``DataFrame.query`` takes without backticks: ``{path: name}``.
+
+    A parameter is named by the last part of its dotted path (``regime_overrides.fee_rate`` -> ``fee_rate``);
+    where two would share a name, or a name is one of the frames' own columns, the whole path joined with ``_``
+    (``agents[0].count`` -> ``agents_0_count``)."""
+    def ident(parts: list[str | int]) -> str:
+        text = "_".join(str(x) for x in parts)
+        return "".join(c if c.isalnum() or c == "_" else "_" for c in text)
+
+    short = {p: ident(parse_path(p)[-1:]) for p in paths}
+    counts: dict[str, int] = {}
+    for name in short.values():
+        counts[name] = counts.get(name, 0) + 1
+    out = {}
+    for p, name in short.items():
+        full = ident(parse_path(p))
+        out[p] = full if counts[name] > 1 or name in _RESERVED or not name.isidentifier() else name
+        if not out[p].isidentifier() or out[p] in _RESERVED:
+            out[p] = f"param_{out[p]}"
+    return out
+
+
 def _points_frame(points: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
-    df = pd.DataFrame([{n: p.get(n) for n in names} for p in points], columns=names)
+    plain = plain_names(names)
+    df = pd.DataFrame([{plain[n]: p.get(n) for n in names} for p in points], columns=[plain[n] for n in names])
     df.insert(0, "point", np.arange(len(points), dtype=np.int64))
     return df
 
@@ -936,35 +1032,102 @@ def _read_sweep_json(out: Path) -> dict:
     return json.loads(info.read_text())
 
 
+def _finished(out: Path) -> list[tuple[str, int]]:
+    """``(run id, point)`` of the finished runs (their folder is in place), in order."""
+    done = []
+    for d in sorted((out / "runs").iterdir()) if (out / "runs").is_dir() else []:
+        if not d.name.startswith(".") and (d / "record.json").is_file():
+            rec = json.loads((d / "record.json").read_text())
+            done.append((str(rec["run_id"]), int(rec["point"])))
+    return done
+
+
+def _parameter_schema(info: dict) -> Any:
+    """The swept parameters' columns, one Arrow type each over every point (ints and floats together: float)."""
+    import pyarrow as pa
+
+    plain = plain_names(list(info["parameters"]))
+    fields = []
+    for path, name in plain.items():
+        types = {_arrow_type(json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v)
+                 for v in (p["parameters"].get(path) for p in info["points"])} - {pa.null()}
+        if types <= {pa.int64(), pa.float64()} and len(types) == 2:
+            types = {pa.float64()}
+        fields.append(pa.field(name, types.pop() if len(types) == 1 else pa.string()))
+    return pa.schema(fields)
+
+
+def sweep_dataset(out: str | Path, table: str = "series") -> Any:
+    """A sweep's ``table`` (``series``, ``validators``, ``accounts``) over its finished runs as a lazy
+    ``pyarrow.dataset.Dataset``: columns ``run_id, run, block, day, ...``, one per swept parameter (plain names)
+    and ``point`` (the partition).  Nothing is read until it is scanned: ``.to_table(columns=..., filter=...)``
+    with ``pyarrow.dataset.field("variable") == "price"``, ``field("fee_rate") > 0.001``, ...
+
+    ``FileNotFoundError`` for a sweep written before the dataset layout (each run's ``runs/<id>/series.parquet``;
+    :func:`load` reads both)."""
+    import pyarrow as pa
+    import pyarrow.dataset as pds
+
+    if table not in DATASET_TABLES:
+        raise ValueError(f"table: {table!r} is not allowed; allowed: {', '.join(DATASET_TABLES)}")
+    out = Path(out)
+    info = _read_sweep_json(out)
+    root = out / table
+    files = [sweep_dataset_file(out, table, p, r) for r, p in _finished(out)]
+    files = [str(f) for f in files if f.is_file()]
+    if not root.is_dir():
+        raise FileNotFoundError(2, f"no {table} dataset (a sweep of an older version, or without {table})", str(root))
+    partitioning = pds.partitioning(pa.schema([pa.field("point", pa.int64())]), flavor="hive")
+    if not files:
+        return pds.dataset([], schema=pa.schema([pa.field("run_id", pa.string()), pa.field("point", pa.int64())]))
+    first = pds.dataset(files[0], format="parquet").schema
+    params = _parameter_schema(info)
+    fields = [f for f in first if f.name not in params.names] + list(params) + [pa.field("point", pa.int64())]
+    return pds.dataset(files, format="parquet", partitioning=partitioning, partition_base_dir=str(root),
+                       schema=pa.schema(fields))
+
+
 def load(out: str | Path, variables: list[str] | None = None) -> pd.DataFrame:
     """Read a sweep folder's finished runs into one tidy DataFrame.
 
-    Columns: ``run_id, point, run, block, netuid, variable, value`` and one column per swept parameter
-    (its dotted path).  ``netuid`` is -1 for network-wide series.  Rows are ordered by point, run.
-    ``variables`` keeps only those series (e.g. ``["price", "sum_price"]``).
+    Columns: ``run_id, point, run, block, day, netuid, variable, value`` and one column per swept parameter
+    (its plain name, :func:`plain_names`: ``fee_rate`` for ``regime_overrides.fee_rate``).  ``netuid`` is -1
+    for network-wide series.  Rows are ordered by point, run.  ``variables`` keeps only those series (e.g.
+    ``["price", "sum_price"]``); they are filtered while reading (:func:`sweep_dataset`).  A sweep folder of an
+    older version (each run's ``runs/<id>/series.parquet``, no ``day``) loads too.
     """
     out = Path(out)
     info = _read_sweep_json(out)
-    names = list(info["parameters"])
-    points = {p["point"]: p["parameters"] for p in info["points"]}
+    paths = list(info["parameters"])
+    plain = plain_names(paths)
+    names = [plain[n] for n in paths]
+    if (out / "series").is_dir():
+        import pyarrow.dataset as pds
+
+        data = sweep_dataset(out, "series")
+        cond = pds.field("variable").isin(list(variables)) if variables else None
+        cols = ["run_id", "point", "run", "block", "day", "netuid", "variable", "value", *names]
+        tidy = data.to_table(columns=cols, filter=cond).to_pandas()
+        tidy["point"] = tidy["point"].astype(np.int64)
+        tidy["run"] = tidy["run"].astype(np.int64)
+        return tidy.sort_values(["point", "run", "run_id"], kind="stable").reset_index(drop=True)[cols]
+    points = {p["point"]: {plain[k]: v for k, v in p["parameters"].items() if k in plain} for p in info["points"]}
     frames = []
-    folders = sorted(d for d in (out / "runs").iterdir()
-                     if not d.name.startswith(".") and (d / "record.json").is_file())
-    for d in folders:
-        rec = json.loads((d / "record.json").read_text())
+    for run_id, point in _finished(out):
         filters = [("variable", "in", list(variables))] if variables else None
-        df = pd.read_parquet(d / "series.parquet", filters=filters)
-        df.insert(0, "point", np.int64(rec["point"]))
-        df.insert(0, "run_id", rec["run_id"])
+        df = pd.read_parquet(out / "runs" / run_id / "series.parquet", filters=filters)
+        df.insert(0, "point", np.int64(point))
+        df.insert(0, "run_id", run_id)
         df["run"] = df["run"].astype(np.int64)
         for n in names:
-            df[n] = points[rec["point"]].get(n)
+            df[n] = points[point].get(n)
         frames.append(df)
     cols = ["run_id", "point", "run", "block", "netuid", "variable", "value", *names]
     if not frames:
         return pd.DataFrame(columns=cols)
     tidy = pd.concat(frames, ignore_index=True)
-    return tidy[cols]
+    return tidy[[c for c in ["run_id", "point", "run", "block", "day", "netuid", "variable", "value", *names]
+                 if c in tidy.columns]]
 
 
 @dataclasses.dataclass
@@ -1008,8 +1171,15 @@ class SweepResult:
 
     @property
     def parameters(self) -> list[str]:
-        """Swept parameters (dotted paths)."""
+        """Swept parameters: their column names in :attr:`points`, :attr:`runs`, :meth:`summary` (plain names,
+        see :attr:`parameter_paths`)."""
         return [c for c in self.points.columns if c != "point"]
+
+    @property
+    def parameter_paths(self) -> dict[str, str]:
+        """``{column name: dotted path in the config}`` of the swept parameters."""
+        paths = list(_read_sweep_json(self.out)["parameters"])
+        return {name: path for path, name in plain_names(paths).items()}
 
     @property
     def n_ok(self) -> int:
@@ -1025,6 +1195,10 @@ class SweepResult:
     def failed(self) -> pd.DataFrame:
         """Manifest rows of failed runs, with their ``error`` (traceback)."""
         return self.manifest[self.manifest["status"] == "failed"].reset_index(drop=True)
+
+    def dataset(self, table: str = "series") -> Any:
+        """The finished runs' ``table`` as a lazy ``pyarrow.dataset.Dataset`` (see :func:`sweep_dataset`)."""
+        return sweep_dataset(self.out, table)
 
     @property
     def tidy(self) -> pd.DataFrame:
@@ -1046,8 +1220,9 @@ class SweepResult:
 
         Columns: ``point``, the parameters, ``metric, n, mean, median, q05, q95`` (quantile names follow
         ``quantiles``).  Metrics are those of :func:`run_metrics` (prices in TAO per alpha, amounts in TAO).
-        Warns (:class:`~dtaosim.runs.bands.FewRunsWarning`) when a point has too few runs for the quantiles
-        (fewer than 20 for 5-95%).
+
+        Warns (:class:`~dtaosim.runs.bands.FewRunsWarning`, a ``UserWarning``) when a point has fewer runs than the
+        quantiles need to be more than the smallest and largest run (``1 / min(q, 1 - q)`` runs: 20 for 5-95%).
         """
         runs = self.runs
         lo, hi = quantiles

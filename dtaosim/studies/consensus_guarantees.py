@@ -107,6 +107,9 @@ SWEEP_FIELDS: tuple[str, ...] = ("sigma_w", "beta", "xi", "kappa")
 SETTING_COLUMNS: list[str] = ["variant", "sigma_w", "beta", "xi", "kappa"]
 """Columns of the tidy frame that identify a setting."""
 
+STUDY_NAME = "consensus-guarantees"
+"""The study's name: ``dtaosim study consensus-guarantees`` runs the packaged config of that name."""
+
 _SEED_SCALE = 10_000
 """S_H enters the random stream as round(S_H * _SEED_SCALE)."""
 
@@ -282,18 +285,23 @@ def load_config(source: str | Path | Mapping[str, Any], *, small: bool = False) 
     if isinstance(source, Mapping):
         data = dict(source)
     else:
-        path = Path(source)
+        from dtaosim.config import experiment_path
+
+        path = experiment_path(source)  # a path, or a packaged study by name ("consensus-guarantees")
         where = path.name
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"{path}: file not found") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{path}: not valid TOML ({e})") from None
-    allowed = {"name", "description", "regime", "design", "baseline", "sweeps", "variants", "published", "small"}
+    allowed = {"name", "description", "regime", "design", "baseline", "sweeps", "variants", "published", "small",
+               "study", "report"}
     for key in data:
         if key not in allowed:
             raise ConfigError(f"{where}: {key}: unknown key; allowed: {', '.join(sorted(allowed))}")
+    if data.get("study", STUDY_NAME) != STUDY_NAME:
+        raise ConfigError(f"{where}: study: {data['study']!r} is not allowed; this is the {STUDY_NAME} study")
     design_raw = dict(data.get("design", {}))
     if small:
         design_raw.update(data.get("small", {}))

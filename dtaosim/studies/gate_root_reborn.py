@@ -1,6 +1,7 @@
 """What did the emission gate and Root Reborn do to the market?  Paired ensembles along the chain's timeline.
 
-The experiment (``experiments/gate-and-root-reborn.toml``) starts from the real network of 2026-04-11 and has
+The packaged experiment ``gate-and-root-reborn`` (``dtaosim/experiments/gate-and-root-reborn.toml``; run it with
+``dtaosim study gate-and-root-reborn --out DIR``) starts from the real network of 2026-04-11 and has
 two *arms*, the points of its ``[sweep]`` (design ``zip``):
 
 * ``chain``: ``regime = "chain"``, the chain's dated regimes (the emission gate from 2026-07-27, Root
@@ -29,9 +30,12 @@ read the bands and the paired differences, never one run.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import datetime as _dt
+import sys
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -40,7 +44,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from dtaosim.config import ExperimentConfig, as_config
+from dtaosim.config import ExperimentConfig, as_config, experiment_path
+from dtaosim.errors import ConfigError
 from dtaosim.network.initial import SNAPSHOT_BLOCK, load_snapshot
 from dtaosim.runs.results import RunResult, load_run
 from dtaosim.runs.sweep import plan_sweep, sweep
@@ -110,7 +115,7 @@ def cohort_depth(pool_tao: pd.DataFrame, cohorts: pd.Series, registrations: pd.D
     labels = np.array([cohorts.get(int(n), NEW_COHORT) if int(n) != 0 else "" for n in pool_tao.columns],
                       dtype=object)
     table = np.broadcast_to(labels, pool_tao.shape).copy()
-    blocks = pool_tao.index.to_numpy()
+    blocks = _blocks(pool_tao.index)
     col = {int(n): j for j, n in enumerate(pool_tao.columns)}
     for block, netuid in zip(registrations["block"].to_numpy(), registrations["netuid"].to_numpy(), strict=True):
         if int(netuid) in col:
@@ -121,17 +126,22 @@ def cohort_depth(pool_tao: pd.DataFrame, cohorts: pd.Series, registrations: pd.D
     return pd.DataFrame(out, index=pool_tao.index)
 
 
+def _blocks(index: pd.Index) -> np.ndarray:
+    """The block of each row (a frame's index is ``block`` or has a ``block`` level beside ``day``/``date``)."""
+    return (index.get_level_values("block") if isinstance(index, pd.MultiIndex) else index).to_numpy(np.int64)
+
+
 def daily_metrics(result: RunResult, cohorts: pd.Series | None = None) -> pd.DataFrame:
     """The study's metrics of one run, one row per day (index ``day``: whole days since the start; day 0 is the
     initial row, day d the last row at or before d days): see the module's docstring."""
     cfg = result.metadata["config"]
     bpd = int(result.metadata.get("regime_fields", {}).get("blocks_per_day", 7200))
     pool = result.series("pool_tao")
-    start = int(pool.index[0])
-    day = np.floor((pool.index.to_numpy() - start) / bpd + 1e-9).astype(np.int64)
+    start = int(_blocks(pool.index)[0])
+    day = np.floor((_blocks(pool.index) - start) / bpd + 1e-9).astype(np.int64)
     # tick emission summed over the ticks ending in each day (day d: ticks ending in (d-1, d] days)
     emission = result.series("tao_emission").drop(columns=[0], errors="ignore")
-    ends = np.ceil((emission.index.to_numpy() - start) / bpd - 1e-9).astype(np.int64)
+    ends = np.ceil((_blocks(emission.index) - start) / bpd - 1e-9).astype(np.int64)
     daily = emission.iloc[1:].groupby(ends[1:]).sum()
     conc = concentration(daily)
     last = pd.Series(np.arange(len(pool)), index=day).groupby(level=0).max()
@@ -241,6 +251,23 @@ class StudyResult:
         fig.tight_layout()
         return fig
 
+    def save(self, out: str | Path) -> Path:
+        """Write ``paths.parquet`` (the tidy measurements), ``table.csv`` (:meth:`table`), ``differences.csv``
+        (every metric's paired difference on the last day) and ``fans.png`` (:meth:`plot`) into ``out``."""
+        import matplotlib.pyplot as plt
+
+        from dtaosim.runs.files import atomic_write_bytes, make_dirs, write_text
+
+        folder = make_dirs(out)
+        atomic_write_bytes(folder / "paths.parquet", lambda p: self.paths.to_parquet(p, index=False))
+        write_text(folder / "table.csv", self.table().to_csv())
+        diffs = pd.concat([self.differences(m) for m in self.metrics], ignore_index=True)
+        write_text(folder / "differences.csv", diffs.to_csv(index=False))
+        fig = self.plot()
+        atomic_write_bytes(folder / "fans.png", lambda p: fig.savefig(p, dpi=100, format="png"))
+        plt.close(fig)
+        return folder
+
     def _start_date(self) -> str | None:
         cfg = next(iter(self.arms.values()))
         snap = str(cfg.get("network", {}).get("initial_state", ""))
@@ -248,10 +275,8 @@ class StudyResult:
 
 
 def _experiment(config: ExperimentConfig | dict | str | Path) -> ExperimentConfig:
-    """A config, a path, or the name of an experiment in the repository's ``experiments/`` folder."""
-    if isinstance(config, str) and not Path(config).exists() and not Path(config).suffix:
-        config = Path(__file__).resolve().parents[2] / "experiments" / f"{config}.toml"
-    return as_config(config)
+    """A config, a path, or the name of a packaged experiment (``"gate-and-root-reborn"``)."""
+    return as_config(experiment_path(config) if isinstance(config, str | Path) else config)
 
 
 def arm_configs(config: ExperimentConfig | dict | str | Path) -> dict[str, dict[str, Any]]:
@@ -317,3 +342,42 @@ def run_study(config: ExperimentConfig | dict | str | Path = EXPERIMENT, *, seed
     for arm in arms.values():
         arm.pop("sweep", None)
     return StudyResult(paths=paths, arms=arms, out=None if tmp is not None else root)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``dtaosim study gate-and-root-reborn [CONFIG] --out DIR [--seeds N] [--days D] [--executor E] [--workers N]
+    [--quiet]``: runs the study, writes :meth:`StudyResult.save`'s files and prints the table; 2 on bad input."""
+    parser = argparse.ArgumentParser(prog="dtaosim study gate-and-root-reborn",
+                                     description="What did the emission gate and Root Reborn do to the market?")
+    parser.add_argument("config", nargs="?", default=EXPERIMENT, help="the experiment (default: the packaged one)")
+    parser.add_argument("--out", required=True, help="output folder (the runs go to OUT/runs/<arm>/)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per arm (default: the experiment's, 16)")
+    parser.add_argument("--days", type=float, default=None, help="horizon in days (default: the experiment's, 187)")
+    parser.add_argument("--executor", default="processes", choices=("serial", "processes", "dask"))
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    if args.seeds is not None and args.seeds < 1:
+        print(f"gate_root_reborn: error: --seeds: {args.seeds!r} is not allowed; expected at least 1", file=sys.stderr)
+        return 2
+    if args.days is not None and not 0 < args.days <= 3650:
+        print(f"gate_root_reborn: error: --days: {args.days!r} is not allowed; expected a number of days in (0, 3650]",
+              file=sys.stderr)
+        return 2
+    t0 = time.perf_counter()
+    try:
+        result = run_study(args.config, seeds=args.seeds, days=args.days, out=Path(args.out) / "runs",
+                           executor=args.executor, workers=args.workers, quiet=args.quiet)
+    except ConfigError as e:
+        print(f"gate_root_reborn: error: {e}", file=sys.stderr)
+        return 2
+    out = result.save(args.out)
+    with pd.option_context("display.width", 200, "display.max_columns", 20):
+        print(result.table().to_string())
+    if not args.quiet:
+        print(f"wrote {out} in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

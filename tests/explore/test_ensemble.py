@@ -78,7 +78,7 @@ def test_members_are_the_runs_of_dtaosim_sweep(tmp_path):
     prices = load(tmp_path / "sw", variables=["price"])
     for m in members:
         theirs = prices[prices["run"] == m.run].pivot(index="block", columns="netuid", values="value")
-        pd.testing.assert_frame_equal(m.prices, theirs, check_names=False, check_dtype=False,
+        pd.testing.assert_frame_equal(m.prices.droplevel("day"), theirs, check_names=False, check_dtype=False,
                                       check_column_type=False)
 
 

@@ -35,7 +35,7 @@ TINY = {
 SWEEP = {**TINY, "sweep": {"design": "grid", "runs": 6, "seed": 11,
                            "parameters": {"regime_overrides.fee_rate": [0.0, 0.01]}}}
 N_RUNS = 12
-RUN_FILES = {"events.parquet", "metadata.json", "prices.parquet", "record.json", "series.parquet", "timings.json"}
+RUN_FILES = {"events.parquet", "metadata.json", "prices.parquet", "record.json", "timings.json"}
 
 
 def _complete(run_dir):
@@ -191,7 +191,10 @@ def test_manifest_records_shared_exogenous_seeds(reference):
 def test_reference_output_layout_and_load_round_trip(reference):
     out, result = reference
     assert isinstance(result, SweepResult) and result.n_ok == N_RUNS and result.n_failed == 0
-    assert {p.name for p in out.iterdir()} == {"failed", "manifest.parquet", "runs", "sweep.json", "timings.json"}
+    assert {p.name for p in out.iterdir()} == {"failed", "manifest.parquet", "runs", "series", "sweep.json",
+                                               "timings.json", "validators"}
+    assert sorted(p.name for p in (out / "series").iterdir()) == ["point=0", "point=1"]
+    assert len(list((out / "series").glob("point=1/p0001-r*.parquet"))) == 6
     assert all(_complete(d) for d in _visible_runs(out))
     assert _hidden(out) == []
     m = pd.read_parquet(out / "manifest.parquet")
@@ -203,8 +206,7 @@ def test_reference_output_layout_and_load_round_trip(reference):
     assert (m["status"] == "ok").all() and m["config_hash"].nunique() == 2
     assert json.loads(m["parameters"][7]) == {"regime_overrides.fee_rate": 0.01}
     tidy = load(out)
-    assert list(tidy.columns) == ["run_id", "point", "run", "block", "netuid", "variable", "value",
-                                  "regime_overrides.fee_rate"]
+    assert list(tidy.columns) == ["run_id", "point", "run", "block", "day", "netuid", "variable", "value", "fee_rate"]
     assert tidy["run_id"].nunique() == N_RUNS and set(tidy["run"]) == set(range(6))
     pd.testing.assert_frame_equal(result.tidy, tidy)
     one = dtaosim.load_run(out / "runs" / "p0001-r0002")
@@ -214,11 +216,12 @@ def test_reference_output_layout_and_load_round_trip(reference):
     assert run_metrics(one)["final_sum_price"] == m.loc[8, "metric:final_sum_price"]
     prices_only = load(out, variables=["price"])
     assert set(prices_only["variable"]) == {"price"}
-    s = result.summary()
-    assert set(s.columns) >= {"point", "regime_overrides.fee_rate", "metric", "n", "median", "q05", "q95"}
+    with pytest.warns(UserWarning, match="at least 20 runs"):
+        s = result.summary()
+    assert set(s.columns) >= {"point", "fee_rate", "metric", "n", "median", "q05", "q95"}
     row = s[(s["point"] == 1) & (s["metric"] == "final_sum_price")].iloc[0]
     assert row["n"] == 6 and row["q05"] <= row["median"] <= row["q95"]
-    assert row["regime_overrides.fee_rate"] == 0.01
+    assert row["fee_rate"] == 0.01
 
 
 def test_same_seeds_same_results_on_every_executor(reference, tmp_path):
@@ -406,3 +409,47 @@ def test_common_random_numbers_share_the_initial_network():
     np.testing.assert_array_equal(a.state.pool_tao, b.state.pool_tao)
     np.testing.assert_array_equal(a.neurons.quality, b.neurons.quality)
     assert not np.array_equal(a.state.pool_tao, c.state.pool_tao)
+
+
+@pytest.mark.parametrize("design", ["sobol", "halton"])
+def test_qmc_designs_within_bounds_balanced_and_reproducible(design):
+    from scipy.stats import qmc
+
+    sweep_table = {"design": design, "samples": 16, "seed": 5, "parameters": {
+        "network.price_median": {"start": 0.01, "stop": 0.05},
+        "network.pool_tao_median": {"start": 100.0, "stop": 10000.0, "log": True},
+    }}
+    a, b = plan_sweep(_with_sweep(**sweep_table)), plan_sweep(_with_sweep(**sweep_table))
+    assert a.points == b.points and len(a.points) == 16
+    assert plan_sweep(_with_sweep(**{**sweep_table, "seed": 6})).points != a.points
+    price = np.array([p["network.price_median"] for p in a.points])
+    pool = np.array([p["network.pool_tao_median"] for p in a.points])
+    assert ((price >= 0.01) & (price <= 0.05)).all() and ((pool >= 100.0) & (pool <= 10000.0)).all()
+    u = np.column_stack([(price - 0.01) / 0.04, np.log(pool / 100.0) / np.log(100.0)])
+    # low discrepancy: far more even than independent uniform draws of the same size
+    rng = np.random.default_rng(0)
+    random_cd = np.median([qmc.discrepancy(rng.random((16, 2))) for _ in range(50)])
+    assert qmc.discrepancy(u) < random_cd / 2
+    # each half of each axis holds half the points (Sobol: exactly, by construction)
+    if design == "sobol":
+        assert ((u < 0.5).sum(axis=0) == 8).all()
+
+
+def test_sampled_designs_come_from_scipy_qmc():
+    from scipy.stats import qmc
+
+    from dtaosim.runs.sweep import unit_sample
+
+    lhs = unit_sample("lhs", 10, 3, seed=1)
+    assert lhs.shape == (10, 3)
+    for j in range(3):  # one point in each tenth of each axis
+        assert sorted(np.floor(lhs[:, j] * 10).astype(int)) == list(range(10))
+    expected = qmc.Halton(2, scramble=True, rng=np.random.default_rng(np.random.SeedSequence(1, spawn_key=(2,))))
+    np.testing.assert_array_equal(unit_sample("halton", 5, 2, seed=1), expected.random(5))
+    assert not hasattr(sweep_mod, "_lhs")
+
+
+def test_sobol_needs_a_power_of_two():
+    with pytest.raises(ConfigError, match=r"sweep\.samples: 12 is not allowed; design = 'sobol' needs a power of 2"):
+        plan_sweep(_with_sweep(design="sobol", samples=12,
+                               parameters={"network.price_median": {"start": 0.01, "stop": 0.05}}))

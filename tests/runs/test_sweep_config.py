@@ -68,7 +68,7 @@ CASES = [
     ("lhs-no-samples", {"design": "lhs", "parameters": {"network.price_median": {"start": 0.01, "stop": 0.02}}},
      "sweep.samples", "needs samples"),
     ("samples-in-grid", {"samples": 4, "parameters": {"network.n_subnets": [3]}}, "sweep.samples",
-     "for design = 'lhs' only"),
+     "for design = 'lhs', 'sobol' or 'halton' only"),
     ("lhs-range-with-num", {"design": "lhs", "samples": 4,
                             "parameters": {"network.price_median": {"start": 0.01, "stop": 0.02, "num": 3}}},
      P + "network.price_median", "drop num/step"),

@@ -111,3 +111,23 @@ def test_paired_differences_and_table(small_study):
     assert len([ax for ax in fig.axes if ax.get_visible()]) == 2
     with pytest.raises(KeyError, match="metric: 'nope' is not measured"):
         small_study.wide("nope", "chain")
+
+
+def test_the_study_from_the_command_line(tmp_path, capsys):
+    from dtaosim.cli import main
+    from tests.test_bad_inputs import toml_dumps
+
+    small = tmp_path / "gate.toml"
+    small.write_text(toml_dumps(SMALL))
+    out = tmp_path / "out"
+    assert grr.main([str(small), "--out", str(out), "--executor", "serial", "--quiet"]) == 0
+    table = capsys.readouterr().out
+    assert "top8_share" in table and "paired difference" in table
+    assert {p.name for p in out.iterdir()} == {"runs", "paths.parquet", "table.csv", "differences.csv", "fans.png"}
+    paths = pd.read_parquet(out / "paths.parquet")
+    assert set(paths["arm"]) == {"chain", "without"} and set(paths["run"]) == {0, 1}
+    # bad input through `dtaosim study`: one line, status 2, nothing run
+    assert main(["study", "gate-and-root-reborn", "--out", str(tmp_path / "x"), "--seeds", "0"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "--seeds: 0 is not allowed" in err[0]
+    assert not (tmp_path / "x").exists()
