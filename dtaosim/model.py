@@ -10,6 +10,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from dtaosim.agents.holders import HolderPopulation, allocate_holdings, draw_traits
 from dtaosim.agents.miners import MinerEconomy
 from dtaosim.agents.owner import SubnetEntrants, SubnetOwner
 from dtaosim.agents.staker import StakerGroup
@@ -17,6 +18,7 @@ from dtaosim.agents.strategies import MarketView
 from dtaosim.agents.validator import MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
 from dtaosim.config import Distribution, ExperimentConfig, as_config
+from dtaosim.engine.accounts import holder_concentration
 from dtaosim.engine.background import Background
 from dtaosim.engine.jit import get_threads
 from dtaosim.engine.select import execute_intents
@@ -97,13 +99,15 @@ class DTaoModel(mesa.Model):
 
         self.yuma = cfg.consensus.mode == "yuma"
         n_stakers = int(sum(g.count for g in cfg.agents))
+        n_holders = int(sum(g.count for g in cfg.holders))
+        n_traders = n_stakers + n_holders
         n_validators = int(sum(g.count for g in cfg.validators)) if self.yuma else 0
-        # account axis: stakers | validators | subnet owners (existing subnets, then reserved slots for
-        # subnets registered during the run) | the miners' collective account
+        # account axis: stakers | holder populations | validators | subnet owners (existing subnets, then
+        # reserved slots for subnets registered during the run) | the miners' collective account
         n_owner_slots = self._owner_slots(cfg)
-        self.owner_account_start = n_stakers + n_validators
+        self.owner_account_start = n_traders + n_validators
         self.n_owner_slots = n_owner_slots
-        n_accounts = n_stakers + n_validators + n_owner_slots + (1 if cfg.miners.enabled else 0)
+        n_accounts = n_traders + n_validators + n_owner_slots + (1 if cfg.miners.enabled else 0)
         self.miner_account: int | None = n_accounts - 1 if cfg.miners.enabled else None
         """Account holding every simulated miner's alpha and TAO (None: miners are outside holders)."""
         self.state = self._netuid_capacity(self._initial_state(cfg, n_accounts))
@@ -117,10 +121,12 @@ class DTaoModel(mesa.Model):
         self.registration_rejections: dict[str, int] = {}
         """Registration requests that failed, by reason (rate_limited, subnet_limit, too_expensive, ...)."""
         self._create_owners(cfg)
+        self.holder_groups: dict[str, np.ndarray] = self._create_holders(cfg, n_stakers)
+        """Accounts of each holder population, by name."""
         self.neurons: Neurons | None = None
         self.weight_book = WeightBook()
         if self.yuma:
-            self._create_neurons(cfg, n_stakers)
+            self._create_neurons(cfg, n_stakers, n_holders)
         self.fundamentals: SubnetFundamentals | None = None
         self._beliefs: np.ndarray | None = None
         if cfg.fundamentals.enabled:
@@ -135,8 +141,10 @@ class DTaoModel(mesa.Model):
             idx = np.arange(start, start + g.count)
             groups[g.strategy] = np.concatenate([groups.get(g.strategy, np.zeros(0, dtype=int)), idx])
             start += g.count
+        for name, idx in self.holder_groups.items():
+            groups[name] = np.concatenate([groups.get(name, np.zeros(0, dtype=int)), idx])
         if n_validators:
-            groups["validators"] = np.arange(n_stakers, n_stakers + n_validators)
+            groups["validators"] = np.arange(n_traders, n_traders + n_validators)
         if self.n_owner_slots:
             groups["owners"] = np.arange(self.owner_account_start, self.owner_account_start + self.n_owner_slots)
         if self.miner_account is not None:
@@ -151,7 +159,7 @@ class DTaoModel(mesa.Model):
         self._epoch_scratch: tuple[dict, dict] = ({}, {})  # epoch output arrays kept between ticks
         self._yield = np.zeros(self.state.n_netuids)
         self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))  # paid since the last recorded row
-        self.recorder.record(self.state, None, self._validator_row(), self.pnl)
+        self._record(None)
         self.view = self.market_view()
         self.running = True
 
@@ -262,8 +270,9 @@ class DTaoModel(mesa.Model):
             self.events.append((st.block, account, "register", reg.netuid, reg.lock, reg.pool_alpha, reg.recycled,
                                 "ok"))
             if self.neurons is not None:
-                self.neurons.register_subnet(reg.netuid, st.block, self.streams["exogenous"],
-                                             self.config.consensus.quality_sigma)
+                c = self.config.consensus
+                self.neurons.register_subnet(reg.netuid, st.block, self.streams["exogenous"], c.quality_sigma,
+                                             c.weight_sharpness, c.weight_sharpness_sigma)
             if self.fundamentals is not None:
                 self.fundamentals.reset_subnet(reg.netuid, float(st.price[reg.netuid]))
             strategy = strategy_class("owner", lc.entrant_strategy)(
@@ -310,7 +319,33 @@ class DTaoModel(mesa.Model):
             )
         self.state.external_tao -= total
 
-    def _create_neurons(self, cfg: ExperimentConfig, n_stakers: int) -> None:
+    def _create_holders(self, cfg: ExperimentConfig, first: int) -> dict[str, np.ndarray]:
+        """The holder populations (``[[holders]]``), accounts from ``first`` on: each takes its ``alpha_share`` of
+        the outside holders' alpha on every subnet (split among its members by :func:`allocate_holdings`) and
+        its ``tao`` of the outside free TAO (split by size).  Returns the accounts of each population by name."""
+        st, rng = self.state, self.streams["init"]
+        out: dict[str, np.ndarray] = {}
+        start = first
+        for gi, g in enumerate(cfg.holders):
+            if g.count == 0:
+                continue
+            accounts = np.arange(start, start + g.count)
+            start += g.count
+            traits = draw_traits(g, rng)
+            take = np.where(st.subnet_mask, st.external_alpha * g.alpha_share, 0.0)
+            hold = allocate_holdings(take, st.price, traits["size"], g.positions, rng)
+            st.external_alpha[:] = np.maximum(st.external_alpha - hold.sum(axis=0), 0.0)
+            st.stake[accounts] += hold
+            if g.tao > st.external_tao:
+                raise ConfigError(f"holders[{gi}].tao: {g.tao!r} TAO is more than the free TAO outside the model "
+                                  f"({st.external_tao!r}); lower it or raise network.external_tao")
+            st.external_tao -= g.tao
+            st.free_tao[accounts] += g.tao * traits["size"] / traits["size"].sum()
+            HolderPopulation(self, accounts, g, traits, np.random.default_rng(self.streams["agents"].integers(2**63)))
+            out[g.name] = np.concatenate([out.get(g.name, np.zeros(0, dtype=int)), accounts])
+        return out
+
+    def _create_neurons(self, cfg: ExperimentConfig, n_stakers: int, n_holders: int = 0) -> None:
         c, rng = cfg.consensus, self.streams["init"]
         n_validators = int(sum(g.count for g in cfg.validators))
         n_uids = 1 + n_validators + c.miners_per_subnet
@@ -321,16 +356,20 @@ class DTaoModel(mesa.Model):
             )
         nn = build_neurons(self.state, n_validators=n_validators, miners_per_subnet=c.miners_per_subnet, rng=rng,
                            take=self.regime.validator_take, stake_concentration=c.stake_concentration,
-                           quality_sigma=c.quality_sigma, regime=self.regime)
+                           quality_sigma=c.quality_sigma, regime=self.regime, stake_offset=c.stake_offset,
+                           sharpness=c.weight_sharpness, sharpness_sigma=c.weight_sharpness_sigma)
         nn.burn[:] = initial_neuron_burn(self.state, self.regime, cfg.network.initial_state)
-        # stakers nominate a validator with probability proportional to its outside root stake
+        # stakers and holders nominate a validator with probability proportional to its outside root stake
         if n_stakers:
             nn.nominee[:n_stakers] = rng.choice(n_validators, size=n_stakers, p=nn.external_root_split)
+        if n_holders:
+            nn.nominee[n_stakers:n_stakers + n_holders] = rng.choice(n_validators, size=n_holders,
+                                                                     p=nn.external_root_split)
         index, validators = 0, []
         for gi, g in enumerate(cfg.validators):
             cls = strategy_class("validator", g.strategy)
             for _ in range(g.count):
-                account = n_stakers + index
+                account = n_stakers + n_holders + index
                 strategy = cls(g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
                                where=f"validators[{gi}].params", blocks_per_tick=self.blocks_per_tick)
                 validators.append(Validator(self, index, account, strategy))
@@ -374,6 +413,47 @@ class DTaoModel(mesa.Model):
         st = self.state
         stake_tao = (nn.validator_alpha(st) * st.price[:, None]).sum(axis=0) + nn.validator_root(st)
         return self._dividends_tao.sum(axis=0), stake_tao
+
+    def _behaviour_row(self, validators: tuple[np.ndarray, np.ndarray] | None) -> dict[str, np.ndarray | float]:
+        """The recorder's :data:`~dtaosim.recorder.BEHAVIOUR_SERIES` now (and ``validator_stake_hhi`` from the
+        validators' stake in ``validators``)."""
+        st, nn = self.state, self.neurons
+        n = st.n_netuids
+        top, gini, _ = holder_concentration(st.stake)
+        staked = st.stake.sum(axis=0)
+        held = staked + st.external_alpha
+        owners = st.owner_account
+        owner_alpha = np.zeros(n)
+        sim = np.flatnonzero(owners >= 0)
+        owner_alpha[sim] = st.stake[owners[sim], sim]
+        out: dict[str, np.ndarray | float] = {
+            "holder_top10": top, "holder_gini": gini,
+            "outside_alpha_share": np.where(held > 0, st.external_alpha / np.where(held > 0, held, 1.0), 0.0),
+            "miner_burn": np.asarray(st.miner_burned, float), "owner_alpha": owner_alpha,
+            "emission_enabled": (st.emission_enabled & st.subnet_mask).astype(float),
+        }
+        for name in ("holder_top10", "holder_gini", "outside_alpha_share"):
+            out[name][0] = 0.0
+        if nn is not None:
+            va = nn.validator_alpha(st)
+            total = va.sum(axis=1, keepdims=True)
+            share = np.where(total > 0, va / np.where(total > 0, total, 1.0), 0.0)
+            mu = nn.miner_uids
+            out["validator_hhi"] = (share**2).sum(axis=1)
+            out["paid_miners"] = ((nn.incentive[:, mu] > 0) & nn.exists[:, mu]).sum(axis=1).astype(float)
+            out["owner_burn"] = np.where(st.subnet_mask, nn.owner_burn, 0.0)
+            out["registration_burn"] = np.where(st.subnet_mask, nn.burn, 0.0)
+        if validators is not None and validators[1].sum() > 0:
+            w = validators[1] / validators[1].sum()
+            out["validator_stake_hhi"] = float((w**2).sum())
+        return out
+
+    def _record(self, flows: object | None) -> None:
+        """One recorder row: the state, the tick's ``flows`` (None for the initial row), validators, returns,
+        the era and the behaviour series."""
+        validators = self._validator_row()
+        self.recorder.record(self.state, flows, validators, self.pnl, era=self.era,
+                             behaviour=self._behaviour_row(validators))
 
     def tick_blocks(self) -> int:
         """Blocks the current tick advances: ``blocks_per_tick``, fewer for a tick cut short by the start of
@@ -496,7 +576,7 @@ class DTaoModel(mesa.Model):
         if self.config.record.check_invariants:
             st.check_invariants()
         if self.tick % self.config.record.every_ticks == 0 or self.tick >= self.n_ticks:
-            self.recorder.record(st, report.flows, self._validator_row(), self.pnl, era=self.era)
+            self._record(report.flows)
             self._dividends_tao[:] = 0.0
         if self.tick >= self.n_ticks:
             self.running = False

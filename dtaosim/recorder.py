@@ -5,10 +5,20 @@ Series recorded per subnet (wide frames: index ``block``, one column per netuid)
 * ``price`` spot price and ``ema_price`` moving price, TAO per alpha;
 * ``pool_tao`` (TAO) and ``pool_alpha`` (alpha) reserves, ``alpha_out`` alpha outstanding;
 * ``share`` emission share of the tick's last block; over the tick: ``tao_emission``, ``tao_in``
-  (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``.
+  (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``;
+* who holds and who is paid (:data:`BEHAVIOUR_SERIES`): ``holder_top10`` and ``holder_gini``, the share
+  of the 10 largest and the Gini coefficient of the simulated accounts' positive alpha stakes on the
+  subnet (stakers, holder populations, validators, owners, the miners' account; the outside lump is
+  left out), ``outside_alpha_share`` the outside lump's share of the staked alpha (outside + accounts),
+  ``validator_hhi`` the HHI of the validators' alpha stake on the subnet, ``paid_miners`` the miner uids
+  with incentive > 0 at the last epoch, ``miner_burn`` the last epoch's burned share of miner incentive
+  (``MinerBurned``) and ``owner_burn`` the burn the owner chose, ``registration_burn`` the neuron
+  registration burn (TAO), ``owner_alpha`` the owner agent's alpha on its subnet, and
+  ``emission_enabled`` (1 or 0).  Without neurons the neuron series are 0.
 
 Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price``, ``era`` (the
-index of the regime era in force, ``RunResult.eras``; 0 for a run under one regime) and the
+index of the regime era in force, ``RunResult.eras``; 0 for a run under one regime),
+``validator_stake_hhi`` (HHI of the validators' stake in TAO, alpha at spot plus root) and the
 total value in TAO of each strategy's agents (``value:<strategy>``) and its cumulative return split into
 ``pnl_trading:<strategy>``, ``pnl_emissions:<strategy>`` and ``pnl_revaluation:<strategy>`` (TAO).
 """
@@ -25,8 +35,12 @@ from dtaosim.network.state import NetworkState
 PNL_PARTS = ("trading", "emissions", "revaluation")
 """Parts of an account's return: trades (at execution prices), emissions received, price moves."""
 
+BEHAVIOUR_SERIES = ("holder_top10", "holder_gini", "outside_alpha_share", "validator_hhi", "paid_miners",
+                    "miner_burn", "owner_burn", "registration_burn", "owner_alpha", "emission_enabled")
+"""Per-subnet series of holders, validators, miners and owners (given to :meth:`Recorder.record` by the model)."""
 SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
-                 "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha")
+                 "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha", *BEHAVIOUR_SERIES)
+NETWORK_SERIES = ("tao_issuance", "sum_price", "sum_ema_price", "era", "validator_stake_hhi")
 
 
 class Recorder:
@@ -37,7 +51,7 @@ class Recorder:
         self.groups = groups
         self.blocks = np.zeros(n_rows, dtype=np.int64)
         self.subnet = {k: np.zeros((n_rows, n_netuids)) for k in SUBNET_SERIES}
-        self.network = {k: np.zeros(n_rows) for k in ("tao_issuance", "sum_price", "sum_ema_price", "era")}
+        self.network = {k: np.zeros(n_rows) for k in NETWORK_SERIES}
         self.values = {g: np.zeros(n_rows) for g in groups}
         self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
         self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
@@ -46,9 +60,10 @@ class Recorder:
 
     def record(self, state: NetworkState, flows: TickFlows | None,
                validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None,
-               era: int = 0) -> None:
+               era: int = 0, behaviour: dict[str, np.ndarray | float] | None = None) -> None:
         """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
-        optionally the validators' (dividends since the previous row, stake) in TAO and the era index."""
+        optionally the validators' (dividends since the previous row, stake) in TAO, the era index and the
+        ``behaviour`` series (:data:`BEHAVIOUR_SERIES` per subnet, ``validator_stake_hhi``)."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
@@ -73,7 +88,9 @@ class Recorder:
         self.network["sum_price"][i] = float(price[mask].sum())
         self.network["sum_ema_price"][i] = float(state.ema_price[mask].sum())
         self.network["era"][i] = era
-        value = state.free_tao + state.stake[:, 0] + matvec(state.stake[:, 1:], price[1:])
+        for k, v in (behaviour or {}).items():
+            (s if k in s else self.network)[k][i] = v
+        value = state.free_tao + matvec(state.stake, price)  # root stake (column 0) at price 1
         for g, idx in self.groups.items():
             self.values[g][i] = float(value[idx].sum())
             if pnl is not None:

@@ -364,21 +364,31 @@ def test_miner_defaults_are_off_and_documented():
     assert not any(isinstance(a, MinerEconomy) for a in model.agents)
 
 
-def test_a_miner_registered_on_the_uid_of_a_leaving_miner_stays():
-    """Two losing miners leave in one tick; the first moves onto the second's uid (pruning it).  The
-    newcomer is not the losing miner: it stays active (it used to be made to leave at once)."""
+@pytest.mark.parametrize("reference", [True, False])
+def test_miners_leave_together_then_movers_register_on_a_uid_left_this_tick(reference):
+    """Two losing miners leave in one tick (both at once); then the first moves onto the second's uid (the
+    lowest emission).  The newcomer is active; the second, excluded from its own subnet, finds nothing and
+    leaves.  The same with the readable reference (miner by miner) and the compiled batch."""
     model = DTaoModel(_cfg(miners={"entry_rate_per_day": 0.0, "patience_ticks": 1, "move": True,
                                    "cost_per_day": {"median": 1e-6}}, quality_drift=0.0))
     model.step()
     nn, eco = model.neurons, _economy(model)
+    eco.reference = reference
     (s1, u1), (s2, u2) = (2, int(nn.miner_uids[3])), (5, int(nn.miner_uids[4]))
     nn.miner_losing_ticks[:] = 0
     nn.miner_losing_ticks[[s1, s2], [u1, u2]] = 1
     nn.emission[s2, nn.miner_uids] = 1.0
     nn.emission[s2, u2] = 0.0  # the uid a registration on s2 takes
     nn.registered_at[s2, nn.miner_uids] = -10**9  # none immune
-    eco.best_subnet = lambda quality, cost, exclude=-1: (s2, 1.0) if exclude != s2 else (-1, 0.0)
-    eco._leave_or_move(model.streams["exogenous"])
+    eco._mkt = None
+    m = eco._market()
+    m.income[:] = 0.0
+    m.income[m.pos[s2]] = 1e9  # only s2 is worth a registration
+    nn.burn[s2] = model.regime.neuron_burn_min
+    movers = eco._leave_or_move(model.streams["exogenous"])
+    assert not nn.miner_active[s1, u1] and not nn.miner_active[s2, u2]
+    where = eco._settle(*movers)
+    assert where.tolist() == [s2, -1]
     assert nn.miner_active[s2, u2] and nn.quality[s2, u2] > 0 and nn.miner_losing_ticks[s2, u2] == 0
     assert not nn.miner_active[s1, u1]
-    assert eco.totals["moved"] == 1 and eco.totals["left"] == 0 and eco.totals["pruned"] == 1
+    assert eco.totals["registrations"] == 1 and eco.totals["pruned"] == 0
