@@ -119,9 +119,10 @@ class HolderGroup(_Strict):
     ``alpha_share`` of the outside holders' alpha on every subnet (after subnet owners took theirs) and
     ``tao`` TAO of free balance from outside.  Sizes are Pareto (tail index ``size_tail``); each holds about
     ``positions`` subnets.  A member reviews its positions ``attention_per_day`` times a day (median;
-    log-normal, log-sd ``attention_sigma``), sells a position whole when its price has fallen by a log-return
-    of its ``conviction`` (median; log-sd ``conviction_sigma``) and ``take_fraction`` of it when it has risen
-    by as much, invests its free TAO in one subnet drawn by ``pool TAO ^ popularity``, and moves
+    log-normal, log-sd ``attention_sigma``), sells ``exit_fraction`` of a position when its price has moved
+    by a log-return of its ``conviction`` (median; log-sd ``conviction_sigma``) either way since it bought or
+    last sold, invests its free TAO in one subnet drawn by ``pool TAO ^ popularity x (EMA price / price) ^
+    contrarian``, and moves
     ``inflow_per_day`` / ``outflow_per_day`` of its wealth in from / out to the outside.  ``name`` labels the
     population's value series (``value:<name>``)."""
 
@@ -135,10 +136,11 @@ class HolderGroup(_Strict):
     attention_sigma: float = Field(default=1.0, ge=0, le=5)
     conviction: float = Field(default=0.5, gt=0, le=20)
     conviction_sigma: float = Field(default=0.5, ge=0, le=5)
-    take_fraction: float = Field(default=0.5, ge=0, le=1)
+    exit_fraction: float = Field(default=0.5, ge=0, le=1)
     inflow_per_day: float = Field(default=0.002, ge=0, le=1)
     outflow_per_day: float = Field(default=0.002, ge=0, le=1)
     popularity: float = Field(default=1.0, ge=0, le=5)
+    contrarian: float = Field(default=0.0, ge=-10, le=10)
     max_slippage: float = Field(default=0.05, gt=0, le=10)
 
     @field_validator("name")
@@ -227,16 +229,23 @@ class Consensus(_Strict):
     commit_reveal_tempos: int = Field(default=0, ge=0, le=100)
     stake_concentration: float = Field(default=2.91, ge=0)
     stake_offset: float = Field(default=5.95, ge=0)
-    weight_sharpness: float = Field(default=1.0, gt=0, le=1000)
-    weight_sharpness_sigma: float = Field(default=0.0, ge=0, le=5)
+    weight_sharpness: float = Field(default=30.0, gt=0, le=1000)
+    weight_sharpness_sigma: float = Field(default=0.5, ge=0, le=5)
     quality_sigma: float = Field(default=0.5, ge=0)
     quality_drift_per_day: float = Field(default=0.02 * math.sqrt(20.0), ge=0)
     quality_drift: float | None = Field(default=None, ge=0)
+    quality_decay_per_day: float = Field(default=0.1, ge=0, le=10)
+    """Obsolescence: registered miners' log quality falls by this much a day against newcomers' (whose
+    quality is drawn afresh, median 1), so incumbents are overtaken and the best miners turn over."""
 
     @model_validator(mode="after")
     def _not_both(self) -> Consensus:
         _one_of(self, {"quality_drift": "quality_drift_per_day"})
         return self
+
+    def decay_per_tick(self, days: float) -> float:
+        """Fall of registered miners' log quality over a tick of ``days`` days."""
+        return self.quality_decay_per_day * days
 
     def drift_per_tick(self, days: float) -> float:
         """Log-sd of the quality drift over a tick of ``days`` days."""
@@ -317,10 +326,13 @@ class MinerEconomics(_Strict):
     max_slippage: float = Field(default=0.05, gt=0, le=1)
     patience_days: float = Field(default=1.0, gt=0)
     profit_ema_days: float = Field(default=0.5, gt=0)
-    entry_rate_per_day: float = Field(default=20.0, ge=0)
+    entry_rate_per_day: float = Field(default=10_000.0, ge=0)
     quality_sigma: float = Field(default=0.5, ge=0)
     horizon_days: float = Field(default=3.0, gt=0)
     move: bool = True
+    know_quality: bool = False
+    """Whether a would-be miner knows its quality before it registers (False: it decides by the share a
+    newcomer expects on average, and learns its quality once validators score it)."""
     sell_fraction: float | None = Field(default=None, ge=0, le=1)
     patience_ticks: int | None = Field(default=None, ge=1, le=1_000_000)
     profit_ema_ticks: float | None = Field(default=None, ge=1)

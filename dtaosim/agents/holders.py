@@ -22,11 +22,13 @@ When a member acts it:
 1. moves money: over the days since it last acted, ``inflow_per_day`` of its wealth (free TAO plus alpha at
    spot) arrives from outside as free TAO and ``outflow_per_day`` leaves; what its free TAO does not cover is
    raised by selling every position in proportion and sent out once sold;
-2. reviews each position against its entry price ``e`` (TAO per alpha, the cost-weighted price it bought at;
-   the spot price at the start): below ``e·exp(-conviction)`` it sells everything (capitulation); above
-   ``e·exp(conviction)`` it sells ``take_fraction`` and re-anchors ``e`` at the price (profit-taking);
+2. reviews each position against its reference price ``e`` (TAO per alpha, the cost-weighted price it
+   bought at; the spot price at the start): outside the band ``e·exp(±conviction)`` it sells
+   ``exit_fraction`` of it (de-risking below the band, profit-taking above it) and re-anchors ``e`` at the
+   price;
 3. invests its free TAO in one emitting subnet drawn with probability proportional to ``pool TAO ^
-   popularity`` (attention follows size), not one it sells this time.
+   popularity x (EMA price / price) ^ contrarian`` (attention follows size; with ``contrarian > 0`` it
+   leans to subnets trading below their moving price), not one it sells this time.
 
 Trades carry a price limit ``max_slippage`` from spot (partial fills, as ``add_stake_limit`` allows).
 Transfers between a member and the outside (``NetworkState.external_tao``) are bank transfers, not chain
@@ -115,8 +117,9 @@ class HolderPopulation(mesa.Agent):
         """Block each member last acted at (flows accrue from there)."""
         self.pending_out = np.zeros(n)
         """TAO each member still owes to the outside (raised by sales, sent when they settle)."""
-        self.totals = {"inflow": 0.0, "outflow": 0.0, "actions": 0, "capitulations": 0, "profit_takes": 0}
-        """Cumulative TAO deposited and withdrawn, member actions, whole-position sells and profit-takes."""
+        self.totals = {"inflow": 0.0, "outflow": 0.0, "actions": 0, "exits_down": 0, "exits_up": 0}
+        """Cumulative TAO deposited and withdrawn, member actions, and positions sold out of the band below and
+        above it."""
 
     def __len__(self) -> int:
         return int(self.accounts.size)
@@ -156,28 +159,32 @@ class HolderPopulation(mesa.Agent):
         self.pending_out[acting] = owed
         out_fraction = np.where(alpha_value > 0, np.minimum(owed / np.where(alpha_value > 0, alpha_value, 1.0), 1.0),
                                 0.0)
-        # 2. conviction: capitulate below the band, take profits above it
+        # 2. conviction: out of the band either way, sell a part and re-anchor
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.log(price[None, :] / self.entry[acting])
         has = held > 0
         c = self.conviction[acting][:, None]
-        stop = has & (r < -c)
-        take = has & (r > c) & ~stop
-        frac = np.where(stop, 1.0, np.where(take, float(cfg.take_fraction), 0.0))
-        frac = np.where(has, np.maximum(frac, out_fraction[:, None]), 0.0)
-        self.totals["capitulations"] += int(stop.sum())
-        self.totals["profit_takes"] += int(take.sum())
+        down = has & (r < -c)
+        up = has & (r > c)
+        out = down | up
+        frac = np.where(has, np.maximum(np.where(out, float(cfg.exit_fraction), 0.0), out_fraction[:, None]), 0.0)
+        self.totals["exits_down"] += int(down.sum())
+        self.totals["exits_up"] += int(up.sum())
         rows, cols = np.nonzero((frac > 0) & (value * frac >= view.min_stake))
         orders = Orders(self.accounts)
         if rows.size:
             orders.sell(acting[rows], cols, held[rows, cols] * frac[rows, cols], view, float(cfg.max_slippage))
-        self.entry[acting[take.nonzero()[0]], take.nonzero()[1]] = price[take.nonzero()[1]]
-        gone = stop & (frac >= 1.0)
-        self.entry[acting[gone.nonzero()[0]], gone.nonzero()[1]] = np.nan
+        er, ec = np.nonzero(out)
+        self.entry[acting[er], ec] = price[ec]
         # 3. invest the free TAO in one subnet chosen by pool depth
         tao = view.free_tao[acc] - np.where(owed > 0, view.free_tao[acc], 0.0)
-        weight = np.where(view.subnets, np.maximum(view.pool_tao, 0.0), 0.0) ** float(cfg.popularity)
-        weight = np.where(view.subnets & (view.pool_tao > 0), weight, 0.0)
+        ok = view.subnets & (view.pool_tao > 0) & (price > 0)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            weight = np.where(ok, np.maximum(view.pool_tao, 0.0) ** float(cfg.popularity), 0.0)
+            if cfg.contrarian != 0:
+                discount = np.where(ok & (view.ema_price > 0), view.ema_price / np.where(ok, price, 1.0), 1.0)
+                weight = weight * discount ** float(cfg.contrarian)
+        weight = np.where(np.isfinite(weight), weight, 0.0)
         buyers = np.flatnonzero(tao >= view.min_stake)
         if buyers.size and weight.sum() > 0:
             cdf = np.cumsum(weight / weight.sum())

@@ -86,6 +86,10 @@ class _Market:
     strength: np.ndarray
     """(k,) the miner uids' scores summed as validators score them: ``sum (q / top)^sharpness`` over the
     uids above the u16 cut (:func:`_strength`); with sharpness 1, total quality / top."""
+    floor: np.ndarray
+    """(k,) the lowest quality the subnets' validators still weight (:func:`_quality_floor`)."""
+    expected: np.ndarray
+    """(k,) a newcomer's expected share of the subnet's miner incentive (:func:`_expected_share`)."""
     room: np.ndarray
     """(k,) bool: a registration finds a uid."""
     keep: np.ndarray
@@ -108,6 +112,8 @@ class MinerEconomy(mesa.Agent):
         self._plan_exit = np.zeros(s)
         self._plan_total = np.zeros(s)
         self._mkt: _Market | None = None
+        self._nodes = quality_quadrature(float(cfg.quality_sigma))
+        """Nodes and weights of the newcomers' quality distribution (their expected share)."""
         self.reference = False
         """Register would-be miners one by one through :meth:`best_subnet` and :meth:`_register` (the readable
         reference of the compiled :func:`_settle_arrivals`; same results within the numerical contract)."""
@@ -194,17 +200,27 @@ class MinerEconomy(mesa.Agent):
                            2.0 / (span + 1.0), nn.miner_profit_ema, nn.miner_losing_ticks)
 
     # ------------------------------------------------------------------------------------------
+    def valuation_price(self) -> np.ndarray:
+        """(netuids,) the price miners value alpha at this tick, TAO per alpha: the spot price at the tick's
+        start (``MarketView.price``).  Registrations within the tick buy and burn alpha and raise the spot
+        price; they do not raise the next registrant's valuation until the next tick (no within-tick
+        feedback from burns to the value of a uid)."""
+        model: Simulation = self.model  # type: ignore[assignment]
+        price = np.asarray(model.view.price, dtype=np.float64)
+        n = model.state.n_netuids
+        return price if price.size == n else np.concatenate([price, np.zeros(max(n - price.size, 0))])[:n]
+
     def expected_income(self, netuids: slice | np.ndarray | None = None) -> np.ndarray:
-        """A subnet's miners' alpha per tick valued at spot price, TAO (0 where not emitting), for the
-        subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element: a subnet's
-        value does not depend on which others are computed with it."""
+        """A subnet's miners' alpha per tick valued at :meth:`valuation_price`, TAO (0 where not emitting),
+        for the subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element: a
+        subnet's value does not depend on which others are computed with it."""
         model: Simulation = self.model  # type: ignore[assignment]
         st, r = model.state, model.regime
         sel = slice(None) if netuids is None else netuids
         alpha_em = block_emission(st.alpha_issuance[sel], r.max_supply, r.base_block_emission)
         per_tick = (alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick
                     * (1.0 - np.clip(st.miner_burned[sel], 0.0, 1.0)))
-        price = amm.spot_price(st.pool_tao[sel], st.pool_alpha[sel], st.pool_w2[sel])  # st.price where kept
+        price = self.valuation_price()[sel]
         return np.where(st.subnet_mask[sel] & st.emitting[sel], per_tick * price, 0.0)
 
     def _income_of(self, netuid: int, keep: float) -> float:
@@ -216,7 +232,7 @@ class MinerEconomy(mesa.Agent):
             return 0.0
         alpha_em = _alpha_emission(float(st.alpha_issuance[s]), r.max_supply, r.base_block_emission)
         per_tick = alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick * keep
-        return per_tick * float(_pool_price(st.pool_tao[s], st.pool_alpha[s], st.pool_w2[s]))
+        return per_tick * float(self.valuation_price()[s])
 
     def _market(self) -> _Market:
         """Per-subnet inputs of :meth:`best_subnet` for this step (netuids, income, total miner quality,
@@ -232,12 +248,14 @@ class MinerEconomy(mesa.Agent):
                 raise ValueError(f"neurons: {nn.n_netuids} netuids is not allowed; expected the state's {st.n_netuids}")
             r, rules = model.regime, registration_rules(nn, model.regime, st.block)
             pos, keep = np.empty(st.n_netuids, np.int64), np.empty(st.n_netuids)
-            netuids, income, top, strength, room = _market_build(
+            netuids, income, top, strength, floor, room = _market_build(
                 st.exists, st.emitting, nn.exists, nn.quality, nn.registered_at, st.miner_burned,
-                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), st.pool_tao, st.pool_alpha,
-                st.pool_w2, 1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos,
+                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), self.valuation_price(),
+                1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos,
                 keep, nn.sharpness)
-            m = self._mkt = _Market(st.block, netuids, pos.tolist(), income, top, strength, room, keep, rules)
+            expected = _expected_shares(netuids, top, strength, floor, nn.sharpness, *self._nodes)
+            m = self._mkt = _Market(st.block, netuids, pos.tolist(), income, top, strength, floor, expected, room,
+                                    keep, rules)
         return m
 
     def _touch(self, netuid: int, registered: bool = True) -> None:
@@ -253,12 +271,14 @@ class MinerEconomy(mesa.Agent):
         if registered:
             m.income[k] = self._income_of(s, float(m.keep[s]))
         rules = m.rules if m.block == st.block else registration_rules(nn, model.regime, st.block)
-        _refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, registered, *rules, m.top, m.strength, m.room,
-                     nn.sharpness)
+        _refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, registered, *rules, m.top, m.strength, m.floor,
+                     m.room, nn.sharpness)
+        m.expected[k] = _expected_share(m.top[k], m.strength[k], nn.sharpness[s], m.floor[k], *self._nodes)
 
     def best_subnet(self, quality: float, cost_per_day: float, exclude: int = -1) -> tuple[int, float]:
-        """The subnet where a miner of ``quality`` and cost ``cost_per_day`` expects the most profit over
-        ``horizon_days`` net of the burn, and that value (TAO); ``(-1, value)`` if none is positive."""
+        """The subnet where a miner of ``quality`` (0 or less: not known, the expected share) and cost
+        ``cost_per_day`` expects the most profit over ``horizon_days`` net of the burn, and that value (TAO);
+        ``(-1, value)`` if none is positive."""
         model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
@@ -268,7 +288,8 @@ class MinerEconomy(mesa.Agent):
             return -1, 0.0
         dpt = self.days_per_tick
         k, value = _best_value(m.income, m.top, m.strength, m.room, netuids, nn.burn, nn.sharpness, float(quality),
-                               float(cost_per_day) * dpt, self.cfg.horizon_days / dpt, int(exclude))
+                               float(cost_per_day) * dpt, self.cfg.horizon_days / dpt, int(exclude), m.floor,
+                               m.expected)
         return (int(netuids[k]), float(value)) if value > 0 else (-1, float(value))
 
     def _register(self, netuid: int, quality: float, cost: float) -> bool:
@@ -331,7 +352,8 @@ class MinerEconomy(mesa.Agent):
         if self.reference:
             out = np.full(n, -1, np.int64)
             for i in range(n):
-                target, _ = self.best_subnet(float(quality[i]), float(cost[i]), exclude=int(exclude[i]))
+                seen = float(quality[i]) if self.cfg.know_quality else -1.0
+                target, _ = self.best_subnet(seen, float(cost[i]), exclude=int(exclude[i]))
                 if target >= 0 and self._register(target, float(quality[i]), float(cost[i])):
                     out[i] = target
             return out
@@ -345,12 +367,14 @@ class MinerEconomy(mesa.Agent):
         pos = np.asarray(m.pos, np.int64)
         spent, fees = _settle_arrivals(
             np.ascontiguousarray(quality, np.float64), np.ascontiguousarray(cost, np.float64),
-            np.ascontiguousarray(exclude, np.int64), m.netuids, pos, m.income, m.top, m.strength, m.room, m.keep,
-            nn.sharpness, self.days_per_tick, self.cfg.horizon_days / self.days_per_tick, st.alpha_issuance,
+            np.ascontiguousarray(exclude, np.int64), m.netuids, pos, m.income, m.top, m.strength, m.floor,
+            m.expected, m.room, m.keep, nn.sharpness, *self._nodes, not self.cfg.know_quality, self.days_per_tick,
+            self.cfg.horizon_days / self.days_per_tick, st.alpha_issuance,
             float(r.max_supply), float(r.base_block_emission), 1.0 - r.owner_cut, r.miner_share_of_remainder,
             float(model.blocks_per_tick), r.amm == "constant_product", float(r.fee_rate), float(r.min_reserve),
             float(r.max_input_multiple), float(r.max_buy_price), float(r.burn_increase_mult),
-            float(r.neuron_burn_min), float(r.neuron_burn_max), *m.rules, float(st.external_tao), st.pool_tao,
+            float(r.neuron_burn_min), float(r.neuron_burn_max), *m.rules, float(st.external_tao),
+            self.valuation_price(), st.pool_tao,
             st.pool_alpha, st.pool_w2, st.user_flow_block, nn.alpha_burned, nn.registrations, nn.burn,
             nn.miner_exit_alpha, nn.miner_alpha, nn.exists, nn.registered_at, nn.last_update, nn.permits, nn.weights,
             nn.bonds, nn.incentive, nn.dividends, nn.consensus, nn.emission, nn.miner_earned, nn.miner_income,
@@ -420,19 +444,22 @@ def _update_profit_ema(income: np.ndarray, price: np.ndarray, cost: np.ndarray, 
 
 
 @njit(**JIT)
-def _newcomer_share(quality: float, top: float, strength: float, beta: float) -> float:
+def _newcomer_share(quality: float, top: float, strength: float, beta: float, floor: float = -1.0) -> float:
     """The share of a subnet's miner incentive a miner of ``quality`` expects there, as honest validators
     score (:func:`~dtaosim.agents.validator.HonestRows`): its score ``x = (quality / top)^beta`` (0 below the
     u16 cut, ``quality`` relative to the subnet's best miner ``top``) over the incumbents' ``strength`` plus
     ``x``; 1 on a subnet without a miner of positive quality.  (A newcomer better than ``top`` does not
-    re-apply the cut to the incumbents.)"""
+    re-apply the cut to the incumbents.)  ``floor``: the subnet's :func:`_quality_floor` if the caller has
+    it (negative: computed here)."""
     if not quality > 0.0:
         return 0.0
     if not top > 0.0:
         return 1.0
-    r = quality / top
-    if beta > 0.0 and r < math.exp(U16_CUT / beta):
+    if floor < 0.0:
+        floor = _quality_floor(top, beta)
+    if quality < floor:
         return 0.0
+    r = quality / top
     if r > 1.0:  # better than the best: the incumbents' scores relative to it (no overflow)
         return 1.0 / (1.0 + strength * (1.0 / r if beta == 1.0 else math.exp(-beta * math.log(r))))
     x = r if beta == 1.0 else math.exp(beta * math.log(r))
@@ -440,20 +467,52 @@ def _newcomer_share(quality: float, top: float, strength: float, beta: float) ->
 
 
 @njit(**JIT)
+def _quality_floor(top: float, beta: float) -> float:
+    """The lowest quality a subnet's validators still weight, relative to its best miner ``top``: ``top x
+    exp(U16_CUT / beta)`` (0 for ``beta <= 0``)."""
+    return top * math.exp(U16_CUT / beta) if beta > 0.0 else 0.0
+
+
+@njit(**JIT)
+def _expected_share(top: float, strength: float, beta: float, floor: float, nodes: np.ndarray,
+                    weights: np.ndarray) -> float:
+    """A newcomer's :func:`_newcomer_share` averaged over its quality, which it does not know before it
+    registers: ``sum_i weights[i] share(nodes[i])`` (the quadrature of the newcomers' quality distribution,
+    :func:`quality_quadrature`)."""
+    total = 0.0
+    for i in range(nodes.shape[0]):
+        total += weights[i] * _newcomer_share(nodes[i], top, strength, beta, floor)
+    return total
+
+
+def quality_quadrature(sigma: float, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (summing to 1) of the Gauss-Hermite quadrature of a log-normal quality of median 1
+    and log-sd ``sigma`` (``n`` nodes; one node at 1 for ``sigma = 0``)."""
+    if not sigma > 0:
+        return np.ones(1), np.ones(1)
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    return np.exp(sigma * z), w / w.sum()
+
+
+@njit(**JIT)
 def _best_value(income: np.ndarray, top: np.ndarray, strength: np.ndarray, room: np.ndarray, netuids: np.ndarray,
                 burn: np.ndarray, beta: np.ndarray, quality: float, cost_per_tick: float, ticks: float,
-                exclude: int) -> tuple[int, float]:
+                exclude: int, floor: np.ndarray, expected: np.ndarray) -> tuple[int, float]:
     """Position ``k`` in ``netuids`` of the highest expected profit (TAO) of a miner of ``quality``
     over ``ticks`` net of the burn, and that profit: ``(income share - cost per tick) ticks - burn`` with
-    ``share`` :func:`_newcomer_share` of the subnet's ``top``, ``strength`` and sharpness ``beta`` (per
-    netuid), ``income`` (TAO per tick) per position, ``burn`` (TAO) per netuid; ``-inf`` where there is no
-    ``room`` or the netuid is ``exclude``.  Ties and NaN as ``np.argmax``: the first maximum, or the first
-    NaN."""
+    ``share`` :func:`_newcomer_share` of the subnet's ``top``, ``strength``, quality ``floor`` (per position)
+    and sharpness ``beta`` (per netuid), or, for a miner that does not know its quality (``quality <= 0``),
+    the subnet's ``expected`` share (:func:`_expected_share`), ``income`` (TAO per tick) per position,
+    ``burn`` (TAO) per netuid; ``-inf`` where there is no ``room`` or the netuid is ``exclude``.  Ties and
+    NaN as ``np.argmax``: the first maximum, or the first NaN."""
     best, best_value = 0, 0.0
     for k in range(netuids.shape[0]):
         s = netuids[k]
         if room[k] and s != exclude:
-            share = _newcomer_share(quality, top[k], strength[k], beta[s])
+            if quality > 0.0:
+                share = _newcomer_share(quality, top[k], strength[k], beta[s], floor[k])
+            else:
+                share = expected[k]
             v = (income[k] * share - cost_per_tick) * ticks - burn[s]
         else:
             v = -np.inf
@@ -626,18 +685,19 @@ def _strength(quality: np.ndarray, n_immortal: int, beta: float) -> tuple[float,
 
 @njit(**JIT)
 def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.ndarray, quality: np.ndarray,
-                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, pool_tao: np.ndarray,
-                  pool_alpha: np.ndarray, pool_w2: np.ndarray, owner_keep: float, miner_share: float, blocks: float,
+                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, price: np.ndarray,
+                  owner_keep: float, miner_share: float, blocks: float,
                   n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int, pos: np.ndarray,
                   keep: np.ndarray, beta: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The candidate subnets of :meth:`MinerEconomy.best_subnet` and their inputs: ``(netuids, income, top,
-    strength, room)`` for the emitting non-root subnets with uids, in netuid order (``pos[s]``: position
-    of netuid ``s``, -1 if not a candidate).  ``income``: :meth:`MinerEconomy.expected_income` (TAO per
-    tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the pools and
-    ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid); ``owner_keep`` is 1 - the owner
-    cut, ``blocks`` the blocks per tick.  ``top``, ``strength``: :func:`_strength` of the miner uids (from
-    ``n_immortal``) with the subnet's sharpness ``beta``.  ``room``: a registration finds a uid
+    strength, floor, room)`` for the emitting non-root subnets with uids, in netuid order (``pos[s]``:
+    position of netuid ``s``, -1 if not a candidate).  ``income``: :meth:`MinerEconomy.expected_income`
+    (TAO per tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the
+    valuation ``price`` (TAO per alpha, per netuid) and ``keep = 1 - clip(miner_burned, 0, 1)`` (filled
+    for every netuid); ``owner_keep`` is 1 - the owner cut, ``blocks`` the blocks per tick.  ``top``,
+    ``strength``: :func:`_strength` of the miner uids (from ``n_immortal``) with the subnet's sharpness
+    ``beta``; ``floor``: :func:`_quality_floor`.  ``room``: a registration finds a uid
     (:func:`~dtaosim.market.neuron_registration.has_room_on` with the trailing arguments of
     ``registration_rules``)."""
     n_s, n_u = exists.shape
@@ -652,26 +712,29 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
                     n += 1
                     break
     netuids = np.empty(n, np.int64)
-    income, top, strength, room = np.empty(n), np.empty(n), np.empty(n), np.empty(n, np.bool_)
+    income, top, strength, floor = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    room = np.empty(n, np.bool_)
     for s in range(n_s):
         k = pos[s]
         if k < 0:
             continue
         netuids[k] = s
         per_tick = alpha_emission[s] * owner_keep * miner_share * blocks * keep[s]
-        income[k] = per_tick * _pool_price(pool_tao[s], pool_alpha[s], pool_w2[s])
+        income[k] = per_tick * price[s]
         top[k], strength[k] = _strength(quality[s], n_immortal, beta[s])
+        floor[k] = _quality_floor(top[k], beta[s])
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
-    return netuids, income, top, strength, room
+    return netuids, income, top, strength, floor, room
 
 
 @njit(**JIT)
 def _refresh_row(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndarray, s: int, k: int,
                  with_room: bool, n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
-                 top: np.ndarray, strength: np.ndarray, room: np.ndarray, beta: np.ndarray) -> None:
-    """``top``, ``strength`` and ``room`` of subnet ``s`` alone, at position ``k`` (``room`` only
+                 top: np.ndarray, strength: np.ndarray, floor: np.ndarray, room: np.ndarray, beta: np.ndarray) -> None:
+    """``top``, ``strength``, ``floor`` and ``room`` of subnet ``s`` alone, at position ``k`` (``room`` only
     ``with_room``), as :func:`_market_build` has them (for :meth:`MinerEconomy._touch`)."""
     top[k], strength[k] = _strength(quality[s], n_immortal, beta[s])
+    floor[k] = _quality_floor(top[k], beta[s])
     if with_room:
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
 
@@ -679,12 +742,14 @@ def _refresh_row(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndar
 @njit(**JIT)
 def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.ndarray,
                      netuids: np.ndarray, pos: np.ndarray, income: np.ndarray, top: np.ndarray, strength: np.ndarray,
-                     room: np.ndarray, keep: np.ndarray, beta: np.ndarray, days_per_tick: float, ticks: float,
+                     floor: np.ndarray, expected: np.ndarray, room: np.ndarray, keep: np.ndarray, beta: np.ndarray,
+                     nodes: np.ndarray, node_weights: np.ndarray, blind: bool, days_per_tick: float, ticks: float,
                      alpha_issuance: np.ndarray, max_supply: float, base_emission: float, owner_keep: float,
                      miner_share: float, blocks: float, constant_product: bool, fee_rate: float, min_reserve: float,
                      max_input_multiple: float, max_buy_price: float, mult: float, burn_min: float, burn_max: float,
                      n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
-                     external_tao: float, pool_tao: np.ndarray, pool_alpha: np.ndarray, pool_w2: np.ndarray,
+                     external_tao: float, price: np.ndarray, pool_tao: np.ndarray, pool_alpha: np.ndarray,
+                     pool_w2: np.ndarray,
                      user_flow_block: np.ndarray, alpha_burned: np.ndarray, registrations: np.ndarray, burn: np.ndarray,
                      exit_alpha: np.ndarray, miner_alpha: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                      last_update: np.ndarray, permits: np.ndarray, weights: np.ndarray, bonds: np.ndarray,
@@ -693,14 +758,16 @@ def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.
                      miner_quality: np.ndarray, miner_cost: np.ndarray, active: np.ndarray,
                      out_netuid: np.ndarray, out_paid: np.ndarray, out_fee: np.ndarray, out_alpha: np.ndarray,
                      out_pruned: np.ndarray) -> tuple[float, float]:
-    """Every would-be miner of a tick, in order (arrival ``i`` of ``quality[i]``, cost ``cost_per_day[i]``
-    TAO per day, not on netuid ``exclude[i]``): the subnet of :func:`_best_value` (the market's candidate
-    inputs ``netuids`` .. ``keep`` and the sharpness ``beta``), and if its value is positive a registration
-    there paid by outside holders: what :meth:`MinerEconomy.best_subnet` then :meth:`MinerEconomy._register`
-    (:func:`~dtaosim.market.neuron_registration.register_neuron`) do for one miner, the market's inputs of
-    the subnet refreshed after it (as :meth:`MinerEconomy._touch`).  Writes ``out_netuid[i]`` (-1: none),
-    the TAO paid, the fee, the alpha burned and whether an active miner was pruned; returns the TAO paid
-    and the fees, in total.  The pool, neuron and registration arrays are updated in place."""
+    """Every would-be miner of a tick, in order: arrival ``i`` of ``quality[i]`` and cost ``cost_per_day[i]``
+    (TAO per day), not on netuid ``exclude[i]``, goes to the subnet of :func:`_best_value` (the market's
+    candidate inputs ``netuids`` .. ``keep`` and the sharpness ``beta``; ``pos`` is not read; a ``blind``
+    miner decides by the ``expected`` share over the quality quadrature ``nodes``, ``node_weights``) and, if the
+    value is positive, registers there with its quality, paid by outside holders.  What :meth:`MinerEconomy.best_subnet`
+    then :meth:`MinerEconomy._register` (:func:`~dtaosim.market.neuron_registration.register_neuron`) do
+    for one miner, with the subnet's market inputs refreshed after it (as :meth:`MinerEconomy._touch`).
+    Writes ``out_netuid[i]`` (-1: none), the TAO paid, the fee, the alpha burned and whether an active
+    miner was pruned; returns the TAO paid and the fees, in total.  The pool, neuron and registration
+    arrays are updated in place."""
     cost_ticks = days_per_tick
     spent = 0.0
     fees = 0.0
@@ -712,8 +779,8 @@ def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.
         out_pruned[i] = False
         if netuids.shape[0] == 0:
             continue
-        k, value = _best_value(income, top, strength, room, netuids, burn, beta, quality[i],
-                               cost_per_day[i] * cost_ticks, ticks, exclude[i])
+        k, value = _best_value(income, top, strength, room, netuids, burn, beta, -1.0 if blind else quality[i],
+                               cost_per_day[i] * cost_ticks, ticks, exclude[i], floor, expected)
         if not value > 0.0:
             continue
         s = netuids[k]
@@ -746,10 +813,21 @@ def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.
         out_pruned[i] = pruned
         # the subnet's market inputs after the registration (MinerEconomy._touch)
         per_tick = block_emission_one(alpha_issuance[s], max_supply, base_emission) * owner_keep * miner_share * blocks
-        income[k] = per_tick * keep[s] * _pool_price(pool_tao[s], pool_alpha[s], pool_w2[s])
+        income[k] = per_tick * keep[s] * price[s]
         top[k], strength[k] = _strength(miner_quality[s], n_immortal, beta[s])
+        floor[k] = _quality_floor(top[k], beta[s])
+        expected[k] = _expected_share(top[k], strength[k], beta[s], floor[k], nodes, node_weights)
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
     return spent, fees
+
+
+def _expected_shares(netuids: np.ndarray, top: np.ndarray, strength: np.ndarray, floor: np.ndarray,
+                     beta: np.ndarray, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(k,) :func:`_expected_share` of each candidate subnet (position ``k``, netuid ``netuids[k]``)."""
+    out = np.empty(netuids.size)
+    for k in range(netuids.size):
+        out[k] = _expected_share(top[k], strength[k], beta[netuids[k]], floor[k], nodes, weights)
+    return out
 
 
 def _alpha_emission(issuance: float, max_supply: float, base: float) -> float:

@@ -409,7 +409,8 @@ class ValidatorSet(mesa.Agent):
 class MinerPopulation(mesa.Agent):
     """All miners of the network as one collective agent: latent quality drifts each tick (geometric
     random walk, mean-preserving, log-sd ``consensus.drift_per_tick`` of the tick's days: the same
-    variance per day at any ``blocks_per_tick``), drawn from the exogenous stream."""
+    variance per day at any ``blocks_per_tick``), drawn from the exogenous stream, and falls by
+    ``consensus.quality_decay_per_day`` a day in log (obsolescence against newcomers)."""
 
     def __init__(self, model: Simulation, drift: float | None = None) -> None:
         super().__init__(model)
@@ -426,3 +427,7 @@ class MinerPopulation(mesa.Agent):
         if drift > 0:
             shock = model.streams["exogenous"].standard_normal(nn.quality.shape)
             nn.quality *= np.exp(drift * shock - 0.5 * drift**2)
+        if self.drift is None:
+            decay = model.config.consensus.decay_per_tick(model.tick_blocks() / model.regime.blocks_per_day)
+            if decay > 0:
+                nn.quality *= np.exp(-decay)

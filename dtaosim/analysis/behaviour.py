@@ -81,10 +81,11 @@ def april_config(days: float = 150.0, seed: int = 1, small: bool = False, behavi
     }
     if not behaviour:
         cfg["consensus"].update(stake_concentration=1.0, stake_offset=0.0, weight_sharpness=1.0,
-                                weight_sharpness_sigma=0.0)
+                                weight_sharpness_sigma=0.0, quality_decay_per_day=0.0)
+        cfg["miners"].update(entry_rate_per_day=20.0, know_quality=True)
         return cfg
     cfg["holders"] = [{"count": max(20, round(1000 * scale))}]
-    cfg["owners"][0]["params"].update(burn_policy="adaptive", initial_alpha_fraction=0.1)
+    cfg["owners"][0]["params"].update(burn_policy="adaptive", initial_alpha_fraction=0.1, sell_fraction=0.02)
     cfg["lifecycle"]["entrant_strategy"] = "seller"
     cfg["lifecycle"]["entrant_params"] = {"sell_fraction": 0.1, "interval": 20, "burn_policy": "adaptive"}
     return cfg

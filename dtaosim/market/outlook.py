@@ -65,22 +65,26 @@ def tao_per_day(state: NetworkState, regime: Regime) -> float:
                                          regime.base_block_emission)[0]) * regime.blocks_per_day
 
 
-def burn_outlook(state: NetworkState, regime: Regime, burns: np.ndarray,
-                 netuids: np.ndarray | None = None) -> np.ndarray:
-    """(netuids, burns) TAO per day each subnet's pool would receive (injection and chain buys) with its own
-    miner burn at each of ``burns`` and every other subnet's at its ``miner_burned`` now; for the subnets
-    ``netuids`` (default: every netuid, in order).
+_SHARED: dict[str, tuple] = {}
+"""The last network-wide inputs of :func:`burn_outlook` (``"key"``: which state, block and regime they are of):
+owners deciding in the same tick share them."""
 
-    0 for subnets that do not emit or whose emission is switched off.  Exact for the share rule, the gate at
-    the current bar (the bar itself held fixed) and the emission switches."""
-    burns = np.clip(np.asarray(burns, float), 0.0, 1.0)
-    rows = np.arange(state.n_netuids) if netuids is None else np.asarray(netuids, np.int64).ravel()
+
+def _network_inputs(state: NetworkState, regime: Regime) -> tuple:
+    """``(emit, enabled, TAO per day, fixed shares or None, base weights, weights, bar, total weight)`` of the
+    network now, computed once per state, block and regime, and again if a burn or a switch changed (owners
+    decide before the tick's settlement: EMA prices and flows do not change while they decide)."""
+    key = (id(state), int(state.block), regime.name, id(state.ema_price), state.miner_burned.tobytes(),
+           state.emission_enabled.tobytes(), state.emitting.tobytes())
+    cached = _SHARED.get("key")
+    if cached is not None and cached[0] == key and cached[1] is state:
+        return _SHARED["value"]
     emit = _emit(state)
     enabled = emit & state.emission_enabled
     total_tao = tao_per_day(state, regime)
-    out = np.zeros((rows.size, burns.size))
-    if not emit.any() or rows.size == 0:
-        return out
+    fixed = None
+    base = w = np.zeros(state.n_netuids)
+    bar = total = 0.0
     if regime.share_rule not in BURN_RULES:
         shares = emission.rule_shares(
             regime, ema_price=state.ema_price, emit=emit, miner_burned=state.miner_burned,
@@ -88,13 +92,37 @@ def burn_outlook(state: NetworkState, regime: Regime, burns: np.ndarray,
             user_flow_ema=state.user_flow_ema, protocol_flow_ema=state.protocol_flow_ema)
         if regime.emission_gate:
             shares = emission.apply_gate(shares, current_bar(state, regime), regime.gate_exponent)
-        shares = emission.without_disabled(shares, emit, state.emission_enabled)
-        out[:] = (shares[rows] * total_tao)[:, None]
+        fixed = emission.without_disabled(shares, emit, state.emission_enabled)
+    else:
+        base = _base_weights(state, regime)
+        w = np.where(emit, base * (1.0 - np.clip(state.miner_burned, 0.0, 1.0)), 0.0)
+        bar = current_bar(state, regime)
+        total = float(w.sum())
+    value = (emit, enabled, total_tao, fixed, base, w, bar, total)
+    _SHARED["key"] = (key, state)
+    _SHARED["value"] = value
+    return value
+
+
+def burn_outlook(state: NetworkState, regime: Regime, burns: np.ndarray,
+                 netuids: np.ndarray | None = None) -> np.ndarray:
+    """(netuids, burns) TAO per day each subnet's pool would receive (injection and chain buys) with its own
+    miner burn at each of ``burns`` and every other subnet's at its ``miner_burned`` now; for the subnets
+    ``netuids`` (default: every netuid, in order).
+
+    0 for subnets that do not emit or whose emission is switched off.  Exact for the share rule, the gate at
+    the current bar (the bar itself held fixed) and the emission switches.  The network-wide inputs are
+    computed once per block (owners deciding in the same tick share them; the state does not change while
+    they decide)."""
+    burns = np.clip(np.asarray(burns, float), 0.0, 1.0)
+    rows = np.arange(state.n_netuids) if netuids is None else np.asarray(netuids, np.int64).ravel()
+    out = np.zeros((rows.size, burns.size))
+    emit, enabled, total_tao, fixed, base, w, bar, total = _network_inputs(state, regime)
+    if not emit.any() or rows.size == 0:
         return out
-    base = _base_weights(state, regime)
-    w = np.where(emit, base * (1.0 - np.clip(state.miner_burned, 0.0, 1.0)), 0.0)
-    bar = current_bar(state, regime)
-    total = w.sum()
+    if fixed is not None:
+        out[:] = (fixed[rows] * total_tao)[:, None]
+        return out
     k = np.arange(rows.size)
     for g, b in enumerate(burns):
         w_own = np.where(emit[rows], base[rows] * (1.0 - b), 0.0)  # each row's weight if it burned b

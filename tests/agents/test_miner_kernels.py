@@ -364,18 +364,22 @@ def test_market_inputs_equal_the_numpy_expressions(data):
     rules = nl.registration_rules(nn, regime, block)
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     with np.errstate(all="ignore"):
-        netuids, got_income, got_top, got_strength, got_room = miners._market_build(
-            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em, pool_tao, pool_alpha,
-            w2, owner_keep, share, float(blocks), *rules, pos, keep, beta)
+        netuids, got_income, got_top, got_strength, got_floor, got_room = miners._market_build(
+            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em,
+            amm.spot_price(pool_tao, pool_alpha, w2), owner_keep, share, float(blocks), *rules, pos, keep, beta)
     np.testing.assert_array_equal(netuids, want_netuids)
     assert _close(got_income, income[want_netuids]) and _close(got_top, top) and _close(got_strength, strength)
+    with np.errstate(all="ignore"):
+        assert _close(got_floor, np.where(beta[want_netuids] > 0, top * np.exp(U16_CUT / beta[want_netuids]), 0.0))
     np.testing.assert_array_equal(got_room, room)
     assert _close(keep, 1.0 - np.clip(burned, 0.0, 1.0))
     np.testing.assert_array_equal(pos[want_netuids], np.arange(want_netuids.size))
     assert (np.delete(pos, want_netuids) == -1).all()
     for k, s in enumerate(want_netuids.tolist()):  # _touch: one subnet's row
-        t, q, r = np.zeros(netuids.size), np.zeros(netuids.size), np.zeros(netuids.size, bool)
-        miners._refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, True, *rules, t, q, r, beta)
+        t, q, f = (np.zeros(netuids.size) for _ in range(3))
+        r = np.zeros(netuids.size, bool)
+        miners._refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, True, *rules, t, q, f, r, beta)
+        assert _close(f[k], got_floor[k])
         assert _close(t[k], top[k]) and _close(q[k], strength[k]) and r[k] == room[k]
 
 
@@ -461,6 +465,7 @@ def test_the_market_kept_up_to_date_equals_the_market_rebuilt(monkeypatch):
             fresh = self._market()
             np.testing.assert_array_equal(m.netuids, fresh.netuids)
             assert _close(m.income, fresh.income) and _close(m.top, fresh.top) and _close(m.strength, fresh.strength)
+            assert _close(m.floor, fresh.floor)
             np.testing.assert_array_equal(m.room, fresh.room)
             checked.append(self.totals["registrations"])
 
@@ -498,8 +503,7 @@ def kernel_outputs() -> list[np.ndarray]:
     nn.registered_at = rng.integers(0, 5_000, (n_s, n_u))
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     market = miners._market_build(np.ones(n_s, bool), tradable, nn.exists, nn.quality, nn.registered_at,
-                                  rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s),
-                                  0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep,
+                                  rng.random(n_s), rng.random(n_s), rng.random(n_s), 0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep,
                                   np.full(n_s, 20.0))
     return [np.asarray(a) for a in (want, plan_exit, plan_total, alpha, exit_alpha, out, ema, losing, due, pos, keep,
                                     *market, miners._count_unpriced(active, cost))]
