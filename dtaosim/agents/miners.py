@@ -136,6 +136,7 @@ class MinerEconomy(mesa.Agent):
     def step(self) -> None:
         model: Simulation = self.model  # type: ignore[assignment]
         rng = model.streams["exogenous"]
+        self._snapshot_pools()
         self._book_sales()
         self._settle_treasury()
         self._assign_costs(rng)
@@ -200,28 +201,36 @@ class MinerEconomy(mesa.Agent):
                            2.0 / (span + 1.0), nn.miner_profit_ema, nn.miner_losing_ticks)
 
     # ------------------------------------------------------------------------------------------
-    def valuation_price(self) -> np.ndarray:
-        """(netuids,) the price miners value alpha at this tick, TAO per alpha: the spot price at the tick's
-        start (``MarketView.price``).  Registrations within the tick buy and burn alpha and raise the spot
-        price; they do not raise the next registrant's valuation until the next tick (no within-tick
-        feedback from burns to the value of a uid)."""
+    def _snapshot_pools(self) -> None:
+        """Keep the pools as the tick starts (TAO, alpha, quote weight): miners value their alpha at them for the
+        whole tick, so a registration's buy-and-burn does not raise the next registrant's valuation."""
         model: Simulation = self.model  # type: ignore[assignment]
-        price = np.asarray(model.view.price, dtype=np.float64)
-        n = model.state.n_netuids
-        return price if price.size == n else np.concatenate([price, np.zeros(max(n - price.size, 0))])[:n]
+        st = model.state
+        self._pools = (st.pool_tao.copy(), st.pool_alpha.copy(), st.pool_w2.copy())
+
+    def _pool_snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        model: Simulation = self.model  # type: ignore[assignment]
+        st = model.state
+        pools = getattr(self, "_pools", None)
+        if pools is None or pools[0].size != st.n_netuids:
+            self._snapshot_pools()
+        return self._pools
 
     def expected_income(self, netuids: slice | np.ndarray | None = None) -> np.ndarray:
-        """A subnet's miners' alpha per tick valued at :meth:`valuation_price`, TAO (0 where not emitting),
-        for the subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element: a
-        subnet's value does not depend on which others are computed with it."""
+        """A subnet's miners' alpha per tick valued at what selling it fetches in the pool as the tick started
+        (:func:`_sale_value`: the spot price for a deep pool, less in a shallow one), TAO (0 where not
+        emitting), for the subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element:
+        a subnet's value does not depend on which others are computed with it."""
         model: Simulation = self.model  # type: ignore[assignment]
         st, r = model.state, model.regime
         sel = slice(None) if netuids is None else netuids
         alpha_em = block_emission(st.alpha_issuance[sel], r.max_supply, r.base_block_emission)
         per_tick = (alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick
                     * (1.0 - np.clip(st.miner_burned[sel], 0.0, 1.0)))
-        price = self.valuation_price()[sel]
-        return np.where(st.subnet_mask[sel] & st.emitting[sel], per_tick * price, 0.0)
+        y, x, w2 = (a[sel] for a in self._pool_snapshot())
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = np.where(x > 0, y * -np.expm1(((1.0 - w2) / w2) * np.log(x / (x + per_tick))), 0.0)
+        return np.where(st.subnet_mask[sel] & st.emitting[sel] & (per_tick > 0), value, 0.0)
 
     def _income_of(self, netuid: int, keep: float) -> float:
         """:meth:`expected_income` of one subnet with Python floats; ``keep``: the subnet's
@@ -232,7 +241,8 @@ class MinerEconomy(mesa.Agent):
             return 0.0
         alpha_em = _alpha_emission(float(st.alpha_issuance[s]), r.max_supply, r.base_block_emission)
         per_tick = alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick * keep
-        return per_tick * float(self.valuation_price()[s])
+        y, x, w2 = self._pool_snapshot()
+        return float(_sale_value(float(y[s]), float(x[s]), float(w2[s]), per_tick))
 
     def _market(self) -> _Market:
         """Per-subnet inputs of :meth:`best_subnet` for this step (netuids, income, total miner quality,
@@ -250,7 +260,7 @@ class MinerEconomy(mesa.Agent):
             pos, keep = np.empty(st.n_netuids, np.int64), np.empty(st.n_netuids)
             netuids, income, top, strength, floor, room = _market_build(
                 st.exists, st.emitting, nn.exists, nn.quality, nn.registered_at, st.miner_burned,
-                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), self.valuation_price(),
+                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), *self._pool_snapshot(),
                 1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos,
                 keep, nn.sharpness)
             expected = _expected_shares(netuids, top, strength, floor, nn.sharpness, *self._nodes)
@@ -289,8 +299,13 @@ class MinerEconomy(mesa.Agent):
         dpt = self.days_per_tick
         k, value = _best_value(m.income, m.top, m.strength, m.room, netuids, nn.burn, nn.sharpness, float(quality),
                                float(cost_per_day) * dpt, self.cfg.horizon_days / dpt, int(exclude), m.floor,
-                               m.expected)
+                               m.expected, self._rent_ticks())
         return (int(netuids[k]), float(value)) if value > 0 else (-1, float(value))
+
+    def _rent_ticks(self) -> float:
+        model: Simulation = self.model  # type: ignore[assignment]
+        r = model.regime
+        return rent_ticks(int(r.burn_half_life_blocks), float(r.burn_increase_mult), int(model.blocks_per_tick))
 
     def _register(self, netuid: int, quality: float, cost: float) -> bool:
         model: Simulation = self.model  # type: ignore[assignment]
@@ -369,12 +384,12 @@ class MinerEconomy(mesa.Agent):
             np.ascontiguousarray(quality, np.float64), np.ascontiguousarray(cost, np.float64),
             np.ascontiguousarray(exclude, np.int64), m.netuids, pos, m.income, m.top, m.strength, m.floor,
             m.expected, m.room, m.keep, nn.sharpness, *self._nodes, not self.cfg.know_quality, self.days_per_tick,
-            self.cfg.horizon_days / self.days_per_tick, st.alpha_issuance,
+            self.cfg.horizon_days / self.days_per_tick, self._rent_ticks(), st.alpha_issuance,
             float(r.max_supply), float(r.base_block_emission), 1.0 - r.owner_cut, r.miner_share_of_remainder,
             float(model.blocks_per_tick), r.amm == "constant_product", float(r.fee_rate), float(r.min_reserve),
             float(r.max_input_multiple), float(r.max_buy_price), float(r.burn_increase_mult),
             float(r.neuron_burn_min), float(r.neuron_burn_max), *m.rules, float(st.external_tao),
-            self.valuation_price(), st.pool_tao,
+            *self._pool_snapshot(), st.pool_tao,
             st.pool_alpha, st.pool_w2, st.user_flow_block, nn.alpha_burned, nn.registrations, nn.burn,
             nn.miner_exit_alpha, nn.miner_alpha, nn.exists, nn.registered_at, nn.last_update, nn.permits, nn.weights,
             nn.bonds, nn.incentive, nn.dividends, nn.consensus, nn.emission, nn.miner_earned, nn.miner_income,
@@ -485,6 +500,17 @@ def _expected_share(top: float, strength: float, beta: float, floor: float, node
     return total
 
 
+def rent_ticks(half_life_blocks: int, mult: float, blocks_per_tick: int) -> float:
+    """Ticks of a subnet's miner income a registrant can expect at most: the chain's burn halves every
+    ``half_life_blocks`` and rises ``mult``-fold per registration, so it holds still at ``ln 2 / ln mult``
+    registrations per half-life (about 3 for 360 blocks and 1.26); registrants as a group cannot expect more
+    than the miners' income, so each expects at most a ``ln mult / ln 2`` share of a half-life's income
+    (free entry dissipates the prize).  ``inf`` when the burn does not rise or does not decay."""
+    if not (mult > 1.0 and half_life_blocks > 0):
+        return float("inf")
+    return half_life_blocks / blocks_per_tick * math.log(mult) / math.log(2.0)
+
+
 def quality_quadrature(sigma: float, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
     """Nodes and weights (summing to 1) of the Gauss-Hermite quadrature of a log-normal quality of median 1
     and log-sd ``sigma`` (``n`` nodes; one node at 1 for ``sigma = 0``)."""
@@ -497,14 +523,16 @@ def quality_quadrature(sigma: float, n: int = 24) -> tuple[np.ndarray, np.ndarra
 @njit(**JIT)
 def _best_value(income: np.ndarray, top: np.ndarray, strength: np.ndarray, room: np.ndarray, netuids: np.ndarray,
                 burn: np.ndarray, beta: np.ndarray, quality: float, cost_per_tick: float, ticks: float,
-                exclude: int, floor: np.ndarray, expected: np.ndarray) -> tuple[int, float]:
+                exclude: int, floor: np.ndarray, expected: np.ndarray, rent_ticks: float = np.inf
+                ) -> tuple[int, float]:
     """Position ``k`` in ``netuids`` of the highest expected profit (TAO) of a miner of ``quality``
     over ``ticks`` net of the burn, and that profit: ``(income share - cost per tick) ticks - burn`` with
     ``share`` :func:`_newcomer_share` of the subnet's ``top``, ``strength``, quality ``floor`` (per position)
     and sharpness ``beta`` (per netuid), or, for a miner that does not know its quality (``quality <= 0``),
     the subnet's ``expected`` share (:func:`_expected_share`), ``income`` (TAO per tick) per position,
-    ``burn`` (TAO) per netuid; ``-inf`` where there is no ``room`` or the netuid is ``exclude``.  Ties and
-    NaN as ``np.argmax``: the first maximum, or the first NaN."""
+    ``burn`` (TAO) per netuid; ``-inf`` where there is no ``room`` or the netuid is ``exclude``.  The income
+    part is at most ``income x rent_ticks`` (:func:`rent_ticks`: registrants as a group expect no more than
+    the miners' income).  Ties and NaN as ``np.argmax``: the first maximum, or the first NaN."""
     best, best_value = 0, 0.0
     for k in range(netuids.shape[0]):
         s = netuids[k]
@@ -513,7 +541,7 @@ def _best_value(income: np.ndarray, top: np.ndarray, strength: np.ndarray, room:
                 share = _newcomer_share(quality, top[k], strength[k], beta[s], floor[k])
             else:
                 share = expected[k]
-            v = (income[k] * share - cost_per_tick) * ticks - burn[s]
+            v = min(income[k] * share * ticks, income[k] * rent_ticks) - cost_per_tick * ticks - burn[s]
         else:
             v = -np.inf
         if np.isnan(v):
@@ -655,10 +683,14 @@ def _due_uids(active: np.ndarray, losing: np.ndarray, patience: int) -> np.ndarr
 
 
 @njit(**JIT)
-def _pool_price(y: float, x: float, w2: float) -> float:
-    """:func:`~dtaosim.protocol.amm.spot_price` of one pool, TAO per alpha: ``(1 - w2) / w2 * y / x``, 0 where
-    the alpha reserve ``x`` is not positive (IEEE division: numpy scalars without numba)."""
-    return (1.0 - w2) / w2 * y / x if x > 0 else 0.0
+def _sale_value(y: float, x: float, w2: float, alpha: float) -> float:
+    """TAO that selling ``alpha`` fetches in a weighted pool of ``y`` TAO and ``x`` alpha with quote weight
+    ``w2`` (no fee): ``y (1 - (x / (x + alpha))^((1 - w2) / w2))``, computed as ``-y expm1(e log(x / (x +
+    alpha)))``; about ``alpha x spot price`` when ``alpha`` is small against ``x``, at most ``y``.  0 without
+    alpha to sell or without a pool."""
+    if not (alpha > 0.0 and x > 0.0):
+        return 0.0
+    return -y * math.expm1((1.0 - w2) / w2 * math.log(x / (x + alpha)))
 
 
 @njit(**JIT)
@@ -685,8 +717,8 @@ def _strength(quality: np.ndarray, n_immortal: int, beta: float) -> tuple[float,
 
 @njit(**JIT)
 def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.ndarray, quality: np.ndarray,
-                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, price: np.ndarray,
-                  owner_keep: float, miner_share: float, blocks: float,
+                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, pool_tao: np.ndarray,
+                  pool_alpha: np.ndarray, pool_w2: np.ndarray, owner_keep: float, miner_share: float, blocks: float,
                   n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int, pos: np.ndarray,
                   keep: np.ndarray, beta: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -694,8 +726,8 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
     strength, floor, room)`` for the emitting non-root subnets with uids, in netuid order (``pos[s]``:
     position of netuid ``s``, -1 if not a candidate).  ``income``: :meth:`MinerEconomy.expected_income`
     (TAO per tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the
-    valuation ``price`` (TAO per alpha, per netuid) and ``keep = 1 - clip(miner_burned, 0, 1)`` (filled
-    for every netuid); ``owner_keep`` is 1 - the owner cut, ``blocks`` the blocks per tick.  ``top``,
+    pools (:func:`_sale_value`) and ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid);
+    ``owner_keep`` is 1 - the owner cut, ``blocks`` the blocks per tick.  ``top``,
     ``strength``: :func:`_strength` of the miner uids (from ``n_immortal``) with the subnet's sharpness
     ``beta``; ``floor``: :func:`_quality_floor`.  ``room``: a registration finds a uid
     (:func:`~dtaosim.market.neuron_registration.has_room_on` with the trailing arguments of
@@ -719,8 +751,8 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
         if k < 0:
             continue
         netuids[k] = s
-        per_tick = alpha_emission[s] * owner_keep * miner_share * blocks * keep[s]
-        income[k] = per_tick * price[s]
+        per_tick = alpha_emission[s] * owner_keep * miner_share * blocks
+        income[k] = _sale_value(pool_tao[s], pool_alpha[s], pool_w2[s], per_tick * keep[s])
         top[k], strength[k] = _strength(quality[s], n_immortal, beta[s])
         floor[k] = _quality_floor(top[k], beta[s])
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
@@ -744,12 +776,13 @@ def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.
                      netuids: np.ndarray, pos: np.ndarray, income: np.ndarray, top: np.ndarray, strength: np.ndarray,
                      floor: np.ndarray, expected: np.ndarray, room: np.ndarray, keep: np.ndarray, beta: np.ndarray,
                      nodes: np.ndarray, node_weights: np.ndarray, blind: bool, days_per_tick: float, ticks: float,
+                     rent: float,
                      alpha_issuance: np.ndarray, max_supply: float, base_emission: float, owner_keep: float,
                      miner_share: float, blocks: float, constant_product: bool, fee_rate: float, min_reserve: float,
                      max_input_multiple: float, max_buy_price: float, mult: float, burn_min: float, burn_max: float,
                      n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
-                     external_tao: float, price: np.ndarray, pool_tao: np.ndarray, pool_alpha: np.ndarray,
-                     pool_w2: np.ndarray,
+                     external_tao: float, value_tao: np.ndarray, value_alpha: np.ndarray, value_w2: np.ndarray,
+                     pool_tao: np.ndarray, pool_alpha: np.ndarray, pool_w2: np.ndarray,
                      user_flow_block: np.ndarray, alpha_burned: np.ndarray, registrations: np.ndarray, burn: np.ndarray,
                      exit_alpha: np.ndarray, miner_alpha: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                      last_update: np.ndarray, permits: np.ndarray, weights: np.ndarray, bonds: np.ndarray,
@@ -780,7 +813,7 @@ def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.
         if netuids.shape[0] == 0:
             continue
         k, value = _best_value(income, top, strength, room, netuids, burn, beta, -1.0 if blind else quality[i],
-                               cost_per_day[i] * cost_ticks, ticks, exclude[i], floor, expected)
+                               cost_per_day[i] * cost_ticks, ticks, exclude[i], floor, expected, rent)
         if not value > 0.0:
             continue
         s = netuids[k]
@@ -813,7 +846,7 @@ def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.
         out_pruned[i] = pruned
         # the subnet's market inputs after the registration (MinerEconomy._touch)
         per_tick = block_emission_one(alpha_issuance[s], max_supply, base_emission) * owner_keep * miner_share * blocks
-        income[k] = per_tick * keep[s] * price[s]
+        income[k] = _sale_value(value_tao[s], value_alpha[s], value_w2[s], per_tick * keep[s])
         top[k], strength[k] = _strength(miner_quality[s], n_immortal, beta[s])
         floor[k] = _quality_floor(top[k], beta[s])
         expected[k] = _expected_share(top[k], strength[k], beta[s], floor[k], nodes, node_weights)

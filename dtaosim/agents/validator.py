@@ -43,6 +43,7 @@ from dtaosim.engine.accounts import live_row
 from dtaosim.engine.jit import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
 from dtaosim.market.consensus import DeferredRows
+from dtaosim.protocol.regimes import U16_MAX
 
 if TYPE_CHECKING:
     from dtaosim.agents.interface import Simulation
@@ -125,7 +126,7 @@ class WeightStrategy:
         raise NotImplementedError
 
 
-U16_CUT = math.log(0.5 / 65_535.0)
+U16_CUT = math.log(0.5 / U16_MAX)
 """Log of the smallest weight, relative to the row's largest, that survives the chain's u16 weights
 (``set_weights`` max-upscales a row to 65,535 and rounds: below half a unit it is 0)."""
 

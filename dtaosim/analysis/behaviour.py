@@ -30,6 +30,10 @@ import numpy as np
 import pandas as pd
 
 from dtaosim.analysis.metrics import hhi, top_share
+from dtaosim.protocol.regimes import get_regime
+
+BLOCKS_PER_DAY = get_regime("launch-2025-02").blocks_per_day
+"""Blocks a day (for runs whose metadata does not say)."""
 
 TARGETS: dict[str, dict[str, Any]] = {
     "registration_burn_at_floor": {"fact": 21, "value": 0.516, "note": "share of subnets at the 0.0005 TAO floor"},
@@ -94,7 +98,8 @@ def april_config(days: float = 150.0, seed: int = 1, small: bool = False, behavi
 def launch_config(days: float = 60.0, seed: int = 1, small: bool = False, behaviour: bool = True,
                   experiment: str | Path | None = None) -> dict[str, Any]:
     """The launch study: ``experiments/launch-2025.toml`` (or ``experiment``) for ``days`` at seed ``seed``;
-    ``behaviour`` False drops its holder population (the "before"); ``small`` keeps a tenth of the agents."""
+    ``behaviour`` False drops its holder population (the "before"); ``small`` keeps a tenth of the staker
+    agents."""
     from dtaosim.config import load_config
 
     path = Path(experiment) if experiment is not None else Path(__file__).resolve().parents[2] / "experiments" / \
@@ -103,11 +108,9 @@ def launch_config(days: float = 60.0, seed: int = 1, small: bool = False, behavi
     cfg.pop("sweep", None)
     cfg.update(seed=seed, horizon={"days": days, "blocks_per_tick": 360},
                record={"check_invariants": False, "events": False, "every_ticks": 1})
-    if small:
+    if small:  # the holder population is kept whole: its buying is what the launch facts are about
         for g in cfg["agents"]:
             g["count"] = max(5, g["count"] // 10)
-        for h in cfg.get("holders", []):
-            h["count"] = max(20, h["count"] // 10)
     if not behaviour:
         cfg["holders"] = []
     return cfg
@@ -138,7 +141,9 @@ def april_moments(result: Any, miners_per_subnet: int | None = None) -> dict[str
             frame = result.series(name)
             out[name] = float(np.median(_last(frame)[live]))
             out[name + "_start"] = float(np.median(frame.iloc[0][_started(result, 0)]))
-            out[name + "_moved"] = float(np.median(np.abs(_last(frame)[live] - frame.iloc[0].reindex(live).fillna(0))))
+            moved = np.abs(_last(frame)[live] - frame.iloc[0].reindex(live).fillna(0))
+            out[name + "_moved"] = float(np.median(moved))
+            out[name + "_moved_mean"] = float(np.mean(moved))
     if "owner_alpha" in result.frames:
         issued = _last(result.series("pool_alpha"))[live] + _last(result.series("alpha_out"))[live]
         out["owner_share_issued"] = float(_last(result.series("owner_alpha"))[live].sum() / issued.sum())
@@ -179,7 +184,7 @@ def launch_moments(result: Any) -> dict[str, float]:
     cross-sectional sd of log10 prices at days 1, 7 and 30."""
     prices = result.prices
     blocks = prices.index.to_numpy() - prices.index[0]
-    per_day = 7200
+    per_day = int(result.metadata.get("regime_fields", {}).get("blocks_per_day", BLOCKS_PER_DAY))
 
     def row(day: float) -> pd.Series:
         return prices.iloc[min(int(np.searchsorted(blocks, day * per_day)), len(prices) - 1)]

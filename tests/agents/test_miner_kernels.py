@@ -356,7 +356,9 @@ def test_market_inputs_equal_the_numpy_expressions(data):
     with np.errstate(all="ignore"):
         alpha_em = block_emission(issuance, ms, base)
         per_tick = alpha_em * owner_keep * share * blocks * (1.0 - np.clip(burned, 0.0, 1.0))
-        income = np.where(mask & emitting, per_tick * amm.spot_price(pool_tao, pool_alpha, w2), 0.0)
+        # what selling a tick's miner alpha fetches in the pool (no fee)
+        sale = pool_tao * (1.0 - (pool_alpha / (pool_alpha + per_tick)) ** ((1.0 - w2) / w2))
+        income = np.where(mask & emitting & (per_tick > 0) & (pool_alpha > 0), sale, 0.0)
     beta = data.draw(arrays(np.float64, n_s, elements=st.sampled_from([1.0, 0.5, 3.0, 25.0, 80.0])))
     top, strength = _strength_numpy(nn.quality[want_netuids][:, first:], beta[want_netuids])
     room = np.asarray(nl.uid_to_replace(nn, regime, want_netuids, block)) >= 0
@@ -365,10 +367,11 @@ def test_market_inputs_equal_the_numpy_expressions(data):
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     with np.errstate(all="ignore"):
         netuids, got_income, got_top, got_strength, got_floor, got_room = miners._market_build(
-            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em,
-            amm.spot_price(pool_tao, pool_alpha, w2), owner_keep, share, float(blocks), *rules, pos, keep, beta)
+            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em, pool_tao, pool_alpha,
+            w2, owner_keep, share, float(blocks), *rules, pos, keep, beta)
     np.testing.assert_array_equal(netuids, want_netuids)
-    assert _close(got_income, income[want_netuids]) and _close(got_top, top) and _close(got_strength, strength)
+    assert _close(got_income, income[want_netuids], scale=float(np.nanmax(pool_tao, initial=1.0)))
+    assert _close(got_top, top) and _close(got_strength, strength)
     with np.errstate(all="ignore"):
         assert _close(got_floor, np.where(beta[want_netuids] > 0, top * np.exp(U16_CUT / beta[want_netuids]), 0.0))
     np.testing.assert_array_equal(got_room, room)
@@ -503,7 +506,8 @@ def kernel_outputs() -> list[np.ndarray]:
     nn.registered_at = rng.integers(0, 5_000, (n_s, n_u))
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     market = miners._market_build(np.ones(n_s, bool), tradable, nn.exists, nn.quality, nn.registered_at,
-                                  rng.random(n_s), rng.random(n_s), rng.random(n_s), 0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep,
+                                  rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s),
+                                  0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep,
                                   np.full(n_s, 20.0))
     return [np.asarray(a) for a in (want, plan_exit, plan_total, alpha, exit_alpha, out, ema, losing, due, pos, keep,
                                     *market, miners._count_unpriced(active, cost))]

@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 
 import dtaosim
 import dtaosim.market.consensus as consensus
-from dtaosim.agents.validator import Honest, HonestRows, copier_rows, honest_rows_reference
+from dtaosim.agents.validator import U16_CUT, Honest, HonestRows, copier_rows, honest_rows_reference
 from dtaosim.engine.accounts import grow_nominators, matvec, reveal_weight_rows, sum_rows_by_group
 from dtaosim.engine.contract import check_close
 from dtaosim.model import DTaoModel
@@ -273,15 +273,27 @@ def test_miner_economy_kernels_equal_the_numpy_expressions(data):
     netuids = np.array(sorted(data.draw(st.sets(st.integers(1, 12), min_size=1, max_size=8))), np.int64)
     k = netuids.size
     inc = draw(st.sampled_from([0.0, 1.0, 2.0, np.nan]) | st.floats(0.0, 5.0), shape=k)
-    total_q = draw(st.sampled_from([0.0, 1.0, 3.0]), shape=k)
+    top = draw(st.sampled_from([0.0, 1.0, 3.0]), shape=k)
+    strength = draw(st.sampled_from([1.0, 2.5]), shape=k)
+    beta = draw(st.sampled_from([1.0, 20.0]), shape=13)
+    expected = draw(st.floats(0.0, 1.0), shape=k)
     room = draw(st.booleans(), shape=k, dtype=bool)
     burn = draw(st.sampled_from([0.0, 0.5, 1.0]), shape=13)
-    q, cost_tick, ticks = data.draw(st.floats(0.1, 3.0)), data.draw(st.sampled_from([0.0, 0.1])), 400.0
+    q = data.draw(st.floats(0.1, 3.0) | st.just(-1.0))
+    cost_tick, ticks = data.draw(st.sampled_from([0.0, 0.1])), 400.0
     exclude = data.draw(st.sampled_from([-1, *netuids.tolist()]))
+    b = beta[netuids]
+    floor = top * np.exp(U16_CUT / b)
     with np.errstate(all="ignore"):
-        value = (inc * q / (total_q + q) - cost_tick) * ticks - burn[netuids]
+        r = q / np.where(top > 0, top, 1.0)
+        x = np.where(b == 1.0, r, r**b)
+        share = np.where(top > 0, np.where(q < floor, 0.0, np.where(r > 1, 1 / (1 + strength / x), x / (strength + x))),
+                         1.0)
+        share = expected if q <= 0 else share
+        value = (inc * share - cost_tick) * ticks - burn[netuids]
         value = np.where(room & (netuids != exclude), value, -np.inf)
-    best, got = miners._best_value(inc, total_q, room, netuids, burn, q, cost_tick, ticks, exclude)
+    best, got = miners._best_value(inc, top, strength, room, netuids, burn, beta, q, cost_tick, ticks, exclude,
+                                   floor, expected)
     assert best == int(np.argmax(value))
     check_close("_best_value", "value", got, value[best])
 
