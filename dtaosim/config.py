@@ -29,7 +29,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from dtaosim.errors import ConfigError
 from dtaosim.plugins import check_strategy_name, import_plugins
@@ -52,6 +61,21 @@ def _check_iso_date(v: str) -> str:
         raise ValueError("is not an ISO date (YYYY-MM-DD)") from None
     return v
 
+MAX_TAO = 1e12
+"""The largest TAO amount (or price, TAO per alpha) a config may give: 47,619 times the chain's 21M supply, and
+far from float64's limits when summed or multiplied by a log-normal draw."""
+
+MAX_DAYS = 1e9
+"""The longest duration in days a config may give (2.7 million years): in blocks it stays an exact integer."""
+
+MAX_LOG_SD = 10.0
+"""The largest log-sd of a log-normal draw or a random walk (qualities, drifts): e**(10 x 5.5), the most a
+draw of ten million reaches, is 8e23; much more overflows float64 at once."""
+
+MAX_BLOCK = 2**53
+"""Block numbers of a run stay below 2**53 = 9,007,199,254,740,992 (integers exact in float64, where some
+rules compute with them): a horizon or a subnet age that would pass it is refused."""
+
 
 def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
     """A ValueError when a deprecated tick-based field and the field that replaces it are both given
@@ -63,13 +87,19 @@ def _one_of(model: BaseModel, pairs: dict[str, str]) -> None:
                              f"in ticks), not both")
 
 
+def amount(x: float) -> str:
+    """A TAO or alpha amount for a message: ``21,000,000`` (whole units) or ``1e+308`` when very large."""
+    return f"{x:,.0f}" if abs(x) < 1e15 else f"{x:.4g}"
+
+
 def _span_ticks(days: float, ticks_per_day: float) -> float:
     """An EMA span of ``days`` in ticks (at least 1 tick): the EMA weights the tick by ``2 / (span + 1)``."""
     return max(1.0, days * ticks_per_day)
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # every number of a config is finite: nan, inf and -inf are refused (``Input should be a finite number``)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class Horizon(_Strict):
@@ -87,10 +117,11 @@ class Horizon(_Strict):
 
 
 class Distribution(_Strict):
-    """A log-normal amount: ``median`` (TAO) and log-sd ``sigma`` (0: every agent gets the median)."""
+    """A log-normal amount: ``median`` (TAO, at most 1e12) and log-sd ``sigma`` (0: every agent gets the median;
+    at most 10)."""
 
-    median: float = Field(gt=0)
-    sigma: float = Field(default=0.0, ge=0)
+    median: float = Field(gt=0, le=MAX_TAO)
+    sigma: float = Field(default=0.0, ge=0, le=MAX_LOG_SD)
 
 
 class AgentGroup(_Strict):
@@ -106,6 +137,8 @@ class AgentGroup(_Strict):
     def _positive_budget(cls, v: float | Distribution) -> float | Distribution:
         if isinstance(v, int | float) and not v > 0:
             raise ValueError("must be a TAO amount > 0")
+        if isinstance(v, int | float) and v > MAX_TAO:
+            raise ValueError(f"must be a TAO amount of at most {MAX_TAO:.0e}")
         return v
 
     @field_validator("strategy")
@@ -129,7 +162,7 @@ class HolderGroup(_Strict):
     name: str = "holders"
     count: int = Field(default=1000, ge=0, le=1_000_000)
     alpha_share: float = Field(default=1.0, ge=0, le=1)
-    tao: float = Field(default=0.0, ge=0)
+    tao: float = Field(default=0.0, ge=0, le=MAX_TAO)
     positions: float = Field(default=3.0, ge=1, le=1000)
     size_tail: float = Field(default=1.2, gt=0, le=10)
     attention_per_day: float = Field(default=0.2, ge=0, le=1000)
@@ -156,14 +189,14 @@ class Network(_Strict):
 
     initial_state: str = "synthetic"
     n_subnets: int = Field(default=16, ge=1, le=1024)
-    pool_tao_median: float = Field(default=2_000.0, gt=0)
-    pool_tao_sigma: float = Field(default=1.0, ge=0)
-    price_median: float = Field(default=0.02, gt=0)
-    price_sigma: float = Field(default=0.5, ge=0)
+    pool_tao_median: float = Field(default=2_000.0, gt=0, le=MAX_TAO)
+    pool_tao_sigma: float = Field(default=1.0, ge=0, le=MAX_LOG_SD)
+    price_median: float = Field(default=0.02, gt=0, le=MAX_TAO)
+    price_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
     alpha_out_ratio: float = Field(default=1.5, ge=0)
     root_stake: float = Field(default=3_000_000.0, ge=0)
     external_tao: float = Field(default=1_000_000.0, ge=0)
-    subnet_age_days: float = Field(default=365.0, ge=0)
+    subnet_age_days: float = Field(default=365.0, ge=0)  # its start block is checked (below 2**53)
     emission_disabled: list[int] = Field(default_factory=list)
     """Netuids whose pool-side emission switch (the chain's ``SubnetEmissionEnabled``) is off at the start:
     no TAO emission (their share goes to the others), alpha still minted for owner, miners and validators."""
@@ -180,6 +213,13 @@ class Network(_Strict):
         """The snapshot's date for ``initial_state = "snapshot:<date>"`` (None for a synthetic network)."""
         return self.initial_state.split(":", 1)[1] if self.initial_state.startswith("snapshot:") else None
 
+    @field_validator("pool_tao_median")
+    @classmethod
+    def _at_least_a_rao(cls, v: float) -> float:
+        if v < 1e-9:
+            raise ValueError("must be at least 1e-9 TAO (one rao)")
+        return v
+
     @field_validator("initial_state")
     @classmethod
     def _known_state(cls, v: str) -> str:
@@ -192,17 +232,36 @@ class Network(_Strict):
 
 
 class ValidatorGroup(_Strict):
-    """``count`` network validators setting weights with one ``strategy`` (honest, copier, stale)."""
+    """``count`` network validators setting weights with one ``strategy`` (honest, copier, stale); under Root
+    Reborn their beta baskets follow ``root_strategy`` (follow_emission, price_momentum, equal_top_price,
+    equal_top_emission) with ``root_params``."""
 
     strategy: str = "honest"
     count: int = Field(default=1, ge=1, le=254)
     take: float | None = Field(default=None, ge=0, le=1)
     params: dict[str, float | int] = Field(default_factory=dict)
+    root_strategy: str = "follow_emission"
+    root_params: dict[str, float | int] = Field(default_factory=dict)
 
     @field_validator("strategy")
     @classmethod
     def _known_strategy(cls, v: str) -> str:
         return check_strategy_name("validator", v)
+
+    @field_validator("root_strategy")
+    @classmethod
+    def _known_root_strategy(cls, v: str) -> str:
+        return check_strategy_name("root", v)
+
+
+class RootClaims(_Strict):
+    """Root stakers' claims on the beta baskets (Root Reborn; auto-claims are retired, claims are the stakers'):
+    each simulated root staker claims all it is owed every ``claim_interval_days`` (at its own phase); the
+    outside holders, many wallets claiming at different times, claim the fraction ``tick / interval`` of what
+    they are owed every tick.  ``enabled = false``: nobody claims (the baskets only grow)."""
+
+    enabled: bool = True
+    claim_interval_days: float = Field(default=7.0, gt=0, le=MAX_DAYS)
 
 
 def _default_validators() -> list[ValidatorGroup]:
@@ -227,13 +286,13 @@ class Consensus(_Strict):
     mode: Literal["yuma", "stake_pro_rata"] = "yuma"
     miners_per_subnet: int = Field(default=16, ge=1, le=255)
     commit_reveal_tempos: int = Field(default=0, ge=0, le=100)
-    stake_concentration: float = Field(default=2.91, ge=0)
-    stake_offset: float = Field(default=5.95, ge=0)
+    stake_concentration: float = Field(default=2.91, ge=0, le=100)
+    stake_offset: float = Field(default=5.95, ge=0, le=1e6)
     weight_sharpness: float = Field(default=30.0, gt=0, le=1000)
     weight_sharpness_sigma: float = Field(default=0.5, ge=0, le=5)
-    quality_sigma: float = Field(default=0.5, ge=0)
-    quality_drift_per_day: float = Field(default=0.02 * math.sqrt(20.0), ge=0)
-    quality_drift: float | None = Field(default=None, ge=0)
+    quality_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
+    quality_drift_per_day: float = Field(default=0.02 * math.sqrt(20.0), ge=0, le=MAX_LOG_SD)
+    quality_drift: float | None = Field(default=None, ge=0, le=MAX_LOG_SD)
     quality_decay_per_day: float = Field(default=0.1, ge=0, le=10)
     """Obsolescence: registered miners' log quality falls by this much a day against newcomers' (whose
     quality is drawn afresh, median 1), so incumbents are overtaken and the best miners turn over."""
@@ -260,7 +319,7 @@ class OwnerGroup(_Strict):
 
     strategy: str = "holder"
     netuids: list[int] | None = None
-    budget: float = Field(default=0.0, ge=0)
+    budget: float = Field(default=0.0, ge=0, le=MAX_TAO)
     params: dict[str, float | int | bool | str] = Field(default_factory=dict)
 
     @field_validator("strategy")
@@ -283,12 +342,13 @@ class Lifecycle(_Strict):
     ``max_new_subnets`` bounds the registrations of a run (owner accounts are reserved for them)."""
 
     registrations: bool = False
-    last_lock: float = Field(default=500.0, ge=0)
+    last_lock: float = Field(default=500.0, ge=0, le=MAX_TAO)
     """Lock paid by the registration before the run (NetworkLastLockCost), TAO: the lock cost doubles it
     and decays from there.  The snapshot does not carry it; 2025-26 locks ran 300-3,800 TAO."""
-    last_lock_age_days: float = Field(default=4.0, ge=0)
+    last_lock_age_days: float = Field(default=4.0, ge=0, le=MAX_DAYS)
     """Days between that registration and the start of the run."""
-    entry_rate_per_day: float = Field(default=0.5, ge=0)
+    entry_rate_per_day: float = Field(default=0.5, ge=0, le=1_000)
+    """Would-be owners arriving a day (at most 1,000: registrations are rate-limited far below that)."""
     max_lock: Distribution = Field(default_factory=lambda: Distribution(median=1_000.0, sigma=1.0))
     max_new_subnets: int = Field(default=32, ge=0, le=10_000)
     entrant_strategy: str = "holder"
@@ -322,13 +382,15 @@ class MinerEconomics(_Strict):
 
     enabled: bool = False
     cost_per_day: Distribution = Field(default_factory=lambda: Distribution(median=0.2, sigma=1.0))
-    sell_half_life_days: float = Field(default=0.05, ge=0)
+    sell_half_life_days: float = Field(default=0.05, ge=0, le=MAX_DAYS)
     max_slippage: float = Field(default=0.05, gt=0, le=1)
-    patience_days: float = Field(default=1.0, gt=0)
-    profit_ema_days: float = Field(default=0.5, gt=0)
-    entry_rate_per_day: float = Field(default=10_000.0, ge=0)
-    quality_sigma: float = Field(default=0.5, ge=0)
-    horizon_days: float = Field(default=3.0, gt=0)
+    patience_days: float = Field(default=1.0, gt=0, le=MAX_DAYS)
+    profit_ema_days: float = Field(default=0.5, gt=0, le=MAX_DAYS)
+    entry_rate_per_day: float = Field(default=10_000.0, ge=0, le=1_000_000)
+    """Would-be miners arriving a day (at most a million: they are settled by a compiled batch, a Poisson
+    number per subnet and tick, so the cost is per arrival but small)."""
+    quality_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
+    horizon_days: float = Field(default=3.0, gt=0, le=MAX_DAYS)
     move: bool = True
     know_quality: bool = False
     """Whether a would-be miner knows its quality before it registers (False: it decides by the share a
@@ -352,10 +414,11 @@ class MinerEconomics(_Strict):
         return 1.0 - 2.0 ** (-days_per_tick / self.sell_half_life_days)
 
     def patience_in_ticks(self, ticks_per_day: float) -> int:
-        """Ticks of negative profit EMA after which a miner leaves (at least 1)."""
+        """Ticks of negative profit EMA after which a miner leaves (at least 1; at most 2**53, which no run
+        reaches: a patience of more days than a run has means never)."""
         if self.patience_ticks is not None:
             return self.patience_ticks
-        return max(1, round(self.patience_days * ticks_per_day))
+        return max(1, min(MAX_BLOCK, round(self.patience_days * ticks_per_day)))
 
     def profit_ema_span(self, ticks_per_day: float) -> float:
         """Span of the profit EMA in ticks (at least 1)."""
@@ -382,12 +445,13 @@ class ValidatorMarket(_Strict):
     enabled: bool = False
     renominate_rate_per_day: float = Field(default=0.4, ge=0)
     temperature: float = Field(default=0.25, gt=0)
-    yield_ema_days: float = Field(default=1.0, gt=0)
+    """Relative to the mean yield (> 0; below 1e-6 it is 1e-6: choosing the best)."""
+    yield_ema_days: float = Field(default=1.0, gt=0, le=MAX_DAYS)
     take_strategies: list[Literal["fixed", "undercut"]] = Field(default_factory=list)
     take_step: float = Field(default=0.005, ge=0, le=1)
     take_min: float = Field(default=0.0, ge=0, le=1)
     take_max: float | None = Field(default=None, ge=0, le=1)
-    take_interval_days: float = Field(default=1.0, gt=0)
+    take_interval_days: float = Field(default=1.0, gt=0, le=MAX_DAYS)
     renominate_fraction: float | None = Field(default=None, ge=0, le=1)
     yield_ema_ticks: float | None = Field(default=None, ge=1)
     take_interval_ticks: int | None = Field(default=None, ge=1)
@@ -475,7 +539,7 @@ class RegimeEra(_Strict):
     follows ``regime``: the state carries over and the new rules apply from that block on."""
 
     regime: str
-    day: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    day: float | None = Field(default=None, gt=0, le=MAX_DAYS, allow_inf_nan=False)
     date: str | None = None
 
     _date_from_toml = field_validator("date", mode="before")(_iso_date)
@@ -525,6 +589,7 @@ class ExperimentConfig(_Strict):
     """Populations of outside holders who trade (off by default: outside holders are one passive lump)."""
     consensus: Consensus = Field(default_factory=Consensus)
     validators: list[ValidatorGroup] = Field(default_factory=_default_validators)
+    root_claims: RootClaims = Field(default_factory=RootClaims)
     owners: list[OwnerGroup] = Field(default_factory=list)
     lifecycle: Lifecycle = Field(default_factory=Lifecycle)
     miners: MinerEconomics = Field(default_factory=MinerEconomics)
@@ -535,6 +600,26 @@ class ExperimentConfig(_Strict):
     """Kernels: compiled (``numba``; ``auto`` when numba imports), the readable reference (``numpy``), or both
     compared call by call (``checked``, slow: see docs/NUMERICS.md)."""
     sweep: dict[str, Any] | None = None
+    _source: str | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> str | None:
+        """The name of the file this config was read from (None for a dict): errors found later, when the
+        model is built, name it too."""
+        return self._source
+
+    def with_source(self, source: str | None) -> ExperimentConfig:
+        """This config, remembering ``source`` (the file name its errors name); returns ``self``."""
+        self._source = source
+        return self
+
+    def __eq__(self, other: object) -> bool:  # the source file is not part of what a config says
+        if not isinstance(other, ExperimentConfig):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    def __hash__(self) -> int:
+        return super().__hash__()
 
     @field_validator("plugins")
     @classmethod
@@ -594,6 +679,50 @@ class ExperimentConfig(_Strict):
         return self
 
     @model_validator(mode="after")
+    def _horizon_in_blocks(self) -> ExperimentConfig:
+        bpd = self.build_regime().blocks_per_day
+        h = self.horizon
+        if h.blocks is not None:
+            field, value, length = "horizon.blocks", h.blocks, float(h.blocks)
+        else:
+            field, value = "horizon.days", (h.days if h.days is not None else 30.0)
+            length = value * bpd
+        net = self.network
+        if net.initial_state == "synthetic" and net.subnet_age_days * bpd + 1 >= MAX_BLOCK:
+            raise ValueError(f"network.subnet_age_days: {net.subnet_age_days!r} is not allowed; the run would start "
+                             f"at block {net.subnet_age_days * bpd + 1:.4g}, and block numbers must stay below 2**53 "
+                             f"({MAX_BLOCK:,}); expected at most {(MAX_BLOCK - 2) / bpd:.6g} days")
+        start = self.start_block(bpd)
+        if start + length >= MAX_BLOCK:
+            room = MAX_BLOCK - 1 - start
+            raise ValueError(f"{field}: {value!r} is not allowed; the run would end at block {start + length:.4g}, and "
+                             f"block numbers must stay below 2**53 ({MAX_BLOCK:,}); expected at most {room:,} blocks "
+                             f"({room / bpd:.6g} days) from the start block {start:,}")
+        if self.horizon_blocks(bpd) < 1:
+            raise ValueError(f"{field}: {value!r} is not allowed; it is less than one block ({bpd} blocks a day); "
+                             "expected at least 1 block")
+        return self
+
+    @model_validator(mode="after")
+    def _below_max_supply(self) -> ExperimentConfig:
+        net = self.network
+        if net.initial_state != "synthetic":
+            return self  # a snapshot's issuance is checked when the network is built
+        supply = self.build_regime().max_supply
+        placed = net.root_stake + net.external_tao
+        if placed >= supply:
+            if "max_supply" in self.regime_overrides:
+                raise ValueError(f"regime_overrides.max_supply: {self.regime_overrides['max_supply']!r} is not "
+                                 f"allowed; network.root_stake + network.external_tao ({amount(placed)} TAO) already "
+                                 "reach it, and emission stops at the max supply")
+            field = "external_tao" if net.external_tao >= net.root_stake else "root_stake"
+            raise ValueError(f"network.{field}: {getattr(net, field)!r} is not allowed; network.root_stake + "
+                             f"network.external_tao ({amount(placed)} TAO) reach the max supply of {amount(supply)} "
+                             "TAO, where emission stops; the TAO placed at the start (these and the pools) must stay "
+                             "below it")
+        return self
+
+    @model_validator(mode="after")
     def _ecology_needs_neurons(self) -> ExperimentConfig:
         if self.consensus.mode != "yuma":
             for name in ("miners", "validator_market"):
@@ -642,10 +771,58 @@ class ExperimentConfig(_Strict):
             return h.blocks
         return round((h.days if h.days is not None else 30.0) * blocks_per_day)
 
+    def start_block(self, blocks_per_day: int) -> int:
+        """The chain block the run starts at: a synthetic network's subnets are ``network.subnet_age_days``
+        old (block ``age * blocks_per_day + 1``); a snapshot starts at its block."""
+        if self.network.initial_state == "synthetic":
+            return int(self.network.subnet_age_days * blocks_per_day) + 1
+        from dtaosim.network.initial import SNAPSHOT_BLOCK
+
+        return SNAPSHOT_BLOCK[self.network.initial_state.split(":", 1)[1]]
+
+    def initial_netuids(self) -> list[int]:
+        """The subnets (netuids >= 1) that exist when the run starts."""
+        if self.network.initial_state == "synthetic":
+            return list(range(1, self.network.n_subnets + 1))
+        from dtaosim.network.initial import load_snapshot
+
+        return sorted(int(r["netuid"]) for r in load_snapshot(self.network.initial_state.split(":", 1)[1])
+                      if int(r["netuid"]) > 0)
+
     def config_hash(self) -> str:
         """A short stable hash of the validated config (for manifests)."""
         blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+_UNION_TAG = re.compile(r"^(float|int|bool|str|none|[\w-]*\[.*\]|function-.*|[A-Z]\w*)$")
+"""How pydantic names the member of a union in an error's location (``float``, ``Distribution``,
+``list[int]``, ``function-after[...]``): not a field, dropped from the path a message shows."""
+
+_TYPE_ERRORS = {"float_type": "a number", "int_type": "a whole number", "bool_type": "true or false",
+                "string_type": "a string", "list_type": "a list", "dict_type": "a table", "model_type": "a table",
+                "model_attributes_type": "a table", "int_from_float": "a whole number"}
+"""Errors that only say the value is not of a union member's type, and what that type is."""
+
+
+def _field_path(loc: tuple, data: Any) -> tuple:
+    """``loc`` without the union members' tags: a part is a tag when the data has no such key there and it
+    reads like a type name."""
+    out: list = []
+    cur = data
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+            cur = cur[part] if isinstance(cur, list) and -len(cur) <= part < len(cur) else None
+        elif isinstance(cur, dict) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(part, str) and _UNION_TAG.match(part):
+            continue
+        else:
+            out.append(part)
+            cur = None
+    return tuple(out)
 
 
 def _format_loc(loc: tuple) -> str:
@@ -653,8 +830,6 @@ def _format_loc(loc: tuple) -> str:
     for part in loc:
         if isinstance(part, int):
             out += f"[{part}]"
-        elif part in ("float", "int", "Distribution", "function-after[_positive_budget(), union[float,Distribution]]"):
-            continue
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -670,47 +845,123 @@ def _lookup(data: Any, loc: tuple) -> Any:
     return cur
 
 
+def _show(value: Any) -> str:
+    """``repr(value)``, a table as ``{...}``, cut to 100 characters."""
+    text = "{...}" if isinstance(value, dict) else repr(value)
+    return text if len(text) <= 100 else text[:96] + " ..."
+
+
 def _config_error(e: ValidationError, data: dict, source: str | None) -> ConfigError:
+    """One line per problem (the first is the headline the CLI prints): ``source: field: value is not allowed;
+    rule``.  Of a value that fits no member of a union, one line says what it should be (``expected a number
+    or a table``); when it fits a member but breaks its rule, the line gives that rule."""
     prefix = f"{source}: " if source else ""
-    lines = []
+    items = []
     for err in e.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and ("[" in p or p in ("float", "int"))))
-        field = _format_loc(loc) or "(top level)"
+        loc = _field_path(err["loc"], data)
+        items.append((loc, _format_loc(loc) or "(top level)", err))
+    real = [f for _, f, err in items if err["type"] not in _TYPE_ERRORS]
+    every = [f for _, f, _ in items]
+
+    def fits_elsewhere(field: str) -> bool:
+        """Whether the value fit another member of the union: a rule of that member, or a field inside it."""
+        return field in real or any(f.startswith((field + ".", field + "[")) for f in every)
+
+    lines: list[str] = []
+    mismatches: dict[str, list[str]] = {}
+    for loc, field, err in items:
+        kind = err["type"]
         value = err.get("input", _lookup(data, loc))
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
+        if kind in _TYPE_ERRORS:
+            if fits_elsewhere(field):
+                continue  # the value is of another member's type, whose rule it breaks (that line says which)
+            nouns = mismatches.setdefault(field, [])
+            if nouns:  # a second member of the union: merged into the first line
+                nouns.append(_TYPE_ERRORS[kind])
+                continue
+            nouns.append(_TYPE_ERRORS[kind])
+            lines.append(f"\0{field}")  # placeholder, filled in below
+            mismatches[field + "\0value"] = [_show(value), msg]
+            continue
+        if kind == "missing":
+            lines.append(f"{prefix}{field}: missing; Field required (it has no default)")
+            continue
+        if kind == "extra_forbidden":
             parent = type(_lookup(data, loc[:-1])).__name__
             msg = f"unknown key (in a {parent} table); check the spelling"
-        if isinstance(value, dict) and err["type"] != "extra_forbidden":
-            value = "{...}"
-        if re.match(r"^[\w.\[\]]+: .+ is not allowed; ", msg) and err["type"] == "value_error":
+        if re.match(r"^[\w.\[\]]+: .+ is not allowed; ", msg) and kind == "value_error":
             # a cross-field rule that names its own field (in the table at ``loc``)
             lines.append(f"{prefix}{field + '.' if loc else ''}{msg}")
             continue
-        lines.append(f"{prefix}{field}: {value!r} is not allowed; {msg}")
-    # one line per problem; the first is the headline the CLI prints
-    return ConfigError("\n".join(dict.fromkeys(lines)))
+        lines.append(f"{prefix}{field}: {_show(value)} is not allowed; {msg}")
+    out = []
+    for line in lines:
+        if line.startswith("\0"):
+            field = line[1:]
+            nouns = list(dict.fromkeys(mismatches[field]))
+            shown, msg = mismatches[field + "\0value"]
+            if len(nouns) > 1:
+                rule = "expected " + ", ".join(nouns[:-1]) + " or " + nouns[-1]
+            else:
+                rule = "expected a table" if nouns[0] == "a table" and "instance of" in msg else msg
+            line = f"{prefix}{field}: {shown} is not allowed; {rule}"
+        out.append(line)
+    return ConfigError("\n".join(dict.fromkeys(out)))
 
 
 def parse_config(data: dict[str, Any], source: str | None = None) -> ExperimentConfig:
     """Validate a config dict; :class:`ConfigError` names ``source``, the field, value and rule."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source or 'config'}: expected a table of settings, got {type(data).__name__}")
+        raise ConfigError(f"{source or 'config'}: {_show(data)} is not allowed; expected a table of settings, "
+                          f"got {type(data).__name__}")
     try:
-        return ExperimentConfig.model_validate(data)
+        return ExperimentConfig.model_validate(data).with_source(source)
     except ValidationError as e:
         raise _config_error(e, data, source) from None
 
 
+def _config_text(raw: bytes, name: str) -> str:
+    """The text of a config file: UTF-8 (a UTF-8 byte-order mark is accepted and dropped); anything else (UTF-16
+    or UTF-32, Latin-1, a binary file) is a :class:`ConfigError` saying what the bytes are."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    for bom, encoding in ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"),
+                          (b"\xff\xfe", "UTF-16"), (b"\xfe\xff", "UTF-16")):
+        if raw.startswith(bom):
+            raise ConfigError(f"{name}: not UTF-8 text: the file starts with a {encoding} byte-order mark; "
+                              "save it as UTF-8 (TOML files are UTF-8)")
+    if b"\x00" in raw:
+        line = raw.count(b"\n", 0, raw.index(b"\x00")) + 1
+        raise ConfigError(f"{name}: not a text file (a NUL byte at line {line}); expected a TOML experiment file "
+                          "in UTF-8")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ConfigError(f"{name}: not UTF-8 text (byte 0x{raw[e.start]:02x} at line {line}, column {column}); save "
+                          "the file as UTF-8 (TOML files are UTF-8)") from None
+    if not text.strip():
+        raise ConfigError(f"{name}: the file is empty; expected a TOML experiment file (a comment is enough to run "
+                          "every default)")
+    return text
+
+
 def load_config(path: str | Path) -> ExperimentConfig:
-    """Read and validate a TOML experiment file."""
+    """Read and validate a TOML experiment file (UTF-8; a UTF-8 byte-order mark is accepted)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.exists() and not (p.is_file() or p.is_dir()):  # reading a FIFO would wait for ever
+            raise ConfigError(f"{p}: not a regular file (a device, FIFO or socket); expected a TOML experiment file")
+        raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a folder; expected a TOML experiment file") from None
     except OSError as e:
-        raise ConfigError(f"{p}: cannot read the config file ({e.strerror})") from None
+        raise ConfigError(f"{p}: cannot read the config file ({e.strerror or e})") from None
+    text = _config_text(raw, p.name)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:

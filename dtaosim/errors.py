@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class DtaosimError(Exception):
     """Base class of dtaosim's errors."""
@@ -25,3 +27,29 @@ class ProtocolError(DtaosimError, ValueError):
     def __init__(self, message: str, reason: str = "protocol") -> None:
         super().__init__(message)
         self.reason = reason
+
+
+def in_file(error: ConfigError, source: str | None) -> ConfigError:
+    """``error`` with each line naming the file ``source`` (``bad.toml: agents[0]...``), unless it already does
+    or there is no file (a config given as a dict)."""
+    if not source:
+        return error
+    prefix = f"{source}: "
+    lines = [line if line.startswith(prefix) else prefix + line for line in str(error).splitlines() or [""]]
+    return ConfigError("\n".join(lines))
+
+
+def describe_netuids(netuids: Iterable[int]) -> str:
+    """Netuids for a message, runs collapsed: ``1..4``, ``1..30, 32, 40..128``; ``none`` when empty."""
+    ids = sorted({int(n) for n in netuids})
+    if not ids:
+        return "none"
+    runs, start, prev = [], ids[0], ids[0]
+    for n in [*ids[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        runs.append(str(start) if start == prev else f"{start}..{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(runs)

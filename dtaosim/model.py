@@ -7,22 +7,31 @@ execution order of intents; ``exogenous``: outside processes).  Same seed, same 
 
 from __future__ import annotations
 
+import math
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import mesa
 import numpy as np
 
 from dtaosim.agents.holders import HolderPopulation, allocate_holdings, draw_traits
 from dtaosim.agents.miners import MinerEconomy
 from dtaosim.agents.owner import SubnetEntrants, SubnetOwner
+from dtaosim.agents.root_validator import RootValidators, RootView
 from dtaosim.agents.staker import StakerGroup
 from dtaosim.agents.strategies import MarketView
 from dtaosim.agents.validator import MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
-from dtaosim.config import Distribution, ExperimentConfig, as_config
+from dtaosim.config import Distribution, ExperimentConfig, amount, as_config
 from dtaosim.engine.accounts import holder_concentration
 from dtaosim.engine.background import Background
 from dtaosim.engine.jit import get_threads
 from dtaosim.engine.select import execute_intents
-from dtaosim.errors import ConfigError
+from dtaosim.errors import ConfigError, describe_netuids, in_file
+from dtaosim.market import root_network
 from dtaosim.market.consensus import DeferredRows, WeightBook, WeightCommit, run_epochs
 from dtaosim.market.fundamentals import SubnetFundamentals
 from dtaosim.market.neuron_registration import decay_neuron_burn, initial_neuron_burn
@@ -30,15 +39,21 @@ from dtaosim.market.neurons import Neurons, build_neurons
 from dtaosim.market.returns import attribute_returns, copy_into, copy_with_column_sums
 from dtaosim.market.settlement import SettleReport, settle
 from dtaosim.market.subnet_registration import current_lock_cost, register_subnet, registration_blocked, start_calls_due
+from dtaosim.network import baskets
+from dtaosim.network.coinbase import TickFlows
 from dtaosim.network.initial import snapshot_state, synthetic_state
-from dtaosim.network.state import NetworkState
+from dtaosim.network.state import InvariantError, NetworkState
 from dtaosim.plugins import strategy_class
 from dtaosim.protocol.intents import Intent
+from dtaosim.protocol.regimes import Regime
+from dtaosim.protocol.root_baskets import holding_values
 from dtaosim.protocol.yuma import YumaParams
 from dtaosim.recorder import Recorder
 
 STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64
+ROOT_SEED_KEY = 1_000
+"""Root strategies' seeds are the run seed's children with spawn keys from here on (never spawned otherwise)."""
 
 
 SeedLike = int | np.random.SeedSequence
@@ -63,6 +78,286 @@ def spawn_streams(seed: SeedLike, exogenous_seed: SeedLike | None = None) -> dic
     return streams
 
 
+# ----------------------------------------------------------------------------------------------
+# checks before a run: nothing of its size is allocated until the config passes them
+
+MEMORY_ENV = "DTAOSIM_MAX_MEMORY"
+"""Environment variable overriding the memory a run may need (``32GiB``, ``500M``; ``0``: no limit)."""
+
+_UNITS = {"": 1, "k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40, "p": 2**50}
+
+
+def check_seed(seed: Any, field: str = "seed") -> None:
+    """A :class:`ConfigError` unless ``seed`` is None, a whole number >= 0 or a ``numpy.random.SeedSequence``."""
+    if seed is None or isinstance(seed, np.random.SeedSequence):
+        return
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ConfigError(f"{field}: {seed!r} is not allowed; expected a whole number >= 0 (or a "
+                          "numpy.random.SeedSequence)")
+
+
+def owner_slots(cfg: ExperimentConfig, regime: Regime) -> int:
+    """Accounts reserved for subnet owner agents: one per subnet an ``[[owners]]`` group claims (an upper bound:
+    the subnet limit when a group claims every subnet) plus one per registration the lifecycle allows."""
+    n = 0
+    if cfg.owners:
+        if any(g.netuids is None for g in cfg.owners):
+            n = regime.subnet_limit if cfg.network.initial_state != "synthetic" else cfg.network.n_subnets
+        else:
+            n = len({u for g in cfg.owners for u in (g.netuids or [])})
+    if cfg.lifecycle.registrations:
+        n += cfg.lifecycle.max_new_subnets
+    return n
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """The sizes a run's arrays grow with."""
+
+    netuids: int
+    """Netuids, root included (room for registrations included)."""
+    accounts: int
+    """Simulated accounts: stakers, validators, owner slots, the miners' account."""
+    validators: int
+    uids: int
+    """Uids per subnet (0 without neurons)."""
+    ticks: int
+    rows: int
+    """Recorded rows (the recorder's preallocated rows)."""
+    groups: int
+    """Groups whose value and returns are recorded."""
+    per_agent: int
+    """Strategy instances of strategies that decide account by account (one per account)."""
+
+
+def run_size(cfg: ExperimentConfig) -> RunSize:
+    """The sizes of a run of ``cfg``, from the config alone (a snapshot's netuids are read from its file)."""
+    regime = cfg.build_regime()
+    top = max(cfg.initial_netuids(), default=0)
+    netuids = top + 1
+    if cfg.lifecycle.registrations:
+        netuids = max(netuids, regime.subnet_limit + 1)
+    yuma = cfg.consensus.mode == "yuma"
+    stakers = sum(g.count for g in cfg.agents) + sum(g.count for g in cfg.holders)  # and holder populations
+    validators = sum(g.count for g in cfg.validators) if yuma else 0
+    slots = owner_slots(cfg, regime)
+    accounts = stakers + validators + slots + (1 if cfg.miners.enabled else 0)
+    uids = 1 + validators + cfg.consensus.miners_per_subnet if yuma else 0
+    ticks = math.ceil(cfg.horizon_blocks(regime.blocks_per_day) / cfg.horizon.blocks_per_tick)
+    names = {g.strategy for g in cfg.agents} | {h.name for h in cfg.holders}
+    groups = len(names) + (validators > 0) + (slots > 0) + cfg.miners.enabled
+    per_agent = sum(g.count for g in cfg.agents if not strategy_class("staker", g.strategy).vectorized())
+    return RunSize(netuids=netuids, accounts=accounts, validators=validators, uids=uids, ticks=ticks,
+                   rows=ticks // cfg.record.every_ticks + 2, groups=int(groups), per_agent=per_agent)
+
+
+# bytes per element of each part: measured peaks (benchmarks/bench_memory.py) rounded up
+_RECORDED_BYTES = 8 + 96
+"""A recorded value: 8 bytes in the recorder, and up to ~96 while the long tables (``series.parquet``) are made
+from it at the end (a row of run, block, netuid, variable and value, its copies and its Arrow table)."""
+_ACCOUNT_BYTES = 8 * 6
+"""An (account, netuid) cell: the stake and its copies (return attribution, the tick's trades, strategies)."""
+_WEIGHT_BYTES = 8 * 3
+"""A (netuid, uid, uid) cell: weights, bonds and the epoch's matrices."""
+_UID_BYTES = 8 * 40
+"""A (netuid, uid) cell: the neurons' arrays and the epochs' per-uid outputs."""
+_AGENT_BYTES = 2048
+"""One strategy instance of a strategy deciding account by account."""
+
+
+def format_bytes(n: float) -> str:
+    """A size in bytes for a message: ``23.4 GiB``."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"):
+        if abs(n) < 1024 or unit == "EiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.3g} EiB"  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """What a run's largest arrays need, in bytes, by part (``parts``); ``total`` is their sum.
+
+    Counted: the recorded series and the long tables written from them at the end, the (account, netuid)
+    arrays, the neurons' (netuid, uid, uid) and (netuid, uid) arrays, one object per account of a strategy
+    deciding account by account.  Not counted: the events (``record.events``, one row per intent, as many as
+    the strategies make), Python and the libraries themselves (a few hundred MiB), fixed-size arrays."""
+
+    size: RunSize
+    parts: dict[str, float]
+
+    @property
+    def total(self) -> float:
+        return float(sum(self.parts.values()))
+
+    def largest(self) -> str:
+        """The part that needs the most."""
+        return max(self.parts, key=lambda k: self.parts[k])
+
+    def describe(self) -> str:
+        """The largest part and how it is counted."""
+        z, part = self.size, self.largest()
+        formula = {
+            "recorded series": f"{z.rows:,} rows x (11 x {z.netuids:,} netuids + {4 * z.groups + 2 * z.validators + 4} "
+                               f"more) values x {_RECORDED_BYTES} bytes",
+            "accounts": f"{z.accounts:,} accounts x {z.netuids:,} netuids x {_ACCOUNT_BYTES} bytes",
+            "neurons": f"{z.netuids:,} netuids x {z.uids:,} uids x ({z.uids:,} uids x {_WEIGHT_BYTES} + "
+                       f"{_UID_BYTES}) bytes",
+            "agents": f"{z.per_agent:,} agents deciding one by one x {_AGENT_BYTES} bytes",
+        }[part]
+        return f"{format_bytes(self.parts[part])} for the {part}: {formula}"
+
+
+def estimate_memory(cfg: ExperimentConfig) -> MemoryEstimate:
+    """An estimate of the memory a run of ``cfg`` needs at its peak (see :class:`MemoryEstimate`)."""
+    z = run_size(cfg)
+    values_per_row = 11 * z.netuids + 4 * z.groups + 2 * z.validators + 4
+    parts = {
+        "recorded series": float(z.rows) * values_per_row * _RECORDED_BYTES,
+        "accounts": float(z.accounts) * z.netuids * _ACCOUNT_BYTES,
+        "neurons": float(z.netuids) * z.uids * (z.uids * _WEIGHT_BYTES + _UID_BYTES),
+        "agents": float(z.per_agent) * _AGENT_BYTES,
+    }
+    return MemoryEstimate(size=z, parts=parts)
+
+
+def parse_size(text: str, field: str = MEMORY_ENV) -> int:
+    """``"32GiB"``, ``"32G"``, ``"500 MB"``, ``"1048576"`` -> bytes (K, M, G, T, P are powers of 1024)."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgtp]?)(?:i?b)?\s*", text, flags=re.IGNORECASE)
+    if m is None:
+        raise ConfigError(f"{field}: {text!r} is not allowed; expected a size such as 32GiB, 500MB or 1048576 "
+                          "(bytes), or 0 for no limit")
+    return int(float(m.group(1)) * _UNITS[m.group(2).lower()])
+
+
+def _cgroup_limit() -> int | None:
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(path).read_text(encoding="ascii").strip()
+        except (OSError, ValueError):
+            continue
+        if text.isdigit() and int(text) < 2**60:  # "max", or cgroup v1's "no limit" (a huge number)
+            return int(text)
+    return None
+
+
+def memory_limit() -> tuple[int | None, str]:
+    """The memory a run may need, in bytes (None: no limit), and what sets it: ``DTAOSIM_MAX_MEMORY`` when set,
+    else this machine's memory (or the control group's limit, when lower)."""
+    text = os.environ.get(MEMORY_ENV, "").strip()
+    if text:
+        n = parse_size(text)
+        return (n or None), f"the limit {MEMORY_ENV}={text}"
+    try:
+        physical: int | None = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - not POSIX
+        physical = None
+    cgroup = _cgroup_limit()
+    if cgroup is not None and (physical is None or cgroup < physical):
+        return cgroup, "this process's memory limit (cgroup)"
+    return physical, "this machine's memory"
+
+
+def _blame(cfg: ExperimentConfig, part: str) -> tuple[str, Any, str]:
+    """The field to name when ``part`` needs too much memory, its value, and what would help."""
+    h = cfg.horizon
+    if part == "recorded series":
+        field, value = ("horizon.blocks", h.blocks) if h.blocks is not None else ("horizon.days", h.days or 30.0)
+        return field, value, "shorten the horizon or record every few ticks (record.every_ticks)"
+    if part in ("accounts", "agents") and cfg.agents:
+        gi = max(range(len(cfg.agents)), key=lambda i: cfg.agents[i].count)
+        return f"agents[{gi}].count", cfg.agents[gi].count, "use fewer agents or subnets"
+    if part == "neurons":
+        if cfg.lifecycle.registrations and "subnet_limit" in cfg.regime_overrides:
+            return "regime_overrides.subnet_limit", cfg.regime_overrides["subnet_limit"], "lower the subnet limit"
+        return "consensus.miners_per_subnet", cfg.consensus.miners_per_subnet, \
+            "use fewer miners, validators or subnets"
+    return "network.n_subnets", cfg.network.n_subnets, "use fewer subnets"
+
+
+def check_memory(cfg: ExperimentConfig, runs_at_once: int = 1) -> MemoryEstimate:
+    """The memory estimate of a run of ``cfg``; a :class:`ConfigError` naming the field that makes it large when
+    ``runs_at_once`` such runs need more than :func:`memory_limit`."""
+    est = estimate_memory(cfg)
+    limit, what = memory_limit()
+    need = est.total * runs_at_once
+    if limit is not None and need > limit:
+        field, value, hint = _blame(cfg, est.largest())
+        each = f"{runs_at_once} runs at once, {format_bytes(est.total)} each" if runs_at_once > 1 else "estimated"
+        raise ConfigError(f"{field}: {value!r} is not allowed; it needs about {format_bytes(need)} of memory ({each}; "
+                          f"{est.describe()}), more than {what} ({format_bytes(limit)}); {hint}, or set {MEMORY_ENV}")
+    return est
+
+
+def check_config(cfg: ExperimentConfig) -> MemoryEstimate:
+    """Everything about ``cfg`` that can be checked before a run allocates anything: its memory, every
+    strategy's parameters, the netuids it names (owners, whales, shocks).  Raises :class:`ConfigError` naming
+    the field (not the file: :class:`DTaoModel` adds it).  What depends on the random draws (budgets against
+    the outside TAO, the pools) is checked when the model is built."""
+    est = check_memory(cfg)
+    existing = cfg.initial_netuids()
+    capacity = est.size.netuids
+    rng = np.random.default_rng(0)  # a throwaway stream: the run's own streams are not touched
+    for gi, g in enumerate(cfg.agents):
+        strategy = strategy_class("staker", g.strategy)(g.params, rng, where=f"agents[{gi}].params")
+        check = getattr(strategy, "check_network", None)
+        if check is not None:
+            check(existing, capacity)
+    if cfg.consensus.mode == "yuma":
+        for gi, g in enumerate(cfg.validators):
+            strategy_class("validator", g.strategy)(g.params, rng, where=f"validators[{gi}].params",
+                                                    blocks_per_tick=cfg.horizon.blocks_per_tick)
+    for gi, g in enumerate(cfg.owners):
+        strategy_class("owner", g.strategy)(g.params, rng, where=f"owners[{gi}].params")
+        missing = [u for u in (g.netuids or []) if u not in set(existing)]
+        if missing:
+            raise ConfigError(f"owners[{gi}].netuids: {missing[0]!r} is not allowed; no such subnet at the start "
+                              f"(subnets: {describe_netuids(existing)})")
+    lc = cfg.lifecycle
+    if lc.registrations:
+        strategy_class("owner", lc.entrant_strategy)(lc.entrant_params, rng, where="lifecycle.entrant_params")
+    fu = cfg.fundamentals
+    if fu.enabled:
+        for k, shock in enumerate(fu.shocks):
+            if shock.netuid not in set(existing) and not (lc.registrations and shock.netuid < capacity):
+                raise ConfigError(f"fundamentals.shocks[{k}].netuid: {shock.netuid!r} is not allowed; no such subnet "
+                                  f"(subnets: {describe_netuids(existing)})")
+    return est
+
+
+def check_initial_network(cfg: ExperimentConfig, state: NetworkState, regime: Regime) -> None:
+    """The drawn initial network is one the rules can run: finite, positive pools and the TAO issued below the
+    max supply (where emission stops).  :class:`ConfigError` names the setting.  (A subnet's alpha issued at or
+    above the max supply is allowed: log-normal prices draw such subnets, whose alpha emission then stops.)"""
+    net, supply = cfg.network, regime.max_supply
+    live = np.flatnonzero(state.exists)
+    live = live[live > 0]
+    if net.initial_state == "synthetic" and live.size:
+        tao, alpha = state.pool_tao[live], state.pool_alpha[live]
+        if not (np.all(np.isfinite(tao)) and np.all(tao > 0)):
+            raise ConfigError(f"network.pool_tao_median: {net.pool_tao_median!r} is not allowed; with pool_tao_sigma "
+                              f"{net.pool_tao_sigma!r} it draws pools of 0 or infinitely many TAO")
+        if not (np.all(np.isfinite(alpha)) and np.all(alpha > 0)):
+            raise ConfigError(f"network.price_median: {net.price_median!r} is not allowed; with price_sigma "
+                              f"{net.price_sigma!r} and pool_tao_median {net.pool_tao_median!r} it draws pools of 0 or "
+                              "infinitely much alpha")
+        if not np.all(np.isfinite(state.alpha_out[live])):
+            raise ConfigError(f"network.alpha_out_ratio: {net.alpha_out_ratio!r} is not allowed; it makes infinitely "
+                              "much alpha outstanding; lower it")
+    overridden = "max_supply" in cfg.regime_overrides
+    if state.tao_minted >= supply:
+        if overridden or net.initial_state != "synthetic":
+            raise ConfigError(f"regime_overrides.max_supply: {cfg.regime_overrides.get('max_supply', supply)!r} is "
+                              f"not allowed; the initial network has already issued {amount(state.tao_minted)} TAO, "
+                              "and emission stops at the max supply")
+        pools = float(state.pool_tao[live].sum())
+        field = max((("pool_tao_median", pools), ("external_tao", net.external_tao), ("root_stake", net.root_stake)),
+                    key=lambda fv: fv[1])[0]
+        raise ConfigError(f"network.{field}: {getattr(net, field)!r} is not allowed; the initial network issues "
+                          f"{amount(state.tao_minted)} TAO (pools {amount(pools)} + root_stake + external_tao), at or "
+                          f"above the max supply of {amount(supply)} TAO, where emission stops")
+
+
 class DTaoModel(mesa.Model):
     """The dTAO market: staker agents over the subnets of a :class:`NetworkState`.
 
@@ -79,6 +374,15 @@ class DTaoModel(mesa.Model):
     def __init__(self, config: ExperimentConfig | dict | str, seed: SeedLike | None = None,
                  exogenous_seed: SeedLike | None = None) -> None:
         cfg = as_config(config)
+        try:
+            check_seed(seed)
+            check_seed(exogenous_seed, "exogenous_seed")
+            check_config(cfg)  # before anything is allocated: sizes, parameters, netuids
+            self._build(cfg, seed, exogenous_seed)
+        except ConfigError as e:
+            raise in_file(e, cfg.source) from None
+
+    def _build(self, cfg: ExperimentConfig, seed: SeedLike | None, exogenous_seed: SeedLike | None) -> None:
         self.config = cfg
         self.seed_value = cfg.seed if seed is None else seed
         self.streams = spawn_streams(self.seed_value, exogenous_seed)
@@ -103,14 +407,19 @@ class DTaoModel(mesa.Model):
         n_traders = n_stakers + n_holders
         n_validators = int(sum(g.count for g in cfg.validators)) if self.yuma else 0
         # account axis: stakers | holder populations | validators | subnet owners (existing subnets, then
-        # reserved slots for subnets registered during the run) | the miners' collective account
-        n_owner_slots = self._owner_slots(cfg)
+        # reserved slots for subnets registered during the run) | the miners' collective account | the
+        # validators' beta basket escrows
+        n_owner_slots = owner_slots(cfg, self.regime)
         self.owner_account_start = n_traders + n_validators
         self.n_owner_slots = n_owner_slots
-        n_accounts = n_traders + n_validators + n_owner_slots + (1 if cfg.miners.enabled else 0)
-        self.miner_account: int | None = n_accounts - 1 if cfg.miners.enabled else None
+        miner_slot = n_traders + n_validators + n_owner_slots
+        self.miner_account: int | None = miner_slot if cfg.miners.enabled else None
         """Account holding every simulated miner's alpha and TAO (None: miners are outside holders)."""
+        self.basket_start = miner_slot + (1 if cfg.miners.enabled else 0)
+        """First of the validators' beta basket escrow accounts (one per validator, the last accounts)."""
+        n_accounts = self.basket_start + n_validators
         self.state = self._netuid_capacity(self._initial_state(cfg, n_accounts))
+        check_initial_network(cfg, self.state, self.regime)
         self._disable_emission(cfg.network.emission_disabled)
         self.start_block = int(self.state.block)
         """The block the run starts at: agents' schedules count blocks from it."""
@@ -133,7 +442,11 @@ class DTaoModel(mesa.Model):
             self.fundamentals = SubnetFundamentals(cfg.fundamentals, self.state.price, self.streams["exogenous"],
                                                    exists=self.state.subnet_mask)
             self._beliefs = self.fundamentals.beliefs(self.streams["exogenous"], cfg.fundamentals.belief_noise)
-        self.state.check_invariants()
+        try:
+            self.state.check_invariants()
+        except InvariantError as e:  # the settings made a network the rules cannot run
+            raise ConfigError(f"network: {cfg.network.initial_state!r} is not allowed; the initial network these "
+                              f"settings make is not valid ({e}); check the [network] settings") from None
 
         groups = {}
         start = 0
@@ -149,6 +462,8 @@ class DTaoModel(mesa.Model):
             groups["owners"] = np.arange(self.owner_account_start, self.owner_account_start + self.n_owner_slots)
         if self.miner_account is not None:
             groups["miners"] = np.array([self.miner_account])
+        if n_validators:
+            groups["baskets"] = np.arange(self.basket_start, self.basket_start + n_validators)
         self.pnl = np.zeros((self.state.n_accounts, 3))
         """Cumulative return of each account in TAO: columns trading, emissions, revaluation."""
         every = cfg.record.every_ticks
@@ -159,6 +474,11 @@ class DTaoModel(mesa.Model):
         self._epoch_scratch: tuple[dict, dict] = ({}, {})  # epoch output arrays kept between ticks
         self._yield = np.zeros(self.state.n_netuids)
         self._dividends_tao = np.zeros((self.state.n_netuids, n_validators))  # paid since the last recorded row
+        self._share = np.zeros(self.state.n_netuids)  # emission shares of the last block run
+        self._basket_flows = TickFlows(self.state.n_netuids)  # basket trades since the last recorded row
+        self._root_requests: list[tuple] = []
+        self.root_rejections: dict[str, int] = {}
+        """Root registrations, root weights and basket trades refused, by reason."""
         self._record(None)
         self.view = self.market_view()
         self.running = True
@@ -167,14 +487,15 @@ class DTaoModel(mesa.Model):
     def _initial_state(self, cfg: ExperimentConfig, n_accounts: int) -> NetworkState:
         net, rng = cfg.network, self.streams["init"]
         if net.initial_state == "synthetic":
-            return synthetic_state(
-                self.regime, n_subnets=net.n_subnets, n_accounts=n_accounts, rng=rng,
-                pool_tao_median=net.pool_tao_median, pool_tao_sigma=net.pool_tao_sigma,
-                price_median=net.price_median, price_sigma=net.price_sigma,
-                alpha_out_ratio=net.alpha_out_ratio, root_stake=net.root_stake, external_tao=net.external_tao,
-                subnet_age_blocks=int(net.subnet_age_days * self.regime.blocks_per_day),
-                block=int(net.subnet_age_days * self.regime.blocks_per_day) + 1,
-            )
+            with np.errstate(over="ignore", divide="ignore", invalid="ignore"):  # check_initial_network says it
+                return synthetic_state(
+                    self.regime, n_subnets=net.n_subnets, n_accounts=n_accounts, rng=rng,
+                    pool_tao_median=net.pool_tao_median, pool_tao_sigma=net.pool_tao_sigma,
+                    price_median=net.price_median, price_sigma=net.price_sigma,
+                    alpha_out_ratio=net.alpha_out_ratio, root_stake=net.root_stake, external_tao=net.external_tao,
+                    subnet_age_blocks=int(net.subnet_age_days * self.regime.blocks_per_day),
+                    block=int(net.subnet_age_days * self.regime.blocks_per_day) + 1,
+                )
         return snapshot_state(self.regime, n_accounts=n_accounts, date=net.initial_state.split(":", 1)[1])
 
     def _disable_emission(self, netuids: list[int]) -> None:
@@ -182,10 +503,8 @@ class DTaoModel(mesa.Model):
         st = self.state
         for u in netuids:
             if not (u < st.n_netuids and st.exists[u]):
-                existing = np.flatnonzero(st.subnet_mask)
                 raise ConfigError(f"network.emission_disabled: {u!r} is not allowed; no such subnet at the start "
-                                  f"(subnets: {int(existing.min()) if existing.size else 0}.."
-                                  f"{int(existing.max()) if existing.size else 0})")
+                                  f"(subnets: {describe_netuids(np.flatnonzero(st.subnet_mask))})")
             st.emission_enabled[u] = False
 
     def _netuid_capacity(self, state: NetworkState) -> NetworkState:
@@ -215,7 +534,7 @@ class DTaoModel(mesa.Model):
                 missing = [u for u in g.netuids if u not in existing]
                 if missing:
                     raise ConfigError(f"owners[{gi}].netuids: {missing[0]!r} is not allowed; no such subnet at the "
-                                      f"start (subnets: 1..{max(existing, default=0)})")
+                                      f"start (subnets: {describe_netuids(existing)})")
                 netuids = [u for u in g.netuids if u not in claimed]
             for netuid in netuids:
                 claimed.add(netuid)
@@ -281,27 +600,17 @@ class DTaoModel(mesa.Model):
             SubnetOwner(self, reg.netuid, account, strategy)
         self._registrations = []
 
-    def _owner_slots(self, cfg: ExperimentConfig) -> int:
-        """Accounts reserved for subnet owner agents: one per subnet an ``[[owners]]`` group claims (an
-        upper bound: the subnet limit when a group claims every subnet) plus one per registration the
-        lifecycle allows."""
-        n = 0
-        if cfg.owners:
-            if any(g.netuids is None for g in cfg.owners):
-                n = self.regime.subnet_limit if cfg.network.initial_state != "synthetic" else cfg.network.n_subnets
-            else:
-                n = len({u for g in cfg.owners for u in (g.netuids or [])})
-        if cfg.lifecycle.registrations:
-            n += cfg.lifecycle.max_new_subnets
-        return n
-
     def _create_agents(self, cfg: ExperimentConfig) -> None:
         rng = self.streams["init"]
         account = 0
         for gi, g in enumerate(cfg.agents):
             cls = strategy_class("staker", g.strategy)
             if isinstance(g.budget, Distribution):
-                budgets = g.budget.median * np.exp(g.budget.sigma * rng.standard_normal(g.count))
+                with np.errstate(over="ignore"):
+                    budgets = g.budget.median * np.exp(g.budget.sigma * rng.standard_normal(g.count))
+                if not np.all(np.isfinite(budgets)):
+                    raise ConfigError(f"agents[{gi}].budget.sigma: {g.budget.sigma!r} is not allowed; with median "
+                                      f"{g.budget.median!r} it draws infinite budgets; lower the sigma or the median")
             else:
                 budgets = np.full(g.count, float(g.budget))
             if g.count == 0:
@@ -378,12 +687,23 @@ class DTaoModel(mesa.Model):
                 nn.nominee[account] = index
                 index += 1
         validator_set = ValidatorSet(self, validators)  # sets the validators' weights, in their place in the schedule
+        # beta baskets: one escrow account per validator, staked through it (Root Reborn)
+        escrow = np.arange(self.basket_start, self.basket_start + n_validators)
+        self.state.with_baskets(escrow)
+        nn.nominee[escrow] = np.arange(n_validators)
+        root_strategies = []
+        for gi, g in enumerate(cfg.validators):
+            cls = strategy_class("root", g.root_strategy)
+            for _ in range(g.count):
+                rng = np.random.default_rng(self._root_seed(len(root_strategies)))
+                root_strategies.append(cls(g.root_params, rng, where=f"validators[{gi}].root_params"))
         # subnet owners and the miners' account stake on their own hotkeys (nominee -1)
         nn.nominee[self.owner_account_start: self.owner_account_start + self.n_owner_slots] = -1
         if self.miner_account is not None:
             nn.nominee[self.miner_account] = -1
             nn.miner_account = self.miner_account
         self.neurons = nn
+        root_network.seat_initial_validators(self.state, nn, self.regime)
         self.yuma_params = YumaParams.from_regime(self.regime, self.state.n_netuids)
         self.reveal_delay = c.commit_reveal_tempos * self.regime.tempo
         MinerPopulation(self)
@@ -391,11 +711,19 @@ class DTaoModel(mesa.Model):
             MinerEconomy(self, cfg.miners)
         if cfg.validator_market.enabled:
             ValidatorMarketAgent.from_config(self, cfg)
+        RootValidators(self, root_strategies)
         # every validator's first weights count at once (the network was running before the simulation)
         delay, self.reveal_delay = self.reveal_delay, 0
         validator_set.step(first=True)
         self.reveal_delay = delay
         self.weight_book.reveal(nn, self.state.block)
+
+    def _root_seed(self, validator: int) -> np.random.SeedSequence:
+        """Seed of validator ``validator``'s root strategy: a child of the run's seed of its own, so that adding
+        root strategies draws nothing from the named streams (runs without them keep their bits)."""
+        ss = self.seed_value if isinstance(self.seed_value, np.random.SeedSequence) else np.random.SeedSequence(
+            self.seed_value)
+        return np.random.SeedSequence(ss.entropy, spawn_key=(*ss.spawn_key, ROOT_SEED_KEY + validator))
 
     def commit_weights(self, validator: int, netuids: np.ndarray, rows: np.ndarray | DeferredRows) -> None:
         """A validator's set-weights intent: rows over all uids for ``netuids`` (shape ``(netuids.size,
@@ -452,8 +780,87 @@ class DTaoModel(mesa.Model):
         """One recorder row: the state, the tick's ``flows`` (None for the initial row), validators, returns,
         the era and the behaviour series."""
         validators = self._validator_row()
-        self.recorder.record(self.state, flows, validators, self.pnl, era=self.era,
+        self.recorder.record(self.state, flows, validators, self.pnl, self._basket_row(), era=self.era,
                              behaviour=self._behaviour_row(validators))
+
+    def _basket_row(self) -> np.ndarray | None:
+        """(validators,) each validator's basket NAV, TAO (None without validators)."""
+        if self.neurons is None:
+            return None
+        return baskets.navs(self.state)
+
+    # --- Root Reborn: the root validators' requests and the stakers' claims ---------------------------
+    def root_view(self) -> RootView:
+        """What root strategies see now."""
+        st = self.state
+        return RootView(block=st.block, price=st.price, ema_price=st.ema_price, emission_share=self._share,
+                        price_history=self._history, blocks_per_tick=self.blocks_per_tick,
+                        blocks_per_day=self.regime.blocks_per_day, destinations=baskets.destinations(st),
+                        emitting=st.subnet_mask & st.emitting)
+
+    def register_root(self, validator: int, max_burn: float) -> None:
+        """Validator ``validator`` asks for a root seat, burning at most ``max_burn`` TAO (settled after this
+        tick's intents)."""
+        self._root_requests.append(("register", int(validator), float(max_burn)))
+
+    def set_root_weights(self, validator: int, weights: np.ndarray) -> str:
+        """Validator ``validator`` sets its root weight vector now; ``"ok"`` or why it was refused."""
+        assert self.neurons is not None
+        status = root_network.set_root_weights(self.state, self.neurons, self.regime, validator, weights)
+        if status != "ok":
+            self._root_reject(f"weights:{status}")
+        return status
+
+    def trade_basket(self, validator: int, origin: int, destination: int, amount: float) -> None:
+        """Validator ``validator`` asks for a ``swap_basket`` (settled after this tick's intents)."""
+        self._root_requests.append(("trade", int(validator), int(origin), int(destination), float(amount)))
+
+    def basket_values(self, validator: int) -> np.ndarray:
+        """(netuids,) realizable TAO value of each holding of ``validator``'s basket."""
+        st = self.state
+        return holding_values(st.stake[st.basket_account[validator]], st.pool_tao, st.pool_alpha, st.pool_w2,
+                              baskets.live_pools(st))
+
+    def _root_reject(self, reason: str) -> None:
+        self.root_rejections[reason] = self.root_rejections.get(reason, 0) + 1
+
+    def _process_root_requests(self) -> None:
+        """Settle the root validators' registrations and basket trades of this tick, in request order."""
+        nn, st = self.neurons, self.state
+        for req in self._root_requests:
+            if req[0] == "register":
+                status = root_network.register_root(st, nn, self.regime, req[1], req[2])
+                if status == "ok":
+                    self.events.append((st.block, int(nn.validator_account[req[1]]), "root_register", 0,
+                                        float(nn.burn[0]), 0.0, 0.0, "ok"))
+                else:
+                    self._root_reject(f"register:{status}")
+            else:
+                _, g, origin, dest, amount = req
+                res = root_network.trade(st, self.regime, g, origin, dest, amount, self.config.engine,
+                                         self._basket_flows)
+                if res.status == "ok":
+                    self.events.append((st.block, int(st.basket_account[g]), "swap_basket", dest, res.sold,
+                                        res.bought, 0.0, "ok"))
+                else:
+                    self._root_reject(f"trade:{res.status}")
+        self._root_requests = []
+
+    def _claim_root(self) -> None:
+        """Root stakers' claims this tick (``root_claims``): each simulated account owed shares claims all of
+        them every ``claim_interval_days`` at its own phase; outside holders claim the fraction
+        ``tick / interval`` of theirs."""
+        st, nn, cfg = self.state, self.neurons, self.config.root_claims
+        if nn is None or not cfg.enabled or not st.n_baskets or not st.basket_shares.any():
+            return
+        interval = max(1, round(cfg.claim_interval_days * self.regime.blocks_per_day / self.blocks_per_tick))
+        accounts, bks = np.nonzero(st.basket_owed > 0)
+        for a, b in zip(accounts.tolist(), bks.tolist(), strict=True):
+            if (self.tick + a) % interval == 0:
+                root_network.claim(st, nn, self.regime, b, a, 1.0, self.config.engine, self._basket_flows)
+        fraction = min(1.0, self.tick_blocks() / (cfg.claim_interval_days * self.regime.blocks_per_day))
+        for b in np.flatnonzero(st.basket_owed_external > 0).tolist():
+            root_network.claim(st, nn, self.regime, b, -1, fraction, self.config.engine, self._basket_flows)
 
     def tick_blocks(self) -> int:
         """Blocks the current tick advances: ``blocks_per_tick``, fewer for a tick cut short by the start of
@@ -524,6 +931,7 @@ class DTaoModel(mesa.Model):
         self.agents.do("step")
         blocks = self.tick_blocks()
         decay_neuron_burn(self.neurons, self.regime, blocks)  # neuron registration burn decays over the tick's blocks
+        root_network.decay_root_burn(self.neurons, self.regime, blocks)
         reveal_block = st.block  # weights whose reveal block has come by the tick's start count this tick
         # the stake before and after trading, copied into arrays kept from the last tick
         h0 = self._stake_before = copy_into(self._stake_before, st.stake)
@@ -531,6 +939,9 @@ class DTaoModel(mesa.Model):
         events = execute_intents(st, self._intents, self.regime, self.streams["order"], engine=self.config.engine,
                                  events=self.config.record.events)
         self._process_registrations()
+        if self.neurons is not None and self.regime.root_dividends == "beta_baskets":
+            self._process_root_requests()
+            self._claim_root()
         h1, holders = copy_with_column_sums(st.stake, self._stake_traded)  # and the column sums
         self._stake_traded = h1
         holders += st.external_alpha
@@ -555,7 +966,11 @@ class DTaoModel(mesa.Model):
             # the last epoch), with the stake and weights at the tick's end
             self._dividends_tao += run_epochs(st, self.neurons, self.regime, self.yuma_params, report.flows.epochs,
                                               st.last_epoch_block, engine=self.config.engine,
-                                              scratch=self._epoch_scratch)
+                                              scratch=self._epoch_scratch, flows=self._basket_flows)
+        self._share = report.flows.share
+        for name in ("basket_buy_tao", "basket_buy_alpha", "basket_sell_tao", "basket_sell_alpha"):
+            getattr(report.flows, name)[:] = getattr(self._basket_flows, name)
+            getattr(self._basket_flows, name)[:] = 0.0
         # return attribution (TAO): trades valued at the tick's opening prices (fees + slippage),
         # emissions at closing prices, everything else is revaluation; also the closing stake's column sums
         staked = attribute_returns(self.pnl, st.free_tao, f0, h0, h1, st.stake, p0, st.price)

@@ -6,7 +6,9 @@ any agent code, and the model asks here for the class.  Three kinds of strategy 
 * ``"staker"``: subclasses of :class:`dtaosim.agents.strategies.Strategy` (``[[agents]]``);
 * ``"validator"``: subclasses of :class:`dtaosim.agents.validator.WeightStrategy` (``[[validators]]``);
 * ``"owner"``: subclasses of :class:`dtaosim.agents.owner.OwnerStrategy` (``[[owners]]``,
-  ``lifecycle.entrant_strategy``).
+  ``lifecycle.entrant_strategy``);
+* ``"root"``: subclasses of :class:`dtaosim.agents.root_validator.RootStrategy` (``root_strategy`` of a
+  ``[[validators]]`` group: where the validator's beta basket goes under Root Reborn).
 
 Add one with the :func:`register_strategy` decorator, in a notebook or a module::
 
@@ -31,7 +33,7 @@ from typing import Any
 
 from dtaosim.errors import ConfigError
 
-KINDS = ("staker", "validator", "owner")
+KINDS = ("staker", "validator", "owner", "root")
 """The kinds of strategy a config names."""
 
 _BUILTIN: dict[str, dict[str, str]] = {
@@ -50,6 +52,12 @@ _BUILTIN: dict[str, dict[str, str]] = {
         "honest": "dtaosim.agents.validator:Honest",
         "copier": "dtaosim.agents.validator:Copier",
         "stale": "dtaosim.agents.validator:Stale",
+    },
+    "root": {
+        "follow_emission": "dtaosim.agents.root_validator:FollowEmission",
+        "price_momentum": "dtaosim.agents.root_validator:PriceMomentum",
+        "equal_top_price": "dtaosim.agents.root_validator:EqualTopPrice",
+        "equal_top_emission": "dtaosim.agents.root_validator:EqualTopEmission",
     },
     "owner": {
         "holder": "dtaosim.agents.owner:Holder",

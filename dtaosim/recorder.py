@@ -8,13 +8,19 @@ Series recorded per subnet (wide frames: index ``block``, one column per netuid)
   (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``;
 * who holds and who is paid (:data:`BEHAVIOUR_SERIES`): ``holder_top10`` and ``holder_gini``, the share
   of the 10 largest and the Gini coefficient of the simulated accounts' positive alpha stakes on the
-  subnet (stakers, holder populations, validators, owners, the miners' account; the outside lump is
+  subnet (stakers, holder populations, validators, owners, the miners' account, the baskets; the outside lump is
   left out), ``outside_alpha_share`` the outside lump's share of the staked alpha (outside + accounts),
   ``validator_hhi`` the HHI of the validators' alpha stake on the subnet, ``paid_miners`` the miner uids
   with incentive > 0 at the last epoch, ``miner_burn`` the last epoch's burned share of miner incentive
   (``MinerBurned``) and ``owner_burn`` the burn the owner chose, ``registration_burn`` the neuron
   registration burn (TAO), ``owner_alpha`` the owner agent's alpha on its subnet, and
   ``emission_enabled`` (1 or 0).  Without neurons the neuron series are 0.
+* Root Reborn's beta baskets, over the tick: ``basket_buy_tao`` / ``basket_buy_alpha`` (TAO the baskets bought
+  alpha with on each pool, the alpha it took out) and ``basket_sell_tao`` / ``basket_sell_alpha`` (TAO their
+  sells took out of each pool, the alpha put in): dividend deposits, claims and trades.
+
+Per validator (with Yuma): ``validator_dividends_tao``, ``validator_stake_tao`` and ``basket_nav_tao`` (its
+beta basket's realizable NAV, TAO).
 
 Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price``, ``era`` (the
 index of the regime era in force, ``RunResult.eras``; 0 for a run under one regime),
@@ -39,8 +45,11 @@ BEHAVIOUR_SERIES = ("holder_top10", "holder_gini", "outside_alpha_share", "valid
                     "miner_burn", "owner_burn", "registration_burn", "owner_alpha", "emission_enabled")
 """Per-subnet series of holders, validators, miners and owners (given to :meth:`Recorder.record` by the model)."""
 SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
-                 "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha", *BEHAVIOUR_SERIES)
+                 "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha", "basket_buy_tao", "basket_buy_alpha",
+                 "basket_sell_tao", "basket_sell_alpha", *BEHAVIOUR_SERIES)
 NETWORK_SERIES = ("tao_issuance", "sum_price", "sum_ema_price", "era", "validator_stake_hhi")
+_FLOW_SERIES = ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao", "basket_buy_tao", "basket_buy_alpha",
+                "basket_sell_tao", "basket_sell_alpha")
 
 
 class Recorder:
@@ -55,15 +64,16 @@ class Recorder:
         self.values = {g: np.zeros(n_rows) for g in groups}
         self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
         self.validators = {k: np.zeros((n_rows, n_validators)) for k in ("validator_dividends_tao",
-                                                                         "validator_stake_tao")}
+                                                                         "validator_stake_tao", "basket_nav_tao")}
         self.rows = 0
 
     def record(self, state: NetworkState, flows: TickFlows | None,
                validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None,
-               era: int = 0, behaviour: dict[str, np.ndarray | float] | None = None) -> None:
+               baskets: np.ndarray | None = None, era: int = 0,
+               behaviour: dict[str, np.ndarray | float] | None = None) -> None:
         """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
-        optionally the validators' (dividends since the previous row, stake) in TAO, the era index and the
-        ``behaviour`` series (:data:`BEHAVIOUR_SERIES` per subnet, ``validator_stake_hhi``)."""
+        optionally the validators' (dividends since the previous row, stake) in TAO, their baskets' NAV, the
+        era index and the ``behaviour`` series (:data:`BEHAVIOUR_SERIES` per subnet, ``validator_stake_hhi``)."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
@@ -82,7 +92,7 @@ class Recorder:
         s["alpha_out"][i] = state.alpha_out
         s["protocol_alpha"][i] = state.protocol_alpha
         if flows is not None:
-            for k in ("share", "tao_emission", "tao_in", "alpha_in", "chain_buy_tao"):
+            for k in _FLOW_SERIES:
                 s[k][i] = getattr(flows, k)
         self.network["tao_issuance"][i] = state.tao_issuance
         self.network["sum_price"][i] = float(price[mask].sum())
@@ -99,6 +109,8 @@ class Recorder:
         if validators is not None:
             self.validators["validator_dividends_tao"][i] = validators[0]
             self.validators["validator_stake_tao"][i] = validators[1]
+        if baskets is not None and baskets.size:
+            self.validators["basket_nav_tao"][i] = baskets
         self.rows += 1
 
     def frames(self) -> dict[str, pd.DataFrame]:

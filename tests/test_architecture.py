@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("dtaosim.model", "dtaosim.recorder")),
     ("runs", ("dtaosim.runs",)),
     ("analysis", ("dtaosim.analysis", "dtaosim.studies")),
+    ("app", ("dtaosim.explore",)),
     ("interface", ("dtaosim.cli", "dtaosim.__main__", "dtaosim")),
 ]
 """Bottom to top; a module's layer is that of the longest prefix naming it (``dtaosim`` itself, the package's
@@ -140,6 +141,14 @@ def test_the_rules_never_import_the_engine_and_results_never_import_plots():
             assert not [t for t in targets if t.startswith("dtaosim.analysis")], src
 
 
+def test_only_the_command_line_imports_the_explorer():
+    """The explorer is an app on top (its extra may be missing): the public API and every floor below never
+    import it; ``cli.py`` does, inside its command."""
+    importers = {src for src, targets in import_graph().items() if not src.startswith("dtaosim.explore")
+                 and any(t.startswith("dtaosim.explore") for t in targets)}
+    assert importers == {"dtaosim.cli"}
+
+
 def test_the_config_imports_no_agent_module():
     assert not [t for t in import_graph()["dtaosim.config"] if t.startswith("dtaosim.agents")]
 
@@ -153,6 +162,7 @@ def test_the_config_imports_no_agent_module():
     ("how a tick runs", "model.py"),
     ("how a sweep stores results", "runs/sweep.py"),
     ("which engine runs a kernel", "engine/select.py"),
+    ("how the interactive explorer works", "explore/__init__.py"),
 ])
 def test_a_newcomer_finds_the_file(question, path):
     assert (ROOT / path).is_file(), question

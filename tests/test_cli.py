@@ -27,7 +27,7 @@ def test_run_writes_parquet_metadata_and_png(tmp_path, capsys):
     assert names == ["events.parquet", "metadata.json", "prices.parquet", "prices.png", "series.parquet",
                      "timings.json", "validators.parquet"]
     meta = json.loads((out / "metadata.json").read_text())
-    assert meta["regime"] == "la-auto-2026-08" and meta["seed"] == 3 and meta["version"]
+    assert meta["regime"] == "basket-trading-2026-09" and meta["seed"] == 3 and meta["version"]
     tidy = pd.read_parquet(out / "series.parquet")
     assert list(tidy.columns) == ["run", "block", "netuid", "variable", "value"]
     back = load_run(out)

@@ -99,7 +99,7 @@ def test_minimal_config_is_a_few_lines(tmp_path):
     p = tmp_path / "min.toml"
     p.write_text('name = "m"\n[[agents]]\nstrategy = "passive"\ncount = 2\n')
     cfg = load_config(p)
-    assert cfg.regime == regime_names()[-1] == "la-auto-2026-08"  # the newest chain rules by default
+    assert cfg.regime == regime_names()[-1] == "basket-trading-2026-09"  # the newest chain rules by default
     assert cfg.horizon_blocks(7200) == 30 * 7200
     assert cfg.agents[0].count == 2
 
@@ -119,7 +119,10 @@ def test_regime_lookup_by_date_and_errors():
     assert regime_for_date("2026-07-27").name == "gate-2026-07"
     assert regime_for_date("2026-08-08").name == "price-gate-2026-08"
     assert regime_for_date("2026-08-11").name == "burn-gate-2026-08"
-    assert regime_for_date("2026-11-24").name == "la-auto-2026-08"
+    assert regime_for_date("2026-08-04").name == "root-reborn-2026-08"
+    assert regime_for_date("2026-08-12").name == "la-auto-2026-08"
+    assert regime_for_date("2026-08-21").name == "root-weights-2026-08"
+    assert regime_for_date("2026-11-24").name == "basket-trading-2026-09"
     with pytest.raises(ConfigError, match="before dTAO launch"):
         regime_for_date("2024-01-01")
     with pytest.raises(ConfigError, match="not an ISO date"):

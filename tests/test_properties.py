@@ -118,6 +118,7 @@ def _yuma_run(blocks_per_tick: int, price_median: float):
     (root TAO dividends paid in a tick per TAO of their root stake at its start)."""
     model = DTaoModel({
         "seed": 3, "horizon": {"days": 2, "blocks_per_tick": blocks_per_tick},
+        "regime": "gate-2026-07",  # root dividends paid as root TAO (claim swap), which the test measures
         "network": {"n_subnets": 6, "price_median": price_median},
         "consensus": {"mode": "yuma", "miners_per_subnet": 8, "quality_drift_per_day": 0.0,
                       "commit_reveal_tempos": 1},

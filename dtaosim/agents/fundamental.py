@@ -40,7 +40,11 @@ class FundamentalInvestor(Strategy):
     def validate(self) -> None:
         for key in ("exit_margin", "fraction", "max_slippage"):
             if not 0 <= self.params[key] <= 1:
-                raise ConfigError(f"params.{key}: {self.params[key]!r} is not allowed; expected a fraction in [0, 1]")
+                raise ConfigError(f"{self.where}.{key}: {self.params[key]!r} is not allowed; expected a fraction "
+                                  "in [0, 1]")
+        if self.params["noise"] > 10:
+            raise ConfigError(f"{self.where}.noise: {self.params['noise']!r} is not allowed; expected a log-sd from 0 "
+                              "to 10")
         self.bias: np.ndarray | None = None
 
     def believed_value(self, view: MarketView) -> np.ndarray | None:

@@ -3,7 +3,8 @@
 Agents never import the model (which sits above them); :class:`~dtaosim.model.DTaoModel` implements this
 interface, and a test double can too.  Agents read the market through :attr:`Simulation.view` and the state
 (read-only by convention), and act only through the methods: :meth:`~Simulation.submit` intents,
-:meth:`~Simulation.commit_weights`, :meth:`~Simulation.request_registration`.
+:meth:`~Simulation.commit_weights`, :meth:`~Simulation.request_registration`, and the root validators'
+:meth:`~Simulation.register_root`, :meth:`~Simulation.set_root_weights`, :meth:`~Simulation.trade_basket`.
 """
 
 from __future__ import annotations
@@ -57,3 +58,19 @@ class Simulation(Protocol):
 
     def request_registration(self, max_lock: float) -> None:
         """A would-be owner asks to register a subnet at a lock of at most ``max_lock`` TAO."""
+
+    def root_view(self) -> Any:
+        """What root strategies see now (a :class:`dtaosim.agents.root_validator.RootView`)."""
+
+    def register_root(self, validator: int, max_burn: float) -> None:
+        """Validator ``validator`` asks for a root seat, burning at most ``max_burn`` TAO (settled this tick)."""
+
+    def set_root_weights(self, validator: int, weights: np.ndarray) -> str:
+        """Validator ``validator`` sets its root weight vector (netuids,); ``"ok"`` or why it was refused."""
+
+    def trade_basket(self, validator: int, origin: int, destination: int, amount: float) -> None:
+        """Validator ``validator`` asks for a ``swap_basket`` of ``amount`` from ``origin`` to ``destination``
+        (settled this tick)."""
+
+    def basket_values(self, validator: int) -> np.ndarray:
+        """(netuids,) realizable TAO value of each holding of ``validator``'s basket."""

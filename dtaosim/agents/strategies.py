@@ -23,6 +23,7 @@ Units: TAO for balances and stakes, alpha for positions, TAO per alpha for price
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -41,7 +42,7 @@ from dtaosim.agents.strategy_kernels import (
     rebalance_orders,
     watch_peaks,
 )
-from dtaosim.errors import ConfigError
+from dtaosim.errors import ConfigError, describe_netuids
 from dtaosim.protocol.intents import MOVE, STAKE, UNSTAKE, Intent, IntentBatch, MoveStake, Stake, Unstake
 
 
@@ -104,6 +105,8 @@ class Strategy:
                  size: int = 1) -> None:
         merged = check_params(params, self.defaults, owner=f"strategy {self.name!r}", where=where)
         self.params = merged
+        self.where = where
+        """Where the parameters come from in the config (``agents[2].params``): errors name it."""
         self.rng = rng
         self.size = int(size)
         interval = max(1, int(merged.get("interval", 1)))
@@ -127,7 +130,13 @@ class Strategy:
         return group is not Strategy and issubclass(group, owner("decide"))
 
     def validate(self) -> None:
-        """Extra parameter checks of a strategy (raise ConfigError); set up its private state."""
+        """Extra parameter checks of a strategy (raise ConfigError naming ``self.where``); set up its private
+        state."""
+
+    def check_network(self, netuids: Sequence[int], capacity: int) -> None:
+        """Checks of the parameters against the network, before the run: ``netuids`` are the subnets that exist
+        at the start (root excluded), ``capacity`` the number of netuids (root included).  Raise ConfigError
+        naming ``self.where``."""
 
     def due(self, tick: int) -> Any:
         """Whether the strategy acts at ``tick`` (every ``interval`` ticks, staggered): a bool, or one
@@ -270,7 +279,8 @@ def choose_rows(rng: np.random.Generator, weights: np.ndarray, k: int, rows: int
     k = min(int(k), pos.size)
     if k == 0 or rows == 0:
         return np.zeros((rows, k), dtype=np.int64)
-    keys = rng.exponential(size=(rows, pos.size)) / w[pos]
+    with np.errstate(over="ignore"):  # tiny weights: infinite keys, drawn last
+        keys = rng.exponential(size=(rows, pos.size)) / w[pos]
     first = np.argsort(keys, axis=1)[:, :k] if k < pos.size else np.argsort(keys, axis=1)
     return pos[first].astype(np.int64)
 
@@ -322,16 +332,14 @@ class PassiveHolder(Strategy):
                                           "max_slippage": 0.05, "delay_ticks": 0, "entry_ticks": 1}
 
     def validate(self) -> None:
-        if not 0 <= self.params["invest_fraction"] <= 1 or not 0 <= self.params["root_fraction"] <= 1:
-            raise ConfigError("params.invest_fraction: expected fractions in [0, 1] for invest_fraction and "
-                              f"root_fraction, got {self.params['invest_fraction']!r}, "
-                              f"{self.params['root_fraction']!r}")
+        _check_fraction(self.where, self.params, "invest_fraction", "root_fraction")
         self.start = self.rng.integers(0, int(self.params["delay_ticks"]) + 1, size=self.size)
         self.parts_left = np.full(self.size, max(1, int(self.params["entry_ticks"])), dtype=np.int64)
         self.budget = np.full(self.size, np.nan)
         """TAO still to invest (NaN until the first part)."""
-        self.picks = np.full((self.size, max(1, int(self.params["n_subnets"]))), -1, dtype=np.int64)
-        """Subnets each account enters, in pick order (-1: none)."""
+        self.picks = np.full((self.size, 1), -1, dtype=np.int64)
+        """Subnets each account enters, in pick order (-1: none); widened to the picks made (at most the subnets
+        there are, whatever ``n_subnets`` asks)."""
 
     def decide_group(self, accounts: np.ndarray, view: MarketView) -> IntentBatch:
         orders = Orders(accounts)
@@ -350,6 +358,7 @@ class PassiveHolder(Strategy):
         if first.size:
             self.budget[first] = view.free_tao[accounts[first]] * p["invest_fraction"]
             picks = self._pick(view, first.size)
+            self.picks = _fit_columns(self.picks, picks.shape[1], -1)
             self.picks[first] = -1
             self.picks[first, : picks.shape[1]] = picks
         part = np.minimum(self.budget[idx] / self.parts_left[idx], view.free_tao[accounts[idx]])
@@ -386,6 +395,9 @@ class MomentumTrader(Strategy):
     }
 
     def validate(self) -> None:
+        _check_fraction(self.where, self.params, "fraction")
+        if int(self.params["top_k"]) < 1:
+            raise ConfigError(f"{self.where}.top_k: {self.params['top_k']!r} is not allowed; expected >= 1")
         self.entry = np.full((self.size, 0), np.nan)
         """Entry price of each position, TAO per alpha (NaN: none), one row per account."""
 
@@ -450,7 +462,7 @@ class MeanReversion(Strategy):
     }
 
     def validate(self) -> None:
-        _check_fraction("params", self.params, "threshold", "exit_gap", "fraction")
+        _check_fraction(self.where, self.params, "threshold", "exit_gap", "fraction")
 
     def reference(self, view: MarketView) -> np.ndarray:
         """Reference price per subnet, TAO per alpha (0 where unknown)."""
@@ -505,11 +517,17 @@ class Whale(PassiveHolder):
 
     def validate(self) -> None:
         super().validate()
-        _check_fraction("params", self.params, "exit_fraction", "exit_slippage")
+        _check_fraction(self.where, self.params, "exit_fraction", "exit_slippage")
         if int(self.params["exit_ticks"]) < 1:
-            raise ConfigError(f"params.exit_ticks: {self.params['exit_ticks']!r} is not allowed; expected >= 1")
+            raise ConfigError(f"{self.where}.exit_ticks: {self.params['exit_ticks']!r} is not allowed; expected >= 1")
         self.exit_alpha: np.ndarray | None = None
         """Alpha sold per part, (accounts, netuids); set at ``exit_tick``."""
+
+    def check_network(self, netuids: Sequence[int], capacity: int) -> None:
+        netuid = int(self.params["netuid"])
+        if netuid != 0 and netuid not in set(netuids):
+            raise ConfigError(f"{self.where}.netuid: {netuid!r} is not allowed; no such subnet at the start (subnets: "
+                              f"{describe_netuids(netuids)}; 0: pick by pool depth)")
 
     def _pick(self, view: MarketView, rows: int) -> np.ndarray:
         netuid = int(self.params["netuid"])
@@ -546,7 +564,7 @@ class PanicSeller(PassiveHolder):
 
     def validate(self) -> None:
         super().validate()
-        _check_fraction("params", self.params, "drawdown")
+        _check_fraction(self.where, self.params, "drawdown")
         self.peak = np.full((self.size, 0), np.nan)
         """Peak price since entry per position, TAO per alpha (NaN: not watched), one row per account."""
         self.watch = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
@@ -591,7 +609,7 @@ class RootStaker(Strategy):
                                           "interval": 20}
 
     def validate(self) -> None:
-        _check_fraction("params", self.params, "stake_fraction")
+        _check_fraction(self.where, self.params, "stake_fraction")
         self.entered = np.zeros(self.size, dtype=bool)
 
     def decide_group(self, accounts: np.ndarray, view: MarketView) -> IntentBatch:

@@ -282,6 +282,8 @@ class Honest(WeightStrategy):
     def __init__(self, params: dict[str, Any] | None, rng: np.random.Generator, where: str = "params",
                  blocks_per_tick: int = 360) -> None:
         super().__init__(params, rng, where, blocks_per_tick)
+        if self.params["noise"] > 10:
+            raise ConfigError(f"{where}.noise: {self.params['noise']!r} is not allowed; expected a log-sd from 0 to 10")
         self._entropy = int(rng.integers(2**63))
         self._seen: tuple[bytes, int, np.ndarray] | None = None
 

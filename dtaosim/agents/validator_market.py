@@ -169,7 +169,7 @@ class ValidatorMarketAgent(mesa.Agent):
         mean = float((share * self.yield_ema).sum())
         if not mean > 0:
             return None
-        logits = self.yield_ema / (self.cfg.temperature * mean)
+        logits = self.yield_ema / (max(self.cfg.temperature, 1e-6) * mean)  # a tinier one: the same argmax
         w = share * np.exp(logits - logits[share > 0].max())
         return w / w.sum() if w.sum() > 0 else None
 
@@ -183,6 +183,7 @@ class ValidatorMarketAgent(mesa.Agent):
             return
         movable = nn.nominee >= 0
         movable[nn.validator_account[nn.validator_account >= 0]] = False
+        movable[model.state.basket_account] = False  # beta basket escrows stay with their validator
         acc = np.flatnonzero(movable)
         moving = acc[self._rng.random(acc.size) < f]
         if moving.size:

@@ -41,7 +41,7 @@ from dtaosim.protocol.regimes import RAO_PER_TAO, Regime
 # --- rule codes (the Regime's string choices) ----------------------------------------------------
 SHARE_EMA_PRICE, SHARE_EMA_PRICE_BURN, SHARE_EMA_PRICE_ROOTPROP_BURN, SHARE_TAO_FLOW, SHARE_NET_FLOW = range(5)
 CAP_ALPHA_EMISSION, CAP_MIN_ALPHA_EMISSION_BLOCK_EMISSION, CAP_ROOT_PROPORTION = range(3)
-ROOT_SELL_EVERY_BLOCK, ROOT_CLAIM_SWAP, ROOT_CLAIM_KEEP = range(3)
+ROOT_SELL_EVERY_BLOCK, ROOT_CLAIM_SWAP, ROOT_CLAIM_KEEP, ROOT_BETA_BASKETS = range(4)
 
 _SHARE_CODES = {"ema_price": SHARE_EMA_PRICE, "ema_price_burn": SHARE_EMA_PRICE_BURN,
                 "ema_price_rootprop_burn": SHARE_EMA_PRICE_ROOTPROP_BURN, "tao_flow": SHARE_TAO_FLOW,
@@ -50,7 +50,9 @@ _CAP_CODES = {"alpha_emission": CAP_ALPHA_EMISSION,
               "min_alpha_emission_block_emission": CAP_MIN_ALPHA_EMISSION_BLOCK_EMISSION,
               "root_proportion": CAP_ROOT_PROPORTION}
 _ROOT_CODES = {"sell_every_block": ROOT_SELL_EVERY_BLOCK, "claim_swap": ROOT_CLAIM_SWAP,
-               "claim_keep": ROOT_CLAIM_KEEP}
+               "claim_keep": ROOT_CLAIM_KEEP, "beta_baskets": ROOT_BETA_BASKETS}
+"""Beta baskets drain the root alpha kept, as ``claim_keep``: the epoch payouts deposit it into the validators'
+baskets (:mod:`dtaosim.network.baskets`)."""
 
 _RAO = float(RAO_PER_TAO)
 _HALVING_SAFE_MANTISSA = 1.0 - 1e-11

@@ -43,11 +43,13 @@ _AMM = 4
 """A pool refusal ``c`` (:mod:`~dtaosim.protocol.amm` code) has status ``_AMM + c``."""
 POOL_LIMIT, INPUT_TOO_LARGE, PRICE_LIMIT, ZERO_OUTPUT = (_AMM + c for c in (amm.POOL_LIMIT, amm.INPUT_TOO_LARGE,
                                                                            amm.PRICE_LIMIT, amm.ZERO_OUTPUT))
+ROOT_STAKE_LOCKED = 9
+"""Root stake within its hold (Root Reborn's RootStakeUnlockInterval)."""
 MOVED_TO_BALANCE = 16
 """A move whose stake leg was refused with status ``c`` has status ``MOVED_TO_BALANCE + c``."""
 
 _BASE_NAMES = ["ok", "invalid_netuid", "nonpositive_amount", "insufficient_balance", "insufficient_stake",
-               *(amm.STATUS_REASONS[c] for c in range(1, 5))]
+               *(amm.STATUS_REASONS[c] for c in range(1, 5)), "root_stake_locked"]
 STATUS_NAMES: tuple[str, ...] = (*_BASE_NAMES, *[""] * (MOVED_TO_BALANCE - len(_BASE_NAMES)),
                                  *(f"moved_to_balance:{n}" for n in _BASE_NAMES))
 """The reference's status string of each code."""
@@ -72,6 +74,8 @@ class IntentRules(NamedTuple):
     """Default limit price of a stake, TAO per alpha."""
     min_sell_price: float
     """Default limit price of an unstake, TAO per alpha."""
+    root_hold: int
+    """Blocks root stake is held after the account's last root stake change (0: none)."""
 
 
 def rules_from_regime(regime: Regime) -> IntentRules:
@@ -82,6 +86,7 @@ def rules_from_regime(regime: Regime) -> IntentRules:
         flat_stake_fee=float(r.flat_stake_fee), min_reserve=float(r.min_reserve),
         max_input_multiple=float(r.max_input_multiple), min_stake=float(r.min_stake),
         max_buy_price=float(r.max_buy_price), min_sell_price=float(r.min_sell_price),
+        root_hold=int(r.root_unstake_hold_blocks),
     )
 
 
@@ -198,7 +203,7 @@ def _valid(s, exists, emitting):
 
 @njit(**_JIT)
 def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, free_tao, stake, pool_tao,
-              pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees):
+              pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block):
     """One stake; returns ``(status, amount_in, amount_out, fee, tao_fees)``."""
     if not _valid(s, exists, emitting):
         return INVALID_NETUID, 0.0, 0.0, 0.0, tao_fees
@@ -206,10 +211,11 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
         return NONPOSITIVE_AMOUNT, 0.0, 0.0, 0.0, tao_fees
     if free_tao[a] < tao:
         return INSUFFICIENT_BALANCE, 0.0, 0.0, 0.0, tao_fees
-    if s == 0:  # root: TAO -> root stake 1:1, no fee
+    if s == 0:  # root: TAO -> root stake 1:1, no fee; the root stake's age restarts
         free_tao[a] -= tao
         stake[a, 0] += tao
         pool_tao[0] += tao
+        root_stake_block[a] = block
         return OK, tao, tao, 0.0, tao_fees
     flat = r.flat_stake_fee
     w2 = 0.5 if r.constant_product else pool_w2[s]
@@ -233,7 +239,7 @@ def stake_one(r, fee_rate, a, s, tao, limit, allow_partial, exists, emitting, fr
 
 @njit(**_JIT)
 def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao, stake, pool_tao, pool_alpha,
-                pool_w2, alpha_out, user_flow_block, tao_fees):
+                pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block):
     """One unstake; returns ``(status, amount_in, amount_out, fee, tao_fees)``."""
     if not _valid(s, exists, emitting):
         return INVALID_NETUID, 0.0, 0.0, 0.0, tao_fees
@@ -247,9 +253,12 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
             return INSUFFICIENT_STAKE, 0.0, 0.0, 0.0, tao_fees
         amount = held
     if s == 0:
+        if r.root_hold > 0 and block - root_stake_block[a] < r.root_hold:
+            return ROOT_STAKE_LOCKED, 0.0, 0.0, 0.0, tao_fees
         stake[a, 0] -= amount
         pool_tao[0] -= amount
         free_tao[a] += amount
+        root_stake_block[a] = block
         return OK, amount, amount, 0.0, tao_fees
     flat = r.flat_stake_fee
     w2 = 0.5 if r.constant_product else pool_w2[s]
@@ -277,7 +286,7 @@ def unstake_one(r, a, s, alpha, limit, allow_partial, exists, emitting, free_tao
 @njit(**_JIT)
 def execute_compiled(order, kind, account, netuid, destination, amount, limit_price, allow_partial, r, exists,
                      emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees,
-                     status_out, in_out, out_out, fee_out):
+                     status_out, in_out, out_out, fee_out, block, root_stake_block):
     """Execute the intents in ``order``; the j-th executed intent's outcome goes to ``*_out[j]``.
 
     Mutates the state arrays in place and returns the new ``tao_fees``.
@@ -289,7 +298,7 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
             limit = r.max_buy_price if limit_price[i] != limit_price[i] else limit_price[i]
             status, a_in, a_out, fee, tao_fees = stake_one(
                 r, r.fee_rate, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake,
-                pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees)
+                pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block)
         elif kind[i] == MOVE:
             origin, dest = netuid[i], destination[i]
             status, a_in, a_out, fee = INVALID_NETUID, 0.0, 0.0, 0.0
@@ -297,12 +306,12 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
                 # the fee is charged once: on the unstake leg, or on the stake leg when leaving root
                 status, sold, got, fee1, tao_fees = unstake_one(
                     r, a, origin, amount[i], r.min_sell_price, False, exists, emitting, free_tao, stake, pool_tao,
-                    pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees)
+                    pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block)
                 if status == OK:
                     status2, _paid, bought, fee2, tao_fees = stake_one(
                         r, r.fee_rate if origin == 0 else 0.0, a, dest, got, r.max_buy_price, False, exists,
                         emitting, free_tao, stake, pool_tao, pool_alpha, pool_w2, alpha_out, user_flow_block,
-                        tao_fees)
+                        tao_fees, block, root_stake_block)
                     if status2 != OK:  # the unstake stands; its TAO stays free
                         status, a_in, a_out, fee = MOVED_TO_BALANCE + status2, sold, got, fee1
                     else:
@@ -311,7 +320,7 @@ def execute_compiled(order, kind, account, netuid, destination, amount, limit_pr
             limit = r.min_sell_price if limit_price[i] != limit_price[i] else limit_price[i]
             status, a_in, a_out, fee, tao_fees = unstake_one(
                 r, a, netuid[i], amount[i], limit, allow_partial[i], exists, emitting, free_tao, stake, pool_tao,
-                pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees)
+                pool_alpha, pool_w2, alpha_out, user_flow_block, tao_fees, block, root_stake_block)
         status_out[j] = status
         in_out[j] = a_in
         out_out[j] = a_out
@@ -357,6 +366,7 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
         raise IndexError(f"account: {bad!r} is not allowed; expected an account index in [0, {state.n_accounts})")
     arrays = {name: _state_array(state, name, np.float64, True) for name in _FLOAT_ARRAYS}
     stake = _state_array(state, "stake", np.float64, True)
+    root_stake_block = _state_array(state, "root_stake_block", np.int64, True)
     exists = _state_array(state, "exists", np.bool_, False)
     emitting = _state_array(state, "emitting", np.bool_, False)
     status = np.empty(n, dtype=np.int64)
@@ -366,7 +376,8 @@ def execute_batch(state: NetworkState, batch: IntentBatch, regime: Regime, rng: 
         order64, batch.kind, batch.account, batch.netuid, batch.destination, batch.amount, batch.limit_price,
         batch.allow_partial, _rules_of(regime), exists, emitting, arrays["free_tao"],
         stake, arrays["pool_tao"], arrays["pool_alpha"], arrays["pool_w2"], arrays["alpha_out"],
-        arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee))
+        arrays["user_flow_block"], float(state.tao_fees), status, a_in, a_out, fee, int(state.block),
+        root_stake_block))
     if not events:
         return []
     kinds = batch.kind[order]

@@ -44,16 +44,17 @@ def miner_row(share: np.ndarray, pending: float, owner_controlled: np.ndarray, p
 
 @njit(**_JIT)
 def dividend_row(dividend: np.ndarray, alpha_stake: np.ndarray, root_stake: np.ndarray, tao_weight: float,
-                 valid_alpha: float, root_alpha: float, alpha_pay: np.ndarray, root_pay: np.ndarray) -> None:
+                 valid_alpha: float, root_alpha: float, alpha_pay: np.ndarray, root_pay: np.ndarray,
+                 root_eligible: np.ndarray) -> None:
     """:func:`~dtaosim.protocol.distribution.dividend_payouts` of one subnet: (N,) dividend shares and hotkey
-    stakes (alpha, root TAO), the validators' and root stakers' alpha.  Writes ``alpha_pay`` and
-    ``root_pay`` (N,) alpha."""
+    stakes (alpha, root TAO), the validators' and root stakers' alpha, which hotkeys may earn root dividends.
+    Writes ``alpha_pay`` and ``root_pay`` (N,) alpha."""
     n = dividend.shape[0]
     for j in range(n):
         rw = tao_weight * root_stake[j]
         total = alpha_stake[j] + rw
         root_div = dividend[j] * (rw / total if total > 0 else 0.0)
-        root_pay[j] = root_div
+        root_pay[j] = root_div if root_eligible[j] else 0.0
         alpha_pay[j] = dividend[j] - root_div
     alpha_total = sum_range(alpha_pay, 0, n)
     root_total = sum_range(root_pay, 0, n)
@@ -73,7 +74,7 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
                    tao_weight: float, take: np.ndarray, validator_account: np.ndarray, owner_account: np.ndarray,
                    price: np.ndarray, dividends_paid: np.ndarray, paid_tao: np.ndarray,
                    per_unit: np.ndarray, kept: np.ndarray, owner_amount: np.ndarray, root_share: np.ndarray,
-                   unpaid_root_tao: np.ndarray) -> None:
+                   unpaid_root_tao: np.ndarray, root_eligible: np.ndarray) -> None:
     """Pay the alpha of the subnets ``netuids`` (k,) as ``consensus._pay_alpha_numpy``, up to the
     nominators' and owners' stake credits (they follow the nominators' growth, see below).
 
@@ -91,7 +92,8 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
     :func:`~dtaosim.engine.accounts.grow_nominators`), ``kept`` (k, G) validators' alpha and ``owner_amount``
     (k,) owners' alpha to credit to simulated accounts after that growth (:func:`credit_stake`),
     ``root_share`` (k, G) validators' share of the root stakers' bucket, ``unpaid_root_tao`` (k,) TAO of
-    root buckets nobody claims.
+    root buckets nobody claims.  ``root_eligible`` (G,) bool: validators that may earn root dividends (Root
+    Reborn's root seats).
     """
     n = server_share.shape[1]
     g_count = take.shape[0]
@@ -104,8 +106,10 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
     owner_controlled[0] = True  # incentive on the owner's hotkey is burned
     hk_alpha = np.zeros(n)
     hk_root = np.zeros(n)
+    hk_ok = np.ones(n, np.bool_)
     for g in range(g_count):
         hk_root[1 + g] = validator_root[g]
+        hk_ok[1 + g] = root_eligible[g]
     for i in range(netuids.shape[0]):
         s = netuids[i]
         pending_server, pending_validator = drained_server[s], drained_validator[s]
@@ -133,7 +137,7 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
         hk_alpha[0] = owner_stake_weight[i]
         for g in range(g_count):
             hk_alpha[1 + g] = 0.0 if s == 0 else nominated[s, g] + ext_alpha * external_split[s, g]
-        dividend_row(validator_share[i], hk_alpha, hk_root, tao_weight, pool, 1.0, alpha_pay, root_pay)
+        dividend_row(validator_share[i], hk_alpha, hk_root, tao_weight, pool, 1.0, alpha_pay, root_pay, hk_ok)
         root_total = sum_range(root_pay, 0, n)
         unpaid = pool - sum_range(alpha_pay, 0, n) + (0.0 if root_total > 0 else drained_root[s])
         unclaimed_alpha[s] += maximum(unpaid, 0.0)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dtaosim.engine import blocks, intents
-from dtaosim.engine.contract import ENGINES, check_close, check_events, check_fields
+from dtaosim.engine.contract import ENGINES, check_close, check_events, check_fields, event_scales
 from dtaosim.engine.jit import NUMBA_AVAILABLE
 from dtaosim.errors import ConfigError
 from dtaosim.network.coinbase import TickFlows, advance_blocks
@@ -69,9 +69,10 @@ def execute_intents(state: NetworkState, batch: Sequence[Intent | IntentBatch] |
     if engine == "checked":
         reference = state.copy()
         order_rng = copy.deepcopy(rng)
+        scale_tao, scale_alpha = state.pool_tao.copy(), state.pool_alpha.copy()
         done = execute_intents(state, batch, regime, rng, "numba", events=True)
         expected = execute_intents(reference, batch, regime, order_rng, "numpy", events=True)
-        check_events("intent execution", done, expected)
+        check_events("intent execution", done, expected, scale=event_scales(scale_tao, scale_alpha, expected))
         check_fields("intent execution", state, reference, STATE_FIELDS)
         return done if events else []
     if compiled(engine):

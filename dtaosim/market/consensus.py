@@ -42,7 +42,9 @@ from dtaosim.engine import payouts
 from dtaosim.engine.accounts import grow_nominators, reveal_weight_rows
 from dtaosim.engine.contract import check_close, check_fields
 from dtaosim.engine.select import STATE_FIELDS, yuma_epoch
+from dtaosim.market import root_network
 from dtaosim.market.neurons import Neurons
+from dtaosim.network.coinbase import TickFlows
 from dtaosim.network.state import NetworkState
 from dtaosim.protocol import distribution as dist
 from dtaosim.protocol.regimes import Regime
@@ -226,7 +228,8 @@ def _yuma_in_place(nn: Neurons, stake_w: np.ndarray, params: YumaParams, sub: np
 
 def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaParams, epochs: np.ndarray,
                block: int | np.ndarray, engine: str = "auto",
-               scratch: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None) -> np.ndarray:
+               scratch: tuple[dict[str, np.ndarray], dict[str, np.ndarray]] | None = None,
+               flows: TickFlows | None = None) -> np.ndarray:
     """Run Yuma for the subnets whose epoch fired (``epochs`` counts per netuid) and pay them.
 
     ``block``: the block the epochs run at, one for all or one per netuid (``state.last_epoch_block``:
@@ -236,7 +239,8 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     ``"numpy"`` (the reference), ``"auto"`` (compiled when numba is importable) or ``"checked"`` (both,
     compared by the numerical contract of :mod:`dtaosim.engine.contract`).
     ``scratch``: two dicts the caller keeps between calls, for the epoch outputs of the first epoch and of
-    the repeated ones (no new output arrays each tick; same results).
+    the repeated ones (no new output arrays each tick; same results).  ``flows``: the tick's flows, where the
+    beta baskets' deposits record their pool trades (``basket_*``).
 
     Returns the (netuids, validators) dividends paid this call, valued in TAO (alpha at spot price).
     """
@@ -270,27 +274,37 @@ def run_epochs(state: NetworkState, nn: Neurons, regime: Regime, params: YumaPar
     if engine == "checked":
         ref_state, ref_nn, ref_paid = state.copy(), copy.deepcopy(nn), paid_tao.copy()
         ref_args = copy.deepcopy((out, nominated, root_by_validator, stake_w))
-        _pay_epochs(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao, compiled=True)
-        _pay_epochs(ref_state, ref_nn, idx, ref_args[0], tw, *ref_args[1:], ref_paid, compiled=False)
+        ref_flows = None if flows is None else root_network._copy_flows(flows)
+        _pay_epochs(state, nn, regime, idx, out, nominated, root_by_validator, stake_w, paid_tao, compiled=True,
+                    flows=flows)
+        _pay_epochs(ref_state, ref_nn, regime, idx, ref_args[0], *ref_args[1:], ref_paid, compiled=False,
+                    flows=ref_flows)
         check_fields("epoch payouts", state, ref_state, STATE_FIELDS)
         check_fields("epoch payouts", nn, ref_nn, [f.name for f in dataclasses.fields(nn)])
         check_close("epoch payouts", "paid_tao", paid_tao, ref_paid)
         return paid_tao
     compiled = engine != "numpy" and payouts.NUMBA_AVAILABLE
-    _pay_epochs(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao, compiled)
+    _pay_epochs(state, nn, regime, idx, out, nominated, root_by_validator, stake_w, paid_tao, compiled, flows)
     return paid_tao
 
 
-def _pay_epochs(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
+def _pay_epochs(state: NetworkState, nn: Neurons, regime: Regime, idx: np.ndarray, out: SimpleNamespace,
                 nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray, paid_tao: np.ndarray,
-                compiled: bool) -> None:
-    """Pay the drained emission of subnets ``idx`` after their epoch ``out``: alpha, then the root part;
-    ``compiled`` picks :mod:`dtaosim.engine.payouts` over the numpy reference."""
+                compiled: bool, flows: TickFlows | None = None) -> None:
+    """Pay the drained emission of subnets ``idx`` after their epoch ``out``: alpha, then the root part (to the
+    root stakers, or into the validators' beta baskets under ``beta_baskets``); ``compiled`` picks
+    :mod:`dtaosim.engine.payouts` and :mod:`dtaosim.engine.baskets` over the numpy references."""
+    tw = regime.tao_weight
     root_alpha = state.drained_root[idx]
     root_tao = state.drained_root_tao[idx]
+    eligible = root_network.root_eligible(nn, regime)
     pay_alpha = _pay_alpha_compiled if compiled else _pay_alpha_numpy
-    r_share, unpaid_root_tao = pay_alpha(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao)
-    _pay_root(state, nn, idx, r_share, root_alpha, root_tao, unpaid_root_tao, root_by_validator, compiled)
+    r_share, unpaid_root_tao = pay_alpha(state, nn, idx, out, tw, nominated, root_by_validator, stake_w, paid_tao,
+                                         eligible)
+    if regime.root_dividends == "beta_baskets":
+        _pay_root_baskets(state, nn, regime, idx, r_share, root_alpha, compiled, flows)
+    else:
+        _pay_root(state, nn, idx, r_share, root_alpha, root_tao, unpaid_root_tao, root_by_validator, compiled)
     # the same dividends in the units paid: alpha on the subnet (their alpha part and root alpha) and root TAO
     r_tao = r_share * root_tao[:, None]
     price = state.price[idx, None]
@@ -302,14 +316,15 @@ def _pay_epochs(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNa
 
 def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
                      nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray,
-                     paid_tao: np.ndarray) -> tuple[np.ndarray, float]:
+                     paid_tao: np.ndarray, eligible: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """Pay the drained alpha of subnets ``idx`` after their epoch ``out`` (the reference): miners, the
     validators' alpha part (take, then nominators), the owner; write the uids' ``nn.emission`` and the
     rows ``idx`` of ``paid_tao`` (S, G) TAO, and add them to ``nn.dividends_paid``.
 
     ``nominated`` (S, G) and ``root_by_validator`` (G,) are the simulated nominators' alpha and the
-    validators' root stake before the payouts, ``stake_w`` (S, N) the epoch's stake weights.  Returns
-    the validators' shares of the root stakers' bucket (k, G) and the root TAO nobody claims."""
+    validators' root stake before the payouts, ``stake_w`` (S, N) the epoch's stake weights, ``eligible``
+    (G,) the validators that may earn root dividends (None: all).  Returns the validators' shares of the
+    root stakers' bucket (k, G) and the root TAO nobody claims."""
     paid_out = state.drained_server[idx] + state.drained_validator[idx]
     nn.emission[idx] = (out.server_share + out.validator_share) * paid_out[:, None]
     price = state.price
@@ -344,8 +359,11 @@ def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: Sim
     hk_root[:, vu] = root_by_validator[None, :]
     root_alpha = state.drained_root[idx]
     root_tao = state.drained_root_tao[idx]
+    hk_ok = np.ones((idx.size, nn.n_uids), bool)
+    if eligible is not None:
+        hk_ok[:, vu] = eligible[None, :]
     alpha_pay, root_share = dist.dividend_payouts(out.validator_share, hk_alpha_all, hk_root, tw, pool,
-                                                  np.ones(idx.size))
+                                                  np.ones(idx.size), root_eligible=hk_ok)
     unpaid_alpha = pool - alpha_pay.sum(axis=1) + np.where(root_share.sum(axis=1) > 0, 0.0, root_alpha)
     state.unclaimed_alpha[idx] += np.maximum(unpaid_alpha, 0.0)
     unpaid_root_tao = float(np.where(root_share.sum(axis=1) > 0, 0.0, root_tao).sum())
@@ -371,7 +389,7 @@ def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: Sim
 
 def _pay_alpha_compiled(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tw: float,
                         nominated: np.ndarray, root_by_validator: np.ndarray, stake_w: np.ndarray,
-                        paid_tao: np.ndarray) -> tuple[np.ndarray, float]:
+                        paid_tao: np.ndarray, eligible: np.ndarray | None = None) -> tuple[np.ndarray, float]:
     """:func:`_pay_alpha_numpy` compiled (:func:`dtaosim.engine.payouts.pay_alpha_rows`), within the numerical
     contract."""
     k, g = idx.size, nn.n_validators
@@ -384,7 +402,8 @@ def _pay_alpha_compiled(state: NetworkState, nn: Neurons, idx: np.ndarray, out: 
         nn.emission, nn.miner_earned, nn.miner_alpha, nn.miner_income, state.miner_burned, state.unclaimed_alpha,
         state.external_alpha, nn.external_split, nominated, stake_w[idx, 0], root_by_validator, float(tw),
         nn.validator_take, nn.validator_account, state.owner_account, state.price, nn.dividends_paid, paid_tao,
-        per_unit, kept, owner_amount, r_share, unpaid_root_tao)
+        per_unit, kept, owner_amount, r_share, unpaid_root_tao,
+        np.ones(g, bool) if eligible is None else np.ascontiguousarray(eligible, bool))
     if state.n_accounts:
         grow_nominators(state.stake, idx, per_unit, nn.nominee[: state.n_accounts])
     payouts.credit_stake(state.stake, idx, nn.validator_account, kept, state.owner_account, owner_amount)
@@ -433,3 +452,26 @@ def _pay_root(state: NetworkState, nn: Neurons, idx: np.ndarray, r_share: np.nda
         # TAO already in pool_tao[0] as drained root stake; unpaid TAO is recycled
         state.pool_tao[0] -= unpaid_root_tao
         state.tao_recycled += unpaid_root_tao
+
+
+def _pay_root_baskets(state: NetworkState, nn: Neurons, regime: Regime, idx: np.ndarray, r_share: np.ndarray,
+                      root_alpha: np.ndarray, compiled: bool, flows: TickFlows | None) -> None:
+    """Root Reborn: the validators' root part on subnets ``idx`` goes into their beta baskets.
+
+    Each validator's share ``r_share`` (k, G) of the drained root alpha ``root_alpha`` (k,): its take stays
+    alpha on the subnet (the validator's account, as the chain stakes it to the owner), the rest is deposited
+    into its basket for its root stakers (:func:`dtaosim.market.root_network.deposit_dividends`).  Root alpha
+    that no eligible validator earns is recycled (the alpha payout above left it unclaimed)."""
+    r_alpha = r_share * root_alpha[:, None]
+    nobody = r_share.sum(axis=1) <= 0
+    unpaid = np.where(nobody, root_alpha, 0.0)
+    if unpaid.any():
+        state.unclaimed_alpha[idx] -= unpaid
+        state.alpha_out[idx] -= unpaid
+        state.alpha_issuance[idx] -= unpaid
+    if not r_alpha.any():
+        return
+    kept_a, rest_a = dist.apply_take(r_alpha, nn.validator_take[None, :])
+    accts = np.broadcast_to(nn.validator_account[None, :], r_share.shape)
+    _credit_alpha(state, accts.ravel(), np.repeat(idx, nn.n_validators), kept_a.ravel())
+    root_network.deposit_dividends(state, nn, regime, idx, rest_a, "numba" if compiled else "numpy", flows)

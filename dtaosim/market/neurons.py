@@ -148,6 +148,14 @@ class Neurons:
     dividends_root_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, validators) the root TAO of ``dividends_paid``, TAO."""
 
+    # --- the root network (Root Reborn: dtaosim.market.root_network) --------------------------------
+    root_registered: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(validators,) bool: holds a seat on the root network (earns root dividends under ``root_registration``)."""
+    root_registered_at: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(validators,) block of each validator's root registration."""
+    root_weights: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(validators, netuids) each validator's root weight vector (sums to 1; all 0: none set), netuid 0 = hold TAO."""
+
     regime: Regime | None = None
     """The run's regime (initial neuron burn of a newly registered subnet)."""
 
@@ -170,6 +178,8 @@ class Neurons:
             "external_split": np.zeros((s, g)), "external_root_split": np.zeros(g),
             "nominee": np.zeros(0, np.int64), "dividends_paid": np.zeros((s, g)),
             "dividends_alpha": np.zeros((s, g)), "dividends_root_tao": np.zeros((s, g)),
+            "root_registered": np.ones(g, bool), "root_registered_at": np.zeros(g, np.int64),
+            "root_weights": np.zeros((g, s)),
         }
         for name, value in defaults.items():
             if getattr(self, name) is None:
@@ -269,6 +279,7 @@ class Neurons:
             arr = getattr(self, name)
             arr[netuid] = np.nan if name == "miner_cost" else (-1 if name == "last_epoch_block" else
                                                                (1 if name == "sharpness" else 0))
+        self.root_weights[:, netuid] = 0.0  # root weights on a dissolved subnet point nowhere
 
     def register_subnet(self, netuid: int, block: int, rng: np.random.Generator, quality_sigma: float,
                         sharpness: float = 1.0, sharpness_sigma: float = 0.0) -> None:

@@ -110,6 +110,14 @@ def dissolve_subnet(state: NetworkState, netuid: int) -> Dissolution:
     )
     paid_accounts = pay[:-1].copy()
     state.free_tao += paid_accounts
+    if state.n_baskets:
+        # beta baskets keep their part as TAO in their root slot (the chain converts a dissolving subnet's basket
+        # holdings to the root slot: convert_subnet_basket_holdings_to_root)
+        escrow = state.basket_account
+        cash = state.free_tao[escrow].copy()
+        state.free_tao[escrow] = 0.0
+        state.stake[escrow, 0] += cash
+        state.pool_tao[0] += float(cash.sum())
     state.external_tao += float(pay[-1])
     # unclaimed root TAO of the subnet is dropped (recycled); drained root TAO is already root stake
     dropped = float(state.pending_root_tao[netuid])

@@ -3,7 +3,8 @@
 Per block, in the chain's order (``run_coinbase.rs``): mint the block emission, share it among the subnets
 (share rule, emission gate, disabled subnets), inject TAO and alpha into the pools and buy alpha with the
 excess, mint alpha_out and split it into the owner's, miners', validators' and root stakers' pending
-buckets (the root part sold, kept or recycled), drain the buckets of the subnets whose epoch runs, update
+buckets (the root part sold, kept or recycled; kept under ``claim_keep`` and ``beta_baskets``, whose epoch
+payouts deposit it into the validators' baskets), drain the buckets of the subnets whose epoch runs, update
 the EMA prices, then the flow EMAs.  Vectorized over subnets; the rules themselves are the pure functions
 of :mod:`dtaosim.protocol`.  This is the reference the compiled block loop
 (:mod:`dtaosim.engine.blocks`) is tested against (``docs/NUMERICS.md``).
@@ -24,7 +25,8 @@ from dtaosim.protocol.regimes import Regime
 
 @dataclass
 class TickFlows:
-    """Per-subnet totals over the blocks of one tick (TAO or alpha), plus the last block's shares."""
+    """Per-subnet totals over the blocks of one tick (TAO or alpha), plus the last block's shares; the basket
+    flows (``basket_*``) are filled by the payouts, claims and trades after the blocks."""
 
     n: int
     tao_emission: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -38,11 +40,20 @@ class TickFlows:
     epochs: np.ndarray = field(default=None)  # type: ignore[assignment]
     share: np.ndarray = field(default=None)  # type: ignore[assignment]
     user_flow: np.ndarray = field(default=None)  # type: ignore[assignment]
+    basket_buy_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """TAO the beta baskets bought alpha with on each pool (dividend deposits, trades' buy legs)."""
+    basket_buy_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Alpha those buys took out of each pool."""
+    basket_sell_tao: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """TAO the baskets' sells took out of each pool (dividend alpha sold on its origin, claims, trades)."""
+    basket_sell_alpha: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """Alpha those sells put into each pool."""
     tao_recycled: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("tao_emission", "tao_in", "alpha_in", "chain_buy_tao", "chain_buy_alpha", "alpha_out",
-                     "root_sell_alpha", "root_sell_tao", "epochs", "share", "user_flow"):
+                     "root_sell_alpha", "root_sell_tao", "epochs", "share", "user_flow", "basket_buy_tao",
+                     "basket_buy_alpha", "basket_sell_tao", "basket_sell_alpha"):
             if getattr(self, name) is None:
                 setattr(self, name, np.zeros(self.n))
 

@@ -1,10 +1,12 @@
 """Intents executed one by one through the pools, readable: :func:`execute_in_order` (numpy).
 
 A stake buys alpha with TAO, an unstake sells alpha for TAO, a move is an unstake then a stake (the fee
-charged once).  Each is checked (subnet, amount, balance, stake), quoted by the pool rules of
-:mod:`dtaosim.protocol.staking` and :mod:`dtaosim.protocol.amm` and applied to the state, or rejected whole
-with its reason.  This is the reference the compiled intent loop (:mod:`dtaosim.engine.intents`) is tested
-against (``docs/NUMERICS.md``); the choice between them is :func:`dtaosim.engine.select.execute_intents`.
+charged once).  Root stake (netuid 0) is TAO 1:1; under Root Reborn it cannot leave root within
+``regime.root_unstake_hold_blocks`` of the account's last root stake change (``root_stake_locked``).  Each is
+checked (subnet, amount, balance, stake), quoted by the pool rules of :mod:`dtaosim.protocol.staking` and
+:mod:`dtaosim.protocol.amm` and applied to the state, or rejected whole with its reason.  This is the
+reference the compiled intent loop (:mod:`dtaosim.engine.intents`) is tested against (``docs/NUMERICS.md``);
+the choice between them is :func:`dtaosim.engine.select.execute_intents`.
 
 Units: TAO in, alpha out for a stake; alpha in, TAO out for an unstake.
 """
@@ -20,7 +22,7 @@ from dtaosim.protocol.regimes import Regime
 
 REJECT_REASONS = (
     "invalid_netuid", "nonpositive_amount", "insufficient_balance", "insufficient_stake",
-    *(v for k, v in amm.STATUS_REASONS.items() if k != amm.OK),
+    *(v for k, v in amm.STATUS_REASONS.items() if k != amm.OK), "root_stake_locked",
 )
 """Reasons an intent can be rejected with."""
 
@@ -43,10 +45,11 @@ def _execute_stake(state: NetworkState, regime: Regime, it: Stake) -> tuple[str,
         return "nonpositive_amount", 0.0, 0.0, 0.0
     if state.free_tao[a] < it.tao:
         return "insufficient_balance", 0.0, 0.0, 0.0
-    if s == 0:  # root: TAO -> root stake 1:1, no fee
+    if s == 0:  # root: TAO -> root stake 1:1, no fee; the root stake's age restarts
         state.free_tao[a] -= it.tao
         state.stake[a, 0] += it.tao
         state.pool_tao[0] += it.tao
+        state.root_stake_block[a] = state.block
         return "ok", it.tao, it.tao, 0.0
     q = staking.quote_stake(regime, state.pool_tao[s], state.pool_alpha[s], state.pool_w2[s], it.tao,
                             limit_price=_limit(it.limit_price, regime.max_buy_price),
@@ -76,9 +79,14 @@ def _execute_unstake(state: NetworkState, regime: Regime, it: Unstake) -> tuple[
             return "insufficient_stake", 0.0, 0.0, 0.0
         amount = held
     if s == 0:
+        # Root Reborn's hold: root stake leaves root only root_unstake_hold_blocks after its last change
+        hold = regime.root_unstake_hold_blocks
+        if hold > 0 and state.block - state.root_stake_block[a] < hold:
+            return "root_stake_locked", 0.0, 0.0, 0.0
         state.stake[a, 0] -= amount
         state.pool_tao[0] -= amount
         state.free_tao[a] += amount
+        state.root_stake_block[a] = state.block
         return "ok", amount, amount, 0.0
     q = staking.quote_unstake(regime, state.pool_tao[s], state.pool_alpha[s], state.pool_w2[s], amount,
                               limit_price=_limit(it.limit_price, regime.min_sell_price),

@@ -28,6 +28,13 @@ def _zeros(n: int) -> np.ndarray:
     return np.zeros(n, dtype=float)
 
 
+_BASKET_FIELDS = ("basket_account", "basket_shares", "basket_owed", "basket_owed_external", "basket_bucket",
+                  "basket_bucket_block")
+"""Fields with a basket axis (sized by ``n_baskets``)."""
+_NOT_NETUID_AXIS = frozenset({"free_tao", "stake", "root_stake_block", *_BASKET_FIELDS})
+"""Array fields whose first axis is not the netuid axis."""
+
+
 @dataclass
 class NetworkState:
     """The network at one block: pools, issuance, balances, stakes and pending emission."""
@@ -35,6 +42,8 @@ class NetworkState:
     n_netuids: int
     n_accounts: int
     block: int = 0
+    n_baskets: int = 0
+    """Beta baskets (one per root validator; 0 before Root Reborn or without validators)."""
 
     # --- subnets (length n_netuids; index 0 is root) ---------------------------------------
     exists: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -118,6 +127,25 @@ class NetworkState:
     """Free TAO balance of each simulated account."""
     stake: np.ndarray = field(default=None)  # type: ignore[assignment]
     """Stake (accounts, netuids): alpha per subnet; column 0 is root stake in TAO."""
+    root_stake_block: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(accounts,) block of each account's last root stake change (stake, unstake, claim; 0: none): root
+    stake cannot leave root until ``regime.root_unstake_hold_blocks`` later."""
+
+    # --- beta baskets (Root Reborn; protocol/root_baskets.py, network/baskets.py) --------------------
+    basket_account: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(baskets,) escrow account holding each basket: its row of ``stake`` is the basket's holdings (alpha per
+    subnet, column 0 the TAO of its root slot), staked through its validator (so counted in the validator's
+    stake and compounding with its dividends, as the chain's escrow positions)."""
+    basket_shares: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(baskets,) fund shares outstanding (BasketShares)."""
+    basket_owed: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(accounts, baskets) fund shares each simulated account may claim (``BasketRate × stake − BasketClaimed``)."""
+    basket_owed_external: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(baskets,) fund shares the root stakers outside the model may claim."""
+    basket_bucket: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(baskets,) TAO left in each fund's ``swap_basket`` turnover bucket at its last refill."""
+    basket_bucket_block: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(baskets,) block of that refill (-1: never traded, the bucket is full)."""
 
     # --- network totals ----------------------------------------------------------------------
     tao_minted: float = 0.0
@@ -152,6 +180,16 @@ class NetworkState:
                     setattr(self, f.name, _zeros(a))
                 elif f.name == "stake":
                     setattr(self, f.name, np.zeros((a, n), dtype=float))
+                elif f.name == "root_stake_block":
+                    setattr(self, f.name, np.zeros(a, dtype=np.int64))
+                elif f.name == "basket_account":
+                    setattr(self, f.name, np.full(self.n_baskets, -1, dtype=np.int64))
+                elif f.name == "basket_bucket_block":
+                    setattr(self, f.name, np.full(self.n_baskets, -1, dtype=np.int64))
+                elif f.name == "basket_owed":
+                    setattr(self, f.name, np.zeros((a, self.n_baskets), dtype=float))
+                elif f.name in _BASKET_FIELDS:
+                    setattr(self, f.name, _zeros(self.n_baskets))
                 else:
                     setattr(self, f.name, _zeros(n))
 
@@ -209,7 +247,7 @@ class NetworkState:
                 continue
             if f.name == "stake":
                 setattr(out, f.name, np.concatenate([value, blank.stake], axis=1))
-            elif f.name != "free_tao":
+            elif f.name not in _NOT_NETUID_AXIS:
                 setattr(out, f.name, np.concatenate([value, getattr(blank, f.name)]))
         out.n_netuids = n_netuids
         return out
@@ -217,6 +255,23 @@ class NetworkState:
     def copy(self) -> NetworkState:
         """A deep copy (arrays included)."""
         return copy.deepcopy(self)
+
+    def with_baskets(self, accounts: np.ndarray) -> None:
+        """Set up one empty beta basket per escrow account of ``accounts`` (in place; replaces any baskets).
+
+        The escrow accounts must hold nothing yet; their rows of ``stake`` become the baskets' holdings."""
+        accounts = np.asarray(accounts, dtype=np.int64)
+        if np.any(self.stake[accounts] != 0) or np.any(self.free_tao[accounts] != 0):
+            raise ValueError("accounts: an escrow account already holds TAO or stake; expected empty accounts")
+        self.n_baskets = int(accounts.size)
+        for name in _BASKET_FIELDS:
+            setattr(self, name, None)
+        self.__post_init__()
+        self.basket_account[:] = accounts
+
+    def basket_holdings(self) -> np.ndarray:
+        """(baskets, netuids) what each basket holds: alpha per subnet, column 0 TAO (a copy)."""
+        return self.stake[self.basket_account].copy() if self.n_baskets else np.zeros((0, self.n_netuids))
 
     def check_invariants(self, rtol: float = 1e-9) -> None:
         """Raise :class:`InvariantError` unless TAO and alpha are conserved and nothing is negative.
@@ -227,7 +282,9 @@ class NetworkState:
           reservoir, and alpha outstanding =
           staked alpha + outside holders + pending and drained emission + protocol alpha +
           unclaimed alpha;
-        * no reserve, balance or stake is negative or NaN; root pool TAO equals root stake.
+        * no reserve, balance or stake is negative or NaN; root pool TAO equals root stake;
+        * beta baskets (whose holdings are their escrow accounts' stake, counted above): the shares owed to
+          simulated accounts and outside holders add up to each basket's shares outstanding.
         """
         scale = max(self.tao_minted, 1.0)
         got = self.tao_accounted()
@@ -251,12 +308,20 @@ class NetworkState:
                 f"alpha outstanding of netuid {i} ({self.alpha_out[i]!r}) != held alpha "
                 f"({owned[np.flatnonzero(m) == i][0]!r})"
             )
+        if self.n_baskets:
+            # beta baskets: every share outstanding is owed to someone (Σ owed == BasketShares)
+            owed = self.basket_owed.sum(axis=0) + self.basket_owed_external
+            btol = 1e-9 * np.maximum(self.basket_shares, 1.0)
+            if np.any(np.abs(owed - self.basket_shares) > btol):
+                b = int(np.argmax(np.abs(owed - self.basket_shares) - btol))
+                raise InvariantError(f"basket {b}: shares owed {owed[b]!r} != shares outstanding "
+                                     f"{self.basket_shares[b]!r}")
         if abs(self.pool_tao[0] - self.root_stake_total) > rtol * max(self.root_stake_total, 1.0):
             raise InvariantError(f"root pool TAO {self.pool_tao[0]!r} != root stake {self.root_stake_total!r}")
         for name in ("pool_tao", "pool_alpha", "alpha_out", "free_tao", "stake", "protocol_alpha",
                      "external_alpha", "pending_server", "pending_validator", "pending_owner",
                      "pending_root", "pending_root_tao", "unclaimed_alpha", "ema_price", "tao_reservoir",
-                     "alpha_reservoir"):
+                     "alpha_reservoir", "basket_shares", "basket_owed", "basket_owed_external", "basket_bucket"):
             arr = getattr(self, name)
             if not np.all(np.isfinite(arr)):
                 raise InvariantError(f"{name} has a NaN or infinite value")

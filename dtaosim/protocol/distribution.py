@@ -52,13 +52,18 @@ def validator_pool(pending_validator: np.ndarray, pending_server: np.ndarray,
 
 
 def dividend_payouts(dividend: np.ndarray, alpha_stake: np.ndarray, root_stake: np.ndarray, tao_weight: float,
-                     valid_alpha: np.ndarray, root_alpha: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                     valid_alpha: np.ndarray, root_alpha: np.ndarray,
+                     root_eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Split each hotkey's dividend share into alpha and root payouts (``calculate_dividend_distribution``).
 
     ``rootfrac = tw·r/(a + tw·r)``; ``alpha_payout = valid_alpha·alphadiv/Σalphadiv`` and
     ``root_payout = root_alpha·rootdiv/Σrootdiv``, with ``alphadiv = d·(1 − rootfrac)`` and
     ``rootdiv = d·rootfrac``.  Shapes: (S, N) per hotkey, (S,) buckets.  A bucket with no claimant is
     returned unpaid (its row sums to 0).
+
+    ``root_eligible`` (S, N) bool (Root Reborn: registered on the root network): a hotkey that is not eligible
+    has ``rootdiv = 0``; its root-weighted slice goes to no one (it is not moved to the alpha part), so the
+    root bucket is shared by the eligible hotkeys, and goes unpaid when there is none.
     """
     d = np.asarray(dividend, float)
     a = np.asarray(alpha_stake, float)
@@ -67,6 +72,8 @@ def dividend_payouts(dividend: np.ndarray, alpha_stake: np.ndarray, root_stake: 
     root_frac = np.where(total > 0, rw / np.where(total > 0, total, 1.0), 0.0)
     root_div = d * root_frac
     alpha_div = d - root_div
+    if root_eligible is not None:
+        root_div = np.where(root_eligible, root_div, 0.0)
     alpha_payout = _normalize_rows(alpha_div) * np.asarray(valid_alpha, float)[:, None]
     root_payout = _normalize_rows(root_div) * np.asarray(root_alpha, float)[:, None]
     return alpha_payout, root_payout

@@ -26,12 +26,16 @@ RAO_PER_TAO = 1_000_000_000
 U16_MAX = 65_535
 """Denominator of the chain's u16 fractions."""
 
+BASKET_DRAINED_DUST_DIVISOR = 100
+"""A drained beta basket (NAV 0, shares out) revives at par only if its stale shares are at most 1/100 of the
+deposit (DRAINED_FUND_DUST_DIVISOR, ``staking/claim_root.rs``)."""
+
 AmmKind = Literal["constant_product", "weighted"]
 ShareRule = Literal["ema_price", "tao_flow", "net_flow", "ema_price_rootprop_burn", "ema_price_burn"]
 AlphaInCap = Literal["alpha_emission", "min_alpha_emission_block_emission", "root_proportion"]
 ExcessTao = Literal["inject", "chain_buy"]
 ChainBuyAlpha = Literal["recycle", "protocol"]
-RootDividends = Literal["sell_every_block", "claim_swap", "claim_keep"]
+RootDividends = Literal["sell_every_block", "claim_swap", "claim_keep", "beta_baskets"]
 EpochSchedule = Literal["legacy_netuid_offset", "last_epoch_block"]
 LiquidAlphaConsensus = Literal["current", "previous", "auto"]
 
@@ -131,6 +135,46 @@ class Regime:
     """Root stakers' alpha dividends: sold every block, or claimable (swapped or kept)."""
     root_sell_needs_price_sum_above_one: bool = True
     """Subsidy mode: root alpha is recycled, not paid, when the sum of EMA prices is at most 1."""
+
+    # --- Root Reborn: beta baskets, root seats, hold (RaoFoundation/subtensor#2968, #3184) ----
+    root_registration: bool = False
+    """Only validators registered on the root network earn root dividends; the root-weighted part of an
+    unregistered validator's dividend goes to no one, and the root pool is shared by the registered ones
+    (recycled when none is registered) (``calculate_dividend_distribution``)."""
+    root_validator_slots: int = 64
+    """Seats on the root network (the root subnet's MaxAllowedUids, the senate size)."""
+    root_immunity_blocks: int = 5_000
+    """Blocks after a root registration during which the seat cannot be taken by a newcomer."""
+    root_burn_initial: float = 1.0
+    """Root registration burn at the start of a run, TAO (burn-based root seats; decays with
+    ``burn_half_life_blocks`` and is multiplied by ``burn_increase_mult`` at each registration)."""
+    root_unstake_hold_blocks: int = 0
+    """Root stake cannot leave root until this many blocks after the account's last root stake change
+    (stake, unstake, claim) (RootStakeUnlockInterval; 0: no hold)."""
+    root_weights: bool = False
+    """Root validators' weight vectors steer their baskets (``set_root_weights`` on); False: every fund is
+    uncurated and root dividends accumulate in place on their origin subnet (RootWeightSettingEnabled)."""
+    root_weights_cap: float = 4_096 / U16_MAX
+    """Largest share of a root weight vector (and, for basket trades, of fund NAV) one destination may
+    take (RootWeightsCap, u16 4096 = 1/16 + 1 ulp: an equal 16-way split passes); binding only while at
+    least ``ceil(1/cap)`` destinations exist."""
+    root_min_weights: int = 8
+    """Fewest positive destinations a root weight vector needs (MIN_ROOT_BASKET_WEIGHTS; softened to the
+    number of destinations when fewer exist)."""
+    root_claim_threshold: float = 500_000 / RAO_PER_TAO
+    """A root claim whose estimated payout is below this is skipped, TAO (RootClaimableThreshold)."""
+    basket_trading: bool = False
+    """``swap_basket``: a root validator sells one basket holding and buys another (BasketTradingEnabled)."""
+    basket_trade_band: float = 200 / 10_000
+    """Each leg must fill within this fraction of the stricter of EMA and spot price
+    (BASKET_TRADE_MAX_SLIPPAGE_BPS = 200)."""
+    basket_turnover_cap: float = 6_553 / U16_MAX
+    """Turnover bucket capacity, fraction of fund NAV (BasketDailyTurnoverCap, u16::MAX/10)."""
+    basket_refill_blocks: int = 7_200
+    """Blocks for an empty turnover bucket to refill (BASKET_TRADE_REFILL_BLOCKS)."""
+    basket_liquidity_cap: float = 6_553 / U16_MAX
+    """A trade may not leave the fund holding more than this fraction of the destination pool's alpha
+    reserve (BasketLiquidityCap, u16::MAX/10)."""
 
     # --- price EMA -------------------------------------------------------------------------
     ema_base_alpha: float = 0.0003
@@ -349,8 +393,25 @@ GATE_2026_07 = dataclasses.replace(
     emission_gate=True,
 )
 
-PRICE_GATE_2026_08 = dataclasses.replace(
+ROOT_REBORN_2026_08 = dataclasses.replace(
     GATE_2026_07,
+    name="root-reborn-2026-08",
+    start_date="2026-08-04",
+    description=(
+        "Root Reborn (spec 441; RaoFoundation/subtensor#2968, #2759; staking/claim_root.rs, basket_flush.rs, "
+        "basket_views.rs): root dividends go into per-validator beta baskets (escrowed funds of subnet alpha) "
+        "whose shares mint at realizable NAV; claim_root redeems pro rata into root TAO; only root-registered "
+        "validators earn root dividends (burn-based root seats, the lowest-staked non-immune seat evicted when "
+        "full); root unstakes held after a root stake change; set_root_claim_type and auto-claims retired. "
+        "Launched gated: set_root_weights off, so every fund is uncurated and dividends accumulate in place."
+    ),
+    root_dividends="beta_baskets",
+    root_registration=True,
+    root_unstake_hold_blocks=360,
+)
+
+PRICE_GATE_2026_08 = dataclasses.replace(
+    ROOT_REBORN_2026_08,
     name="price-gate-2026-08",
     start_date="2026-08-06",
     description="Pure price emissions (v444, #3057): the gate on EMA-price shares, without the burn reweight.",
@@ -358,7 +419,7 @@ PRICE_GATE_2026_08 = dataclasses.replace(
 )
 
 BURN_GATE_2026_08 = dataclasses.replace(
-    GATE_2026_07,
+    ROOT_REBORN_2026_08,
     name="burn-gate-2026-08",
     start_date="2026-08-11",
     description="Burn reweight restored (#3071): EMA price x (1 - miner burn), renormalized, then the gate.",
@@ -378,12 +439,39 @@ LA_AUTO_2026_08 = dataclasses.replace(
     injection_reservoir=True,
 )
 
+ROOT_WEIGHTS_2026_08 = dataclasses.replace(
+    LA_AUTO_2026_08,
+    name="root-weights-2026-08",
+    start_date="2026-08-21",
+    description=(
+        "Root weight setting on (release 449, RaoFoundation/subtensor#3109): root validators' set_root_weights "
+        "vectors steer their baskets (the dividend alpha is sold on its origin pool and the TAO bought into the "
+        "destinations, netuid 0 held as TAO); no destination may take more than RootWeightsCap = 4096/65535 "
+        "(~1/16) of a vector, so at least 16 destinations (skipped while fewer exist), at least 8 positive."
+    ),
+    root_weights=True,
+)
+
+BASKET_TRADING_2026_09 = dataclasses.replace(
+    ROOT_WEIGHTS_2026_08,
+    name="basket-trading-2026-09",
+    start_date="2026-09-20",
+    description=(
+        "Basket trading (spec 468, RaoFoundation/subtensor#3184; staking/basket_trade.rs): swap_basket sells one "
+        "holding and buys another, each leg within 2% of the stricter of EMA and spot price, at most 10% of NAV "
+        "per day through a token bucket, a holding at most 10% of the pool's alpha reserve and 1/16 of NAV. "
+        "Launched gated off (BasketTradingEnabled = false): basket_trading is False here; a config can switch it on."
+    ),
+    basket_trading=False,
+)
+
 _REGISTRY: dict[str, Regime] = {
     r.name: r for r in (LAUNCH_2025_02, V3_2025_07, TAOFLOW_2025_11, NETFLOW_2026_05, PRICE_BURN_2026_06,
-                        GATE_2026_07, PRICE_GATE_2026_08, BURN_GATE_2026_08, LA_AUTO_2026_08)
+                        GATE_2026_07, ROOT_REBORN_2026_08, PRICE_GATE_2026_08, BURN_GATE_2026_08, LA_AUTO_2026_08,
+                        ROOT_WEIGHTS_2026_08, BASKET_TRADING_2026_09)
 }
 
-DEFAULT_REGIME = LA_AUTO_2026_08.name
+DEFAULT_REGIME = BASKET_TRADING_2026_09.name
 
 
 def regime_names() -> list[str]:
@@ -451,12 +539,34 @@ _NONNEGATIVE = {
     "stake_threshold", "tao_weight", "owner_cut", "miner_share_of_remainder", "validator_take",
     "max_supply", "base_block_emission", "network_min_lock", "neuron_burn_initial",
     "neuron_burn_min", "neuron_burn_max", "burn_increase_mult", "gate_exponent", "gate_bar_rank",
+    "root_validator_slots", "root_immunity_blocks", "root_burn_initial", "root_unstake_hold_blocks",
+    "root_weights_cap", "root_min_weights", "root_claim_threshold", "basket_trade_band", "basket_turnover_cap",
+    "basket_refill_blocks", "basket_liquidity_cap",
 }
 _FRACTIONS = {
     "fee_rate", "owner_cut", "miner_share_of_remainder", "validator_take", "kappa", "bonds_penalty",
     "bonds_moving_average", "alpha_low", "alpha_high", "ema_base_alpha", "flow_ema_alpha",
-    "min_pool_weight", "gate_bar_quantile",
+    "min_pool_weight", "gate_bar_quantile", "tao_weight", "root_weights_cap", "basket_trade_band",
+    "basket_turnover_cap", "basket_liquidity_cap",
 }
+_NONNEGATIVE |= _FRACTIONS | {
+    "block_seconds", "max_buy_price", "min_sell_price", "ema_input_cap", "alpha_sigmoid_steepness",
+    "gate_bar_interval", "ema_halving_blocks", "blocks_per_day", "max_epochs_per_block", "activity_cutoff_factor_milli",
+    "subnet_limit", "network_immunity_blocks", "lock_reduction_interval", "network_rate_limit_blocks",
+    "start_call_delay_blocks", "max_uids", "max_validators", "neuron_immunity_blocks",
+    "burn_half_life_blocks",
+}
+_AT_LEAST_ONE = {"blocks_per_day", "tempo", "max_epochs_per_block", "gate_bar_interval", "max_uids",
+                 "lock_reduction_interval", "basket_refill_blocks"}
+"""Whole numbers of blocks or things that must be at least 1 (a division, a loop's step)."""
+_POSITIVE = {"block_seconds", "max_supply", "base_block_emission", "max_buy_price"}
+"""Numbers that must be above 0."""
+MAX_WHOLE = 2**53
+"""The largest whole-number field (blocks, counts): exact in float64, and block numbers plus it stay in int64."""
+MAX_AMOUNT = 1e12
+"""The largest max supply, TAO (47,619 times the chain's 21M): amounts stay far from float64's limits."""
+MAX_NETUIDS = 65_535
+"""Netuids and uids are u16 on chain: at most 65,535 subnets (``subnet_limit``) and uids per subnet."""
 
 
 def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name: str | None = None) -> Regime:
@@ -494,12 +604,49 @@ def with_overrides(base: Regime | str, overrides: dict[str, Any] | None, *, name
                 raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a number >= 0")
             if key in _FRACTIONS and value > 1:
                 raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a fraction in [0, 1]")
+            if key in _POSITIVE and not value > 0:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a number > 0")
+            if key in _AT_LEAST_ONE and value < 1:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at least 1")
+            if isinstance(current, int) and abs(value) > MAX_WHOLE:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a whole number of at most "
+                                  f"2**53 ({MAX_WHOLE:,})")
+            if key in ("subnet_limit", "max_uids") and value > MAX_NETUIDS:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at most {MAX_NETUIDS:,} (netuids "
+                                  "and uids are u16 on chain)")
+            if key == "ema_input_cap" and value < 1e-9:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at least 1e-9 TAO per alpha "
+                                  "(one rao per alpha)")
+            if key == "max_supply" and value > MAX_AMOUNT:
+                raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected at most {MAX_AMOUNT:.0e} TAO")
             value = int(value) if isinstance(current, int) else float(value)
+        elif isinstance(current, str) and not isinstance(value, str):
+            raise ConfigError(f"regime.{key}: {value!r} is not allowed; expected a string")
         changes[key] = value
-    for key in ("tempo", "gate_bar_interval"):
-        if key in changes and changes[key] < 1:
-            raise ConfigError(f"regime.{key}: {changes[key]!r} is not allowed; expected at least 1 block")
-    if "tempo" in changes and changes["tempo"] < 1:
-        raise ConfigError(f"regime.tempo: {changes['tempo']!r} is not allowed; expected at least 1 block")
+    new = dataclasses.replace(regime, **changes)
+    _check_together(new, changes)
     new_name = name or (regime.name + "+custom" if changes else regime.name)
-    return dataclasses.replace(regime, name=new_name, **changes)
+    return dataclasses.replace(new, name=new_name)
+
+
+def _check_together(r: Regime, changes: dict[str, Any]) -> None:
+    """Rules between fields of a regime with overrides (``changes``): :class:`ConfigError` names a changed field."""
+
+    def blame(*keys: str) -> str:
+        return next((k for k in keys if k in changes), keys[0])
+
+    if r.base_block_emission > r.max_supply:
+        key = blame("base_block_emission", "max_supply")
+        raise ConfigError(f"regime.{key}: {changes.get(key)!r} is not allowed; base_block_emission "
+                          f"({r.base_block_emission!r} TAO a block) must be at most max_supply ({r.max_supply!r})")
+    base_rao = r.base_block_emission * RAO_PER_TAO
+    if base_rao * r.lock_reduction_interval >= 2**63:
+        key = blame("lock_reduction_interval", "base_block_emission")
+        raise ConfigError(f"regime.{key}: {changes.get(key)!r} is not allowed; lock_reduction_interval x "
+                          "base_block_emission (in rao) must stay below 2**63 (the chain's integer arithmetic)")
+    for low, high in (("alpha_low", "alpha_high"), ("neuron_burn_min", "neuron_burn_max"),
+                      ("min_sell_price", "max_buy_price")):
+        if getattr(r, low) > getattr(r, high):
+            key = blame(low, high)
+            raise ConfigError(f"regime.{key}: {changes.get(key)!r} is not allowed; {low} ({getattr(r, low)!r}) must "
+                              f"be at most {high} ({getattr(r, high)!r})")

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from dtaosim.errors import ConfigError
+
 _PROC_STATUS = "/proc/self/status"
 _lock = threading.Lock()
 _cached_umask: int | None = None
@@ -63,6 +65,35 @@ def make_dirs(path: str | Path) -> Path:
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def existing_ancestor(path: str | Path) -> Path:
+    """``path`` itself if it exists, else its nearest parent that does (``.`` for a relative path's start)."""
+    p = Path(path)
+    while not (p.exists() or p.is_symlink()):
+        if p.parent == p:
+            break
+        p = p.parent
+    return p
+
+
+def check_output_folder(path: str | Path, field: str = "out") -> Path:
+    """``path`` as a :class:`Path` if results can be written there: an existing folder, or a new one whose
+    nearest existing parent is a folder this process may write in.  Else a :class:`ConfigError` naming
+    ``field`` (``--out`` on the command line) -- checked before a run, so that nothing runs in vain."""
+    p = Path(path)
+    if str(path) == "":
+        raise ConfigError(f"{field}: '' is not allowed; expected a folder")
+    if p.exists() and not p.is_dir():
+        raise ConfigError(f"{field}: {str(p)!r} is not allowed; it is an existing file; expected a folder (new or "
+                          "existing)")
+    base = existing_ancestor(p)
+    if not base.is_dir():
+        raise ConfigError(f"{field}: {str(p)!r} is not allowed; {str(base)!r} is a file, so no folder can be made "
+                          "there")
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise ConfigError(f"{field}: {str(p)!r} is not allowed; cannot write in {str(base)!r} (permission denied)")
+    return p
 
 
 def atomic_write_bytes(path: str | Path, write: Callable[[Path], Any]) -> None:

@@ -12,8 +12,10 @@ import numpy as np
 import pandas as pd
 
 from dtaosim.config import ExperimentConfig, as_config
+from dtaosim.errors import ConfigError, in_file
 from dtaosim.market.settlement import SettleReport
-from dtaosim.model import DTaoModel, SeedLike
+from dtaosim.model import DTaoModel, SeedLike, check_config, check_seed
+from dtaosim.runs.files import check_output_folder
 from dtaosim.runs.results import RunResult
 from dtaosim.runs.warmup import ensure_compiled
 
@@ -78,6 +80,14 @@ def run(config: ExperimentConfig | dict | str | Path, *, seed: SeedLike | None =
     time, start and end (UTC) and host, which ``save`` writes to ``timings.json`` apart from the results.
     """
     cfg = as_config(config)
+    try:  # everything that can be refused is refused before the kernels compile and the run starts
+        check_seed(seed)
+        check_seed(exogenous_seed, "exogenous_seed")
+        check_config(cfg)
+    except ConfigError as e:
+        raise in_file(e, cfg.source) from None
+    if out is not None:
+        check_output_folder(out, "out")
     ensure_compiled()  # the first run after an install compiles every kernel first (and says so, at INFO)
     started = utc_now()
     t0 = time.perf_counter()

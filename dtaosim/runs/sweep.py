@@ -81,9 +81,10 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, Validatio
 from dtaosim.config import ExperimentConfig, _config_error, as_config, load_config
 from dtaosim.engine.jit import available_cores, set_threads
 from dtaosim.errors import ConfigError
+from dtaosim.model import MEMORY_ENV, check_config, estimate_memory, format_bytes, memory_limit
 from dtaosim.plugins import export_registered, install_registered
 from dtaosim.protocol.regimes import Regime, regime_names, with_overrides
-from dtaosim.runs.files import atomic_write_bytes, dir_mode, write_bytes
+from dtaosim.runs.files import atomic_write_bytes, check_output_folder, dir_mode, write_bytes
 from dtaosim.runs.results import TIMINGS_FILE, read_timings
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -359,6 +360,8 @@ class SweepPlan:
     seed: int
     points: list[dict[str, Any]]
     configs: list[ExperimentConfig]
+    memory: float = 0.0
+    """The memory one run needs at most (bytes, the largest point's :func:`dtaosim.model.estimate_memory`)."""
 
     @property
     def runs(self) -> int:
@@ -415,10 +418,15 @@ def _validate_point(data: dict, params: dict[str, Any], source: str | None, inde
             body = str(e).removeprefix("regime.")
             raise ConfigError(f"{prefix}sweep.parameters.regime_overrides.{body}{where}") from None
     try:
-        return ExperimentConfig.model_validate(data)
+        cfg = ExperimentConfig.model_validate(data).with_source(source)
     except ValidationError as e:
         lines = str(_config_error(e, data, source)).splitlines()
         raise ConfigError("\n".join(rewrite(line) for line in lines)) from None
+    try:  # what a run would refuse when its model is built (sizes, strategies' parameters, netuids)
+        check_config(cfg)
+    except ConfigError as e:
+        raise ConfigError("\n".join(rewrite(prefix + line) for line in str(e).splitlines())) from None
+    return cfg
 
 
 def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
@@ -513,7 +521,9 @@ def plan_sweep(config: ExperimentConfig | dict | str | Path) -> SweepPlan:
         for path, value in params.items():
             _set_path(data, parsed[path], value)
         configs.append(_validate_point(data, params, source, i))
-    return SweepPlan(name=cfg.name, source=source, base=base, spec=spec, seed=seed, points=points, configs=configs)
+    memory = max(estimate_memory(c).total for c in configs)
+    return SweepPlan(name=cfg.name, source=source, base=base, spec=spec, seed=seed, points=points, configs=configs,
+                     memory=memory)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -615,21 +625,32 @@ class _Store:
     """``DIR``: sweep.json, runs/<run_id>/ (whole or absent), failed/<run_id>.json, manifest.parquet,
     timings.json."""
 
+    @staticmethod
+    def check(out: Path, plan: SweepPlan) -> None:
+        """A :class:`ConfigError` unless ``out`` can hold this sweep: a new or empty folder, or one holding the same
+        sweep (its finished runs are kept) -- checked before anything is written there."""
+        check_output_folder(out, "out")
+        info = out / "sweep.json"
+        if info.exists():
+            try:
+                old = json.loads(info.read_text()).get("sweep_hash")
+            except (OSError, ValueError, AttributeError):
+                old = None
+            if old != plan.sweep_hash:
+                raise ConfigError(f"{out}: holds a different sweep (sweep hash {old}, this one {plan.sweep_hash}); "
+                                  "choose another output folder")
+        elif out.is_dir() and any(not f.name.startswith(".") for f in out.iterdir()):
+            raise ConfigError(f"out: {str(out)!r} is not allowed; the folder is not empty and holds no sweep (no "
+                              "sweep.json); choose a new or empty folder, or the folder of this sweep")
+
     def __init__(self, out: Path, plan: SweepPlan) -> None:
+        self.check(out, plan)
         self.out, self.plan = out, plan
         self.runs_dir, self.failed_dir = out / "runs", out / "failed"
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.failed_dir.mkdir(exist_ok=True)
         info = out / "sweep.json"
-        if info.exists():
-            try:
-                old = json.loads(info.read_text()).get("sweep_hash")
-            except (OSError, ValueError):
-                old = None
-            if old != plan.sweep_hash:
-                raise ConfigError(f"{out}: holds a different sweep (sweep hash {old}, this one {plan.sweep_hash}); "
-                                  "choose another output folder")
-        else:
+        if not info.exists():
             doc = {"name": plan.name, "sweep_hash": plan.sweep_hash, "seed": plan.seed, "runs": plan.runs,
                    "design": plan.spec.design, "parameters": plan.parameter_names, "base": plan.base,
                    "sweep": plan.spec.model_dump(mode="json"),
@@ -816,17 +837,27 @@ def _process_executor(workers: int) -> tuple[Executor, Callable[[bool], None]]:
     return ex, close
 
 
-def _dask_executor(workers: int, scheduler: str | None) -> tuple[Executor, Callable[[bool], None], int]:
+def _import_dask() -> None:
     try:
-        import logging
-
-        from dask.distributed import Client, LocalCluster
+        import dask.distributed  # noqa: F401
     except ImportError as e:
         raise ImportError("executor='dask' needs dask.distributed, an optional extra: "
                           "pip install 'dtaosim[distributed]'") from e
+
+
+def _dask_executor(workers: int, scheduler: str | None) -> tuple[Executor, Callable[[bool], None], int]:
+    _import_dask()
+    import logging
+
+    from dask.distributed import Client, LocalCluster
+
     cluster = None
     if scheduler:
-        client = Client(scheduler)
+        try:
+            client = Client(scheduler)
+        except (OSError, TimeoutError, ValueError, TypeError) as e:
+            raise ConfigError(f"scheduler: {scheduler!r} is not allowed; cannot connect to a dask scheduler there "
+                              f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
                                silence_logs=logging.ERROR)
@@ -1052,21 +1083,42 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     exceeds the cores (serial: all cores; ``processes`` and a local dask cluster: cores // workers, at least
     1; a remote dask cluster: each worker's cores // its threads).
     """
+    # every refusal comes before anything is written to ``out``
     if executor not in EXECUTORS:
         raise ConfigError(f"executor: {executor!r} is not allowed; allowed: {', '.join(EXECUTORS)}")
     if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
         raise ConfigError(f"workers: {workers!r} is not allowed; expected a whole number >= 1")
-    plan = plan_sweep(config_or_path)
-    if out is None:  # mkdtemp makes it 0700; give it the mode any other output folder gets
-        out = Path(tempfile.mkdtemp(prefix="dtaosim-sweep-"))
-        os.chmod(out, dir_mode())
-    out = Path(out)
-    store = _Store(out, plan)
-    todo = [t for t in plan.tasks(progress=False) if t.run_id not in store.done]
-    skipped = plan.n_runs - len(todo)
-    n_workers = workers or _default_workers()
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
         raise ConfigError(f"threads: {threads!r} is not allowed; expected a whole number >= 1")
+    if scheduler is not None and executor != "dask":
+        raise ConfigError(f"scheduler: {scheduler!r} is not allowed; a scheduler address is for executor='dask' "
+                          f"(got {executor!r})")
+    if executor == "dask":
+        _import_dask()
+    plan = plan_sweep(config_or_path)
+    n_workers = workers or _default_workers()
+    at_once = 1 if executor == "serial" or (executor == "dask" and scheduler) else min(n_workers, plan.n_runs)
+    limit, what = memory_limit()
+    if limit is not None and at_once > 1 and plan.memory * at_once > limit:
+        raise ConfigError(f"workers: {n_workers!r} is not allowed; {at_once} runs at once need about "
+                          f"{format_bytes(plan.memory * at_once)} of memory ({format_bytes(plan.memory)} each, "
+                          f"estimated), more than {what} ({format_bytes(limit)}); use fewer workers, or set "
+                          f"{MEMORY_ENV}")
+    if out is not None:
+        _Store.check(Path(out), plan)
+    first = _dask_executor(n_workers, scheduler) if executor == "dask" else None  # a scheduler that cannot be
+    try:                                                                         # reached is refused here
+        if out is None:  # mkdtemp makes it 0700; give it the mode any other output folder gets
+            out = Path(tempfile.mkdtemp(prefix="dtaosim-sweep-"))
+            os.chmod(out, dir_mode())
+        out = Path(out)
+        store = _Store(out, plan)
+    except BaseException:
+        if first is not None:
+            first[1](True)
+        raise
+    todo = [t for t in plan.tasks(progress=False) if t.run_id not in store.done]
+    skipped = plan.n_runs - len(todo)
     if threads is None and not (executor == "dask" and scheduler):
         threads = available_cores() if executor == "serial" else max(1, available_cores() // n_workers)
     plugins = export_registered()  # strategies registered here (a notebook's too) travel with each run
@@ -1096,6 +1148,8 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     try:
         with _sigterm_raises_interrupt():
             try:
+                if first is not None and not todo:
+                    first[1](False)
                 if executor == "serial" or not todo:
                     try:
                         for task in todo:
@@ -1108,7 +1162,13 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
 
                     _run_pool(make_processes, todo, on_result)
                 else:
-                    _run_pool(lambda: _dask_executor(n_workers, scheduler), todo, on_result)
+                    made = [first]
+
+                    def make_dask() -> tuple[Executor, Callable[[bool], None], int]:
+                        ready, made[0] = made[0], None
+                        return ready if ready is not None else _dask_executor(n_workers, scheduler)
+
+                    _run_pool(make_dask, todo, on_result)
             finally:
                 store.cleanup()
                 store.write_manifest(final=True)

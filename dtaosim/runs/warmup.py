@@ -36,6 +36,7 @@ KERNEL_MODULES = (
     "dtaosim.engine.blocks",
     "dtaosim.engine.intents",
     "dtaosim.engine.payouts",
+    "dtaosim.engine.baskets",
     "dtaosim.engine.accounts",
     "dtaosim.market.neuron_registration",
     "dtaosim.market.returns",
@@ -209,6 +210,7 @@ def warmup_configs() -> list[dict]:
     """The runs of :func:`warmup`: every feature on today's rules, on the real (full) network, where
     registrations deregister subnets, then a short run under every regime, with liquid alpha, and with
     stake-pro-rata consensus."""
+    from dtaosim.plugins import strategy_names
     from dtaosim.protocol.regimes import regime_names
 
     full = _everything(name="warmup-full", network={"initial_state": "snapshot:2026-04-11"}, horizon={"days": 2})
@@ -219,6 +221,13 @@ def warmup_configs() -> list[dict]:
                                                                        "network_rate_limit_blocks": 360}))
     configs.append(_everything(horizon={"days": 1}, consensus={"mode": "stake_pro_rata"},
                                miners={"enabled": False}, validator_market={"enabled": False}))
+    # Root Reborn with every root strategy, basket trading on and frequent claims, where root dividends are paid
+    configs.append(_everything(
+        horizon={"days": 1}, network={"n_subnets": 20, "price_median": 0.3, "root_stake": 200_000.0,
+                                      "external_tao": 100_000.0},
+        validators=[{"strategy": "honest", "count": 2, "root_strategy": s} for s in strategy_names("root")],
+        regime_overrides={"network_rate_limit_blocks": 360, "basket_trading": True, "root_validator_slots": 6},
+        root_claims={"claim_interval_days": 0.25}))
     return configs
 
 

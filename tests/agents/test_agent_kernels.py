@@ -694,6 +694,7 @@ def _ref_renominate(self, stake: np.ndarray) -> None:
         return
     movable = nn.nominee >= 0
     movable[nn.validator_account[nn.validator_account >= 0]] = False
+    movable[self.model.state.basket_account] = False  # beta basket escrows (Root Reborn) stay with their validator
     acc = np.flatnonzero(movable)
     moving = acc[self._rng.random(acc.size) < f]
     if moving.size:

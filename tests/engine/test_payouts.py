@@ -64,10 +64,11 @@ def test_dividend_row_is_dividend_payouts(seed, k, n, zeros, tao_weight, zero_ro
     if zero_rows:
         d[rng.random(k) < 0.5] = 0.0
     valid, root = _amounts(rng, k, zeros), _amounts(rng, k, zeros)
-    alpha_pay, root_pay = dist.dividend_payouts(d, a, r, tao_weight, valid, root)
+    eligible = rng.random((k, n)) < rng.random()  # root seats (Root Reborn): some hotkeys earn no root part
+    alpha_pay, root_pay = dist.dividend_payouts(d, a, r, tao_weight, valid, root, root_eligible=eligible)
     got_a, got_r = np.empty(n), np.empty(n)
     for i in range(k):
-        payouts.dividend_row(d[i], a[i], r[i], tao_weight, valid[i], root[i], got_a, got_r)
+        payouts.dividend_row(d[i], a[i], r[i], tao_weight, valid[i], root[i], got_a, got_r, eligible[i])
         _assert_same(got_a, alpha_pay[i])
         _assert_same(got_r, root_pay[i])
 
@@ -108,15 +109,16 @@ def _network(seed: int, n_netuids: int, n_accounts: int, n_validators: int, n_mi
 
 
 def _pay(state: NetworkState, nn: Neurons, idx: np.ndarray, out: SimpleNamespace, tao_weight: float,
-         compiled: bool) -> tuple[np.ndarray, np.ndarray, float]:
-    """``run_epochs`` after its Yuma calls, with the compiled or the numpy payouts."""
+         compiled: bool, eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """``run_epochs`` after its Yuma calls, with the compiled or the numpy payouts (``eligible``: validators
+    holding a root seat)."""
     nominated = nn.nominated_alpha(state)
     root = nn.validator_root(state, nominated)
     stake_w = nn.stake_weight(state, tao_weight, nominated, root)
     paid = np.zeros((state.n_netuids, nn.n_validators))
     root_alpha, root_tao = state.drained_root[idx], state.drained_root_tao[idx]
     pay_alpha = consensus._pay_alpha_compiled if compiled else consensus._pay_alpha_numpy
-    r_share, unpaid = pay_alpha(state, nn, idx, out, tao_weight, nominated, root, stake_w, paid)
+    r_share, unpaid = pay_alpha(state, nn, idx, out, tao_weight, nominated, root, stake_w, paid, eligible)
     consensus._pay_root(state, nn, idx, r_share, root_alpha, root_tao, unpaid, root, compiled)
     return paid, r_share, unpaid
 
@@ -143,9 +145,10 @@ def test_compiled_payouts_equal_the_numpy_reference(seed, n_netuids, n_accounts,
     if fortran:  # not the epoch's layout
         server, validator = np.asfortranarray(server), np.asfortranarray(validator)
     out = SimpleNamespace(server_share=server, validator_share=validator)
+    eligible = rng.random(n_validators) < 0.6 if zero_rows else None  # some without a root seat
     ref_state, ref_nn = copy.deepcopy(state), copy.deepcopy(nn)
-    expect = _pay(ref_state, ref_nn, idx, out, tao_weight, compiled=False)
-    got = _pay(state, nn, idx, out, tao_weight, compiled=True)
+    expect = _pay(ref_state, ref_nn, idx, out, tao_weight, compiled=False, eligible=eligible)
+    got = _pay(state, nn, idx, out, tao_weight, compiled=True, eligible=eligible)
     _assert_same(got[0], expect[0], "paid_tao")
     _assert_same(got[1], expect[1], "root shares")
     _assert_same(got[2], expect[2], "unpaid root TAO")
