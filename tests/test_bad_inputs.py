@@ -302,8 +302,8 @@ def _field_cases() -> list[tuple[str, Any]]:
             if float in types or int in types:
                 bad = [float("nan"), float("inf"), float("-inf"), "x"] if float in types else [float("nan"), 2.5, "x"]
                 lows = [m for m in info.metadata  # a lower bound that refuses -1
-                        if getattr(m, "ge", None) is not None and m.ge > -1
-                        or getattr(m, "gt", None) is not None and m.gt >= -1]
+                        if (getattr(m, "ge", None) is not None and m.ge > -1)
+                        or (getattr(m, "gt", None) is not None and m.gt >= -1)]
                 if lows:
                     bad.append(-1)
                 cases += [(path, v) for v in bad]
