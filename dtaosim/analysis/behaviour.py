@@ -51,6 +51,8 @@ TARGETS: dict[str, dict[str, Any]] = {
     "launch_sum_price_day1": {"fact": 15, "value": 1.0, "note": "sum of prices stayed above 1 until Oct 2025"},
     "launch_max_price": {"fact": 14, "value": 5.0, "note": "some alphas spiked to 5-10 TAO within days"},
     "launch_low_day7": {"fact": 14, "value": 0.2, "note": "others fell to 0.1-0.2 TAO"},
+    "launch_days_above_1": {"fact": 15, "value": 245.0,
+                            "note": "days from the launch (13 Feb 2025) to the sum first below 1 (16 Oct 2025)"},
 }
 """The facts' numbers the moments are compared with (empirical-facts.md, fact number)."""
 
@@ -180,8 +182,10 @@ def april_moments(result: Any, miners_per_subnet: int | None = None) -> dict[str
 
 def launch_moments(result: Any) -> dict[str, float]:
     """The launch facts' quantities: the sum of prices after 1, 3, 7, 14, 30 and 60 days, the highest price
-    from day 1 to 14, how many subnets went above 2 TAO then, the share below 0.2 TAO at day 7, and the
-    cross-sectional sd of log10 prices at days 1, 7 and 30."""
+    from day 1 to 14, how many subnets went above 2 TAO then, the share below 0.2 TAO at day 7, the
+    cross-sectional sd of log10 prices at days 1, 7 and 30, the lowest sum of prices from day 1 on
+    (``sum_price_min_after_day1``) and the first day from day 1 on when the sum is below 1
+    (``days_above_1``; the run's length in days, a lower bound, when it never is)."""
     prices = result.prices
     blocks = prices.index.to_numpy() - prices.index[0]
     per_day = int(result.metadata.get("regime_fields", {}).get("blocks_per_day", BLOCKS_PER_DAY))
@@ -203,6 +207,12 @@ def launch_moments(result: Any) -> dict[str, float]:
         out["above_2_day1_14"] = float((window.max(axis=0) > 2.0).sum())
     if blocks[-1] >= 7 * per_day:
         out["low_day7"] = float((row(7) < 0.2).mean())
+    if blocks[-1] >= per_day:
+        later = blocks >= per_day
+        total = prices.sum(axis=1).to_numpy()[later]
+        out["sum_price_min_after_day1"] = float(total.min())
+        below = np.flatnonzero(total < 1.0)
+        out["days_above_1"] = float((blocks[later][below[0]] if below.size else blocks[-1]) / per_day)
     return out
 
 

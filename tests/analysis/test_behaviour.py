@@ -10,6 +10,7 @@ the band of an ensemble, tight enough to fail if a behaviour is switched off (th
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import dtaosim
@@ -113,3 +114,25 @@ def test_the_launch_stays_above_one_for_a_month_and_declines_from_its_peak():
         assert total[per_day:].min() > 1.2
         peak = total[per_day:14 * per_day + 1].max()
         assert peak > 1.5 * total[-1] and total[-1] > 1.0
+
+
+class _Result:
+    """A run's prices (every 360 blocks) and metadata, as launch_moments reads them."""
+
+    def __init__(self, total: np.ndarray, n: int = 4) -> None:
+        blocks = 1_000 + 360 * np.arange(total.size)
+        self.prices = pd.DataFrame(np.repeat(total[:, None] / n, n, axis=1), index=blocks)
+        self.metadata = {"regime_fields": {"blocks_per_day": 7200}}
+
+
+def test_launch_moments_read_the_days_above_one_and_the_lowest_sum_after_day_one():
+    total = np.full(20 * 40 + 1, 2.0)  # 40 days, 20 rows a day
+    total[:20] = 0.5  # below 1 on the first day: not counted
+    total[20 * 9] = 1.5
+    total[20 * 30 + 7:] = 0.9  # below 1 from day 30.35 on
+    m = launch_moments(_Result(total))
+    assert m["sum_price_min_after_day1"] == pytest.approx(0.9)
+    assert m["days_above_1"] == pytest.approx(30.35)
+    assert m["sum_price_day7"] == pytest.approx(2.0) and m["sum_price_day1"] == pytest.approx(2.0)
+    never = launch_moments(_Result(np.full(20 * 10 + 1, 3.0)))
+    assert never["days_above_1"] == pytest.approx(10.0) and never["sum_price_min_after_day1"] == pytest.approx(3.0)
