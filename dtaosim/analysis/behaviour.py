@@ -185,33 +185,39 @@ def launch_moments(result: Any) -> dict[str, float]:
     from day 1 to 14, how many subnets went above 2 TAO then, the share below 0.2 TAO at day 7, the
     cross-sectional sd of log10 prices at days 1, 7 and 30, the lowest sum of prices from day 1 on
     (``sum_price_min_after_day1``) and the first day from day 1 on when the sum is below 1
-    (``days_above_1``; the run's length in days, a lower bound, when it never is)."""
+    (``days_above_1``; the run's length in days, a lower bound, when it never is).
+
+    The sum of prices is that of the emitting subnets (the network series ``sum_price``, as fact 15 leaves out
+    an unstarted subnet; the sum of ``result.prices`` when the run has no network frame); the cross-section
+    is over the subnets with a price."""
     prices = result.prices
     blocks = prices.index.to_numpy() - prices.index[0]
     per_day = int(result.metadata.get("regime_fields", {}).get("blocks_per_day", BLOCKS_PER_DAY))
+    frames = getattr(result, "frames", {})
+    total = (frames["network"]["sum_price"] if "network" in frames else prices.sum(axis=1)).to_numpy()
 
-    def row(day: float) -> pd.Series:
-        return prices.iloc[min(int(np.searchsorted(blocks, day * per_day)), len(prices) - 1)]
+    def at(day: float) -> int:
+        return min(int(np.searchsorted(blocks, day * per_day)), len(prices) - 1)
 
     out: dict[str, float] = {}
     for d in (1, 3, 7, 14, 30, 60):
         if blocks[-1] >= d * per_day:
-            out[f"sum_price_day{d}"] = float(row(d).sum())
+            out[f"sum_price_day{d}"] = float(total[at(d)])
     for d in (1, 7, 30):
         if blocks[-1] >= d * per_day:
-            p = row(d).to_numpy()
+            p = prices.iloc[at(d)].to_numpy()
             out[f"log10_sd_day{d}"] = float(np.std(np.log10(p[p > 0])))
     window = prices[(blocks >= per_day) & (blocks <= 14 * per_day)]
     if len(window):
         out["max_price_day1_14"] = float(window.to_numpy().max())
         out["above_2_day1_14"] = float((window.max(axis=0) > 2.0).sum())
     if blocks[-1] >= 7 * per_day:
-        out["low_day7"] = float((row(7) < 0.2).mean())
+        p = prices.iloc[at(7)]
+        out["low_day7"] = float((p[p > 0] < 0.2).mean())
     if blocks[-1] >= per_day:
         later = blocks >= per_day
-        total = prices.sum(axis=1).to_numpy()[later]
-        out["sum_price_min_after_day1"] = float(total.min())
-        below = np.flatnonzero(total < 1.0)
+        out["sum_price_min_after_day1"] = float(total[later].min())
+        below = np.flatnonzero(total[later] < 1.0)
         out["days_above_1"] = float((blocks[later][below[0]] if below.size else blocks[-1]) / per_day)
     return out
 
