@@ -148,6 +148,43 @@ class AgentGroup(_Strict):
         return check_strategy_name("staker", v)
 
 
+class HolderGroup(_Strict):
+    """A population of ``count`` holders who trade (:mod:`dtaosim.agents.holders`): at the start they take
+    ``alpha_share`` of the outside holders' alpha on every subnet (after subnet owners took theirs) and
+    ``tao`` TAO of free balance from outside.  Sizes are Pareto (tail index ``size_tail``); each holds about
+    ``positions`` subnets.  A member reviews its positions ``attention_per_day`` times a day (median;
+    log-normal, log-sd ``attention_sigma``), sells ``exit_fraction`` of a position when its price has moved
+    by a log-return of its ``conviction`` (median; log-sd ``conviction_sigma``) either way since it bought or
+    last sold, invests its free TAO in one subnet drawn by ``pool TAO ^ popularity x (EMA price / price) ^
+    contrarian``, and moves
+    ``inflow_per_day`` / ``outflow_per_day`` of its wealth in from / out to the outside.  ``name`` labels the
+    population's value series (``value:<name>``)."""
+
+    name: str = "holders"
+    count: int = Field(default=1000, ge=0, le=1_000_000)
+    alpha_share: float = Field(default=1.0, ge=0, le=1)
+    tao: float = Field(default=0.0, ge=0, le=MAX_TAO)
+    positions: float = Field(default=3.0, ge=1, le=1000)
+    size_tail: float = Field(default=1.2, gt=0, le=10)
+    attention_per_day: float = Field(default=0.2, ge=0, le=1000)
+    attention_sigma: float = Field(default=1.0, ge=0, le=5)
+    conviction: float = Field(default=0.5, gt=0, le=20)
+    conviction_sigma: float = Field(default=0.5, ge=0, le=5)
+    exit_fraction: float = Field(default=0.5, ge=0, le=1)
+    inflow_per_day: float = Field(default=0.002, ge=0, le=1)
+    outflow_per_day: float = Field(default=0.002, ge=0, le=1)
+    popularity: float = Field(default=1.0, ge=0, le=5)
+    contrarian: float = Field(default=0.0, ge=-10, le=10)
+    max_slippage: float = Field(default=0.05, gt=0, le=10)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][\w-]*", v):
+            raise ValueError("expected a plain name (letters, digits, _ and -)")
+        return v
+
+
 class Network(_Strict):
     """The initial network: ``"synthetic"`` (log-normal pools) or ``"snapshot:2026-04-11"``."""
 
@@ -239,20 +276,36 @@ class Consensus(_Strict):
     Miner quality drifts as a geometric random walk with log-sd ``quality_drift_per_day`` over a day
     (``quality_drift_per_day * sqrt(days)`` over a tick of ``days``; the default is 0.02 per 360-block
     tick).  ``quality_drift`` (deprecated) gives the log-sd per tick instead, which depends on
-    ``horizon.blocks_per_tick``."""
+    ``horizon.blocks_per_tick``.
+
+    Outside stake is spread over the validators by rank, ``(k + stake_offset)^-stake_concentration`` over
+    64 ranks (the model's validators are the top ranks; defaults fitted to fact 35: top-5 67%, top-10
+    84%).  Each subnet's scoring rule weights a miner by ``(quality x error)^sharpness``: the sharpness is
+    ``weight_sharpness`` times a log-normal draw of log-sd ``weight_sharpness_sigma`` per subnet (1: in
+    proportion to quality; large: winner-take-most; weights below the chain's u16 resolution are 0)."""
 
     mode: Literal["yuma", "stake_pro_rata"] = "yuma"
     miners_per_subnet: int = Field(default=16, ge=1, le=255)
     commit_reveal_tempos: int = Field(default=0, ge=0, le=100)
-    stake_concentration: float = Field(default=1.0, ge=0)
+    stake_concentration: float = Field(default=2.91, ge=0, le=100)
+    stake_offset: float = Field(default=5.95, ge=0, le=1e6)
+    weight_sharpness: float = Field(default=30.0, gt=0, le=1000)
+    weight_sharpness_sigma: float = Field(default=0.5, ge=0, le=5)
     quality_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
     quality_drift_per_day: float = Field(default=0.02 * math.sqrt(20.0), ge=0, le=MAX_LOG_SD)
     quality_drift: float | None = Field(default=None, ge=0, le=MAX_LOG_SD)
+    quality_decay_per_day: float = Field(default=0.1, ge=0, le=10)
+    """Obsolescence: registered miners' log quality falls by this much a day against newcomers' (whose
+    quality is drawn afresh, median 1), so incumbents are overtaken and the best miners turn over."""
 
     @model_validator(mode="after")
     def _not_both(self) -> Consensus:
         _one_of(self, {"quality_drift": "quality_drift_per_day"})
         return self
+
+    def decay_per_tick(self, days: float) -> float:
+        """Fall of registered miners' log quality over a tick of ``days`` days."""
+        return self.quality_decay_per_day * days
 
     def drift_per_tick(self, days: float) -> float:
         """Log-sd of the quality drift over a tick of ``days`` days."""
@@ -334,11 +387,15 @@ class MinerEconomics(_Strict):
     max_slippage: float = Field(default=0.05, gt=0, le=1)
     patience_days: float = Field(default=1.0, gt=0, le=MAX_DAYS)
     profit_ema_days: float = Field(default=0.5, gt=0, le=MAX_DAYS)
-    entry_rate_per_day: float = Field(default=20.0, ge=0, le=10_000)
-    """Miners arriving a day (at most 10,000, 500 times the default: each one is handled in turn)."""
+    entry_rate_per_day: float = Field(default=10_000.0, ge=0, le=1_000_000)
+    """Would-be miners arriving a day (at most a million: they are settled by a compiled batch, a Poisson
+    number per subnet and tick, so the cost is per arrival but small)."""
     quality_sigma: float = Field(default=0.5, ge=0, le=MAX_LOG_SD)
     horizon_days: float = Field(default=3.0, gt=0, le=MAX_DAYS)
     move: bool = True
+    know_quality: bool = False
+    """Whether a would-be miner knows its quality before it registers (False: it decides by the share a
+    newcomer expects on average, and learns its quality once validators score it)."""
     sell_fraction: float | None = Field(default=None, ge=0, le=1)
     patience_ticks: int | None = Field(default=None, ge=1, le=1_000_000)
     profit_ema_ticks: float | None = Field(default=None, ge=1)
@@ -639,6 +696,8 @@ class ExperimentConfig(_Strict):
     horizon: Horizon = Field(default_factory=lambda: Horizon(days=30))
     network: Network = Field(default_factory=Network)
     agents: list[AgentGroup] = Field(default_factory=list)
+    holders: list[HolderGroup] = Field(default_factory=list)
+    """Populations of outside holders who trade (off by default: outside holders are one passive lump)."""
     consensus: Consensus = Field(default_factory=Consensus)
     validators: list[ValidatorGroup] = Field(default_factory=_default_validators)
     root_claims: RootClaims = Field(default_factory=RootClaims)
@@ -1208,8 +1267,17 @@ EXPERIMENTS_DIR = Path(__file__).parent / "experiments"
 
 
 def packaged_experiments() -> dict[str, Path]:
-    """The packaged experiment files by name (the file's stem), sorted by name."""
-    return {p.stem: p for p in sorted(EXPERIMENTS_DIR.glob("*.toml"))}
+    """The packaged experiment files by name (the file's stem), sorted by name; parameter files written by
+    ``dtaosim calibrate`` (a ``[fit]`` table, included by experiments) are not experiments and are left out."""
+    out = {}
+    for p in sorted(EXPERIMENTS_DIR.glob("*.toml")):
+        try:
+            if FIT_KEY in tomllib.loads(p.read_text(encoding="utf-8")):
+                continue
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            pass  # listed: loading it reports what is wrong
+        out[p.stem] = p
+    return out
 
 
 def experiment_path(name_or_path: str | Path) -> Path:

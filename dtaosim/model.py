@@ -18,6 +18,7 @@ import mesa
 import numpy as np
 import pandas as pd
 
+from dtaosim.agents.holders import HolderPopulation, allocate_holdings, draw_traits
 from dtaosim.agents.miners import MinerEconomy
 from dtaosim.agents.owner import SubnetEntrants, SubnetOwner
 from dtaosim.agents.root_validator import RootValidators, RootView
@@ -26,6 +27,7 @@ from dtaosim.agents.strategies import MarketView
 from dtaosim.agents.validator import MinerPopulation, Validator, ValidatorSet
 from dtaosim.agents.validator_market import ValidatorMarketAgent
 from dtaosim.config import Distribution, ExperimentConfig, amount, as_config
+from dtaosim.engine.accounts import holder_concentration
 from dtaosim.engine.background import Background
 from dtaosim.engine.jit import get_threads
 from dtaosim.engine.select import execute_intents
@@ -138,13 +140,14 @@ def run_size(cfg: ExperimentConfig) -> RunSize:
     if cfg.lifecycle.registrations:
         netuids = max(netuids, regime.subnet_limit + 1)
     yuma = cfg.consensus.mode == "yuma"
-    stakers = sum(g.count for g in cfg.agents)
+    stakers = sum(g.count for g in cfg.agents) + sum(g.count for g in cfg.holders)  # and holder populations
     validators = sum(g.count for g in cfg.validators) if yuma else 0
     slots = owner_slots(cfg, regime)
     accounts = stakers + validators + slots + (1 if cfg.miners.enabled else 0)
     uids = 1 + validators + cfg.consensus.miners_per_subnet if yuma else 0
     ticks = math.ceil(cfg.horizon_blocks(regime.blocks_per_day) / cfg.horizon.blocks_per_tick)
-    groups = len({g.strategy for g in cfg.agents}) + (validators > 0) + (slots > 0) + cfg.miners.enabled
+    names = {g.strategy for g in cfg.agents} | {h.name for h in cfg.holders}
+    groups = len(names) + (validators > 0) + (slots > 0) + cfg.miners.enabled
     per_agent = sum(g.count for g in cfg.agents if not strategy_class("staker", g.strategy).vectorized())
     return RunSize(netuids=netuids, accounts=accounts, validators=validators, uids=uids, ticks=ticks,
                    rows=ticks // cfg.record.every_ticks + 2, groups=int(groups), per_agent=per_agent)
@@ -424,13 +427,16 @@ class DTaoModel(mesa.Model):
 
         self.yuma = cfg.consensus.mode == "yuma"
         n_stakers = int(sum(g.count for g in cfg.agents))
+        n_holders = int(sum(g.count for g in cfg.holders))
+        n_traders = n_stakers + n_holders
         n_validators = int(sum(g.count for g in cfg.validators)) if self.yuma else 0
-        # account axis: stakers | validators | subnet owners (existing subnets, then reserved slots for
-        # subnets registered during the run) | the miners' collective account
+        # account axis: stakers | holder populations | validators | subnet owners (existing subnets, then
+        # reserved slots for subnets registered during the run) | the miners' collective account | the
+        # validators' beta basket escrows
         n_owner_slots = owner_slots(cfg, self.regime)
-        self.owner_account_start = n_stakers + n_validators
+        self.owner_account_start = n_traders + n_validators
         self.n_owner_slots = n_owner_slots
-        miner_slot = n_stakers + n_validators + n_owner_slots
+        miner_slot = n_traders + n_validators + n_owner_slots
         self.miner_account: int | None = miner_slot if cfg.miners.enabled else None
         """Account holding every simulated miner's alpha and TAO (None: miners are outside holders)."""
         self.basket_start = miner_slot + (1 if cfg.miners.enabled else 0)
@@ -448,10 +454,12 @@ class DTaoModel(mesa.Model):
         self.registration_rejections: dict[str, int] = {}
         """Registration requests that failed, by reason (rate_limited, subnet_limit, too_expensive, ...)."""
         self._create_owners(cfg)
+        self.holder_groups: dict[str, np.ndarray] = self._create_holders(cfg, n_stakers)
+        """Accounts of each holder population, by name."""
         self.neurons: Neurons | None = None
         self.weight_book = WeightBook()
         if self.yuma:
-            self._create_neurons(cfg, n_stakers)
+            self._create_neurons(cfg, n_stakers, n_holders)
         self.fundamentals: SubnetFundamentals | None = None
         self._beliefs: np.ndarray | None = None
         if cfg.fundamentals.enabled:
@@ -470,8 +478,10 @@ class DTaoModel(mesa.Model):
             idx = np.arange(start, start + g.count)
             groups[g.strategy] = np.concatenate([groups.get(g.strategy, np.zeros(0, dtype=int)), idx])
             start += g.count
+        for name, idx in self.holder_groups.items():
+            groups[name] = np.concatenate([groups.get(name, np.zeros(0, dtype=int)), idx])
         if n_validators:
-            groups["validators"] = np.arange(n_stakers, n_stakers + n_validators)
+            groups["validators"] = np.arange(n_traders, n_traders + n_validators)
         if self.n_owner_slots:
             groups["owners"] = np.arange(self.owner_account_start, self.owner_account_start + self.n_owner_slots)
         if self.miner_account is not None:
@@ -494,7 +504,7 @@ class DTaoModel(mesa.Model):
         self._root_requests: list[tuple] = []
         self.root_rejections: dict[str, int] = {}
         """Root registrations, root weights and basket trades refused, by reason."""
-        self.recorder.record(self.state, None, self._validator_row(), self.pnl, self._basket_row())
+        self._record(None)
         self.view = self.market_view()
         self.running = True
 
@@ -623,8 +633,9 @@ class DTaoModel(mesa.Model):
             self.events.append((st.block, account, "register", reg.netuid, reg.lock, reg.pool_alpha, reg.recycled,
                                 "ok"))
             if self.neurons is not None:
-                self.neurons.register_subnet(reg.netuid, st.block, self.streams["exogenous"],
-                                             self.config.consensus.quality_sigma)
+                c = self.config.consensus
+                self.neurons.register_subnet(reg.netuid, st.block, self.streams["exogenous"], c.quality_sigma,
+                                             c.weight_sharpness, c.weight_sharpness_sigma)
             if self.fundamentals is not None:
                 self.fundamentals.reset_subnet(reg.netuid, float(st.price[reg.netuid]))
             strategy = strategy_class("owner", lc.entrant_strategy)(
@@ -661,7 +672,33 @@ class DTaoModel(mesa.Model):
             )
         self.state.external_tao -= total
 
-    def _create_neurons(self, cfg: ExperimentConfig, n_stakers: int) -> None:
+    def _create_holders(self, cfg: ExperimentConfig, first: int) -> dict[str, np.ndarray]:
+        """The holder populations (``[[holders]]``), accounts from ``first`` on: each takes its ``alpha_share`` of
+        the outside holders' alpha on every subnet (split among its members by :func:`allocate_holdings`) and
+        its ``tao`` of the outside free TAO (split by size).  Returns the accounts of each population by name."""
+        st, rng = self.state, self.streams["init"]
+        out: dict[str, np.ndarray] = {}
+        start = first
+        for gi, g in enumerate(cfg.holders):
+            if g.count == 0:
+                continue
+            accounts = np.arange(start, start + g.count)
+            start += g.count
+            traits = draw_traits(g, rng)
+            take = np.where(st.subnet_mask, st.external_alpha * g.alpha_share, 0.0)
+            hold = allocate_holdings(take, st.price, traits["size"], g.positions, rng)
+            st.external_alpha[:] = np.maximum(st.external_alpha - hold.sum(axis=0), 0.0)
+            st.stake[accounts] += hold
+            if g.tao > st.external_tao:
+                raise ConfigError(f"holders[{gi}].tao: {g.tao!r} TAO is more than the free TAO outside the model "
+                                  f"({st.external_tao!r}); lower it or raise network.external_tao")
+            st.external_tao -= g.tao
+            st.free_tao[accounts] += g.tao * traits["size"] / traits["size"].sum()
+            HolderPopulation(self, accounts, g, traits, np.random.default_rng(self.streams["agents"].integers(2**63)))
+            out[g.name] = np.concatenate([out.get(g.name, np.zeros(0, dtype=int)), accounts])
+        return out
+
+    def _create_neurons(self, cfg: ExperimentConfig, n_stakers: int, n_holders: int = 0) -> None:
         c, rng = cfg.consensus, self.streams["init"]
         n_validators = int(sum(g.count for g in cfg.validators))
         n_uids = 1 + n_validators + c.miners_per_subnet
@@ -672,16 +709,20 @@ class DTaoModel(mesa.Model):
             )
         nn = build_neurons(self.state, n_validators=n_validators, miners_per_subnet=c.miners_per_subnet, rng=rng,
                            take=self.regime.validator_take, stake_concentration=c.stake_concentration,
-                           quality_sigma=c.quality_sigma, regime=self.regime)
+                           quality_sigma=c.quality_sigma, regime=self.regime, stake_offset=c.stake_offset,
+                           sharpness=c.weight_sharpness, sharpness_sigma=c.weight_sharpness_sigma)
         nn.burn[:] = initial_neuron_burn(self.state, self.regime, cfg.network.initial_state)
-        # stakers nominate a validator with probability proportional to its outside root stake
+        # stakers and holders nominate a validator with probability proportional to its outside root stake
         if n_stakers:
             nn.nominee[:n_stakers] = rng.choice(n_validators, size=n_stakers, p=nn.external_root_split)
+        if n_holders:
+            nn.nominee[n_stakers:n_stakers + n_holders] = rng.choice(n_validators, size=n_holders,
+                                                                     p=nn.external_root_split)
         index, validators = 0, []
         for gi, g in enumerate(cfg.validators):
             cls = strategy_class("validator", g.strategy)
             for _ in range(g.count):
-                account = n_stakers + index
+                account = n_stakers + n_holders + index
                 strategy = cls(g.params, np.random.default_rng(self.streams["agents"].integers(2**63)),
                                where=f"validators[{gi}].params", blocks_per_tick=self.blocks_per_tick)
                 validators.append(Validator(self, index, account, strategy))
@@ -744,6 +785,47 @@ class DTaoModel(mesa.Model):
         st = self.state
         stake_tao = (nn.validator_alpha(st) * st.price[:, None]).sum(axis=0) + nn.validator_root(st)
         return self._dividends_tao.sum(axis=0), stake_tao
+
+    def _behaviour_row(self, validators: tuple[np.ndarray, np.ndarray] | None) -> dict[str, np.ndarray | float]:
+        """The recorder's :data:`~dtaosim.recorder.BEHAVIOUR_SERIES` now (and ``validator_stake_hhi`` from the
+        validators' stake in ``validators``)."""
+        st, nn = self.state, self.neurons
+        n = st.n_netuids
+        top, gini, _ = holder_concentration(st.stake)
+        staked = st.stake.sum(axis=0)
+        held = staked + st.external_alpha
+        owners = st.owner_account
+        owner_alpha = np.zeros(n)
+        sim = np.flatnonzero(owners >= 0)
+        owner_alpha[sim] = st.stake[owners[sim], sim]
+        out: dict[str, np.ndarray | float] = {
+            "holder_top10": top, "holder_gini": gini,
+            "outside_alpha_share": np.where(held > 0, st.external_alpha / np.where(held > 0, held, 1.0), 0.0),
+            "miner_burn": np.asarray(st.miner_burned, float), "owner_alpha": owner_alpha,
+            "emission_enabled": (st.emission_enabled & st.subnet_mask).astype(float),
+        }
+        for name in ("holder_top10", "holder_gini", "outside_alpha_share"):
+            out[name][0] = 0.0
+        if nn is not None:
+            va = nn.validator_alpha(st)
+            total = va.sum(axis=1, keepdims=True)
+            share = np.where(total > 0, va / np.where(total > 0, total, 1.0), 0.0)
+            mu = nn.miner_uids
+            out["validator_hhi"] = (share**2).sum(axis=1)
+            out["paid_miners"] = ((nn.incentive[:, mu] > 0) & nn.exists[:, mu]).sum(axis=1).astype(float)
+            out["owner_burn"] = np.where(st.subnet_mask, nn.owner_burn, 0.0)
+            out["registration_burn"] = np.where(st.subnet_mask, nn.burn, 0.0)
+        if validators is not None and validators[1].sum() > 0:
+            w = validators[1] / validators[1].sum()
+            out["validator_stake_hhi"] = float((w**2).sum())
+        return out
+
+    def _record(self, flows: object | None) -> None:
+        """One recorder row: the state, the tick's ``flows`` (None for the initial row), validators, returns,
+        the era and the behaviour series."""
+        validators = self._validator_row()
+        self.recorder.record(self.state, flows, validators, self.pnl, self._basket_row(), era=self.era,
+                             behaviour=self._behaviour_row(validators))
 
     def _basket_row(self) -> np.ndarray | None:
         """(validators,) each validator's basket NAV, TAO (None without validators)."""
@@ -958,8 +1040,7 @@ class DTaoModel(mesa.Model):
         if self.config.record.check_invariants:
             st.check_invariants()
         if self.tick % self.config.record.every_ticks == 0 or self.tick >= self.n_ticks:
-            self.recorder.record(st, report.flows, self._validator_row(), self.pnl, self._basket_row(),
-                                 era=self.era)
+            self._record(report.flows)
             self._dividends_tao[:] = 0.0
         if self.tick >= self.n_ticks:
             self.running = False

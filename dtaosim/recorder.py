@@ -6,6 +6,15 @@ Series recorded per subnet (wide frames: index ``block``, one column per netuid)
 * ``pool_tao`` (TAO) and ``pool_alpha`` (alpha) reserves, ``alpha_out`` alpha outstanding;
 * ``share`` emission share of the tick's last block; over the tick: ``tao_emission``, ``tao_in``
   (injected TAO), ``alpha_in`` (injected alpha), ``chain_buy_tao`` and ``protocol_alpha``;
+* who holds and who is paid (:data:`BEHAVIOUR_SERIES`): ``holder_top10`` and ``holder_gini``, the share
+  of the 10 largest and the Gini coefficient of the simulated accounts' positive alpha stakes on the
+  subnet (stakers, holder populations, validators, owners, the miners' account, the baskets; the outside lump is
+  left out), ``outside_alpha_share`` the outside lump's share of the staked alpha (outside + accounts),
+  ``validator_hhi`` the HHI of the validators' alpha stake on the subnet, ``paid_miners`` the miner uids
+  with incentive > 0 at the last epoch, ``miner_burn`` the last epoch's burned share of miner incentive
+  (``MinerBurned``) and ``owner_burn`` the burn the owner chose, ``registration_burn`` the neuron
+  registration burn (TAO), ``owner_alpha`` the owner agent's alpha on its subnet, and
+  ``emission_enabled`` (1 or 0).  Without neurons the neuron series are 0.
 * Root Reborn's beta baskets, over the tick: ``basket_buy_tao`` / ``basket_buy_alpha`` (TAO the baskets bought
   alpha with on each pool, the alpha it took out) and ``basket_sell_tao`` / ``basket_sell_alpha`` (TAO their
   sells took out of each pool, the alpha put in): dividend deposits, claims and trades.
@@ -14,7 +23,8 @@ Per validator (with Yuma): ``validator_dividends_tao``, ``validator_stake_tao`` 
 beta basket's realizable NAV, TAO).
 
 Network-wide series (one column each): ``tao_issuance``, ``sum_price``, ``sum_ema_price``, ``era`` (the
-index of the regime era in force, ``RunResult.eras``; 0 for a run under one regime) and the
+index of the regime era in force, ``RunResult.eras``; 0 for a run under one regime),
+``validator_stake_hhi`` (HHI of the validators' stake in TAO, alpha at spot plus root) and the
 total value in TAO of each strategy's agents (``value:<strategy>``) and its cumulative return split into
 ``pnl_trading:<strategy>``, ``pnl_emissions:<strategy>`` and ``pnl_revaluation:<strategy>`` (TAO).
 """
@@ -29,17 +39,20 @@ from dtaosim.network.coinbase import TickFlows
 from dtaosim.network.state import NetworkState
 
 PNL_PARTS = ("trading", "emissions", "revaluation")
+"""Parts of an account's return: trades (at execution prices), emissions received, price moves."""
 ACCOUNT_HOLDINGS = ("free_tao", "root_tao", "alpha_tao")
 """Per-account holdings at each recorded row (TAO): free TAO, TAO staked on root, and the alpha staked on the
 subnets valued at the spot price.  Their sum is the account's value."""
 ACCOUNT_PNL = ("pnl_trading", "pnl_emissions", "pnl_revaluation")
 """Per-account cumulative return since the start (TAO), split as the groups' ``pnl_<part>:<group>``."""
-"""Parts of an account's return: trades (at execution prices), emissions received, price moves."""
 
+BEHAVIOUR_SERIES = ("holder_top10", "holder_gini", "outside_alpha_share", "validator_hhi", "paid_miners",
+                    "miner_burn", "owner_burn", "registration_burn", "owner_alpha", "emission_enabled")
+"""Per-subnet series of holders, validators, miners and owners (given to :meth:`Recorder.record` by the model)."""
 SUBNET_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha", "alpha_out", "share", "tao_emission",
                  "tao_in", "alpha_in", "chain_buy_tao", "protocol_alpha", "basket_buy_tao", "basket_buy_alpha",
-                 "basket_sell_tao", "basket_sell_alpha")
-NETWORK_SERIES = ("tao_issuance", "sum_price", "sum_ema_price", "era")
+                 "basket_sell_tao", "basket_sell_alpha", *BEHAVIOUR_SERIES)
+NETWORK_SERIES = ("tao_issuance", "sum_price", "sum_ema_price", "era", "validator_stake_hhi")
 """Network-wide series (one column each in the ``network`` frame), besides each group's ``value:<group>`` and
 ``pnl_<part>:<group>``."""
 VALIDATOR_SERIES = ("validator_dividends_tao", "validator_stake_tao", "basket_nav_tao")
@@ -70,13 +83,17 @@ class Recorder:
         self.pnl = {(g, k): np.zeros(n_rows) for g in groups for k in PNL_PARTS}
         self.validators = {k: np.zeros((n_rows, n_validators)) for k in VALIDATOR_SERIES}
         self.rows = 0
+        self._written: set[str] = set()
+        """Behaviour series the model gave (a run without neurons has no validators' HHI, paid miners or burns:
+        those frames are left out rather than recorded as zeros)."""
 
     def record(self, state: NetworkState, flows: TickFlows | None,
                validators: tuple[np.ndarray, np.ndarray] | None = None, pnl: np.ndarray | None = None,
-               baskets: np.ndarray | None = None, era: int = 0) -> None:
+               baskets: np.ndarray | None = None, era: int = 0,
+               behaviour: dict[str, np.ndarray | float] | None = None) -> None:
         """Take one row from the state (and the tick's flows; ``None`` for the initial row), and
-        optionally the validators' (dividends since the previous row, stake) in TAO, their baskets' NAV and
-        the era index."""
+        optionally the validators' (dividends since the previous row, stake) in TAO, their baskets' NAV, the
+        era index and the ``behaviour`` series (:data:`BEHAVIOUR_SERIES` per subnet, ``validator_stake_hhi``)."""
         i = self.rows
         if i >= self.blocks.size:  # grow (rare: horizon not a multiple of the tick)
             extra = max(1, self.blocks.size // 2)
@@ -101,6 +118,9 @@ class Recorder:
         self.network["sum_price"][i] = float(price[mask].sum())
         self.network["sum_ema_price"][i] = float(state.ema_price[mask].sum())
         self.network["era"][i] = era
+        for k, v in (behaviour or {}).items():
+            (s if k in s else self.network)[k][i] = v
+            self._written.add(k)
         alpha_tao = matvec(state.stake[:, 1:], price[1:])
         value = state.free_tao + state.stake[:, 0] + alpha_tao
         if self.accounts is not None:
@@ -141,8 +161,9 @@ class Recorder:
         n = self.rows
         index = pd.Index(self.blocks[:n], name="block")
         cols = pd.Index(range(self.n_netuids), name="netuid")
-        out = {k: pd.DataFrame(v[:n], index=index, columns=cols) for k, v in self.subnet.items()}
-        net = {k: v[:n] for k, v in self.network.items()}
+        unwritten = {k for k in (*BEHAVIOUR_SERIES, "validator_stake_hhi") if k not in self._written}
+        out = {k: pd.DataFrame(v[:n], index=index, columns=cols) for k, v in self.subnet.items() if k not in unwritten}
+        net = {k: v[:n] for k, v in self.network.items() if k not in unwritten}
         net.update({f"value:{g}": v[:n] for g, v in self.values.items()})
         net.update({f"pnl_{k}:{g}": v[:n] for (g, k), v in self.pnl.items()})
         out["network"] = pd.DataFrame(net, index=index)

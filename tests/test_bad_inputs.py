@@ -38,6 +38,7 @@ BASE: dict[str, Any] = {
     "network": {"n_subnets": 3, "external_tao": 10_000.0, "root_stake": 10_000.0},
     "agents": [{"strategy": "passive", "count": 2, "budget": 10.0},
                {"strategy": "momentum", "count": 2, "budget": {"median": 10.0, "sigma": 0.5}}],
+    "holders": [{"count": 3, "alpha_share": 0.5, "tao": 10.0}],
     "consensus": {"miners_per_subnet": 4},
     "validators": [{"strategy": "honest", "count": 2}],
     "owners": [{"strategy": "holder", "netuids": [1], "budget": 1.0}],
@@ -275,11 +276,12 @@ SECTIONS: list[tuple[str, type[BaseModel]]] = [
     ("miners.cost_per_day", C.Distribution), ("validator_market", C.ValidatorMarket),
     ("fundamentals", C.Fundamentals), ("fundamentals.shocks.0", C.FundamentalShock), ("record", C.Record),
     ("root_claims", C.RootClaims), ("regime_schedule.0", C.RegimeEra), ("ensemble", C.Ensemble),
-    ("calibrate", C.Calibrate), ("report", C.Report), ("report.subject", C.Subject), ("", C.ExperimentConfig),
+    ("calibrate", C.Calibrate), ("report", C.Report), ("report.subject", C.Subject), ("holders.0", C.HolderGroup),
+    ("", C.ExperimentConfig),
 ]
 _NESTED = {"horizon", "network", "agents", "consensus", "validators", "owners", "lifecycle", "miners",
            "validator_market", "fundamentals", "record", "sweep", "regime_overrides", "root_claims", "regime_schedule",
-           "ensemble", "calibrate", "report"}
+           "ensemble", "calibrate", "report", "holders"}
 
 
 def _types(annotation: Any) -> set[Any]:
@@ -302,7 +304,9 @@ def _field_cases() -> list[tuple[str, Any]]:
             types = _types(info.annotation)
             if float in types or int in types:
                 bad = [float("nan"), float("inf"), float("-inf"), "x"] if float in types else [float("nan"), 2.5, "x"]
-                lows = [m for m in info.metadata if hasattr(m, "ge") or hasattr(m, "gt")]
+                lows = [m for m in info.metadata  # a lower bound that refuses -1
+                        if (getattr(m, "ge", None) is not None and m.ge > -1)
+                        or (getattr(m, "gt", None) is not None and m.gt >= -1)]
                 if lows:
                     bad.append(-1)
                 cases += [(path, v) for v in bad]
@@ -463,6 +467,10 @@ CROSS = [
     ("quality drift", mutate("consensus.quality_drift_per_day", 1e300), ["consensus.quality_drift_per_day: 1e+300"]),
     ("miner entry rate", mutate("miners.entry_rate_per_day", 1e300), ["miners.entry_rate_per_day: 1e+300"]),
     ("owner entry rate", mutate("lifecycle.entry_rate_per_day", 1e300), ["lifecycle.entry_rate_per_day: 1e+300"]),
+    ("holders' TAO 1e300", mutate("holders.0.tao", 1e300), ["holders[0].tao: 1e+300"]),
+    ("holders' TAO past the outside TAO", mutate("holders.0.tao", 20_000.0), ["holders[0].tao: 20000.0", "free TAO"]),
+    ("holders' sharpness 1e300", mutate("consensus.weight_sharpness", 1e300), ["consensus.weight_sharpness: 1e+300"]),
+    ("stake offset 1e300", mutate("consensus.stake_offset", 1e300), ["consensus.stake_offset: 1e+300"]),
     # ecology rules
     ("miners need yuma", mutate("miners.enabled", True, mutate("consensus.mode", "stake_pro_rata")),
      ["miners.enabled: True is not allowed"]),

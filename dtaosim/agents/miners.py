@@ -38,6 +38,7 @@ Units: TAO, alpha, TAO per alpha, ticks and days.  Random draws come from ``mode
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from itertools import repeat
 from typing import TYPE_CHECKING, Any
@@ -45,10 +46,18 @@ from typing import TYPE_CHECKING, Any
 import mesa
 import numpy as np
 
+from dtaosim.agents.validator import U16_CUT
 from dtaosim.engine.blocks import block_emission as block_emission_one
-from dtaosim.engine.curves import price as curve_price
+from dtaosim.engine.intents import quote_buy
 from dtaosim.engine.jit import JIT, maximum, minimum, njit, sum_range
-from dtaosim.market.neuron_registration import has_room_on, register_neuron, registration_rules
+from dtaosim.market.neuron_registration import (
+    _apply_registration,
+    _uid_on,
+    has_room_on,
+    register_neuron,
+    registration_rules,
+)
+from dtaosim.protocol import amm
 from dtaosim.protocol.emission import block_emission
 from dtaosim.protocol.intents import Unstake
 
@@ -56,6 +65,8 @@ if TYPE_CHECKING:
     from dtaosim.agents.interface import Simulation
 
 _BIG = float(np.finfo(np.float64).max)
+_AMM_OK = int(amm.OK)
+"""The pools' status code of a quote that executes."""
 """What ``np.nan_to_num`` makes of an infinite cost."""
 
 
@@ -70,8 +81,15 @@ class _Market:
     """Position ``k`` of each netuid in ``netuids`` (-1: not a candidate)."""
     income: np.ndarray
     """(k,) :meth:`MinerEconomy.expected_income`, TAO per tick."""
-    total_q: np.ndarray
-    """(k,) total quality of the subnets' miner uids."""
+    top: np.ndarray
+    """(k,) the largest quality of the subnets' miner uids."""
+    strength: np.ndarray
+    """(k,) the miner uids' scores summed as validators score them: ``sum (q / top)^sharpness`` over the
+    uids above the u16 cut (:func:`_strength`); with sharpness 1, total quality / top."""
+    floor: np.ndarray
+    """(k,) the lowest quality the subnets' validators still weight (:func:`_quality_floor`)."""
+    expected: np.ndarray
+    """(k,) a newcomer's expected share of the subnet's miner incentive (:func:`_expected_share`)."""
     room: np.ndarray
     """(k,) bool: a registration finds a uid."""
     keep: np.ndarray
@@ -94,6 +112,11 @@ class MinerEconomy(mesa.Agent):
         self._plan_exit = np.zeros(s)
         self._plan_total = np.zeros(s)
         self._mkt: _Market | None = None
+        self._nodes = quality_quadrature(float(cfg.quality_sigma))
+        """Nodes and weights of the newcomers' quality distribution (their expected share)."""
+        self.reference = False
+        """Register would-be miners one by one through :meth:`best_subnet` and :meth:`_register` (the readable
+        reference of the compiled :func:`_settle_arrivals`; same results within the numerical contract)."""
         self.totals = {"cost_paid": 0.0, "withdrawn": 0.0, "registrations": 0, "registration_tao": 0.0,
                        "left": 0, "moved": 0, "entered": 0, "pruned": 0}
         """Cumulative flows: TAO paid for costs and taken home, registrations (count and TAO paid), miners
@@ -113,13 +136,20 @@ class MinerEconomy(mesa.Agent):
     def step(self) -> None:
         model: Simulation = self.model  # type: ignore[assignment]
         rng = model.streams["exogenous"]
+        self._snapshot_pools()
         self._book_sales()
         self._settle_treasury()
         self._assign_costs(rng)
         if model.tick > 0:
             self._update_profit()
-        self._leave_or_move(rng)
-        self._arrivals(rng)
+        movers = self._leave_or_move(rng)
+        arrivals = self._arrivals(rng)
+        where = self._settle(*(np.concatenate([m_, a_]) for m_, a_ in zip(movers, arrivals, strict=True)))
+        n_moving = movers[0].size
+        moved = int((where[:n_moving] >= 0).sum())
+        self.totals["moved"] += moved
+        self.totals["left"] += n_moving - moved
+        self.totals["entered"] += int((where[n_moving:] >= 0).sum())
         self._sell()
 
     # ------------------------------------------------------------------------------------------
@@ -171,18 +201,41 @@ class MinerEconomy(mesa.Agent):
                            2.0 / (span + 1.0), nn.miner_profit_ema, nn.miner_losing_ticks)
 
     # ------------------------------------------------------------------------------------------
+    def _snapshot_pools(self) -> None:
+        """Keep the pools as the tick starts (TAO, alpha, quote weight): miners value their alpha at them for the
+        whole tick, so a registration's buy-and-burn does not raise the next registrant's valuation.  A
+        superellipse pool (proposed) is valued as the Balancer pool with its reserves and spot price."""
+        model: Simulation = self.model  # type: ignore[assignment]
+        st = model.state
+        w2 = st.pool_w2.copy()
+        curved = st.curve_alpha_scale > 0  # superellipse pools (proposed): the Balancer pool of the same reserves
+        if curved.any():                   # and spot price stands in for the curve
+            w2[curved] = amm.weight_for_price(st.pool_tao[curved], st.pool_alpha[curved], st.price[curved])
+        self._pools = (st.pool_tao.copy(), st.pool_alpha.copy(), w2)
+
+    def _pool_snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        model: Simulation = self.model  # type: ignore[assignment]
+        st = model.state
+        pools = getattr(self, "_pools", None)
+        if pools is None or pools[0].size != st.n_netuids:
+            self._snapshot_pools()
+        return self._pools
+
     def expected_income(self, netuids: slice | np.ndarray | None = None) -> np.ndarray:
-        """A subnet's miners' alpha per tick valued at spot price, TAO (0 where not emitting), for the
-        subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element: a subnet's
-        value does not depend on which others are computed with it."""
+        """A subnet's miners' alpha per tick valued at what selling it fetches in the pool as the tick started
+        (:func:`_sale_value`: the spot price for a deep pool, less in a shallow one), TAO (0 where not
+        emitting), for the subnets ``netuids`` selects (default: all, shape (netuids,)).  Element by element:
+        a subnet's value does not depend on which others are computed with it."""
         model: Simulation = self.model  # type: ignore[assignment]
         st, r = model.state, model.regime
         sel = slice(None) if netuids is None else netuids
         alpha_em = block_emission(st.alpha_issuance[sel], r.max_supply, r.base_block_emission)
         per_tick = (alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick
                     * (1.0 - np.clip(st.miner_burned[sel], 0.0, 1.0)))
-        price = st.price[sel]  # the spot price of each pool, on its curve for superellipse pools
-        return np.where(st.subnet_mask[sel] & st.emitting[sel], per_tick * price, 0.0)
+        y, x, w2 = (a[sel] for a in self._pool_snapshot())
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            value = np.where(x > 0, y * -np.expm1(((1.0 - w2) / w2) * np.log(x / (x + per_tick))), 0.0)
+        return np.where(st.subnet_mask[sel] & st.emitting[sel] & (per_tick > 0), value, 0.0)
 
     def _income_of(self, netuid: int, keep: float) -> float:
         """:meth:`expected_income` of one subnet with Python floats; ``keep``: the subnet's
@@ -193,10 +246,8 @@ class MinerEconomy(mesa.Agent):
             return 0.0
         alpha_em = _alpha_emission(float(st.alpha_issuance[s]), r.max_supply, r.base_block_emission)
         per_tick = alpha_em * (1.0 - r.owner_cut) * r.miner_share_of_remainder * model.blocks_per_tick * keep
-        if st.curve_alpha_scale[s] > 0:  # a superellipse pool (proposed): its curve's price
-            return per_tick * float(curve_price(st.pool_tao[s], st.pool_alpha[s], st.curve_alpha_centre[s],
-                                                st.curve_tao_centre[s], st.curve_alpha_scale[s], st.curve_tao_scale[s]))
-        return per_tick * float(_pool_price(st.pool_tao[s], st.pool_alpha[s], st.pool_w2[s]))
+        y, x, w2 = self._pool_snapshot()
+        return float(_sale_value(float(y[s]), float(x[s]), float(w2[s]), per_tick))
 
     def _market(self) -> _Market:
         """Per-subnet inputs of :meth:`best_subnet` for this step (netuids, income, total miner quality,
@@ -212,11 +263,14 @@ class MinerEconomy(mesa.Agent):
                 raise ValueError(f"neurons: {nn.n_netuids} netuids is not allowed; expected the state's {st.n_netuids}")
             r, rules = model.regime, registration_rules(nn, model.regime, st.block)
             pos, keep = np.empty(st.n_netuids, np.int64), np.empty(st.n_netuids)
-            netuids, income, total_q, room = _market_build(
+            netuids, income, top, strength, floor, room = _market_build(
                 st.exists, st.emitting, nn.exists, nn.quality, nn.registered_at, st.miner_burned,
-                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), st.price,
-                1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos, keep)
-            m = self._mkt = _Market(st.block, netuids, pos.tolist(), income, total_q, room, keep, rules)
+                block_emission(st.alpha_issuance, r.max_supply, r.base_block_emission), *self._pool_snapshot(),
+                1.0 - r.owner_cut, r.miner_share_of_remainder, float(model.blocks_per_tick), *rules, pos,
+                keep, nn.sharpness)
+            expected = _expected_shares(netuids, top, strength, floor, nn.sharpness, *self._nodes)
+            m = self._mkt = _Market(st.block, netuids, pos.tolist(), income, top, strength, floor, expected, room,
+                                    keep, rules)
         return m
 
     def _touch(self, netuid: int, registered: bool = True) -> None:
@@ -232,11 +286,14 @@ class MinerEconomy(mesa.Agent):
         if registered:
             m.income[k] = self._income_of(s, float(m.keep[s]))
         rules = m.rules if m.block == st.block else registration_rules(nn, model.regime, st.block)
-        _refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, registered, *rules, m.total_q, m.room)
+        _refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, registered, *rules, m.top, m.strength, m.floor,
+                     m.room, nn.sharpness)
+        m.expected[k] = _expected_share(m.top[k], m.strength[k], nn.sharpness[s], m.floor[k], *self._nodes)
 
     def best_subnet(self, quality: float, cost_per_day: float, exclude: int = -1) -> tuple[int, float]:
-        """The subnet where a miner of ``quality`` and cost ``cost_per_day`` expects the most profit over
-        ``horizon_days`` net of the burn, and that value (TAO); ``(-1, value)`` if none is positive."""
+        """The subnet where a miner of ``quality`` (0 or less: not known, the expected share) and cost
+        ``cost_per_day`` expects the most profit over ``horizon_days`` net of the burn, and that value (TAO);
+        ``(-1, value)`` if none is positive."""
         model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
@@ -245,9 +302,15 @@ class MinerEconomy(mesa.Agent):
         if netuids.size == 0:
             return -1, 0.0
         dpt = self.days_per_tick
-        k, value = _best_value(m.income, m.total_q, m.room, netuids, nn.burn, float(quality), float(cost_per_day) * dpt,
-                               self.cfg.horizon_days / dpt, int(exclude))
+        k, value = _best_value(m.income, m.top, m.strength, m.room, netuids, nn.burn, nn.sharpness, float(quality),
+                               float(cost_per_day) * dpt, self.cfg.horizon_days / dpt, int(exclude), m.floor,
+                               m.expected, self._rent_ticks())
         return (int(netuids[k]), float(value)) if value > 0 else (-1, float(value))
+
+    def _rent_ticks(self) -> float:
+        model: Simulation = self.model  # type: ignore[assignment]
+        r = model.regime
+        return rent_ticks(int(r.burn_half_life_blocks), float(r.burn_increase_mult), int(model.blocks_per_tick))
 
     def _register(self, netuid: int, quality: float, cost: float) -> bool:
         model: Simulation = self.model  # type: ignore[assignment]
@@ -266,39 +329,88 @@ class MinerEconomy(mesa.Agent):
                                  "ok"))
         return True
 
-    def _leave_or_move(self, rng: np.random.Generator) -> None:
+    def _leave_or_move(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every miner whose profit EMA has been negative ``patience`` ticks leaves (all at once); with
+        ``move``, each is returned as a would-be registrant (quality drawn afresh, its own cost, not on the
+        subnet it left): ``(quality, cost per day, excluded netuid)``."""
         model: Simulation = self.model  # type: ignore[assignment]
         nn = model.neurons
         assert nn is not None
-        patience = self.patience
-        due = _due_uids(nn.miner_active, nn.miner_losing_ticks, patience)  # np.argwhere's (netuid, uid) rows
-        for s, u in due.tolist():
-            if not (nn.miner_active[s, u] and nn.miner_losing_ticks[s, u] >= patience):
-                continue  # an earlier move this tick registered a new miner on this uid: it stays
-            cost = float(nn.miner_cost[s, u])
-            nn.quality[s, u] = 0.0
-            nn.miner_active[s, u] = False
-            nn.miner_profit_ema[s, u] = 0.0
-            nn.miner_losing_ticks[s, u] = 0
-            self._touch(s, registered=False)
-            if not self.cfg.move:
-                self.totals["left"] += 1
-                continue
-            q = self._draw_quality(rng)
-            target, _ = self.best_subnet(q, cost, exclude=s)
-            if target >= 0 and self._register(target, q, cost):
-                self.totals["moved"] += 1
-            else:
-                self.totals["left"] += 1
+        due = _due_uids(nn.miner_active, nn.miner_losing_ticks, self.patience)  # np.argwhere's (netuid, uid) rows
+        none = (np.zeros(0), np.zeros(0), np.zeros(0, np.int64))
+        if due.shape[0] == 0:
+            return none
+        s, u = due[:, 0], due[:, 1]
+        cost = nn.miner_cost[s, u].copy()
+        nn.quality[s, u] = 0.0
+        nn.miner_active[s, u] = False
+        nn.miner_profit_ema[s, u] = 0.0
+        nn.miner_losing_ticks[s, u] = 0
+        for netuid in np.unique(s).tolist():
+            self._touch(netuid, registered=False)
+        if not self.cfg.move:
+            self.totals["left"] += int(s.size)
+            return none
+        quality = np.exp(self.cfg.quality_sigma * rng.standard_normal(s.size))
+        return quality, cost, s.astype(np.int64)
 
-    def _arrivals(self, rng: np.random.Generator) -> None:
+    def _arrivals(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """New would-be miners this tick (Poisson, ``entry_rate_per_day``): ``(quality, cost per day,
+        excluded netuid = -1)``."""
         n = int(rng.poisson(self.cfg.entry_rate_per_day * self.days_per_tick))
-        for _ in range(n):
-            q = self._draw_quality(rng)
-            cost = float(self._draw_costs(rng, 1)[0])
-            target, _ = self.best_subnet(q, cost)
-            if target >= 0 and self._register(target, q, cost):
-                self.totals["entered"] += 1
+        quality = np.exp(self.cfg.quality_sigma * rng.standard_normal(n))
+        return quality, self._draw_costs(rng, n), np.full(n, -1, np.int64)
+
+    def _settle(self, quality: np.ndarray, cost: np.ndarray, exclude: np.ndarray) -> np.ndarray:
+        """Register the would-be miners in order, each where :meth:`best_subnet` says if that is worth it;
+        returns each one's netuid (-1: none).  Compiled (:func:`_settle_arrivals`) unless :attr:`reference`,
+        which runs :meth:`best_subnet` and :meth:`_register` miner by miner (the same results within the
+        numerical contract)."""
+        n = quality.size
+        if n == 0:
+            return np.zeros(0, np.int64)
+        if self.reference:
+            out = np.full(n, -1, np.int64)
+            for i in range(n):
+                seen = float(quality[i]) if self.cfg.know_quality else -1.0
+                target, _ = self.best_subnet(seen, float(cost[i]), exclude=int(exclude[i]))
+                if target >= 0 and self._register(target, float(quality[i]), float(cost[i])):
+                    out[i] = target
+            return out
+        model: Simulation = self.model  # type: ignore[assignment]
+        nn, st, r = model.neurons, model.state, model.regime
+        assert nn is not None
+        m = self._market()
+        out = np.empty(n, np.int64)
+        paid, fee, alpha = np.empty(n), np.empty(n), np.empty(n)
+        pruned = np.empty(n, np.bool_)
+        pos = np.asarray(m.pos, np.int64)
+        spent, fees = _settle_arrivals(
+            np.ascontiguousarray(quality, np.float64), np.ascontiguousarray(cost, np.float64),
+            np.ascontiguousarray(exclude, np.int64), m.netuids, pos, m.income, m.top, m.strength, m.floor,
+            m.expected, m.room, m.keep, nn.sharpness, *self._nodes, not self.cfg.know_quality, self.days_per_tick,
+            self.cfg.horizon_days / self.days_per_tick, self._rent_ticks(), st.alpha_issuance,
+            float(r.max_supply), float(r.base_block_emission), 1.0 - r.owner_cut, r.miner_share_of_remainder,
+            float(model.blocks_per_tick), r.amm == "constant_product", float(r.fee_rate), float(r.min_reserve),
+            float(r.max_input_multiple), float(r.max_buy_price), float(r.burn_increase_mult),
+            float(r.neuron_burn_min), float(r.neuron_burn_max), *m.rules, float(st.external_tao),
+            *self._pool_snapshot(), st.pool_tao,
+            st.pool_alpha, st.pool_w2, st.user_flow_block, nn.alpha_burned, nn.registrations, nn.burn,
+            nn.miner_exit_alpha, nn.miner_alpha, nn.exists, nn.registered_at, nn.last_update, nn.permits, nn.weights,
+            nn.bonds, nn.incentive, nn.dividends, nn.consensus, nn.emission, nn.miner_earned, nn.miner_income,
+            nn.miner_profit_ema, nn.miner_losing_ticks, nn.quality, nn.miner_cost, nn.miner_active, out, paid, fee,
+            alpha, pruned)
+        st.external_tao -= spent
+        st.tao_fees += fees
+        ok = out >= 0
+        self.totals["registrations"] += int(ok.sum())
+        self.totals["registration_tao"] += float(paid[ok].sum())
+        self.totals["pruned"] += int(pruned[ok].sum())
+        if model.config.record.events and ok.any():
+            model.events.extend((st.block, -1, "register_neuron", int(s_), float(p_), float(a_), float(f_), "ok")
+                                for s_, p_, a_, f_ in zip(out[ok].tolist(), paid[ok].tolist(), alpha[ok].tolist(),
+                                                          fee[ok].tolist(), strict=True))
+        return out
 
     def _sell(self) -> None:
         """One Unstake per subnet: active miners sell their fraction (at least their cost), miners that
@@ -352,18 +464,89 @@ def _update_profit_ema(income: np.ndarray, price: np.ndarray, cost: np.ndarray, 
 
 
 @njit(**JIT)
-def _best_value(income: np.ndarray, total_q: np.ndarray, room: np.ndarray, netuids: np.ndarray,
-                burn: np.ndarray, quality: float, cost_per_tick: float, ticks: float,
-                exclude: int) -> tuple[int, float]:
+def _newcomer_share(quality: float, top: float, strength: float, beta: float, floor: float = -1.0) -> float:
+    """The share of a subnet's miner incentive a miner of ``quality`` expects there, as honest validators
+    score (:func:`~dtaosim.agents.validator.HonestRows`): its score ``x = (quality / top)^beta`` (0 below the
+    u16 cut, ``quality`` relative to the subnet's best miner ``top``) over the incumbents' ``strength`` plus
+    ``x``; 1 on a subnet without a miner of positive quality.  (A newcomer better than ``top`` does not
+    re-apply the cut to the incumbents.)  ``floor``: the subnet's :func:`_quality_floor` if the caller has
+    it (negative: computed here)."""
+    if not quality > 0.0:
+        return 0.0
+    if not top > 0.0:
+        return 1.0
+    if floor < 0.0:
+        floor = _quality_floor(top, beta)
+    if quality < floor:
+        return 0.0
+    r = quality / top
+    if r > 1.0:  # better than the best: the incumbents' scores relative to it (no overflow)
+        return 1.0 / (1.0 + strength * (1.0 / r if beta == 1.0 else math.exp(-beta * math.log(r))))
+    x = r if beta == 1.0 else math.exp(beta * math.log(r))
+    return x / (strength + x)
+
+
+@njit(**JIT)
+def _quality_floor(top: float, beta: float) -> float:
+    """The lowest quality a subnet's validators still weight, relative to its best miner ``top``: ``top x
+    exp(U16_CUT / beta)`` (0 for ``beta <= 0``)."""
+    return top * math.exp(U16_CUT / beta) if beta > 0.0 else 0.0
+
+
+@njit(**JIT)
+def _expected_share(top: float, strength: float, beta: float, floor: float, nodes: np.ndarray,
+                    weights: np.ndarray) -> float:
+    """A newcomer's :func:`_newcomer_share` averaged over its quality, which it does not know before it
+    registers: ``sum_i weights[i] share(nodes[i])`` (the quadrature of the newcomers' quality distribution,
+    :func:`quality_quadrature`)."""
+    total = 0.0
+    for i in range(nodes.shape[0]):
+        total += weights[i] * _newcomer_share(nodes[i], top, strength, beta, floor)
+    return total
+
+
+def rent_ticks(half_life_blocks: int, mult: float, blocks_per_tick: int) -> float:
+    """Ticks of a subnet's miner income a registrant can expect at most: the chain's burn halves every
+    ``half_life_blocks`` and rises ``mult``-fold per registration, so it holds still at ``ln 2 / ln mult``
+    registrations per half-life (about 3 for 360 blocks and 1.26); registrants as a group cannot expect more
+    than the miners' income, so each expects at most a ``ln mult / ln 2`` share of a half-life's income
+    (free entry dissipates the prize).  ``inf`` when the burn does not rise or does not decay."""
+    if not (mult > 1.0 and half_life_blocks > 0):
+        return float("inf")
+    return half_life_blocks / blocks_per_tick * math.log(mult) / math.log(2.0)
+
+
+def quality_quadrature(sigma: float, n: int = 24) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights (summing to 1) of the Gauss-Hermite quadrature of a log-normal quality of median 1
+    and log-sd ``sigma`` (``n`` nodes; one node at 1 for ``sigma = 0``)."""
+    if not sigma > 0:
+        return np.ones(1), np.ones(1)
+    z, w = np.polynomial.hermite_e.hermegauss(n)
+    return np.exp(sigma * z), w / w.sum()
+
+
+@njit(**JIT)
+def _best_value(income: np.ndarray, top: np.ndarray, strength: np.ndarray, room: np.ndarray, netuids: np.ndarray,
+                burn: np.ndarray, beta: np.ndarray, quality: float, cost_per_tick: float, ticks: float,
+                exclude: int, floor: np.ndarray, expected: np.ndarray, rent_ticks: float = np.inf
+                ) -> tuple[int, float]:
     """Position ``k`` in ``netuids`` of the highest expected profit (TAO) of a miner of ``quality``
-    over ``ticks`` net of the burn, and that profit: ``(income q / (Q + q) - cost per tick) ticks -
-    burn`` with ``income`` (TAO per tick) and ``Q`` (total miner quality) per position, ``burn``
-    (TAO) per netuid; ``-inf`` where there is no ``room`` or the netuid is ``exclude``.  Ties and
-    NaN as ``np.argmax``: the first maximum, or the first NaN."""
+    over ``ticks`` net of the burn, and that profit: ``(income share - cost per tick) ticks - burn`` with
+    ``share`` :func:`_newcomer_share` of the subnet's ``top``, ``strength``, quality ``floor`` (per position)
+    and sharpness ``beta`` (per netuid), or, for a miner that does not know its quality (``quality <= 0``),
+    the subnet's ``expected`` share (:func:`_expected_share`), ``income`` (TAO per tick) per position,
+    ``burn`` (TAO) per netuid; ``-inf`` where there is no ``room`` or the netuid is ``exclude``.  The income
+    part is at most ``income x rent_ticks`` (:func:`rent_ticks`: registrants as a group expect no more than
+    the miners' income).  Ties and NaN as ``np.argmax``: the first maximum, or the first NaN."""
     best, best_value = 0, 0.0
     for k in range(netuids.shape[0]):
-        if room[k] and netuids[k] != exclude:
-            v = (income[k] * quality / (total_q[k] + quality) - cost_per_tick) * ticks - burn[netuids[k]]
+        s = netuids[k]
+        if room[k] and s != exclude:
+            if quality > 0.0:
+                share = _newcomer_share(quality, top[k], strength[k], beta[s], floor[k])
+            else:
+                share = expected[k]
+            v = min(income[k] * share * ticks, income[k] * rent_ticks) - cost_per_tick * ticks - burn[s]
         else:
             v = -np.inf
         if np.isnan(v):
@@ -505,27 +688,55 @@ def _due_uids(active: np.ndarray, losing: np.ndarray, patience: int) -> np.ndarr
 
 
 @njit(**JIT)
-def _pool_price(y: float, x: float, w2: float) -> float:
-    """:func:`~dtaosim.protocol.amm.spot_price` of one pool, TAO per alpha: ``(1 - w2) / w2 * y / x``, 0 where
-    the alpha reserve ``x`` is not positive (IEEE division: numpy scalars without numba)."""
-    return (1.0 - w2) / w2 * y / x if x > 0 else 0.0
+def _sale_value(y: float, x: float, w2: float, alpha: float) -> float:
+    """TAO that selling ``alpha`` fetches in a weighted pool of ``y`` TAO and ``x`` alpha with quote weight
+    ``w2`` (no fee): ``y (1 - (x / (x + alpha))^((1 - w2) / w2))``, computed as ``-y expm1(e log(x / (x +
+    alpha)))``; about ``alpha x spot price`` when ``alpha`` is small against ``x``, at most ``y``.  0 without
+    alpha to sell or without a pool."""
+    if not (alpha > 0.0 and x > 0.0):
+        return 0.0
+    return -y * math.expm1((1.0 - w2) / w2 * math.log(x / (x + alpha)))
+
+
+@njit(**JIT)
+def _strength(quality: np.ndarray, n_immortal: int, beta: float) -> tuple[float, float]:
+    """``(top, strength)`` of one subnet's quality row: the largest quality of the uids from ``n_immortal``,
+    and their scores as honest validators score them, summed: ``(q / top)^beta`` above the u16 cut (``q /
+    top`` itself for ``beta = 1``), 0 below it; ``(0, 0)`` without a positive quality."""
+    n = quality.shape[0]
+    top = 0.0
+    for u in range(n_immortal, n):
+        if quality[u] > top:
+            top = quality[u]
+    if not top > 0.0:
+        return 0.0, 0.0
+    floor = top * math.exp(U16_CUT / beta) if beta > 0.0 else 0.0
+    total = 0.0
+    for u in range(n_immortal, n):
+        q = quality[u]
+        if q < floor or not q > 0.0:
+            continue
+        total += q / top if beta == 1.0 else math.exp(beta * math.log(q / top))
+    return top, total
 
 
 @njit(**JIT)
 def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.ndarray, quality: np.ndarray,
-                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, price: np.ndarray,
-                  owner_keep: float, miner_share: float, blocks: float,
+                  registered_at: np.ndarray, miner_burned: np.ndarray, alpha_emission: np.ndarray, pool_tao: np.ndarray,
+                  pool_alpha: np.ndarray, pool_w2: np.ndarray, owner_keep: float, miner_share: float, blocks: float,
                   n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int, pos: np.ndarray,
-                  keep: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The candidate subnets of :meth:`MinerEconomy.best_subnet` and their inputs: ``(netuids, income,
-    total_q, room)`` for the emitting non-root subnets with uids, in netuid order (``pos[s]``: position
-    of netuid ``s``, -1 if not a candidate).  ``income``: :meth:`MinerEconomy.expected_income` (TAO per
-    tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the spot ``price``
-    (TAO per alpha, the state's: on each pool's curve for superellipse pools) and
-    ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid); ``owner_keep`` is 1 - the owner
-    cut, ``blocks`` the blocks per tick.  ``total_q``: the miner uids' (from ``n_immortal``) total
-    quality.  ``room``: a registration finds a uid (:func:`~dtaosim.market.neuron_registration.has_room_on` with the
-    trailing arguments of ``registration_rules``)."""
+                  keep: np.ndarray, beta: np.ndarray
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The candidate subnets of :meth:`MinerEconomy.best_subnet` and their inputs: ``(netuids, income, top,
+    strength, floor, room)`` for the emitting non-root subnets with uids, in netuid order (``pos[s]``:
+    position of netuid ``s``, -1 if not a candidate).  ``income``: :meth:`MinerEconomy.expected_income`
+    (TAO per tick) from ``alpha_emission`` (per netuid, ``block_emission`` of the alpha issuance), the
+    pools (:func:`_sale_value`) and ``keep = 1 - clip(miner_burned, 0, 1)`` (filled for every netuid);
+    ``owner_keep`` is 1 - the owner cut, ``blocks`` the blocks per tick.  ``top``,
+    ``strength``: :func:`_strength` of the miner uids (from ``n_immortal``) with the subnet's sharpness
+    ``beta``; ``floor``: :func:`_quality_floor`.  ``room``: a registration finds a uid
+    (:func:`~dtaosim.market.neuron_registration.has_room_on` with the trailing arguments of
+    ``registration_rules``)."""
     n_s, n_u = exists.shape
     n = 0
     for s in range(n_s):
@@ -538,28 +749,123 @@ def _market_build(subnet_exists: np.ndarray, emitting: np.ndarray, exists: np.nd
                     n += 1
                     break
     netuids = np.empty(n, np.int64)
-    income, total_q, room = np.empty(n), np.empty(n), np.empty(n, np.bool_)
+    income, top, strength, floor = np.empty(n), np.empty(n), np.empty(n), np.empty(n)
+    room = np.empty(n, np.bool_)
     for s in range(n_s):
         k = pos[s]
         if k < 0:
             continue
         netuids[k] = s
-        per_tick = alpha_emission[s] * owner_keep * miner_share * blocks * keep[s]
-        income[k] = per_tick * price[s]
-        total_q[k] = sum_range(quality[s], n_immortal, n_u - n_immortal)
+        per_tick = alpha_emission[s] * owner_keep * miner_share * blocks
+        income[k] = _sale_value(pool_tao[s], pool_alpha[s], pool_w2[s], per_tick * keep[s])
+        top[k], strength[k] = _strength(quality[s], n_immortal, beta[s])
+        floor[k] = _quality_floor(top[k], beta[s])
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
-    return netuids, income, total_q, room
+    return netuids, income, top, strength, floor, room
 
 
 @njit(**JIT)
 def _refresh_row(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndarray, s: int, k: int,
                  with_room: bool, n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
-                 total_q: np.ndarray, room: np.ndarray) -> None:
-    """``total_q`` and ``room`` of subnet ``s`` alone, at position ``k`` (``room`` only ``with_room``), as
-    :func:`_market_build` has them (for :meth:`MinerEconomy._touch`)."""
-    total_q[k] = sum_range(quality[s], n_immortal, quality.shape[1] - n_immortal)
+                 top: np.ndarray, strength: np.ndarray, floor: np.ndarray, room: np.ndarray, beta: np.ndarray) -> None:
+    """``top``, ``strength``, ``floor`` and ``room`` of subnet ``s`` alone, at position ``k`` (``room`` only
+    ``with_room``), as :func:`_market_build` has them (for :meth:`MinerEconomy._touch`)."""
+    top[k], strength[k] = _strength(quality[s], n_immortal, beta[s])
+    floor[k] = _quality_floor(top[k], beta[s])
     if with_room:
         room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
+
+
+@njit(**JIT)
+def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.ndarray,
+                     netuids: np.ndarray, pos: np.ndarray, income: np.ndarray, top: np.ndarray, strength: np.ndarray,
+                     floor: np.ndarray, expected: np.ndarray, room: np.ndarray, keep: np.ndarray, beta: np.ndarray,
+                     nodes: np.ndarray, node_weights: np.ndarray, blind: bool, days_per_tick: float, ticks: float,
+                     rent: float,
+                     alpha_issuance: np.ndarray, max_supply: float, base_emission: float, owner_keep: float,
+                     miner_share: float, blocks: float, constant_product: bool, fee_rate: float, min_reserve: float,
+                     max_input_multiple: float, max_buy_price: float, mult: float, burn_min: float, burn_max: float,
+                     n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
+                     external_tao: float, value_tao: np.ndarray, value_alpha: np.ndarray, value_w2: np.ndarray,
+                     pool_tao: np.ndarray, pool_alpha: np.ndarray, pool_w2: np.ndarray,
+                     user_flow_block: np.ndarray, alpha_burned: np.ndarray, registrations: np.ndarray, burn: np.ndarray,
+                     exit_alpha: np.ndarray, miner_alpha: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
+                     last_update: np.ndarray, permits: np.ndarray, weights: np.ndarray, bonds: np.ndarray,
+                     incentive: np.ndarray, dividends: np.ndarray, consensus: np.ndarray, emission: np.ndarray,
+                     earned: np.ndarray, miner_income: np.ndarray, profit_ema: np.ndarray, losing_ticks: np.ndarray,
+                     miner_quality: np.ndarray, miner_cost: np.ndarray, active: np.ndarray,
+                     out_netuid: np.ndarray, out_paid: np.ndarray, out_fee: np.ndarray, out_alpha: np.ndarray,
+                     out_pruned: np.ndarray) -> tuple[float, float]:
+    """Every would-be miner of a tick, in order: arrival ``i`` of ``quality[i]`` and cost ``cost_per_day[i]``
+    (TAO per day), not on netuid ``exclude[i]``, goes to the subnet of :func:`_best_value` (the market's
+    candidate inputs ``netuids`` .. ``keep`` and the sharpness ``beta``; ``pos`` is not read; a ``blind``
+    miner decides by the ``expected`` share over the quality quadrature ``nodes``, ``node_weights``) and, if the
+    value is positive, registers there with its quality, paid by outside holders.  What :meth:`MinerEconomy.best_subnet`
+    then :meth:`MinerEconomy._register` (:func:`~dtaosim.market.neuron_registration.register_neuron`) do
+    for one miner, with the subnet's market inputs refreshed after it (as :meth:`MinerEconomy._touch`).
+    Writes ``out_netuid[i]`` (-1: none), the TAO paid, the fee, the alpha burned and whether an active
+    miner was pruned; returns the TAO paid and the fees, in total.  The pool, neuron and registration
+    arrays are updated in place."""
+    cost_ticks = days_per_tick
+    spent = 0.0
+    fees = 0.0
+    for i in range(quality.shape[0]):
+        out_netuid[i] = -1
+        out_paid[i] = 0.0
+        out_fee[i] = 0.0
+        out_alpha[i] = 0.0
+        out_pruned[i] = False
+        if netuids.shape[0] == 0:
+            continue
+        k, value = _best_value(income, top, strength, room, netuids, burn, beta, -1.0 if blind else quality[i],
+                               cost_per_day[i] * cost_ticks, ticks, exclude[i], floor, expected, rent)
+        if not value > 0.0:
+            continue
+        s = netuids[k]
+        cost = burn[s]
+        if external_tao - spent < cost:
+            continue
+        uid = _uid_on(emission, registered_at, exists, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
+        if uid < 0:
+            continue
+        w2 = 0.5 if constant_product else pool_w2[s]
+        status, paid, fee, alpha, new_y, new_x = quote_buy(pool_tao[s], pool_alpha[s], w2, cost, fee_rate,
+                                                           min_reserve, max_input_multiple, max_buy_price, False,
+                                                           False)
+        if status != _AMM_OK:
+            continue
+        b = cost * (mult if mult > 1.0 else 1.0)
+        burn_after = min(max(b, burn_min), burn_max) if (b == b and burn_min == burn_min
+                                                          and burn_max == burn_max) else math.nan
+        pruned = _apply_registration(
+            pool_tao, pool_alpha, alpha_issuance, user_flow_block, alpha_burned, registrations, burn, s, new_y,
+            new_x, paid, fee, alpha, burn_after, exit_alpha, miner_alpha, exists, registered_at, last_update, permits,
+            weights, bonds, incentive, dividends, consensus, emission, earned, miner_income, profit_ema,
+            losing_ticks, miner_quality, miner_cost, active, uid, block, quality[i], cost_per_day[i])
+        spent += paid
+        fees += fee
+        out_netuid[i] = s
+        out_paid[i] = paid
+        out_fee[i] = fee
+        out_alpha[i] = alpha
+        out_pruned[i] = pruned
+        # the subnet's market inputs after the registration (MinerEconomy._touch)
+        per_tick = block_emission_one(alpha_issuance[s], max_supply, base_emission) * owner_keep * miner_share * blocks
+        income[k] = _sale_value(value_tao[s], value_alpha[s], value_w2[s], per_tick * keep[s])
+        top[k], strength[k] = _strength(miner_quality[s], n_immortal, beta[s])
+        floor[k] = _quality_floor(top[k], beta[s])
+        expected[k] = _expected_share(top[k], strength[k], beta[s], floor[k], nodes, node_weights)
+        room[k] = has_room_on(exists, registered_at, s, n_immortal, block, immunity_blocks, min_non_immune, cap)
+    return spent, fees
+
+
+def _expected_shares(netuids: np.ndarray, top: np.ndarray, strength: np.ndarray, floor: np.ndarray,
+                     beta: np.ndarray, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """(k,) :func:`_expected_share` of each candidate subnet (position ``k``, netuid ``netuids[k]``)."""
+    out = np.empty(netuids.size)
+    for k in range(netuids.size):
+        out[k] = _expected_share(top[k], strength[k], beta[netuids[k]], floor[k], nodes, weights)
+    return out
 
 
 def _alpha_emission(issuance: float, max_supply: float, base: float) -> float:

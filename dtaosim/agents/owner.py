@@ -32,6 +32,7 @@ import numpy as np
 
 from dtaosim.agents.params import check_params
 from dtaosim.errors import ConfigError
+from dtaosim.market.outlook import burn_outlook, miner_pay_per_day
 from dtaosim.protocol.intents import Intent, Stake, Unstake
 
 if TYPE_CHECKING:
@@ -39,9 +40,15 @@ if TYPE_CHECKING:
     from dtaosim.agents.strategies import MarketView
 
 _COMMON: dict[str, Any] = {"burn_fraction": 0.0, "initial_alpha_fraction": 0.0, "max_slippage": 0.05,
-                           "interval": 1, "emission": "keep", "emission_day": 0.0}
-EMISSION_SWITCH = ("keep", "on", "off")
+                           "interval": 1, "emission": "keep", "emission_day": 0.0, "burn_policy": "fixed",
+                           "miner_need": 0.5, "no_miner_share": 0.25, "underpay_cost": 2.0,
+                           "burn_interval_days": 1.0}
+EMISSION_SWITCH = ("keep", "on", "off", "auto")
 """Values of the owners' ``emission`` parameter."""
+BURN_POLICIES = ("fixed", "adaptive")
+"""Values of the owners' ``burn_policy`` parameter."""
+BURN_GRID = np.linspace(0.0, 1.0, 21)
+"""The miner burns an adaptive owner compares (fractions, steps of 5%)."""
 
 
 class OwnerStrategy:
@@ -63,7 +70,56 @@ class OwnerStrategy:
         if not math.isfinite(float(self.params["emission_day"])):
             raise ConfigError(f"{where}.emission_day: {self.params['emission_day']!r} is not allowed; expected a "
                               "finite number of days")
+        if self.params["burn_policy"] not in BURN_POLICIES:
+            raise ConfigError(f"{where}.burn_policy: {self.params['burn_policy']!r} is not allowed; allowed: "
+                              f"{', '.join(BURN_POLICIES)}")
+        for key in ("miner_need", "no_miner_share"):
+            if not 0.0 <= float(self.params[key]) <= 1.0:
+                raise ConfigError(f"{where}.{key}: {self.params[key]!r} is not allowed; expected a fraction in [0, 1]")
+        if not float(self.params["burn_interval_days"]) > 0:
+            raise ConfigError(f"{where}.burn_interval_days: {self.params['burn_interval_days']!r} is not allowed; "
+                              "expected a number of days > 0")
+        self.need = self._draw_need()
+        """The share of its miners' pay the owner's product needs (adaptive burn): 0 with probability
+        ``no_miner_share``, else Beta with mean ``miner_need`` (concentration 2)."""
+        self.next_burn_block: int | None = None
+        """Block of the owner's next burn decision (adaptive; None: at its first step)."""
         self.validate(where)
+
+    def _draw_need(self) -> float:
+        p = self.params
+        if p["burn_policy"] != "adaptive":
+            return 0.0
+        if self.rng.random() < float(p["no_miner_share"]):
+            return 0.0
+        mean = float(p["miner_need"])
+        if mean <= 0.0 or mean >= 1.0:
+            return mean
+        return float(self.rng.beta(2.0 * mean, 2.0 * (1.0 - mean)))
+
+    def objective(self, tao_by_burn: np.ndarray, miner_pay: float) -> np.ndarray:
+        """The owner's objective at each burn of :data:`BURN_GRID`, TAO per day::
+
+            J(b) = E(b) - (1 - b) M - underpay_cost x M x max(0, need - (1 - b))
+
+        ``E(b)`` is ``tao_by_burn``: the TAO the chain puts into its pool per day at each burn
+        (:func:`~dtaosim.market.outlook.burn_outlook`); ``M`` the miners' pay per day before the burn, which
+        they sell; ``need`` the share of it the owner's product needs (paying less costs ``underpay_cost``
+        per TAO short: miners leave, the product suffers)."""
+        m = 1.0 - BURN_GRID
+        pay = max(float(miner_pay), 0.0)
+        return (np.asarray(tao_by_burn, float) - m * pay
+                - float(self.params["underpay_cost"]) * pay * np.maximum(self.need - m, 0.0))
+
+    def choose_burn(self, tao_by_burn: np.ndarray, miner_pay: float) -> float:
+        """The miner burn of :data:`BURN_GRID` that maximizes :meth:`objective` (ties: the lowest burn)."""
+        return float(BURN_GRID[int(np.argmax(self.objective(tao_by_burn, miner_pay)))])
+
+    def wants_emission(self, tao_by_burn: np.ndarray, miner_pay: float) -> bool:
+        """``emission = "auto"``: on when the best :meth:`objective` with its TAO emission (``tao_by_burn``) is
+        at least the best without it (no TAO emission at any burn)."""
+        return bool(self.objective(tao_by_burn, miner_pay).max()
+                    >= self.objective(np.zeros_like(np.asarray(tao_by_burn, float)), miner_pay).max())
 
     def validate(self, where: str) -> None:
         """Extra parameter checks (raise ConfigError)."""
@@ -81,9 +137,10 @@ class OwnerStrategy:
 
     def emission_switch(self, view: MarketView) -> bool | None:
         """The subnet's pool-side emission switch as the owner wants it now (None: leave it as it is).
-        From ``emission_day`` on, ``emission = "on"``/``"off"`` turns it on/off."""
+        From ``emission_day`` on, ``emission = "on"``/``"off"`` turns it on/off (``"auto"`` is decided with the
+        burn, by :meth:`wants_emission`)."""
         setting = self.params["emission"]
-        if setting == "keep" or view.tick / view.ticks_per_year * 365.0 < float(self.params["emission_day"]):
+        if setting in ("keep", "auto") or view.tick / view.ticks_per_year * 365.0 < float(self.params["emission_day"]):
             return None
         return setting == "on"
 
@@ -194,7 +251,10 @@ class SubnetOwner(mesa.Agent):
             return
         nn = model.neurons
         if nn is not None:
-            nn.owner_burn[netuid] = float(strategy.params["burn_fraction"])
+            if strategy.params["burn_policy"] == "adaptive":
+                self._decide_burn(model, nn)
+            else:
+                nn.owner_burn[netuid] = float(strategy.params["burn_fraction"])
         view = model.view
         switch = strategy.emission_switch(view)
         if switch is not None:
@@ -204,6 +264,25 @@ class SubnetOwner(mesa.Agent):
         intents = strategy.decide(self.account, netuid, view)
         if intents:
             model.submit(intents)
+
+
+    def _decide_burn(self, model: Simulation, nn: Any) -> None:
+        """Adaptive burn: every ``burn_interval_days`` (the first time at a random point within the first
+        interval), read the TAO emission at each burn off the rules and choose (:meth:`OwnerStrategy.choose_burn`);
+        with ``emission = "auto"`` set the emission switch too."""
+        st, strategy = model.state, self.strategy
+        interval = max(1, round(float(strategy.params["burn_interval_days"]) * model.regime.blocks_per_day))
+        if strategy.next_burn_block is None:
+            strategy.next_burn_block = int(st.block) + int(strategy.rng.integers(0, interval))
+        if st.block < strategy.next_burn_block:
+            return
+        strategy.next_burn_block = int(st.block) + interval
+        netuid = self.netuid
+        outlook = burn_outlook(st, model.regime, BURN_GRID, np.array([netuid]))[0]
+        pay = float(miner_pay_per_day(st, model.regime)[netuid])
+        nn.owner_burn[netuid] = strategy.choose_burn(outlook, pay)
+        if strategy.params["emission"] == "auto" and st.emitting[netuid]:
+            st.emission_enabled[netuid] = strategy.wants_emission(outlook, pay)
 
 
 class SubnetEntrants(mesa.Agent):

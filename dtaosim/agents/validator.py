@@ -31,6 +31,7 @@ computed at the commit, without an array of (subnets, uids) rows per validator i
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -42,6 +43,7 @@ from dtaosim.engine.accounts import live_row
 from dtaosim.engine.jit import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
 from dtaosim.market.consensus import DeferredRows
+from dtaosim.protocol.regimes import U16_MAX
 
 if TYPE_CHECKING:
     from dtaosim.agents.interface import Simulation
@@ -68,12 +70,15 @@ class WeightInputs:
     """(netuids, uids): ``Neurons.quality``."""
     owner_burn: np.ndarray
     """(netuids,): ``Neurons.owner_burn``, fraction of honest rows on uid 0."""
+    sharpness: np.ndarray | None = None
+    """(netuids,): ``Neurons.sharpness``, each subnet's scoring exponent."""
 
     @classmethod
     def take(cls, model: Simulation) -> WeightInputs:
         """The model's inputs now."""
         nn = model.neurons
-        return cls(np.flatnonzero(model.state.subnet_mask), nn.quality.copy(), nn.owner_burn.copy())
+        return cls(np.flatnonzero(model.state.subnet_mask), nn.quality.copy(), nn.owner_burn.copy(),
+                   nn.sharpness.copy())
 
 
 class WeightStrategy:
@@ -121,6 +126,11 @@ class WeightStrategy:
         raise NotImplementedError
 
 
+U16_CUT = math.log(0.5 / U16_MAX)
+"""Log of the smallest weight, relative to the row's largest, that survives the chain's u16 weights
+(``set_weights`` max-upscales a row to 65,535 and rounds: below half a unit it is 0)."""
+
+
 @njit(inline="always", **JIT)
 def _scale_row(total: float, burn: float, first_miner: int, out: np.ndarray) -> None:
     """Scale the miners' part of ``out`` (summing to ``total``) to ``1 - burn`` (burn clipped to [0, 1]) and
@@ -138,73 +148,65 @@ def _scale_row(total: float, burn: float, first_miner: int, out: np.ndarray) -> 
         out[0] = b if b > 0.0 else 0.0
 
 
-@njit(**JIT)
-def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, burn: np.ndarray,
-                out: np.ndarray) -> None:
-    """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``."""
+@njit(inline="always", **JIT)
+def _score_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, beta: float,
+               out: np.ndarray) -> float:
+    """The miners' scores of subnet ``s`` into ``out[first_miner:]`` and their sum: ``v = quality x seen[k]``,
+    and with a sharpness ``beta != 1``, ``(v / max v)^beta``; in both cases 0 where ``v`` is below
+    ``exp(U16_CUT / beta)`` times the row's largest (the chain's u16 weights round it to 0)."""
     n = quality.shape[1]
-    for j in range(1, first_miner):  # the validators' uids
-        out[j] = 0.0
-    total = 0.0
+    top = 0.0
     for j in range(first_miner, n):
         v = quality[s, j] * seen[k, j - first_miner]
         out[j] = v
+        if v > top:
+            top = v
+    total = 0.0
+    if not top > 0.0:
+        for j in range(first_miner, n):
+            v = out[j]
+            total += v
+        return total
+    floor = top * math.exp(U16_CUT / beta) if beta > 0.0 else 0.0
+    for j in range(first_miner, n):
+        v = out[j]
+        if v < floor:
+            v = 0.0
+        elif beta != 1.0:
+            v = math.exp(beta * math.log(v / top))
+        out[j] = v
         total += v
-    _scale_row(total, burn[s], first_miner, out)
+    return total
 
 
 @njit(**JIT)
-def _honest_row_pair(quality: np.ndarray, s: int, t: int, first_miner: int, seen: np.ndarray, k: int,
-                     burn: np.ndarray, out_s: np.ndarray, out_t: np.ndarray) -> None:
-    """:func:`_honest_row` of subnet ``s`` (errors ``seen[k]``) and of subnet ``t`` (``seen[k + 1]``) in one
-    sweep: two independent sums, each left to right as there, so one's additions overlap the other's."""
-    n = quality.shape[1]
-    for j in range(1, first_miner):
-        out_s[j] = 0.0
-        out_t[j] = 0.0
-    total_s = 0.0
-    total_t = 0.0
-    for j in range(first_miner, n):
-        v = quality[s, j] * seen[k, j - first_miner]
-        w = quality[t, j] * seen[k + 1, j - first_miner]
-        out_s[j] = v
-        out_t[j] = w
-        total_s += v
-        total_t += w
-    _scale_row(total_s, burn[s], first_miner, out_s)
-    _scale_row(total_t, burn[t], first_miner, out_t)
+def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, burn: np.ndarray,
+                sharpness: np.ndarray, out: np.ndarray) -> None:
+    """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``."""
+    for j in range(1, first_miner):  # the validators' uids
+        out[j] = 0.0
+    total = _score_row(quality, s, first_miner, seen, k, sharpness[s], out)
+    _scale_row(total, burn[s], first_miner, out)
 
 
 @njit(**JIT)
 def _reveal_honest(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                    netuids: np.ndarray, uid: int, committed_at: np.ndarray, check: bool, block: int,
-                   quality: np.ndarray, first_miner: int, seen: np.ndarray, burn: np.ndarray) -> None:
-    # two rows at a time where both are revealed on distinct subnets (same rows as one at a time)
-    m = netuids.shape[0]
-    k = 0
-    while k < m:
+                   quality: np.ndarray, first_miner: int, seen: np.ndarray, burn: np.ndarray,
+                   sharpness: np.ndarray) -> None:
+    for k in range(netuids.shape[0]):
         s = netuids[k]
-        if not live_row(exists, registered_at, s, uid, committed_at, k, check):
-            k += 1
-            continue
-        if k + 1 < m and netuids[k + 1] != s and live_row(exists, registered_at, netuids[k + 1], uid,
-                                                          committed_at, k + 1, check):
-            t = netuids[k + 1]
-            _honest_row_pair(quality, s, t, first_miner, seen, k, burn, weights[s, uid], weights[t, uid])
+        if live_row(exists, registered_at, s, uid, committed_at, k, check):
+            _honest_row(quality, s, first_miner, seen, k, burn, sharpness, weights[s, uid])
             last_update[s, uid] = block
-            last_update[t, uid] = block
-            k += 2
-        else:
-            _honest_row(quality, s, first_miner, seen, k, burn, weights[s, uid])
-            last_update[s, uid] = block
-            k += 1
 
 
 @dataclass(frozen=True)
 class HonestRows(DeferredRows):
-    """Honest rows, computed when revealed: each miner's ``quality · seen`` normalised to ``1 - burn``
-    (burn clipped to [0, 1]; a row without positive quality is all zero), the burn on uid 0, nothing on the
-    validators' uids.  Miners are uids ``first_miner..``."""
+    """Honest rows, computed when revealed: each miner's score ``quality · seen``, raised to the subnet's
+    ``sharpness`` (relative to the row's largest score), scores below the chain's u16 resolution of the
+    largest set to 0, normalised to ``1 - burn`` (burn clipped to [0, 1]; a row without positive quality is
+    all zero), the burn on uid 0, nothing on the validators' uids.  Miners are uids ``first_miner..``."""
 
     quality: np.ndarray
     """(netuids, uids) miner quality at the commit (shared, read-only)."""
@@ -214,6 +216,11 @@ class HonestRows(DeferredRows):
     """(k, miners) the validator's multiplicative measurement errors, float32 or float64 (read-only)."""
     first_miner: int
     """The first miner uid (``1 + n_validators``)."""
+    sharpness: np.ndarray | None = None
+    """(netuids,) each subnet's scoring exponent (``Neurons.sharpness``; None: 1 everywhere)."""
+
+    def _beta(self) -> np.ndarray:
+        return np.ones(self.quality.shape[0]) if self.sharpness is None else np.asarray(self.sharpness, np.float64)
 
     def reveal(self, neurons: Neurons, netuids: np.ndarray, uid: int, committed_at: np.ndarray | None,
                block: int) -> None:
@@ -221,14 +228,41 @@ class HonestRows(DeferredRows):
         netuids = np.asarray(netuids, np.int64)
         _reveal_honest(neurons.weights, neurons.last_update, neurons.exists, neurons.registered_at, netuids,
                        int(uid), np.asarray(committed_at, np.int64) if check else netuids, check, int(block),
-                       self.quality, int(self.first_miner), self.seen, self.owner_burn)
+                       self.quality, int(self.first_miner), self.seen, self.owner_burn, self._beta())
 
     def rows(self, netuids: np.ndarray) -> np.ndarray:
         """The rows as an array, shape ``(netuids.size, uids)``: what the reveal writes."""
         out = np.empty((len(netuids), self.quality.shape[1]))
+        beta = self._beta()
         for k, s in enumerate(netuids):
-            _honest_row(self.quality, int(s), int(self.first_miner), self.seen, k, self.owner_burn, out[k])
+            _honest_row(self.quality, int(s), int(self.first_miner), self.seen, k, self.owner_burn, beta, out[k])
         return out
+
+
+def honest_rows_reference(quality: np.ndarray, owner_burn: np.ndarray, sharpness: np.ndarray, seen: np.ndarray,
+                          netuids: np.ndarray, first_miner: int) -> np.ndarray:
+    """The readable numpy reference of :class:`HonestRows` rows (the compiled rows keep the numerical contract
+    of :mod:`dtaosim.engine.contract` with it): scores ``v = quality x seen``; where ``v`` is below
+    ``exp(U16_CUT / beta)`` times the row's largest it is 0, else ``(v / max v)^beta`` (``v`` itself for
+    ``beta = 1``); normalised to ``1 - clip(burn, 0, 1)``; the burn on uid 0."""
+    netuids = np.asarray(netuids, np.int64)
+    n_uids = quality.shape[1]
+    v = quality[netuids][:, first_miner:] * seen.astype(np.float64)
+    beta = np.asarray(sharpness, np.float64)[netuids]
+    top = v.max(axis=1, initial=0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        floor = np.where(beta > 0, top * np.exp(U16_CUT / np.where(beta > 0, beta, 1.0)), 0.0)
+        rel = v / np.where(top > 0, top, 1.0)[:, None]
+        powered = np.where(beta[:, None] == 1.0, v, np.exp(beta[:, None] * np.log(rel)))
+        v = np.where((top[:, None] > 0) & (v < floor[:, None]), 0.0, np.where(top[:, None] > 0, powered, v))
+    total = v.sum(axis=1)
+    b = np.clip(owner_burn[netuids], 0.0, 1.0)
+    pos = total > 0
+    rows = np.zeros((netuids.size, n_uids))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rows[:, first_miner:] = np.where(pos[:, None], v * ((1.0 - b) / np.where(pos, total, 1.0))[:, None], 0.0)
+    rows[:, 0] = np.where(pos, b, np.maximum(b, 0.0))
+    return rows
 
 
 class Honest(WeightStrategy):
@@ -273,7 +307,7 @@ class Honest(WeightStrategy):
             # float32 (exactly the float64 factors the rows use, half the memory); a new array each time,
             # never modified, as pending commits hold it
             self._seen = (key, period, np.exp(np.float32(self.params["noise"]) * z))
-        return HonestRows(inputs.quality, inputs.owner_burn, self._seen[2], 1 + nn.n_validators)
+        return HonestRows(inputs.quality, inputs.owner_burn, self._seen[2], 1 + nn.n_validators, inputs.sharpness)
 
 
 class Stale(Honest):
@@ -378,7 +412,8 @@ class ValidatorSet(mesa.Agent):
 class MinerPopulation(mesa.Agent):
     """All miners of the network as one collective agent: latent quality drifts each tick (geometric
     random walk, mean-preserving, log-sd ``consensus.drift_per_tick`` of the tick's days: the same
-    variance per day at any ``blocks_per_tick``), drawn from the exogenous stream."""
+    variance per day at any ``blocks_per_tick``), drawn from the exogenous stream, and falls by
+    ``consensus.quality_decay_per_day`` a day in log (obsolescence against newcomers)."""
 
     def __init__(self, model: Simulation, drift: float | None = None) -> None:
         super().__init__(model)
@@ -395,3 +430,7 @@ class MinerPopulation(mesa.Agent):
         if drift > 0:
             shock = model.streams["exogenous"].standard_normal(nn.quality.shape)
             nn.quality *= np.exp(drift * shock - 0.5 * drift**2)
+        if self.drift is None:
+            decay = model.config.consensus.decay_per_tick(model.tick_blocks() / model.regime.blocks_per_day)
+            if decay > 0:
+                nn.quality *= np.exp(-decay)

@@ -115,3 +115,54 @@ def reveal_weight_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.
     _reveal_rows(weights, last_update, exists, registered_at, netuids, int(uid),
                  np.ascontiguousarray(rows, dtype=np.float64), np.asarray(committed_at, np.int64) if check else netuids,
                  check, int(block))
+
+
+@njit(**JIT)
+def _concentration(stake: np.ndarray, k: int, top: np.ndarray, gini: np.ndarray, count: np.ndarray) -> None:
+    n_a, n_s = stake.shape
+    for s in range(n_s):
+        count[s] = 0
+    for a in range(n_a):  # how many holders each column has
+        for s in range(n_s):
+            if stake[a, s] > 0.0:
+                count[s] += 1
+    start = np.zeros(n_s + 1, np.int64)
+    for s in range(n_s):
+        start[s + 1] = start[s] + count[s]
+    values = np.empty(start[n_s])
+    fill = start[:n_s].copy()
+    for a in range(n_a):  # the positive holdings of each column, together
+        for s in range(n_s):
+            x = stake[a, s]
+            if x > 0.0:
+                values[fill[s]] = x
+                fill[s] += 1
+    for s in range(n_s):
+        n = count[s]
+        if n == 0:
+            top[s] = 0.0
+            gini[s] = 0.0
+            continue
+        col = np.sort(values[start[s]:start[s + 1]])  # ascending
+        total = 0.0
+        weighted = 0.0
+        for i in range(n):
+            total += col[i]
+            weighted += (2.0 * (i + 1) - n - 1.0) * col[i]
+        head = 0.0
+        for i in range(max(n - k, 0), n):
+            head += col[i]
+        top[s] = head / total
+        gini[s] = weighted / (n * total)
+
+
+def holder_concentration(stake: np.ndarray, k: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concentration of each column's positive holdings (accounts, columns): ``(top_k share, Gini, holders)``,
+    each (columns,); 0 for a column nobody holds.  Gini is the sorted formula ``Σ (2i − n − 1) x_(i) / (n Σ
+    x)`` over the ``n`` holders with a positive holding (those holding nothing are left out, so that the
+    number of accounts in a run does not change it).  The numpy reference: ``dtaosim.analysis.metrics.gini``
+    and ``top_share`` of each column's positive entries."""
+    n_s = stake.shape[1]
+    top, gini, count = np.empty(n_s), np.empty(n_s), np.empty(n_s, np.int64)
+    _concentration(np.ascontiguousarray(stake, dtype=np.float64), int(k), top, gini, count)
+    return top, gini, count

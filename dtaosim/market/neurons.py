@@ -35,6 +35,30 @@ from dtaosim.protocol.regimes import Regime
 _SPLIT_NOISE = 0.3
 """Log-sd of the per-subnet noise on outside holders' split over validators (a model choice)."""
 
+VALIDATOR_POPULATION = 64
+"""Ranks of the validator stake profile (:func:`validator_stake_profile`): the 64 root validators that fact 35
+(empirical-facts.md) counts; the model's ``G`` validators are the top ``G`` of them."""
+
+
+def validator_stake_profile(n_validators: int, concentration: float, offset: float = 0.0,
+                            population: int = VALIDATOR_POPULATION) -> np.ndarray:
+    """(n_validators,) shares of delegated stake by validator rank, summing to 1.
+
+    A Zipf-Mandelbrot law ``(k + offset)^-concentration`` over ``max(population, n_validators)`` ranks, of
+    which the model's validators are the top ``n_validators``; the stake of the ranks below them is spread
+    over them pro rata (so the shares are the law's top ranks renormalized).  With ``offset = 0`` this is
+    the Zipf law ``k^-concentration`` over the ``n_validators`` whatever ``population`` is.  The defaults of
+    ``consensus.stake_concentration`` (2.91) and ``consensus.stake_offset`` (5.95) fit fact 35 over 64 ranks:
+    top-1 24%, top-5 67%, top-10 84% (target 25%, > 65%, ~85%).
+    """
+    g = int(n_validators)
+    if g <= 0:
+        return np.zeros(0)
+    k = np.arange(1, max(int(population), g) + 1, dtype=float)
+    law = (k + float(offset)) ** -float(concentration)
+    top = law[:g]
+    return top / top.sum()
+
 
 @dataclass
 class Neurons:
@@ -74,6 +98,10 @@ class Neurons:
     owner_burn: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids,) fraction of each honest or stale validator's weight row put on uid 0 (the owner's
     hotkey, whose incentive the chain burns); set by subnet owner agents, default 0."""
+    sharpness: np.ndarray = field(default=None)  # type: ignore[assignment]
+    """(netuids,) exponent of each subnet's scoring rule: honest validators weight a miner by
+    ``(quality x error)^sharpness`` (1: in proportion to quality; large: winner-take-most), weights below
+    the chain's u16 resolution of the row's largest are 0 (``consensus.weight_sharpness``)."""
 
     # --- neuron registration (dtaosim.market.neuron_registration) ----------------------------------------
     burn: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -140,7 +168,8 @@ class Neurons:
             "incentive": np.zeros((s, u)), "dividends": np.zeros((s, u)), "consensus": np.zeros((s, u)),
             "emission": np.zeros((s, u)),
             "last_epoch_block": np.full(s, -1, np.int64), "miner_earned": np.zeros((s, u)),
-            "owner_burn": np.zeros(s), "burn": np.zeros(s), "registrations": np.zeros(s, np.int64),
+            "owner_burn": np.zeros(s), "sharpness": np.ones(s), "burn": np.zeros(s),
+            "registrations": np.zeros(s, np.int64),
             "alpha_burned": np.zeros(s),
             "miner_alpha": np.zeros((s, u)), "miner_exit_alpha": np.zeros(s), "miner_income": np.zeros((s, u)),
             "miner_cost": np.full((s, u), np.nan), "miner_active": np.zeros((s, u), bool),
@@ -234,7 +263,7 @@ class Neurons:
     # ------------------------------------------------------------------------------------------
     _SUBNET_FIELDS = (
         "exists", "registered_at", "last_update", "permits", "weights", "bonds", "quality", "incentive",
-        "dividends", "consensus", "emission", "last_epoch_block", "miner_earned", "owner_burn", "burn",
+        "dividends", "consensus", "emission", "last_epoch_block", "miner_earned", "owner_burn", "sharpness", "burn",
         "registrations", "alpha_burned", "miner_alpha", "miner_exit_alpha", "miner_income", "miner_cost",
         "miner_active", "miner_profit_ema", "miner_losing_ticks", "external_split", "dividends_paid",
         "dividends_alpha", "dividends_root_tao",
@@ -248,17 +277,21 @@ class Neurons:
         caller settles the miner account's stake with the other stakers'."""
         for name in self._SUBNET_FIELDS:
             arr = getattr(self, name)
-            arr[netuid] = np.nan if name == "miner_cost" else (-1 if name == "last_epoch_block" else 0)
+            arr[netuid] = np.nan if name == "miner_cost" else (-1 if name == "last_epoch_block" else
+                                                               (1 if name == "sharpness" else 0))
         self.root_weights[:, netuid] = 0.0  # root weights on a dissolved subnet point nowhere
 
-    def register_subnet(self, netuid: int, block: int, rng: np.random.Generator, quality_sigma: float) -> None:
+    def register_subnet(self, netuid: int, block: int, rng: np.random.Generator, quality_sigma: float,
+                        sharpness: float = 1.0, sharpness_sigma: float = 0.0) -> None:
         """Set up the uids of a newly registered subnet ``netuid`` at ``block``.
 
         As at build time: uid 0 the owner's hotkey, uids ``1..G`` the network's validators (with
         permits), then fresh miners with log-normal qualities (log-sd ``quality_sigma``, median 1)
         drawn from ``rng``.  No bonds, weights or epoch history; outside holders' alpha is spread over
         validators like their root stake, with per-subnet noise from ``rng``; the neuron burn starts at
-        the regime's initial burn.  Miners' running costs are drawn later by the miner agent.
+        the regime's initial burn.  The subnet's scoring sharpness is ``sharpness`` times a log-normal draw
+        of log-sd ``sharpness_sigma`` (no draw when 0).  Miners' running costs are drawn later by the miner
+        agent.
         """
         self.clear_subnet(netuid)
         g = self.n_validators
@@ -273,18 +306,23 @@ class Neurons:
         self.quality[netuid, self.miner_uids] = q
         self.miner_active[netuid, self.miner_uids] = True
         self.burn[netuid] = self.regime.neuron_burn_initial if self.regime is not None else 0.0
+        self.sharpness[netuid] = sharpness * (np.exp(sharpness_sigma * rng.standard_normal()) if sharpness_sigma > 0
+                                              else 1.0)
 
 
 def build_neurons(state: NetworkState, *, n_validators: int, miners_per_subnet: int, rng: np.random.Generator,
                   take: float, stake_concentration: float, quality_sigma: float,
-                  regime: Regime | None = None) -> Neurons:
+                  regime: Regime | None = None, stake_offset: float = 0.0, sharpness: float = 1.0,
+                  sharpness_sigma: float = 0.0) -> Neurons:
     """Register the owner, ``n_validators`` validators and ``miners_per_subnet`` miners on every subnet.
 
-    Outside holders' stake is spread over validators by Zipf-like shares ``k^-stake_concentration``
-    (rank k, shuffled per subnet a little); miner qualities are log-normal with log-sd
-    ``quality_sigma``.  Every validator starts with a permit (the network is mature).  Every account
-    nominates validator 0 until the caller says otherwise; the neuron burn starts at the regime's
-    initial burn (the caller may set the snapshot's).
+    Outside holders' stake is spread over validators by the shares of :func:`validator_stake_profile`
+    (``stake_concentration``, ``stake_offset``; log-normal noise of log-sd 0.3 per subnet); miner
+    qualities are log-normal with log-sd ``quality_sigma``.  Every validator starts with a permit (the
+    network is mature).  Every account nominates validator 0 until the caller says otherwise; the neuron
+    burn starts at the regime's initial burn (the caller may set the snapshot's).  Each subnet's scoring
+    sharpness is ``sharpness`` times a log-normal draw of log-sd ``sharpness_sigma`` (drawn last from
+    ``rng``, and only when ``sharpness_sigma > 0``).
     """
     nn = Neurons(state.n_netuids, n_validators, miners_per_subnet, regime=regime)
     m = state.subnet_mask
@@ -293,8 +331,8 @@ def build_neurons(state: NetworkState, *, n_validators: int, miners_per_subnet: 
     nn.last_update[:] = np.where(nn.exists, state.block, 0)
     nn.permits[m, : 1 + n_validators] = True
     g = n_validators
-    base = np.arange(1, g + 1, dtype=float) ** -stake_concentration
-    nn.external_root_split[:] = base / base.sum()
+    base = validator_stake_profile(g, stake_concentration, stake_offset)
+    nn.external_root_split[:] = base
     noise = np.exp(_SPLIT_NOISE * rng.standard_normal((state.n_netuids, g)))
     split = base[None, :] * noise
     nn.external_split[:] = split / split.sum(axis=1, keepdims=True)
@@ -306,4 +344,7 @@ def build_neurons(state: NetworkState, *, n_validators: int, miners_per_subnet: 
     nn.nominee = np.zeros(state.n_accounts, np.int64)
     if regime is not None:
         nn.burn[m] = regime.neuron_burn_initial
+    nn.sharpness[:] = sharpness
+    if sharpness_sigma > 0:
+        nn.sharpness *= np.exp(sharpness_sigma * rng.standard_normal(state.n_netuids))
     return nn

@@ -110,6 +110,13 @@ class TimeAxis:
         return out
 
 
+def block_values(index: pd.Index) -> np.ndarray:
+    """The block of each row of a result's frame (its index is ``block``, or has a ``block`` level beside
+    ``day`` and ``date``), as int64."""
+    level = index.get_level_values("block") if isinstance(index, pd.MultiIndex) else index
+    return np.asarray(level, dtype=np.int64)
+
+
 def with_time(df: pd.DataFrame, axis: TimeAxis) -> pd.DataFrame:
     """``df`` (index: block) with the ``block, day[, date]`` row index (a shallow copy; ``df`` unchanged)."""
     if isinstance(df.index, pd.MultiIndex) and "day" in df.index.names:

@@ -47,7 +47,7 @@ from scipy import stats
 from dtaosim.config import ExperimentConfig, as_config, experiment_path
 from dtaosim.errors import ConfigError
 from dtaosim.network.initial import SNAPSHOT_BLOCK, load_snapshot
-from dtaosim.runs.results import RunResult, load_run
+from dtaosim.runs.results import RunResult, block_values, load_run
 from dtaosim.runs.sweep import plan_sweep, sweep
 
 EXPERIMENT = "gate-and-root-reborn"
@@ -115,7 +115,7 @@ def cohort_depth(pool_tao: pd.DataFrame, cohorts: pd.Series, registrations: pd.D
     labels = np.array([cohorts.get(int(n), NEW_COHORT) if int(n) != 0 else "" for n in pool_tao.columns],
                       dtype=object)
     table = np.broadcast_to(labels, pool_tao.shape).copy()
-    blocks = _blocks(pool_tao.index)
+    blocks = block_values(pool_tao.index)
     col = {int(n): j for j, n in enumerate(pool_tao.columns)}
     for block, netuid in zip(registrations["block"].to_numpy(), registrations["netuid"].to_numpy(), strict=True):
         if int(netuid) in col:
@@ -126,22 +126,17 @@ def cohort_depth(pool_tao: pd.DataFrame, cohorts: pd.Series, registrations: pd.D
     return pd.DataFrame(out, index=pool_tao.index)
 
 
-def _blocks(index: pd.Index) -> np.ndarray:
-    """The block of each row (a frame's index is ``block`` or has a ``block`` level beside ``day``/``date``)."""
-    return (index.get_level_values("block") if isinstance(index, pd.MultiIndex) else index).to_numpy(np.int64)
-
-
 def daily_metrics(result: RunResult, cohorts: pd.Series | None = None) -> pd.DataFrame:
     """The study's metrics of one run, one row per day (index ``day``: whole days since the start; day 0 is the
     initial row, day d the last row at or before d days): see the module's docstring."""
     cfg = result.metadata["config"]
     bpd = int(result.metadata.get("regime_fields", {}).get("blocks_per_day", 7200))
     pool = result.series("pool_tao")
-    start = int(_blocks(pool.index)[0])
-    day = np.floor((_blocks(pool.index) - start) / bpd + 1e-9).astype(np.int64)
+    start = int(block_values(pool.index)[0])
+    day = np.floor((block_values(pool.index) - start) / bpd + 1e-9).astype(np.int64)
     # tick emission summed over the ticks ending in each day (day d: ticks ending in (d-1, d] days)
     emission = result.series("tao_emission").drop(columns=[0], errors="ignore")
-    ends = np.ceil((_blocks(emission.index) - start) / bpd - 1e-9).astype(np.int64)
+    ends = np.ceil((block_values(emission.index) - start) / bpd - 1e-9).astype(np.int64)
     daily = emission.iloc[1:].groupby(ends[1:]).sum()
     conc = concentration(daily)
     last = pd.Series(np.arange(len(pool)), index=day).groupby(level=0).max()

@@ -25,6 +25,7 @@ import dtaosim.market.neuron_registration as nl
 from dtaosim import DTaoModel
 from dtaosim.agents import miners
 from dtaosim.agents.miners import MinerEconomy
+from dtaosim.agents.validator import U16_CUT
 from dtaosim.engine.contract import ATOL, RTOL, first_mismatch
 from dtaosim.market.neurons import Neurons
 from dtaosim.protocol import amm
@@ -355,26 +356,64 @@ def test_market_inputs_equal_the_numpy_expressions(data):
     with np.errstate(all="ignore"):
         alpha_em = block_emission(issuance, ms, base)
         per_tick = alpha_em * owner_keep * share * blocks * (1.0 - np.clip(burned, 0.0, 1.0))
-        income = np.where(mask & emitting, per_tick * amm.spot_price(pool_tao, pool_alpha, w2), 0.0)
-    total_q = nn.quality[want_netuids][:, nn.miner_uids].sum(axis=1)
+        # what selling a tick's miner alpha fetches in the pool (no fee)
+        sale = pool_tao * (1.0 - (pool_alpha / (pool_alpha + per_tick)) ** ((1.0 - w2) / w2))
+        income = np.where(mask & emitting & (per_tick > 0) & (pool_alpha > 0), sale, 0.0)
+    beta = data.draw(arrays(np.float64, n_s, elements=st.sampled_from([1.0, 0.5, 3.0, 25.0, 80.0])))
+    top, strength = _strength_numpy(nn.quality[want_netuids][:, first:], beta[want_netuids])
     room = np.asarray(nl.uid_to_replace(nn, regime, want_netuids, block)) >= 0
     # the compiled build
     rules = nl.registration_rules(nn, regime, block)
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     with np.errstate(all="ignore"):
-        netuids, got_income, got_q, got_room = miners._market_build(
-            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em,
-            amm.spot_price(pool_tao, pool_alpha, w2), owner_keep, share, float(blocks), *rules, pos, keep)
+        netuids, got_income, got_top, got_strength, got_floor, got_room = miners._market_build(
+            subnet_exists, emitting, nn.exists, nn.quality, nn.registered_at, burned, alpha_em, pool_tao, pool_alpha,
+            w2, owner_keep, share, float(blocks), *rules, pos, keep, beta)
     np.testing.assert_array_equal(netuids, want_netuids)
-    assert _close(got_income, income[want_netuids]) and _close(got_q, total_q)
+    assert _close(got_income, income[want_netuids], scale=float(np.nanmax(pool_tao, initial=1.0)))
+    assert _close(got_top, top) and _close(got_strength, strength)
+    with np.errstate(all="ignore"):
+        assert _close(got_floor, np.where(beta[want_netuids] > 0, top * np.exp(U16_CUT / beta[want_netuids]), 0.0))
     np.testing.assert_array_equal(got_room, room)
     assert _close(keep, 1.0 - np.clip(burned, 0.0, 1.0))
     np.testing.assert_array_equal(pos[want_netuids], np.arange(want_netuids.size))
     assert (np.delete(pos, want_netuids) == -1).all()
     for k, s in enumerate(want_netuids.tolist()):  # _touch: one subnet's row
-        q, r = np.zeros(netuids.size), np.zeros(netuids.size, bool)
-        miners._refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, True, *rules, q, r)
-        assert _close(q[k], nn.quality[s, first:].sum()) and r[k] == room[k]
+        t, q, f = (np.zeros(netuids.size) for _ in range(3))
+        r = np.zeros(netuids.size, bool)
+        miners._refresh_row(nn.quality, nn.exists, nn.registered_at, s, k, True, *rules, t, q, f, r, beta)
+        assert _close(f[k], got_floor[k])
+        assert _close(t[k], top[k]) and _close(q[k], strength[k]) and r[k] == room[k]
+
+
+def _strength_numpy(quality: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The numpy expression of ``_strength`` per row: the top quality and the scores above the u16 cut,
+    ``(q / top)^beta``, summed."""
+    top = quality.max(axis=1, initial=0.0)
+    with np.errstate(all="ignore"):
+        rel = quality / np.where(top > 0, top, 1.0)[:, None]
+        keep = (rel >= np.exp(U16_CUT / beta)[:, None]) & (quality > 0)
+        score = np.where(beta[:, None] == 1.0, rel, np.exp(beta[:, None] * np.log(rel)))
+    strength = np.where(top > 0, np.where(keep, score, 0.0).sum(axis=1), 0.0)
+    return top, strength
+
+
+@settings(max_examples=200, deadline=None)
+@given(q=st.floats(0.0, 10.0), top=st.floats(0.0, 10.0), strength=st.floats(0.0, 50.0),
+       beta=st.sampled_from([1.0, 0.5, 3.0, 25.0, 80.0]))
+def test_a_newcomers_share_is_its_score_over_the_scores(q, top, strength, beta):
+    got = miners._newcomer_share(q, top, strength, beta)
+    if q <= 0:
+        assert got == 0.0
+    elif top <= 0:
+        assert got == 1.0
+    elif q / top < math.exp(U16_CUT / beta):
+        assert got == 0.0
+    elif q > top:
+        assert _close(got, 1.0 / (1.0 + strength * (top / q) ** beta))
+    else:
+        x = (q / top) ** beta
+        assert _close(got, x / (strength + x))
 
 
 @settings(max_examples=300, deadline=None)
@@ -428,7 +467,8 @@ def test_the_market_kept_up_to_date_equals_the_market_rebuilt(monkeypatch):
             self._mkt = None
             fresh = self._market()
             np.testing.assert_array_equal(m.netuids, fresh.netuids)
-            assert _close(m.income, fresh.income) and _close(m.total_q, fresh.total_q)
+            assert _close(m.income, fresh.income) and _close(m.top, fresh.top) and _close(m.strength, fresh.strength)
+            assert _close(m.floor, fresh.floor)
             np.testing.assert_array_equal(m.room, fresh.room)
             checked.append(self.totals["registrations"])
 
@@ -466,8 +506,9 @@ def kernel_outputs() -> list[np.ndarray]:
     nn.registered_at = rng.integers(0, 5_000, (n_s, n_u))
     pos, keep = np.empty(n_s, np.int64), np.empty(n_s)
     market = miners._market_build(np.ones(n_s, bool), tradable, nn.exists, nn.quality, nn.registered_at,
-                                  rng.random(n_s), rng.random(n_s), rng.random(n_s) * rng.random(n_s) / rng.random(n_s),
-                                  0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep)
+                                  rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s), rng.random(n_s),
+                                  0.82, 0.5, 360.0, *nl.registration_rules(nn, REGIME, 6_000), pos, keep,
+                                  np.full(n_s, 20.0))
     return [np.asarray(a) for a in (want, plan_exit, plan_total, alpha, exit_alpha, out, ema, losing, due, pos, keep,
                                     *market, miners._count_unpriced(active, cost))]
 
@@ -487,3 +528,41 @@ def test_without_numba_the_loops_run_as_python_with_the_same_results(tmp_path):
     assert len(python.files) == len(compiled)
     for k, a in enumerate(compiled):
         assert _close(python[f"arr_{k}"], a), k
+
+
+# ---------------------------------------------------------------------------------------------
+# a tick's would-be miners: the compiled batch against the reference, miner by miner
+# ---------------------------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_settling_a_batch_of_would_be_miners_equals_the_reference(data):
+    """``_settle`` compiled (:func:`~dtaosim.agents.miners._settle_arrivals`) against the reference
+    (``best_subnet`` then ``_register`` per miner) on copies of one model: the same subnets chosen, the same
+    registrations, and every state and neuron array within the contract.  Low and high burns, sharp and flat
+    scoring, subnets excluded (movers), more would-be miners than room."""
+    base = _stepped_model()
+    n = data.draw(st.integers(0, 120))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    quality = np.exp(0.5 * rng.standard_normal(n)) * data.draw(st.sampled_from([1.0, 3.0]))
+    cost = 0.2 * np.exp(rng.standard_normal(n))
+    exclude = np.where(rng.random(n) < 0.3, rng.integers(0, base.state.n_netuids, n), -1)
+    burn = data.draw(st.sampled_from([5e-4, 0.01, 1.0]))
+    beta = data.draw(st.sampled_from([1.0, 8.0, 40.0]))
+    out = []
+    for reference in (True, False):
+        model = copy.deepcopy(base)
+        model.neurons.burn[model.state.subnet_mask] = burn
+        model.neurons.sharpness[:] = beta
+        eco = next(a for a in model.agents if isinstance(a, MinerEconomy))
+        eco.reference = reference
+        eco._mkt = None
+        where = eco._settle(quality, cost, exclude)
+        out.append((model, eco, where))
+    (ref, ref_eco, ref_where), (got, got_eco, got_where) = out
+    np.testing.assert_array_equal(got_where, ref_where)
+    assert _different_arrays(got.state, ref.state) == []
+    assert _different_arrays(got.neurons, ref.neurons) == []
+    assert got_eco.totals.keys() == ref_eco.totals.keys()
+    assert all(_close(got_eco.totals[k], v) for k, v in ref_eco.totals.items())
+    if n >= 60 and burn < 0.1 and beta == 1.0:
+        assert (got_where >= 0).any()

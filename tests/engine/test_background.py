@@ -35,7 +35,12 @@ def test_calls_run_in_one_kept_thread_other_than_the_callers():
     assert other[0] not in (names[0], caller)  # each calling thread has its own
 
 
-def test_a_failing_reveal_stops_the_tick_with_its_error():
+def test_a_failing_reveal_stops_the_tick_with_its_error(monkeypatch):
+    import dtaosim.model
+
+    # reveals go to a background thread when the kernels have 2 threads or more; on a machine (or with
+    # NUMBA_NUM_THREADS=1) that gives one, say two, so that the background path is the one tested
+    monkeypatch.setattr(dtaosim.model, "get_threads", lambda: 2)
     cfg = copy.deepcopy(SMALL)
     cfg["consensus"] = {"mode": "yuma", "miners_per_subnet": 4}
     cfg["validators"] = [{"strategy": "honest", "count": 2}]

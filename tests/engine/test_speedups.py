@@ -16,7 +16,7 @@ from hypothesis.extra.numpy import arrays
 
 import dtaosim
 import dtaosim.market.consensus as consensus
-from dtaosim.agents.validator import Honest, HonestRows, copier_rows
+from dtaosim.agents.validator import U16_CUT, Honest, HonestRows, copier_rows, honest_rows_reference
 from dtaosim.engine.accounts import grow_nominators, matvec, reveal_weight_rows, sum_rows_by_group
 from dtaosim.engine.contract import check_close
 from dtaosim.model import DTaoModel
@@ -152,16 +152,10 @@ def test_deferred_honest_rows_reveal_the_rows_computed_at_the_commit(data):
     seen = data.draw(arrays(np.float32, (netuids.size, n_miners), elements=st.floats(0.0, 3.0, width=32)))
     uid = data.draw(st.integers(0, n_uids - 1))
     committed_at = data.draw(st.none() | arrays(np.int64, netuids.size, elements=st.integers(0, 2)))
-    # the rows: quality times errors, normalised to 1 - burn, burn on uid 0, nothing on validators
-    v = quality[netuids][:, first:] * seen.astype(np.float64)
-    total = v.sum(axis=1)
-    b = np.clip(burn[netuids], 0.0, 1.0)
-    pos = total > 0
-    rows = np.zeros((netuids.size, n_uids))
-    with np.errstate(over="ignore", invalid="ignore"):  # a tiny total: (1 - b) / total is inf, 0 * inf NaN
-        rows[:, first:] = np.where(pos[:, None], v * ((1.0 - b) / np.where(pos, total, 1.0))[:, None], 0.0)
-    rows[:, 0] = np.where(pos, b, np.maximum(b, 0.0))
-    deferred = HonestRows(quality, burn, seen, first)
+    sharpness = data.draw(arrays(np.float64, n_netuids, elements=st.sampled_from([1.0, 0.7, 4.0, 30.0])))
+    # the rows: scores raised to the sharpness above the u16 cut, normalised to 1 - burn, burn on uid 0
+    rows = honest_rows_reference(quality, burn, sharpness, seen, netuids, first)
+    deferred = HonestRows(quality, burn, seen, first, sharpness)
     check_close("HonestRows", "rows", deferred.rows(netuids), rows)
     expect = [a.copy() for a in arrays_]
     _numpy_reveal(*expect, netuids, uid, rows, committed_at, 11)
@@ -279,15 +273,27 @@ def test_miner_economy_kernels_equal_the_numpy_expressions(data):
     netuids = np.array(sorted(data.draw(st.sets(st.integers(1, 12), min_size=1, max_size=8))), np.int64)
     k = netuids.size
     inc = draw(st.sampled_from([0.0, 1.0, 2.0, np.nan]) | st.floats(0.0, 5.0), shape=k)
-    total_q = draw(st.sampled_from([0.0, 1.0, 3.0]), shape=k)
+    top = draw(st.sampled_from([0.0, 1.0, 3.0]), shape=k)
+    strength = draw(st.sampled_from([1.0, 2.5]), shape=k)
+    beta = draw(st.sampled_from([1.0, 20.0]), shape=13)
+    expected = draw(st.floats(0.0, 1.0), shape=k)
     room = draw(st.booleans(), shape=k, dtype=bool)
     burn = draw(st.sampled_from([0.0, 0.5, 1.0]), shape=13)
-    q, cost_tick, ticks = data.draw(st.floats(0.1, 3.0)), data.draw(st.sampled_from([0.0, 0.1])), 400.0
+    q = data.draw(st.floats(0.1, 3.0) | st.just(-1.0))
+    cost_tick, ticks = data.draw(st.sampled_from([0.0, 0.1])), 400.0
     exclude = data.draw(st.sampled_from([-1, *netuids.tolist()]))
+    b = beta[netuids]
+    floor = top * np.exp(U16_CUT / b)
     with np.errstate(all="ignore"):
-        value = (inc * q / (total_q + q) - cost_tick) * ticks - burn[netuids]
+        r = q / np.where(top > 0, top, 1.0)
+        x = np.where(b == 1.0, r, r**b)
+        share = np.where(top > 0, np.where(q < floor, 0.0, np.where(r > 1, 1 / (1 + strength / x), x / (strength + x))),
+                         1.0)
+        share = expected if q <= 0 else share
+        value = (inc * share - cost_tick) * ticks - burn[netuids]
         value = np.where(room & (netuids != exclude), value, -np.inf)
-    best, got = miners._best_value(inc, total_q, room, netuids, burn, q, cost_tick, ticks, exclude)
+    best, got = miners._best_value(inc, top, strength, room, netuids, burn, beta, q, cost_tick, ticks, exclude,
+                                   floor, expected)
     assert best == int(np.argmax(value))
     check_close("_best_value", "value", got, value[best])
 

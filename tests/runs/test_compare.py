@@ -51,10 +51,10 @@ def test_sweep_frames_use_plain_names(swept):
 
 
 def test_summary_warns_with_too_few_runs(swept):
-    with pytest.warns(UserWarning, match=r"as few as 3 run\(s\) at a point; 5%-95% quantiles need at least 20 runs"):
+    with pytest.warns(UserWarning, match=r"a 5-95% band from 3 runs: at least 20 are needed"):
         s = swept.summary()
     assert set(s.columns) >= {"point", "fee_rate", "metric", "n", "q05", "q95"}
-    with pytest.warns(UserWarning, match="at least 4 runs"):
+    with pytest.warns(UserWarning, match="at least 4 are needed"):
         swept.summary(quantiles=(0.25, 0.75))
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -216,7 +216,7 @@ def test_reference_output_layout_and_load_round_trip(reference):
     assert run_metrics(one)["final_sum_price"] == m.loc[8, "metric:final_sum_price"]
     prices_only = load(out, variables=["price"])
     assert set(prices_only["variable"]) == {"price"}
-    with pytest.warns(UserWarning, match="at least 20 runs"):
+    with pytest.warns(UserWarning, match="at least 20 are needed"):
         s = result.summary()
     assert set(s.columns) >= {"point", "fee_rate", "metric", "n", "median", "q05", "q95"}
     row = s[(s["point"] == 1) & (s["metric"] == "final_sum_price")].iloc[0]

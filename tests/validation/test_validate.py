@@ -23,6 +23,7 @@ from dtaosim.validation.validate import (
 )
 
 TINY = {"name": "tiny", "seed": 3, "horizon": {"days": 2}, "network": {"n_subnets": 5},
+        "consensus": {"mode": "stake_pro_rata"},  # no neurons: no registration burns to measure
         "agents": [{"strategy": "momentum", "count": 10, "budget": {"median": 100.0, "sigma": 1.0}}]}
 
 
