@@ -251,9 +251,34 @@ def test_random_networks_keep_the_contract(name, seed, n_subnets, price_median, 
     state = synthetic_state(reg, n_subnets=n_subnets, n_accounts=2, rng=np.random.default_rng(seed),
                           pool_tao_sigma=1.5, price_median=price_median, price_sigma=1.5, root_stake=1e5,
                           external_tao=1e4, block=80_000, subnet_age_blocks=int(seed % 20_000))
-    ref, fast, ref_flows, fast_flows = run_both(reg, state, blocks)
-    assert_same(ref, fast, ref_flows, fast_flows)
+    if reg.amm == "superellipse":
+        # a small curved pool selling root alpha every block can be chaotic: in the reference alone a 1e-15
+        # relative change of one pool grows to 4e-12 in 106 blocks (docs/NUMERICS.md), so no two float
+        # implementations stay within 1e-12 over a long call; the contract is checked block by block instead,
+        # both engines starting each block from the reference's state
+        for _ in range(min(blocks, 60)):
+            ref, fast, ref_flows, fast_flows = run_both(reg, state, 1)
+            assert_same(ref, fast, ref_flows, fast_flows)
+            state = ref
+    else:
+        ref, fast, ref_flows, fast_flows = run_both(reg, state, blocks)
+        assert_same(ref, fast, ref_flows, fast_flows)
     fast.check_invariants()
+
+
+def test_a_small_superellipse_pool_can_be_chaotic_in_the_reference_itself():
+    """Why the curved pools' contract is per block: the reference amplifies a 1e-15 change of one pool."""
+    reg = regime("superellipse-sell-no-vaults")
+    state = synthetic_state(reg, n_subnets=20, n_accounts=2, rng=np.random.default_rng(0), pool_tao_sigma=1.5,
+                            price_median=3.0, price_sigma=1.5, root_stake=1e5, external_tao=1e4, block=80_000,
+                            subnet_age_blocks=0)
+    a, b = state.copy(), state.copy()
+    b.pool_tao[13] *= 1 + 1e-15
+    start = abs(b.pool_tao[13] - a.pool_tao[13])  # a few ulps of 30 TAO
+    for _ in range(106):
+        coinbase.advance_blocks(a, reg, 1)
+        coinbase.advance_blocks(b, reg, 1)
+    assert abs(a.pool_alpha[13] - b.pool_alpha[13]) > 30 * start
 
 
 def test_zero_blocks_changes_nothing():
