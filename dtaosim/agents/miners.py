@@ -508,7 +508,7 @@ def _expected_share(top: float, strength: float, beta: float, floor: float, node
 def rent_ticks(half_life_blocks: int, mult: float, blocks_per_tick: int) -> float:
     """Ticks of a subnet's miner income a registrant can expect at most: the chain's burn halves every
     ``half_life_blocks`` and rises ``mult``-fold per registration, so it holds still at ``ln 2 / ln mult``
-    registrations per half-life (about 3 for 360 blocks and 1.26); registrants as a group cannot expect more
+    registrations per half-life (about 3 for the chain's burn multiplier); registrants as a group cannot expect more
     than the miners' income, so each expects at most a ``ln mult / ln 2`` share of a half-life's income
     (free entry dissipates the prize).  ``inf`` when the burn does not rise or does not decay."""
     if not (mult > 1.0 and half_life_blocks > 0):

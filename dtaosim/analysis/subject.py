@@ -26,7 +26,7 @@ import pandas as pd
 from dtaosim.config import SUBJECT_SELECTORS
 from dtaosim.errors import ConfigError, describe_netuids
 from dtaosim.recorder import GROUP_SERIES, NETWORK_SERIES, SUBNET_SERIES, VALIDATOR_SERIES
-from dtaosim.runs.results import RunResult
+from dtaosim.runs.results import RunResult, default_blocks_per_day
 
 AMOUNT_FLOWS = ("tao_emission", "tao_in", "alpha_in", "chain_buy_tao", "basket_buy_tao", "basket_buy_alpha",
                 "basket_sell_tao", "basket_sell_alpha")
@@ -86,7 +86,7 @@ def blocks_per_day(metadata: dict[str, Any]) -> int | None:
 
 def days_of(blocks: Any, metadata: dict[str, Any], start: int) -> np.ndarray:
     """Chain blocks as days after the run's ``start`` block (its first recorded row)."""
-    return (np.asarray(blocks, dtype=float) - start) / (blocks_per_day(metadata) or 7200)
+    return (np.asarray(blocks, dtype=float) - start) / (blocks_per_day(metadata) or default_blocks_per_day())
 
 
 def time_axis(index: pd.Index, metadata: dict[str, Any] | None = None) -> tuple[np.ndarray, str]:
@@ -283,7 +283,7 @@ def _figure(n_panels: int, height: float = 2.6) -> tuple[Any, list[Any]]:
 
 def _per_day(result: RunResult) -> float:
     """Ticks per day: a flow recorded as one tick's amount times this is per day."""
-    bpd = blocks_per_day(result.metadata) or 7200
+    bpd = blocks_per_day(result.metadata) or default_blocks_per_day()
     return bpd / float(result.metadata.get("blocks_per_tick") or 360)
 
 
@@ -441,7 +441,7 @@ def plot_validator_groups(result: RunResult, groups: Any = None) -> Any:
     b_all = np.asarray(full.index.get_level_values("block") if isinstance(full.index, pd.MultiIndex)
                        else full.index, dtype=float)
     span = np.diff(b_all) if b_all.size > 1 else np.ones(max(1, blocks.size))
-    bpd = blocks_per_day(meta) or 7200
+    bpd = blocks_per_day(meta) or default_blocks_per_day()
     daily = per.mul(bpd / np.maximum(span, 1.0), axis=0)
     window = max(1, round(_per_day(result)))
     smooth = daily.rolling(window, min_periods=1).mean()

@@ -47,7 +47,7 @@ from scipy import stats
 from dtaosim.config import ExperimentConfig, as_config, experiment_path
 from dtaosim.errors import ConfigError
 from dtaosim.network.initial import SNAPSHOT_BLOCK, load_snapshot
-from dtaosim.runs.results import RunResult, block_values, load_run
+from dtaosim.runs.results import RunResult, block_values, default_blocks_per_day, load_run
 from dtaosim.runs.sweep import plan_sweep, sweep
 
 EXPERIMENT = "gate-and-root-reborn"
@@ -93,9 +93,11 @@ def concentration(emission: pd.DataFrame | np.ndarray, top: int = 8, bar_rank: i
     return out
 
 
-def snapshot_cohorts(date: str = "2026-04-11", blocks_per_day: int = 7200) -> pd.Series:
+def snapshot_cohorts(date: str = "2026-04-11", blocks_per_day: int | None = None) -> pd.Series:
     """The :data:`COHORTS` label of every subnet of a bundled snapshot (index: netuid; root excluded), from its
-    ``registered_at_block`` placed in time back from the snapshot's block (``blocks_per_day`` blocks a day)."""
+    ``registered_at_block`` placed in time back from the snapshot's block (``blocks_per_day`` blocks a day;
+    default the default regime's)."""
+    blocks_per_day = blocks_per_day or default_blocks_per_day()
     day0 = _dt.date.fromisoformat(date)
     labels = {}
     for rec in load_snapshot(date)[1:]:
@@ -130,7 +132,7 @@ def daily_metrics(result: RunResult, cohorts: pd.Series | None = None) -> pd.Dat
     """The study's metrics of one run, one row per day (index ``day``: whole days since the start; day 0 is the
     initial row, day d the last row at or before d days): see the module's docstring."""
     cfg = result.metadata["config"]
-    bpd = int(result.metadata.get("regime_fields", {}).get("blocks_per_day", 7200))
+    bpd = int(result.metadata.get("regime_fields", {}).get("blocks_per_day", default_blocks_per_day()))
     pool = result.series("pool_tao")
     start = int(block_values(pool.index)[0])
     day = np.floor((block_values(pool.index) - start) / bpd + 1e-9).astype(np.int64)
@@ -324,7 +326,7 @@ def run_study(config: ExperimentConfig | dict | str | Path = EXPERIMENT, *, seed
                 r = load_run(folder / "runs" / run_id)
                 if cohorts is None:
                     snap = str(arm["network"].get("initial_state", "")).removeprefix("snapshot:")
-                    bpd = int(r.metadata.get("regime_fields", {}).get("blocks_per_day", 7200))
+                    bpd = int(r.metadata.get("regime_fields", {}).get("blocks_per_day", default_blocks_per_day()))
                     cohorts = snapshot_cohorts(snap, bpd) if snap != "synthetic" else pd.Series(dtype=object)
                 m = daily_metrics(r, cohorts).reset_index().melt(id_vars="day", var_name="metric")
                 m.insert(0, "run", int(run))
