@@ -253,7 +253,7 @@ def test_random_networks_keep_the_contract(name, seed, n_subnets, price_median, 
                           external_tao=1e4, block=80_000, subnet_age_blocks=int(seed % 20_000))
     if reg.amm == "superellipse":
         # a small curved pool selling root alpha every block can be chaotic: in the reference alone a 1e-15
-        # relative change of one pool grows to 4e-12 in 106 blocks (docs/NUMERICS.md), so no two float
+        # relative change of one pool grows 29- to 111-fold in 106 blocks (docs/NUMERICS.md), so no two float
         # implementations stay within 1e-12 over a long call; the contract is checked block by block instead,
         # both engines starting each block from the reference's state
         for _ in range(min(blocks, 60)):
@@ -278,7 +278,7 @@ def test_a_small_superellipse_pool_can_be_chaotic_in_the_reference_itself():
     for _ in range(106):
         coinbase.advance_blocks(a, reg, 1)
         coinbase.advance_blocks(b, reg, 1)
-    assert abs(a.pool_alpha[13] - b.pool_alpha[13]) > 30 * start
+    assert abs(a.pool_alpha[13] - b.pool_alpha[13]) > 10 * start  # measured: 29x (numpy 1.26), 111x (numpy 2.4)
 
 
 def test_zero_blocks_changes_nothing():

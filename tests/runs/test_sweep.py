@@ -444,7 +444,7 @@ def test_sampled_designs_come_from_scipy_qmc():
     assert lhs.shape == (10, 3)
     for j in range(3):  # one point in each tenth of each axis
         assert sorted(np.floor(lhs[:, j] * 10).astype(int)) == list(range(10))
-    expected = qmc.Halton(2, scramble=True, rng=np.random.default_rng(np.random.SeedSequence(1, spawn_key=(2,))))
+    expected = qmc.Halton(2, scramble=True, seed=np.random.default_rng(np.random.SeedSequence(1, spawn_key=(2,))))
     np.testing.assert_array_equal(unit_sample("halton", 5, 2, seed=1), expected.random(5))
     assert not hasattr(sweep_mod, "_lhs")
 
