@@ -103,10 +103,9 @@ def launch_config(days: float = 60.0, seed: int = 1, small: bool = False, behavi
     """The launch study: ``experiments/launch-2025.toml`` (or ``experiment``) for ``days`` at seed ``seed``;
     ``behaviour`` False drops its holder population (the "before"); ``small`` keeps a tenth of the staker
     agents."""
-    from dtaosim.config import load_config
+    from dtaosim.config import experiment_path, load_config
 
-    path = Path(experiment) if experiment is not None else Path(__file__).resolve().parents[2] / "experiments" / \
-        "launch-2025.toml"
+    path = Path(experiment) if experiment is not None else experiment_path("launch-2025")
     cfg = load_config(path).model_dump(mode="json")
     cfg.pop("sweep", None)
     cfg.update(seed=seed, horizon={"days": days, "blocks_per_tick": 360},
