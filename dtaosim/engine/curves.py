@@ -134,6 +134,20 @@ def extractable(y, x, ca, ct, a, b, reserve_floor):
 
 
 @njit(**_JIT)
+def settle_status(status, left, before, out, min_reserve, after):
+    """The last checks of a quote (weighted and superellipse pools alike): the output-side reserve ``left``
+    after the trade must stay positive and, ``before`` it (or after it, with ``after``), at least
+    ``min_reserve``; the output ``out`` must be positive.  Returns the status (an ``amm`` code)."""
+    if status == amm.OK and not left > 0.0:
+        return amm.POOL_LIMIT
+    if status == amm.OK and (left if after else before) < min_reserve:
+        return amm.POOL_LIMIT
+    if status == amm.OK and not out > 0.0:
+        return amm.ZERO_OUTPUT
+    return status
+
+
+@njit(**_JIT)
 def quote_buy(y, x, ca, ct, a, b, tao_in, fee_rate, min_reserve, max_input_multiple, limit, allow_partial, after):
     """``superellipse.quote_buy`` of one pool: ``(status, amount_in, fee, amount_out, new_y, new_x)``."""
     p = price(y, x, ca, ct, a, b)
@@ -157,13 +171,7 @@ def quote_buy(y, x, ca, ct, a, b, tao_in, fee_rate, min_reserve, max_input_multi
         status = amm.POOL_LIMIT
     out = alpha_out_for_tao(y, x, ca, ct, a, b, net if inside else 0.0)
     x_after = x - out
-    checked = x_after if after else x
-    if status == amm.OK and not x_after > 0.0:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and checked < min_reserve:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and not out > 0.0:
-        status = amm.ZERO_OUTPUT
+    status = settle_status(status, x_after, x, out, min_reserve, after)
     return status, net + fee, fee, out, y + net, x_after
 
 
@@ -195,11 +203,5 @@ def quote_sell(y, x, ca, ct, a, b, alpha_in, fee_rate, min_reserve, max_input_mu
     y1, x1 = y - out, x + net_ok
     fee_tao = tao_out_for_alpha(y1, x1, ca, ct, a, b, fee_ok)
     y2 = y1 - fee_tao
-    checked = y2 if after else y
-    if status == amm.OK and checked < min_reserve:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and not y2 > 0.0:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and not out > 0.0:
-        status = amm.ZERO_OUTPUT
+    status = settle_status(status, y2, y, out, min_reserve, after)
     return status, net + fee, out, fee_tao, y2, x1 + fee

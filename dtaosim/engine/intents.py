@@ -165,13 +165,7 @@ def quote_buy(y, x, w2, tao_in, fee_rate, min_reserve, max_input_multiple, limit
     exponent = w2 / (1.0 - w2)
     out = x * shrink_fraction(y, net, exponent)
     x_after = x * remaining_fraction(y, net, exponent)
-    checked = x_after if after else x
-    if status == amm.OK and not x_after > 0.0:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and checked < min_reserve:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and not out > 0.0:
-        status = amm.ZERO_OUTPUT
+    status = se.settle_status(status, x_after, x, out, min_reserve, after)
     return status, net + fee, fee, out, y + net, x_after
 
 
@@ -199,13 +193,7 @@ def quote_sell(y, x, w2, alpha_in, fee_rate, min_reserve, max_input_multiple, li
     x1 = x + net
     fee_tao = y1 * shrink_fraction(x1, fee, exponent)
     y2 = y1 * remaining_fraction(x1, fee, exponent)
-    checked = y2 if after else y
-    if status == amm.OK and checked < min_reserve:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and not y2 > 0.0:
-        status = amm.POOL_LIMIT
-    if status == amm.OK and not out > 0.0:
-        status = amm.ZERO_OUTPUT
+    status = se.settle_status(status, y2, y, out, min_reserve, after)
     return status, net + fee, out, fee_tao, y2, x1 + fee
 
 

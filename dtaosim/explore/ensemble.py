@@ -58,7 +58,7 @@ BANDS = (0.05, 0.95)
 
 STEPS = {"gate_bar_quantile": 0.01, "gate_exponent": 0.5, "fee_rate": 0.0001, "validator_take": 0.01}
 """The sliders' steps for the regime's fractional fields: the settings hold values on these steps, and a value
-within half a step of the regime's keeps the regime's exact value (the fee's 33/65535 shows as 0.05%)."""
+within half a step of the regime's keeps the regime's exact value (the chain's u16 fee shows as 0.05%)."""
 
 
 def _on_step(field: str, value: float) -> float:
