@@ -16,6 +16,16 @@ and horizon (30, 90, 365 days), one factor at a time from a base of 32 subnets, 
 ``--profile DAYS``: where a steady-state tick of the ``--year`` network goes (cProfile of 5 days after
 ``DAYS`` days), in ms per tick, cumulative and own.
 
+``--ratio [network|base|one]`` (issue 19): the whole tick against the time it spends in its compiled (numba)
+kernels, "whole tick / compiled kernels", in steady state (after ``--warm`` days, over ``--days`` days): the
+``--year`` network (``network``), the ``--table`` base of 32 subnets (``base``), or the whole model on ONE
+synthetic subnet (``one``: 1,000 stakers, 8 validators, 56 miners, an owner, miners and the validator market;
+its ticks per second are issue 19's small-network figure).  The ticks are timed twice, plainly and with every
+Python call of a compiled kernel timed (``benchmarks/kernel_timer.py``); the ratio is the timed ticks' wall time
+over the main thread's time in kernels; ``--rounds`` rounds of each, the fastest counts.  The process's CPU
+time a tick is given too (on a shared machine it moves less than the wall time).  ``--code DIR`` runs another
+checkout's dtaosim (side by side).
+
 Each case runs in a fresh subprocess so its peak memory (``ru_maxrss``) is its own; the first
 (compile-warming) case is run once untimed.  Invariant checks and per-intent event records are off
 (they are test and audit features); the recorder keeps one row per day.
@@ -144,6 +154,56 @@ def profile_tick(warm_days: float, days: float = 5.0, top: int = 40) -> None:
         print(f"{1e3 * cum / n:14.2f} {1e3 * own / n:14.2f}  {name} ({where})")
 
 
+RATIO_CASES = {
+    "network": {"subnets": 128, "agents": 5_000, "validators": 64, "miners": 191},
+    "base": {"subnets": 32, "agents": 1_000, "validators": 64, "miners": 64},
+    "one": {"subnets": 1, "agents": 1_000, "validators": 8, "miners": 56},
+}
+
+
+def tick_ratio(case: str, warm_days: float, days: float, rounds: int = 3) -> dict:
+    """Steady-state ms a tick of ``case`` (:data:`RATIO_CASES`), plain and with its compiled kernels timed:
+    ``rounds`` rounds of ``days`` days plain then ``days`` days timed, after ``warm_days``; the fastest plain
+    round, and the ratio and kernel times of the fastest timed round (the machine is shared: the fastest round
+    is the least disturbed)."""
+    from kernel_timer import KernelTimer
+
+    from dtaosim.model import DTaoModel
+
+    model = DTaoModel(build_config(**RATIO_CASES[case], days=warm_days + 2 * rounds * days + 1))
+    for _ in range(int(warm_days * 20)):
+        model.step()
+    n = int(days * 20)
+    plain, cpu, timed = [], [], []
+    for _ in range(rounds):
+        t0, c0 = time.perf_counter(), time.process_time()
+        for _ in range(n):
+            model.step()
+        plain.append((time.perf_counter() - t0) / n)
+        cpu.append((time.process_time() - c0) / n)
+        with KernelTimer() as kt:
+            t0 = time.perf_counter()
+            for _ in range(n):
+                model.step()
+            timed.append(((time.perf_counter() - t0) / n, kt))
+    wall, kt = min(timed, key=lambda r: r[0])
+    return {"case": case, "ticks": n, "rounds": rounds, "plain_ms": 1e3 * min(plain), "cpu_ms": 1e3 * min(cpu),
+            "timed_ms": 1e3 * wall,
+            "kernel_ms": 1e3 * kt.main_s / n, "other_thread_ms": 1e3 * kt.other_s / n, "calls": kt.calls / n,
+            "ratio": wall / (kt.main_s / n), "ticks_per_s": 1.0 / min(plain),
+            "top": [(name, main, c / n, 1e3 * s / n) for name, main, c, s in kt.top(12)]}
+
+
+def print_ratio(res: dict, label: str = "") -> None:
+    print(f"{label}{res['case']}: {res['plain_ms']:.2f} ms a tick ({res['ticks_per_s']:.1f} ticks/s, "
+          f"{res['cpu_ms']:.2f} ms of CPU) plain; "
+          f"{res['timed_ms']:.2f} ms timed, of which {res['kernel_ms']:.2f} ms in compiled kernels on the main "
+          f"thread ({res['calls']:.0f} calls a tick; {res['other_thread_ms']:.2f} ms on other threads): "
+          f"whole tick / kernels = {res['ratio']:.2f}", flush=True)
+    for name, main, c, ms in res["top"]:
+        print(f"    {ms:8.3f} ms {c:7.1f} calls  {name}{'' if main else ' (other thread)'}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--year", action="store_true", help="the whole-network year (targets 60 s, 2 GiB)")
@@ -152,10 +212,27 @@ def main() -> None:
     ap.add_argument("--only", choices=["subnets", "stakers", "horizon"], help="one factor of the table")
     ap.add_argument("--profile", type=float, metavar="DAYS",
                     help="where a steady-state tick of the year's network goes: run DAYS days, then cProfile 5 more")
+    ap.add_argument("--ratio", nargs="*", choices=sorted(RATIO_CASES), metavar="CASE",
+                    help="whole tick / its compiled kernels, steady state (network, base, one; default all)")
+    ap.add_argument("--warm", type=float, default=10.0, help="--ratio: days run before timing")
+    ap.add_argument("--days", type=float, default=2.0, help="--ratio: days timed in each round (twice)")
+    ap.add_argument("--rounds", type=int, default=3, help="--ratio: rounds (the fastest counts)")
+    ap.add_argument("--code", help="--ratio: run the dtaosim of this checkout (side-by-side comparisons)")
+    ap.add_argument("--json", action="store_true", help="--ratio: print one JSON line a case")
     ap.add_argument("--case", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.case:
         print(json.dumps(_run_case(json.loads(args.case))))
+        return
+    if args.ratio is not None:
+        if args.code:
+            sys.path.insert(0, str(Path(args.code).resolve()))
+        import dtaosim
+
+        print(f"dtaosim from {Path(dtaosim.__file__).parent}", file=sys.stderr)
+        for case in args.ratio or sorted(RATIO_CASES):
+            res = tick_ratio(case, args.warm, args.days, args.rounds)
+            print(json.dumps(res)) if args.json else print_ratio(res)
         return
     if args.profile is not None:
         profile_tick(args.profile)

@@ -21,6 +21,12 @@ with ``numba.set_num_threads``; its work arrays, allocated by numba, are not tra
 same engine called subnet by subnet.  Targets: batched <= 25 ms (stretch 15 ms), >= 10x faster
 than subnet by subnet, peak < 1 GiB; numba, bonds in place on 2 threads (a simulated year is 7,300
 epochs): <= 5 ms.  Outputs of the two engines are checked equal first.
+
+``--floor`` (issue 19): the numba epoch, bonds in place, on 1 and 2 threads, against the machine's memory
+bandwidth floor measured in the same run: the bytes the epoch must stream (the rows it reads: permitted
+validators and the owner; per row its float64 weights and bool presence read, its float64 bonds read and
+written) over the copy bandwidth of ``np.copyto`` of a 256 MiB float64 array (bytes read + written per second,
+the best of 5; on 2 threads, each copying half at once).  Target: epoch <= 2 x floor on 1 and on 2 threads.
 """
 
 from __future__ import annotations
@@ -93,6 +99,50 @@ def median_ms(fn, repeat: int, rounds: int = 1) -> float:
     return min(medians)
 
 
+def copy_bandwidth(threads: int, mib: int = 256, repeat: int = 5) -> float:
+    """Bytes read + written per second by ``np.copyto`` of a ``mib`` MiB float64 array (best of ``repeat``),
+    split in ``threads`` equal parts copied at once (numpy releases the GIL while it copies)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = mib * 2**20 // 8
+    src, dst = np.ones(n), np.zeros(n)
+    parts = [slice(k * n // threads, (k + 1) * n // threads) for k in range(threads)]
+    best = float("inf")
+    with ThreadPoolExecutor(threads) as pool:
+        for _ in range(repeat + 1):  # the first copy faults the pages in
+            t0 = time.perf_counter()
+            list(pool.map(lambda sl: np.copyto(dst[sl], src[sl]), parts))
+            best = min(best, time.perf_counter() - t0)
+    return 2.0 * n * 8 / best
+
+
+def streamed_bytes(inputs: YumaInputs) -> int:
+    """Bytes an epoch must move: over the rows it reads (permits or owner), float64 weights and bool presence
+    read, float64 bonds read and written."""
+    s, n = inputs.stake.shape
+    used = np.asarray(inputs.permits, bool).copy()
+    used[np.arange(s), np.asarray(inputs.owner_uid)] = True
+    rows = int(used.sum())
+    return rows * n * (8 + 1 + 8 + 8)
+
+
+def floor_report(inputs: YumaInputs, params: YumaParams, block: int, repeat: int, rounds: int) -> None:
+    """Numba epoch (bonds in place) on 1 and 2 threads against the bandwidth floor, measured in turn."""
+    threads = numba.get_num_threads()
+    state = YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy()})
+    nbytes = streamed_bytes(inputs)
+    print(f"the epoch streams {nbytes / 1e6:.1f} MB ({inputs.stake.shape[0]} subnets x {inputs.stake.shape[1]} uids)")
+    print(f"{'threads':<8}{'epoch ms':>10}{'copy GB/s':>11}{'floor ms':>10}{'epoch / floor':>15}")
+    for workers in (1, 2):
+        numba.set_num_threads(min(workers, threads))
+        ms = median_ms(lambda st=state: yuma_epoch(st, params, block=block, engine="numba", bonds_out=st.bonds),
+                       repeat, rounds)
+        bw = copy_bandwidth(workers)
+        floor = 1e3 * nbytes / bw
+        print(f"{workers:<8}{ms:>10.2f}{bw / 1e9:>11.1f}{floor:>10.2f}{ms / floor:>14.1f}x", flush=True)
+    numba.set_num_threads(threads)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subnets", type=int, default=128)
@@ -102,9 +152,13 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=1, help="timing rounds; the lowest median is reported")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--owner-outside", action="store_true", help="owner uid outside the top-64 stake")
+    ap.add_argument("--floor", action="store_true", help="only the numba epoch against the bandwidth floor")
     args = ap.parse_args()
 
     inputs, params, block = build_network(args.subnets, args.uids, args.validators, args.seed, args.owner_outside)
+    if args.floor:
+        floor_report(inputs, params, block, args.repeat, args.rounds)
+        return
     singles = [(inputs.take([i]), params.take([i])) for i in range(args.subnets)]
     la_used = yuma_epoch(inputs, params, block=block).liquid_alpha_applied.mean()
     engines = ["numpy"] + (["numba"] if numba is not None else [])
