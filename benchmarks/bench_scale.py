@@ -22,7 +22,8 @@ kernels, "whole tick / compiled kernels", in steady state (after ``--warm`` days
 synthetic subnet (``one``: 1,000 stakers, 8 validators, 56 miners, an owner, miners and the validator market;
 its ticks per second are issue 19's small-network figure).  The ticks are timed twice, plainly and with every
 Python call of a compiled kernel timed (``benchmarks/kernel_timer.py``); the ratio is the timed ticks' wall time
-over the main thread's time in kernels; ``--rounds`` rounds of each, the fastest counts.  The process's CPU
+over the main thread's time in kernels (and, as issue 19 first counted, over the Yuma epoch and block loop
+alone); ``--rounds`` rounds of each, the fastest counts.  The process's CPU
 time a tick is given too (on a shared machine it moves less than the wall time).  ``--code DIR`` runs another
 checkout's dtaosim (side by side).
 
@@ -161,6 +162,10 @@ RATIO_CASES = {
 }
 
 
+CORE_KERNELS = ("_epoch_batch", "advance_compiled")
+"""The Yuma epoch and the block loop: the kernels issue 19's first ratio counted (about 7 ms of a 26.8 ms tick)."""
+
+
 def tick_ratio(case: str, warm_days: float, days: float, rounds: int = 3) -> dict:
     """Steady-state ms a tick of ``case`` (:data:`RATIO_CASES`), plain and with its compiled kernels timed:
     ``rounds`` rounds of ``days`` days plain then ``days`` days timed, after ``warm_days``; the fastest plain
@@ -187,10 +192,12 @@ def tick_ratio(case: str, warm_days: float, days: float, rounds: int = 3) -> dic
                 model.step()
             timed.append(((time.perf_counter() - t0) / n, kt))
     wall, kt = min(timed, key=lambda r: r[0])
+    core = sum(kt.by_kernel[(name, True)][1] for name in CORE_KERNELS if (name, True) in kt.by_kernel)
     return {"case": case, "ticks": n, "rounds": rounds, "plain_ms": 1e3 * min(plain), "cpu_ms": 1e3 * min(cpu),
             "timed_ms": 1e3 * wall,
             "kernel_ms": 1e3 * kt.main_s / n, "other_thread_ms": 1e3 * kt.other_s / n, "calls": kt.calls / n,
             "ratio": wall / (kt.main_s / n), "ticks_per_s": 1.0 / min(plain),
+            "core_ms": 1e3 * core / n, "core_ratio": wall / (core / n) if core > 0 else float("nan"),
             "top": [(name, main, c / n, 1e3 * s / n) for name, main, c, s in kt.top(12)]}
 
 
@@ -199,7 +206,8 @@ def print_ratio(res: dict, label: str = "") -> None:
           f"{res['cpu_ms']:.2f} ms of CPU) plain; "
           f"{res['timed_ms']:.2f} ms timed, of which {res['kernel_ms']:.2f} ms in compiled kernels on the main "
           f"thread ({res['calls']:.0f} calls a tick; {res['other_thread_ms']:.2f} ms on other threads): "
-          f"whole tick / kernels = {res['ratio']:.2f}", flush=True)
+          f"whole tick / kernels = {res['ratio']:.2f}; the epoch and block loop alone {res['core_ms']:.2f} ms, "
+          f"whole tick / them = {res['core_ratio']:.2f}", flush=True)
     for name, main, c, ms in res["top"]:
         print(f"    {ms:8.3f} ms {c:7.1f} calls  {name}{'' if main else ' (other thread)'}")
 

@@ -54,6 +54,9 @@ from dtaosim.recorder import GROUP_SERIES, NETWORK_SERIES, SUBNET_SERIES, VALIDA
 
 STREAMS = ("init", "agents", "order", "exogenous")
 PRICE_HISTORY_TICKS = 64
+BACKGROUND_REVEAL_ROWS = 256
+"""Weight rows a tick's reveal must write for a second thread to share it (fewer: the main thread writes them after
+the blocks; handing a few rows to another thread cost more than writing them, measured on one subnet, issue 19)."""
 ROOT_SEED_KEY = 1_000
 """Root strategies' seeds are the run seed's children with spawn keys from here on (never spawned otherwise)."""
 
@@ -1000,7 +1003,8 @@ class DTaoModel(mesa.Model):
         # none of its rows, as when its rows were written and then cleared.
         # The main thread, done with the blocks, reveals what is left (validator by validator).
         queue = self.weight_book.take_ready(reveal_block) if self.neurons is not None else None
-        revealing = Background(queue.work, self.neurons) if queue is not None and get_threads() > 1 else None
+        revealing = (Background(queue.work, self.neurons) if queue is not None and get_threads() > 1
+                     and queue.rows >= BACKGROUND_REVEAL_ROWS else None)
         try:
             report = settle(st, [], self.regime, blocks, self.streams["order"],
                             distribute=self.neurons is None, engine=self.config.engine)

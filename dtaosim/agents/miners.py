@@ -290,6 +290,20 @@ class MinerEconomy(mesa.Agent):
                      m.room, nn.sharpness)
         m.expected[k] = _expected_share(m.top[k], m.strength[k], nn.sharpness[s], m.floor[k], *self._nodes)
 
+    def _touch_left(self, netuids: np.ndarray) -> None:
+        """:meth:`_touch` ``(netuid, registered=False)`` of each of ``netuids``, in one compiled call (the same
+        numbers; issue 19: a mass exit touched a hundred subnets one Python call at a time)."""
+        m = self._mkt
+        if m is None or netuids.size == 0:
+            return
+        model: Simulation = self.model  # type: ignore[assignment]
+        nn, st = model.neurons, model.state
+        assert nn is not None
+        rules = m.rules if m.block == st.block else registration_rules(nn, model.regime, st.block)
+        _refresh_left(nn.quality, nn.exists, nn.registered_at, np.asarray(netuids, np.int64),
+                      np.asarray(m.pos, np.int64), *rules, m.top, m.strength, m.floor, m.room, nn.sharpness,
+                      *self._nodes, m.expected)
+
     def best_subnet(self, quality: float, cost_per_day: float, exclude: int = -1) -> tuple[int, float]:
         """The subnet where a miner of ``quality`` (0 or less: not known, the expected share) and cost
         ``cost_per_day`` expects the most profit over ``horizon_days`` net of the burn, and that value (TAO);
@@ -346,8 +360,7 @@ class MinerEconomy(mesa.Agent):
         nn.miner_active[s, u] = False
         nn.miner_profit_ema[s, u] = 0.0
         nn.miner_losing_ticks[s, u] = 0
-        for netuid in np.unique(s).tolist():
-            self._touch(netuid, registered=False)
+        self._touch_left(np.unique(s))
         if not self.cfg.move:
             self.totals["left"] += int(s.size)
             return none
@@ -859,13 +872,40 @@ def _settle_arrivals(quality: np.ndarray, cost_per_day: np.ndarray, exclude: np.
     return spent, fees
 
 
+@njit(**JIT)
+def _expected_shares_into(netuids: np.ndarray, top: np.ndarray, strength: np.ndarray, floor: np.ndarray,
+                          beta: np.ndarray, nodes: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
+    for k in range(netuids.shape[0]):
+        out[k] = _expected_share(top[k], strength[k], beta[netuids[k]], floor[k], nodes, weights)
+
+
 def _expected_shares(netuids: np.ndarray, top: np.ndarray, strength: np.ndarray, floor: np.ndarray,
                      beta: np.ndarray, nodes: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """(k,) :func:`_expected_share` of each candidate subnet (position ``k``, netuid ``netuids[k]``)."""
+    """(k,) :func:`_expected_share` of each candidate subnet (position ``k``, netuid ``netuids[k]``), in one
+    compiled loop."""
     out = np.empty(netuids.size)
-    for k in range(netuids.size):
-        out[k] = _expected_share(top[k], strength[k], beta[netuids[k]], floor[k], nodes, weights)
+    _expected_shares_into(np.asarray(netuids, np.int64), top, strength, floor, np.asarray(beta, np.float64), nodes,
+                          weights, out)
     return out
+
+
+@njit(**JIT)
+def _refresh_left(quality: np.ndarray, exists: np.ndarray, registered_at: np.ndarray, netuids: np.ndarray,
+                  pos: np.ndarray, n_immortal: int, block: int, immunity_blocks: int, min_non_immune: int, cap: int,
+                  top: np.ndarray, strength: np.ndarray, floor: np.ndarray, room: np.ndarray, beta: np.ndarray,
+                  nodes: np.ndarray, node_weights: np.ndarray, expected: np.ndarray) -> None:
+    """:meth:`MinerEconomy._touch` ``(netuid, registered=False)`` of each of ``netuids`` in turn, in one call:
+    the candidates' ``top``, ``strength``, ``floor`` and ``expected`` after miners left them."""
+    for i in range(netuids.shape[0]):
+        s = netuids[i]
+        if s < 0 or s >= pos.shape[0]:
+            continue
+        k = pos[s]
+        if k < 0:
+            continue
+        _refresh_row(quality, exists, registered_at, s, k, False, n_immortal, block, immunity_blocks,
+                     min_non_immune, cap, top, strength, floor, room, beta)
+        expected[k] = _expected_share(top[k], strength[k], beta[s], floor[k], nodes, node_weights)
 
 
 def _alpha_emission(issuance: float, max_supply: float, base: float) -> float:

@@ -47,7 +47,7 @@ import math
 
 import numpy as np
 from llvmlite import ir
-from numba import get_num_threads, njit, prange, types
+from numba import get_num_threads, njit, prange, set_num_threads, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.arrayobj import populate_array
@@ -1176,6 +1176,29 @@ def yuma_epoch_numba(
     has_previous = inp.previous_consensus is not None
     previous = _contiguous(inp.previous_consensus, np.float64) if has_previous else np.zeros((1, 1))
     target = bonds_out if bonds_out.flags.c_contiguous else np.ascontiguousarray(bonds_out)
+    # as many threads as workers: a batch of fewer subnets than threads (one subnet, the extra epoch of a
+    # short-tempo subnet) wakes no idle thread, which on a busy machine cost more than its epoch (issue 19);
+    # each subnet's epoch is computed by one worker, so the results do not depend on the thread count
+    threads = get_num_threads()
+    workers = min(s_count, threads)
+    if workers < threads:
+        set_num_threads(workers)
+    try:
+        _epoch_call(
+            inp, prm, permits, weights, weight_row, owner, exists, present, has_present, leb, reset, previous,
+            has_previous, blocks, quantize_u16, max_rows, out, target, workers)
+    finally:
+        if workers < threads:
+            set_num_threads(threads)
+    if target is not bonds_out:
+        bonds_out[...] = target
+    return YumaOutputs(**out)
+
+
+def _epoch_call(inp: YumaInputs, prm: YumaParams, permits: np.ndarray, weights: np.ndarray, weight_row: np.ndarray,
+                owner: np.ndarray, exists: np.ndarray, present: np.ndarray, has_present: bool, leb: np.ndarray,
+                reset: np.ndarray, previous: np.ndarray, has_previous: bool, blocks: np.ndarray, quantize_u16: bool,
+                max_rows: int, out: dict, target: np.ndarray, workers: int) -> None:
     _epoch_batch(
         _contiguous(inp.stake, np.float64), permits, weights, weight_row,
         _contiguous(inp.bonds, np.float64),
@@ -1187,8 +1210,5 @@ def yuma_epoch_numba(
         max_rows, out["stake"], out["active_stake"], out["inactive"], out["new_permits"], out["consensus"],
         out["ranks"], out["incentive"], out["validator_trust"], out["dividends"], out["server_share"],
         out["validator_share"], out["emission_share"], out["fallback"], out["liquid_alpha_applied"], target,
-        min(s_count, get_num_threads()),
+        workers,
     )
-    if target is not bonds_out:
-        bonds_out[...] = target
-    return YumaOutputs(**out)

@@ -120,6 +120,8 @@ class RevealQueue:
             by_validator.setdefault(c.validator, []).append(c)
         self._groups = list(by_validator.values())
         self._next = itertools.count()  # next() is atomic under the GIL: each group is taken once
+        self.rows = sum(int(np.size(c.netuids)) for c in commits)
+        """Rows (validator, netuid) the commits write: what a second thread could share."""
 
     def work(self, neurons: Neurons) -> int:
         """Reveal groups until none are left; returns how many commits this call revealed."""

@@ -41,6 +41,8 @@ def test_a_failing_reveal_stops_the_tick_with_its_error(monkeypatch):
     # reveals go to a background thread when the kernels have 2 threads or more; on a machine (or with
     # NUMBA_NUM_THREADS=1) that gives one, say two, so that the background path is the one tested
     monkeypatch.setattr(dtaosim.model, "get_threads", lambda: 2)
+    # and this small network's few rows go to the background thread too (by default the main thread writes them)
+    monkeypatch.setattr(dtaosim.model, "BACKGROUND_REVEAL_ROWS", 0)
     cfg = copy.deepcopy(SMALL)
     cfg["consensus"] = {"mode": "yuma", "miners_per_subnet": 4}
     cfg["validators"] = [{"strategy": "honest", "count": 2}]
@@ -48,6 +50,8 @@ def test_a_failing_reveal_stops_the_tick_with_its_error(monkeypatch):
     model.step()
 
     class Broken:  # fails in the background thread only; the main thread finds nothing left to reveal
+        rows = 1
+
         def __init__(self, block):
             self.block = block
 
