@@ -49,8 +49,10 @@ except ImportError:  # the numba rows are skipped
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from dtaosim.engine.select import yuma_epoch  # engine="numpy" | "numba" (the numpy one takes workers=)
 from dtaosim.protocol.regimes import get_regime
-from dtaosim.protocol.yuma import YumaInputs, YumaParams, yuma_epoch
+from dtaosim.protocol.yuma import YumaInputs, YumaParams
+from dtaosim.protocol.yuma import yuma_epoch as yuma_epoch_numpy
 
 
 def build_network(n_subnets: int, n_uids: int, n_validators: int, seed: int,
@@ -80,7 +82,7 @@ def build_network(n_subnets: int, n_uids: int, n_validators: int, seed: int,
         last_epoch_block=np.full(s, block - 360),
     )
     for _ in range(4):  # warm-up: permits and bonds
-        out = yuma_epoch(inputs, params, block=block, quantize_u16=True)
+        out = yuma_epoch_numpy(inputs, params, block=block, quantize_u16=True)
         inputs = YumaInputs(**{**inputs.__dict__, "permits": out.new_permits, "bonds": out.new_bonds})
     return inputs, params, block
 
@@ -160,7 +162,7 @@ def main() -> None:
         floor_report(inputs, params, block, args.repeat, args.rounds)
         return
     singles = [(inputs.take([i]), params.take([i])) for i in range(args.subnets)]
-    la_used = yuma_epoch(inputs, params, block=block).liquid_alpha_applied.mean()
+    la_used = yuma_epoch_numpy(inputs, params, block=block).liquid_alpha_applied.mean()
     engines = ["numpy"] + (["numba"] if numba is not None else [])
     if numba is not None:  # compile, and check the engines agree on this network
         ref, got = (yuma_epoch(inputs, params, block=block, engine=e) for e in engines)
