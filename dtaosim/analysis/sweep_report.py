@@ -365,7 +365,9 @@ def plot_sweep_fans(quantities: list[Quantity], labels: dict[int, str], title: s
             ax.fill_between(x, wide.quantile(bands[0], axis=1).to_numpy(), wide.quantile(bands[1], axis=1).to_numpy(),
                             color=color, alpha=0.15, lw=0)
             ax.plot(x, wide.median(axis=1).to_numpy(), lw=1.8, color=color, ls=_STYLES[k % len(_STYLES)], label=name)
-        if q.log and (q.paths["value"] > 0).all():
+        values = q.paths["value"].to_numpy(float)
+        positive = values.size > 0 and bool((values > 0).all())
+        if positive and values.max() / values.min() > (10 if q.log else 30):  # paths a decade or more apart
             ax.set_yscale("log")
         if q.key.startswith(("sum_price", "sum_ema_price", "sum_price:")) or q.key in ("sum_price", "sum_ema_price"):
             ax.axhline(1.0, color="k", lw=0.8, ls="--")
@@ -420,6 +422,7 @@ def plot_paired_differences(table: pd.DataFrame, metrics: list[str], title: str 
     """Each metric's paired difference to the reference point, per other point: mean over run pairs (a marker)
     and its confidence interval (a bar), with the zero line.  Returns the Figure."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     n = max(1, len(metrics))
     cols = 2 if n > 1 else 1
@@ -434,6 +437,8 @@ def plot_paired_differences(table: pd.DataFrame, metrics: list[str], title: str 
         high = part["high"].fillna(part["mean_difference"]).to_numpy(float)
         ax.errorbar(mean, y, xerr=[mean - low, high - mean], fmt="o", color="C0", capsize=3)
         ax.axvline(0.0, color="k", lw=0.8)
+        ax.xaxis.set_major_locator(MaxNLocator(5))
+        ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 4))
         ax.set_yticks(y, list(part["label"]), fontsize=8)
         ax.set_ylim(-0.6, max(len(part), 1) - 0.4)
         ax.invert_yaxis()  # the first point on top
