@@ -30,19 +30,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from dtaosim.runs.runner import run
 
     out = check_output_folder(args.out, "--out")  # before the run: a run is not wasted on a bad --out
-    if args.seeds is not None or _has_ensemble_table(args.config):
-        return _cmd_run_ensemble(args, out)
+    config = _resized(args.config, runs=None, days=args.days)
+    if args.seeds is not None or _has_ensemble_table(config):
+        return _cmd_run_ensemble(args, out, config)
     if args.profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(run, args.config, seed=args.seed, out=out, progress=False)
+        result = profiler.runcall(run, config, seed=args.seed, out=out, progress=False)
         stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime")
         print("where the time goes (top 20 functions by own time):")
         stats.print_stats(20)
     else:
-        result = run(args.config, seed=args.seed, out=out, progress=not args.quiet)
+        result = run(config, seed=args.seed, out=out, progress=not args.quiet)
     fig = plot_prices(result)  # the experiment's subject (or the live subnets with the highest price), in days
     save_figure(fig, out / "prices.png")
     if not args.quiet:
@@ -58,20 +59,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _has_ensemble_table(path: str) -> bool:
-    from dtaosim.config import load_config
+def _has_ensemble_table(config: object) -> bool:
+    from dtaosim.config import as_config
 
-    return load_config(path).ensemble is not None
+    return as_config(config).ensemble is not None  # type: ignore[arg-type]
 
 
-def _cmd_run_ensemble(args: argparse.Namespace, out: Path) -> int:
+def _cmd_run_ensemble(args: argparse.Namespace, out: Path, config: object) -> int:
     """``dtaosim run CONFIG --seeds N`` (or a config with ``[ensemble]``): N seeds, a fan chart, 5-95% bands."""
     from dtaosim.analysis.plots import plot_fan, save_figure
     from dtaosim.runs.ensemble import ensemble_paths, ensemble_summary, run_ensemble
 
     if args.profile:
         raise ConfigError("--profile: True is not allowed; it profiles one run, not an ensemble (drop --seeds)")
-    result = run_ensemble(args.config, args.seeds, out, seed=args.seed, workers=args.workers, quiet=args.quiet)
+    result = run_ensemble(config, args.seeds, out, seed=args.seed, workers=args.workers,  # type: ignore[arg-type]
+                          quiet=args.quiet)
     if result.n_ok:
         paths = ensemble_paths(result)
         bpd = _blocks_per_day(result.out)
@@ -464,6 +466,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run an ensemble of N seeds (default: the config's [ensemble] seeds, else one run); "
                         "--seed then seeds the ensemble")
     r.add_argument("--workers", type=_whole(1), default=None, help="worker processes for --seeds (default: all cores)")
+    r.add_argument("--days", type=_positive, default=None, help="days to simulate (default: the config's horizon)")
     r.set_defaults(func=_cmd_run)
     w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
     w.add_argument("config", help="experiment TOML file with a [sweep] table, or a packaged experiment's name")

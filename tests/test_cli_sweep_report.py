@@ -84,3 +84,15 @@ def test_run_of_a_sweep_experiment_points_to_the_sweep(swept, tmp_path, capsys):
     assert main(["run", str(cfg), "--out", str(tmp_path / "one")]) == 0
     err = capsys.readouterr().err
     assert "has a [sweep]" in err and "dtaosim sweep" in err
+
+
+def test_run_days_shortens_one_run_and_an_ensemble(swept, tmp_path):
+    cfg, _ = swept
+    assert main(["run", str(cfg), "--out", str(tmp_path / "one"), "--days", "0.5", "--quiet"]) == 0
+    meta = json.loads((tmp_path / "one" / "metadata.json").read_text())
+    assert meta["horizon_blocks"] == 3600 and meta["config"]["horizon"]["days"] == 0.5
+    assert pd.read_parquet(tmp_path / "one" / "prices.parquet").shape[0] == 11  # 10 ticks of 360 blocks + the start
+    assert main(["run", str(cfg), "--out", str(tmp_path / "ens"), "--days", "0.25", "--seeds", "2", "--workers", "1",
+                 "--quiet"]) == 0
+    for folder in sorted((tmp_path / "ens" / "runs").iterdir()):
+        assert json.loads((folder / "metadata.json").read_text())["horizon_blocks"] == 1800
