@@ -194,6 +194,62 @@ def _validator_paths(result: SweepResult, name: str, groups: list[str]) -> list[
     return out
 
 
+def _lifecycle_quantities(result: SweepResult, selectors: list[str]) -> list[Quantity]:
+    """For a subject of ``"dissolved"`` / ``"registered"`` subnets (which differ from run to run): the running
+    count of dissolutions (registrations) per run and the share of the dissolved pools' TAO their stakers got
+    back (the lock paid for registrations), from each run's events."""
+    if not (result.out / "series").is_dir():
+        return []
+    import pyarrow.dataset as pds
+
+    grid = result.dataset("series").to_table(columns=["point", "run", "block", "day"],
+                                             filter=pds.field("variable") == "sum_price").to_pandas()
+    grid["point"] = grid["point"].astype(np.int64)
+    meta = first_metadata(result)
+    bpd = float((meta.get("regime_fields") or {}).get("blocks_per_day") or 7200)
+    rows = []
+    for d in sorted((result.out / "runs").iterdir()):
+        if d.name.startswith(".") or not (d / "record.json").is_file():
+            continue
+        rec = json.loads((d / "record.json").read_text())
+        p, r = int(rec["point"]), int(rec["run"])
+        mine = grid[(grid["point"] == p) & (grid["run"] == r)].sort_values("day")
+        if mine.empty:
+            continue
+        days = mine["day"].to_numpy(float)
+        start = float(mine["block"].iloc[0]) - days[0] * bpd  # the block of day 0
+        ev = pd.read_parquet(d / "events.parquet", columns=["block", "kind", "status", "amount_in", "amount_out"])
+        ev = ev[(ev["status"] == "ok") & ev["kind"].isin(["dissolve", "register"])]
+        for kind in ("dissolve", "register"):
+            part = ev[ev["kind"] == kind].sort_values("block", kind="stable")
+            at = (part["block"].to_numpy(float) - start) / bpd
+            k = np.searchsorted(at, days, side="right")  # events up to each recorded day
+            count = k.astype(float)
+            amount_in = np.concatenate([[0.0], np.cumsum(part["amount_in"].to_numpy(float))])[k]
+            amount_out = np.concatenate([[0.0], np.cumsum(part["amount_out"].to_numpy(float))])[k]
+            rows.append(pd.DataFrame({"point": p, "run": r, "day": days, "kind": kind, "count": count,
+                                      "amount_in": amount_in, "amount_out": amount_out}))
+    if not rows:
+        return []
+    df = pd.concat(rows, ignore_index=True)
+    out = []
+    if "dissolved" in selectors:
+        dis = df[df["kind"] == "dissolve"]
+        out.append(Quantity("dissolved", "subnets dissolved so far", "subnets dissolved", False,
+                            dis[["point", "run", "day"]].assign(value=dis["count"])))
+        share = (dis["amount_out"] / dis["amount_in"].where(dis["amount_in"] > 0))
+        out.append(Quantity("recovered_share", "share of the dissolved pools' TAO their stakers got back, so far",
+                            "share recovered", False,
+                            dis[["point", "run", "day"]].assign(value=share).dropna()))
+    if "registered" in selectors:
+        reg = df[df["kind"] == "register"]
+        out.append(Quantity("registered", "subnets registered so far", "subnets registered", False,
+                            reg[["point", "run", "day"]].assign(value=reg["count"])))
+        out.append(Quantity("lock_paid", "TAO locked by registrations so far", "lock paid (TAO)", False,
+                            reg[["point", "run", "day"]].assign(value=reg["amount_in"])))
+    return out
+
+
 def subject_quantities(result: SweepResult, subject: Subject | None = None,
                        netuids: list[int] | None = None) -> tuple[list[Quantity], list[Quantity]]:
     """The sweep's subject as time series of every run: ``(panels, groups)``; ``groups`` holds the ``pnl`` /
@@ -202,10 +258,13 @@ def subject_quantities(result: SweepResult, subject: Subject | None = None,
     subj = subject or sweep_subject(result)
     meta = first_metadata(result)
     ids = list(netuids) if netuids else [int(n) for n in subj.netuids if isinstance(n, int)]
-    panels: list[Quantity] = []
+    selectors = [] if netuids else [n for n in subj.netuids if isinstance(n, str)]
+    panels: list[Quantity] = _lifecycle_quantities(result, selectors) if selectors and not ids else []
     groups: list[Quantity] = []
     for name in subj.series:
         label = LABELS.get(name, name)
+        if name in SUBNET_SERIES and selectors and not ids:
+            continue  # the dissolved (registered) subnets differ from run to run: their counts stand for them
         if name in SUBNET_SERIES and ids:
             df = _series(result, [name], ids)
             if name in AMOUNT_FLOWS:

@@ -174,3 +174,62 @@ def test_default_labels_name_the_parameters(tmp_path):
     cfg["sweep"]["runs"] = 1
     res = dtaosim.sweep(cfg, out=tmp_path / "s", executor="serial", quiet=True)
     assert sr.point_labels(res) == {0: "fee_rate=0", 1: "fee_rate=0.02", 2: "fee_rate=0.05"}
+
+
+def test_validator_groups_are_drawn_and_tabulated_per_group(tmp_path):
+    from tests.conftest import SMALL
+
+    cfg = copy.deepcopy(SMALL)
+    cfg["horizon"] = {"blocks": 2160, "blocks_per_tick": 360}
+    cfg["consensus"] = {"mode": "yuma", "miners_per_subnet": 8, "stake_concentration": 0.0}
+    cfg["validators"] = [{"strategy": "honest", "count": 2}, {"strategy": "copier", "count": 3}]
+    cfg["report"] = {"question": "copiers?", "subject": {"series": ["validator_dividends_tao"],
+                                                         "groups": ["honest", "copier"]}}
+    cfg["sweep"] = {"runs": 2, "seed": 3, "parameters": {"consensus.commit_reveal_tempos": [0, 2]}}
+    res = dtaosim.sweep(cfg, out=tmp_path / "s", executor="serial", quiet=True)
+    panels, groups = sr.subject_quantities(res)
+    assert [q.key for q in panels] == ["validator_dividends_tao:honest", "validator_dividends_tao:copier"]
+    assert groups == []
+    one = _by_run(res)[(1, 1)]
+    div, stake = one.series("validator_dividends_tao"), one.series("validator_stake_tao")
+    per = (1000.0 * div / stake.where(stake > 0)).fillna(0.0).cumsum()
+    copier = per.iloc[-1, 2:5].mean()
+    table = sr.sweep_table(res)
+    rows = sr.metric_rows(table, "final_validator_dividends_tao:copier")
+    assert list(rows["point"]) == [0, 1] and list(rows["label"]) == ["commit_reveal_tempos=0", "commit_reveal_tempos=2"]
+    paths = panels[1].paths
+    last = paths[(paths["point"] == 1) & (paths["run"] == 1)].sort_values("day")["value"].iloc[-1]
+    assert last == pytest.approx(copier, rel=1e-9) and last > 0
+    fig = sr.plot_sweep_fans(panels, sr.point_labels(res))
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["commit_reveal_tempos=0", "commit_reveal_tempos=2"]
+
+
+def test_dissolved_subnets_are_counted_run_by_run(tmp_path):
+    """A subject of "dissolved" subnets (different in every run): the running count and what stakers got back."""
+    from tests.conftest import SMALL
+
+    cfg = copy.deepcopy(SMALL)
+    cfg["horizon"] = {"days": 2, "blocks_per_tick": 360}
+    cfg["regime_overrides"] = {"subnet_limit": 7, "network_immunity_blocks": 360, "network_rate_limit_blocks": 720}
+    cfg["lifecycle"] = {"registrations": True, "entry_rate_per_day": 12.0,
+                        "max_lock": {"median": 5000.0, "sigma": 0.1}}
+    cfg["report"] = {"question": "dissolved?", "subject": {"netuids": ["dissolved"], "series": ["price", "sum_price"]}}
+    cfg["sweep"] = {"runs": 2, "seed": 2, "parameters": {"lifecycle.entry_rate_per_day": [0.5, 12.0]}}
+    res = dtaosim.sweep(cfg, out=tmp_path / "s", executor="serial", quiet=True)
+    panels, _ = sr.subject_quantities(res)
+    assert [q.key for q in panels] == ["dissolved", "recovered_share", "sum_price"]  # no sum of prices for "price"
+    table = sr.sweep_table(res, quantities=panels)
+    counts = sr.metric_rows(table, "final_dissolved")
+    seen = 0
+    for (p, r), one in _by_run(res).items():
+        ev = one.events
+        dis = ev[(ev["kind"] == "dissolve") & (ev["status"] == "ok")]
+        q = panels[0].paths
+        final = q[(q["point"] == p) & (q["run"] == r)].sort_values("day")["value"].iloc[-1]
+        assert final == len(dis)
+        seen += len(dis)
+        if len(dis):
+            share = panels[1].paths
+            got = share[(share["point"] == p) & (share["run"] == r)].sort_values("day")["value"].iloc[-1]
+            assert got == pytest.approx(dis["amount_out"].sum() / dis["amount_in"].sum(), rel=1e-12)
+    assert seen >= 2 and counts.loc[1, "median"] >= 2  # 12 would-be owners a day dissolve subnets
