@@ -284,8 +284,15 @@ def subject_quantities(result: SweepResult, subject: Subject | None = None,
                                        "(1 = one subnet takes all)", "HHI of emission shares", False, paths,
                                        ("final", "mean")))
                 continue
-            how = "mean" if name not in (*AMOUNT_FLOWS, "price", "ema_price", "pool_tao", "pool_alpha",
-                                         "alpha_out") else "sum"
+            if name in ("price", "ema_price"):  # how far apart the subnets' prices are (the sum is sum_price)
+                live = df[df["value"] > 0]
+                paths = (np.log10(live["value"]).groupby([live["point"], live["run"], live["day"]]).std()
+                         .rename("value").reset_index().dropna())
+                panels.append(Quantity(f"log10_sd_{name}", f"how far apart the subnets' {label.split(' (')[0]}s "
+                                       "are: standard deviation of log10 price over subnets", "sd of log10 price",
+                                       False, paths))
+                continue
+            how = "mean" if name not in (*AMOUNT_FLOWS, "pool_tao", "pool_alpha", "alpha_out") else "sum"
             paths = df.groupby(["point", "run", "day"])["value"].agg(how).rename("value").reset_index()
             if name in AMOUNT_FLOWS:
                 paths = paths[paths["day"] > 0].assign(value=lambda d: d["value"] * _per_day(meta))
@@ -402,6 +409,12 @@ _STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)))
 """Line styles of the points' medians in turn: medians that coincide (common random numbers) stay visible."""
 
 
+def _legend_columns(names: list[str], width: int = 110) -> int:
+    """Legend columns that fit a figure ~``width`` characters wide."""
+    longest = max((len(n) for n in names), default=1) + 6
+    return max(1, min(5, len(names), width // longest))
+
+
 def plot_sweep_fans(quantities: list[Quantity], labels: dict[int, str], title: str = "",
                     bands: tuple[float, float] = DEFAULT_BAND) -> Any:
     """One panel per quantity; in each, one fan per point (median line, ``bands`` quantile band over the point's
@@ -436,13 +449,13 @@ def plot_sweep_fans(quantities: list[Quantity], labels: dict[int, str], title: s
     if quantities:  # one legend for every panel, below them: it hides no line
         handles, names = axes[0].get_legend_handles_labels()
         fig.legend(handles, names, loc="outside lower center", fontsize="small", frameon=False,
-                   ncol=min(5, max(1, len(names))), title="point (median line; band: its runs)",
+                   ncol=_legend_columns(names), title="point (median line; band: its runs)",
                    title_fontsize="small")
     axes[-1].set_xlabel("day")
     counts = sorted(set(runs_per_point.values()))
     runs_text = "/".join(map(str, counts)) if counts else "0"
     head = (title + "\n" if title else "") + (f"median and {bands[0] * 100:g}-{bands[1] * 100:g}% band over "
-                                              f"{runs_text} runs per point")
+                                              f"{runs_text} run{'' if counts == [1] else 's'} per point")
     fig.suptitle(_wrap(head), fontsize=11)
     return fig
 
@@ -471,7 +484,8 @@ def plot_sweep_groups(quantities: list[Quantity], labels: dict[int, str], title:
     ax.set_xticks(np.arange(len(quantities)), [q.key.split(":", 1)[1] for q in quantities], rotation=20)
     ax.set_ylabel(quantities[0].ylabel if quantities else "")
     ax.grid(alpha=0.3, axis="y")
-    ax.legend(fontsize="small", frameon=False, title="point", title_fontsize="small")
+    ax.legend(fontsize="small", frameon=False, title="point", title_fontsize="small",
+              ncol=1)
     ax.set_title(_wrap((title + "\n" if title else "") + "at the end of the run, by group: median and "
                        f"{bands[0] * 100:g}-{bands[1] * 100:g}% band over runs"), fontsize=10)
     return fig

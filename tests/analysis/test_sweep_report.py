@@ -233,3 +233,14 @@ def test_dissolved_subnets_are_counted_run_by_run(tmp_path):
             got = share[(share["point"] == p) & (share["run"] == r)].sort_values("day")["value"].iloc[-1]
             assert got == pytest.approx(dis["amount_out"].sum() / dis["amount_in"].sum(), rel=1e-12)
     assert seen >= 2 and counts.loc[1, "median"] >= 2  # 12 would-be owners a day dissolve subnets
+
+
+def test_prices_without_a_subnet_are_their_dispersion(swept):
+    subj = sr.Subject(question="q", series=("price",))
+    panels, _ = sr.subject_quantities(swept, subj)
+    assert [q.key for q in panels] == ["log10_sd_price"]
+    res = _by_run(swept)[(0, 2)]
+    last = np.log10(res.prices.iloc[-1].to_numpy())
+    paths = panels[0].paths
+    got = paths[(paths["point"] == 0) & (paths["run"] == 2)].sort_values("day")["value"].iloc[-1]
+    assert got == pytest.approx(np.std(last, ddof=1), rel=1e-10) and got > 0
