@@ -79,6 +79,9 @@ def _cmd_run_ensemble(args: argparse.Namespace, out: Path, config: object) -> in
         bpd = _blocks_per_day(result.out)
         save_figure(plot_fan(paths, title=f"sum of alpha prices, {result.n_ok} seeds", ylabel="TAO",
                              blocks_per_day=bpd), result.out / "fan_sum_price.png")
+        from dtaosim.analysis.sweep_report import write_sweep_report
+
+        write_sweep_report(result, result.out / "report")  # the experiment's subject over the seeds
     if not args.quiet:
         import warnings
 
@@ -89,7 +92,7 @@ def _cmd_run_ensemble(args: argparse.Namespace, out: Path, config: object) -> in
             print(f"dtaosim: warning: {w.message}", file=sys.stderr)
         print(summary.to_string(index=False))
         print(f"{result.n_ok} runs ok, {result.n_failed} failed -> {result.out}/ (manifest.parquet, runs/, "
-              "fan_sum_price.png); one path is one draw, not a forecast: read the bands")
+              "fan_sum_price.png, report/); one path is one draw, not a forecast: read the bands")
     return 0 if result.n_failed == 0 else 1
 
 

@@ -96,3 +96,9 @@ def test_run_days_shortens_one_run_and_an_ensemble(swept, tmp_path):
                  "--quiet"]) == 0
     for folder in sorted((tmp_path / "ens" / "runs").iterdir()):
         assert json.loads((folder / "metadata.json").read_text())["horizon_blocks"] == 1800
+    # an ensemble is a one-point sweep: its report has the fans and the table, nothing to pair
+    assert main(["plot", str(tmp_path / "ens"), "--out", str(tmp_path / "ens-report"), "--quiet"]) == 0
+    names = sorted(p.name for p in (tmp_path / "ens-report").iterdir())
+    assert names == ["index.html", "summary.csv", "sweep_subject.png"]
+    table = pd.read_csv(tmp_path / "ens-report" / "summary.csv")
+    assert set(table["label"]) == {"all runs"} and (table["n"] == 2).all() and (table["pairs"] == 0).all()

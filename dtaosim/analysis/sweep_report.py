@@ -96,6 +96,8 @@ def point_labels(result: SweepResult) -> dict[int, str]:
     (``fee_rate=0.0005``; a single parameter of text values, such as a regime, by its value alone)."""
     names = list(report_table(result).get("points") or [])
     points = [int(p) for p in result.points["point"]]
+    if len(points) == 1:  # an ensemble (`dtaosim run --seeds`) of an experiment whose [sweep] names its points
+        names = []
     if names:
         if len(names) != len(points):
             raise ConfigError(f"report.points: {len(names)} names is not allowed; the sweep has {len(points)} points")
@@ -107,14 +109,15 @@ def point_labels(result: SweepResult) -> dict[int, str]:
             out[int(row["point"])] = str(row[params[0]])
         else:
             text = ", ".join(f"{p}={_format_value(row[p])}" for p in params)
-            out[int(row["point"])] = text or f"point {row['point']}"
+            out[int(row["point"])] = text or ("all runs" if len(result.points) == 1 else f"point {row['point']}")
     return out
 
 
 def reference_point(result: SweepResult, reference: int | None = None) -> int:
-    """``reference``, else the experiment's ``[report] reference``, else the first point."""
+    """``reference``, else the experiment's ``[report] reference`` (of a sweep of more than one point), else the
+    first point."""
     known = [int(p) for p in result.points["point"]]
-    ref = reference if reference is not None else report_table(result).get("reference")
+    ref = reference if reference is not None else (report_table(result).get("reference") if len(known) > 1 else None)
     ref = known[0] if ref is None else int(ref)
     if ref not in known:
         raise ConfigError(f"reference: {ref!r} is not allowed; points: {known}")
@@ -227,8 +230,9 @@ def _lifecycle_quantities(result: SweepResult, selectors: list[str]) -> list[Qua
             count = k.astype(float)
             amount_in = np.concatenate([[0.0], np.cumsum(part["amount_in"].to_numpy(float))])[k]
             amount_out = np.concatenate([[0.0], np.cumsum(part["amount_out"].to_numpy(float))])[k]
+            last = np.concatenate([[np.nan], part["amount_in"].to_numpy(float)])[k]  # the latest event's amount
             rows.append(pd.DataFrame({"point": p, "run": r, "day": days, "kind": kind, "count": count,
-                                      "amount_in": amount_in, "amount_out": amount_out}))
+                                      "amount_in": amount_in, "amount_out": amount_out, "last_in": last}))
     if not rows:
         return []
     df = pd.concat(rows, ignore_index=True)
@@ -241,6 +245,9 @@ def _lifecycle_quantities(result: SweepResult, selectors: list[str]) -> list[Qua
         out.append(Quantity("recovered_share", "share of the dissolved pools' TAO their stakers got back, so far",
                             "share recovered", False,
                             dis[["point", "run", "day"]].assign(value=share).dropna()))
+        reg = df[df["kind"] == "register"]  # what drives the wave: the lock a new owner pays
+        out.append(Quantity("lock", "lock paid by the latest registration (TAO): the cost that slows the wave",
+                            "lock (TAO)", False, reg[["point", "run", "day"]].assign(value=reg["last_in"]).dropna()))
     if "registered" in selectors:
         reg = df[df["kind"] == "register"]
         out.append(Quantity("registered", "subnets registered so far", "subnets registered", False,

@@ -217,7 +217,7 @@ def test_dissolved_subnets_are_counted_run_by_run(tmp_path):
     cfg["sweep"] = {"runs": 2, "seed": 2, "parameters": {"lifecycle.entry_rate_per_day": [0.5, 12.0]}}
     res = dtaosim.sweep(cfg, out=tmp_path / "s", executor="serial", quiet=True)
     panels, _ = sr.subject_quantities(res)
-    assert [q.key for q in panels] == ["dissolved", "recovered_share", "sum_price"]  # no sum of prices for "price"
+    assert [q.key for q in panels] == ["dissolved", "recovered_share", "lock", "sum_price"]  # not "price" summed
     table = sr.sweep_table(res, quantities=panels)
     counts = sr.metric_rows(table, "final_dissolved")
     seen = 0
@@ -232,6 +232,11 @@ def test_dissolved_subnets_are_counted_run_by_run(tmp_path):
             share = panels[1].paths
             got = share[(share["point"] == p) & (share["run"] == r)].sort_values("day")["value"].iloc[-1]
             assert got == pytest.approx(dis["amount_out"].sum() / dis["amount_in"].sum(), rel=1e-12)
+        reg = ev[(ev["kind"] == "register") & (ev["status"] == "ok")].sort_values("block", kind="stable")
+        if len(reg):
+            lock = panels[2].paths
+            got = lock[(lock["point"] == p) & (lock["run"] == r)].sort_values("day")["value"].iloc[-1]
+            assert got == reg["amount_in"].iloc[-1]
     assert seen >= 2 and counts.loc[1, "median"] >= 2  # 12 would-be owners a day dissolve subnets
 
 
