@@ -33,10 +33,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dtaosim.analysis.subject import AMOUNT_FLOWS, LABELS, LOG_SERIES, Subject
+from dtaosim.analysis.subject import AMOUNT_FLOWS, LABELS, LOG_SERIES, Subject, blocks_per_day
 from dtaosim.errors import ConfigError
 from dtaosim.recorder import GROUP_SERIES, NETWORK_SERIES, SUBNET_SERIES, VALIDATOR_SERIES
 from dtaosim.runs.bands import DEFAULT_BAND, few_runs_message
+from dtaosim.runs.results import default_blocks_per_day
 from dtaosim.runs.sweep import SweepResult
 
 LEVEL_MIN_SERIES = ("price", "ema_price", "pool_tao", "pool_alpha")
@@ -147,7 +148,7 @@ def _series(result: SweepResult, variables: list[str], netuids: list[int] | None
 
 
 def _per_day(meta: dict[str, Any]) -> float:
-    bpd = float((meta.get("regime_fields") or {}).get("blocks_per_day") or 7200)
+    bpd = float(blocks_per_day(meta) or default_blocks_per_day())
     return bpd / float(meta.get("blocks_per_tick") or 360)
 
 
@@ -209,7 +210,7 @@ def _lifecycle_quantities(result: SweepResult, selectors: list[str]) -> list[Qua
                                              filter=pds.field("variable") == "sum_price").to_pandas()
     grid["point"] = grid["point"].astype(np.int64)
     meta = first_metadata(result)
-    bpd = float((meta.get("regime_fields") or {}).get("blocks_per_day") or 7200)
+    bpd = float(blocks_per_day(meta) or default_blocks_per_day())
     rows = []
     for d in sorted((result.out / "runs").iterdir()):
         if d.name.startswith(".") or not (d / "record.json").is_file():
