@@ -30,22 +30,27 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from dtaosim.runs.runner import run
 
     out = check_output_folder(args.out, "--out")  # before the run: a run is not wasted on a bad --out
-    if args.seeds is not None or _has_ensemble_table(args.config):
-        return _cmd_run_ensemble(args, out)
+    config = _resized(args.config, runs=None, days=args.days)
+    if args.seeds is not None or _has_ensemble_table(config):
+        return _cmd_run_ensemble(args, out, config)
     if args.profile:
         import cProfile
         import pstats
 
         profiler = cProfile.Profile()
-        result = profiler.runcall(run, args.config, seed=args.seed, out=out, progress=False)
+        result = profiler.runcall(run, config, seed=args.seed, out=out, progress=False)
         stats = pstats.Stats(profiler, stream=sys.stdout).strip_dirs().sort_stats("tottime")
         print("where the time goes (top 20 functions by own time):")
         stats.print_stats(20)
     else:
-        result = run(args.config, seed=args.seed, out=out, progress=not args.quiet)
+        result = run(config, seed=args.seed, out=out, progress=not args.quiet)
     fig = plot_prices(result)  # the experiment's subject (or the live subnets with the highest price), in days
     save_figure(fig, out / "prices.png")
     if not args.quiet:
+        if result.metadata.get("config", {}).get("sweep"):
+            print(f"dtaosim: note: {result.metadata['name']} has a [sweep]; this was one run of its top-level "
+                  f"config. `dtaosim sweep {args.config} --out DIR` runs the sweep and writes its report "
+                  "(DIR/report/: the subject per point, medians, bands and paired differences)", file=sys.stderr)
         n_ok = int((result.events["status"] == "ok").sum()) if len(result.events) else 0
         print(f"{result.metadata['name']}: {len(result.prices)} rows x {result.prices.shape[1]} subnets, "
               f"{n_ok}/{len(result.events)} intents executed, {result.timings['wall_seconds']:.2f} s "
@@ -54,25 +59,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _has_ensemble_table(path: str) -> bool:
-    from dtaosim.config import load_config
+def _has_ensemble_table(config: object) -> bool:
+    from dtaosim.config import as_config
 
-    return load_config(path).ensemble is not None
+    return as_config(config).ensemble is not None  # type: ignore[arg-type]
 
 
-def _cmd_run_ensemble(args: argparse.Namespace, out: Path) -> int:
+def _cmd_run_ensemble(args: argparse.Namespace, out: Path, config: object) -> int:
     """``dtaosim run CONFIG --seeds N`` (or a config with ``[ensemble]``): N seeds, a fan chart, 5-95% bands."""
     from dtaosim.analysis.plots import plot_fan, save_figure
     from dtaosim.runs.ensemble import ensemble_paths, ensemble_summary, run_ensemble
 
     if args.profile:
         raise ConfigError("--profile: True is not allowed; it profiles one run, not an ensemble (drop --seeds)")
-    result = run_ensemble(args.config, args.seeds, out, seed=args.seed, workers=args.workers, quiet=args.quiet)
+    result = run_ensemble(config, args.seeds, out, seed=args.seed, workers=args.workers,  # type: ignore[arg-type]
+                          quiet=args.quiet)
     if result.n_ok:
         paths = ensemble_paths(result)
         bpd = _blocks_per_day(result.out)
         save_figure(plot_fan(paths, title=f"sum of alpha prices, {result.n_ok} seeds", ylabel="TAO",
                              blocks_per_day=bpd), result.out / "fan_sum_price.png")
+        from dtaosim.analysis.sweep_report import write_sweep_report
+
+        write_sweep_report(result, result.out / "report")  # the experiment's subject over the seeds
     if not args.quiet:
         import warnings
 
@@ -83,7 +92,7 @@ def _cmd_run_ensemble(args: argparse.Namespace, out: Path) -> int:
             print(f"dtaosim: warning: {w.message}", file=sys.stderr)
         print(summary.to_string(index=False))
         print(f"{result.n_ok} runs ok, {result.n_failed} failed -> {result.out}/ (manifest.parquet, runs/, "
-              "fan_sum_price.png); one path is one draw, not a forecast: read the bands")
+              "fan_sum_price.png, report/); one path is one draw, not a forecast: read the bands")
     return 0 if result.n_failed == 0 else 1
 
 
@@ -104,17 +113,40 @@ def _cmd_sweep(args: argparse.Namespace) -> int:
     if args.scheduler is not None and args.executor != "dask":
         raise ConfigError(f"--scheduler: {args.scheduler!r} is not allowed; a scheduler address is for --executor "
                           f"dask (got --executor {args.executor})")
+    config = _resized(args.config, runs=args.runs, days=args.days)
     try:
-        result = sweep(args.config, out=args.out, workers=args.workers, executor=args.executor,
+        result = sweep(config, out=args.out, workers=args.workers, executor=args.executor,
                        scheduler=args.scheduler, quiet=args.quiet, threads=args.threads)
     except ImportError as e:  # an optional extra (dask) is missing
         print(f"dtaosim: error: {e}", file=sys.stderr)
         return 2
+    files: list[Path] = []
+    if result.n_ok and not args.no_report:
+        from dtaosim.analysis.sweep_report import write_sweep_report
+
+        files = write_sweep_report(result, result.out / "report", quiet=args.quiet)
     if not args.quiet:
         n = len(result.manifest)
+        shown = f", report/ ({', '.join(f.name for f in files)})" if files else ""
         print(f"{n} runs: {result.n_ok} ok ({result.skipped} already done), {result.n_failed} failed "
-              f"-> {result.out}/ (manifest.parquet, runs/)")
+              f"-> {result.out}/ (manifest.parquet, runs/{shown})")
     return 0 if result.n_failed == 0 else 1
+
+
+def _resized(config: str, runs: int | None, days: float | None) -> object:
+    """The config of ``dtaosim sweep CONFIG``: the file or name itself, or with ``--runs`` (Monte Carlo runs per
+    point) and ``--days`` (the horizon) replaced, remembering its file for error messages."""
+    if runs is None and days is None:
+        return config
+    from dtaosim.config import ExperimentConfig, experiment_path, load_config
+
+    cfg = load_config(config)
+    data = cfg.model_dump(mode="json")
+    if runs is not None:
+        data["sweep"] = {**(data.get("sweep") or {}), "runs": int(runs)}
+    if days is not None:
+        data["horizon"] = {**data["horizon"], "days": float(days), "blocks": None}
+    return ExperimentConfig.model_validate(data).with_source(experiment_path(config).name)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -199,6 +231,19 @@ def _read_run(folder: Path) -> object:
     return result
 
 
+def _read_sweep(folder: Path) -> object | None:
+    """The sweep in ``folder`` when it is a sweep folder with a finished run (its report replaces a run's)."""
+    if not (folder / "sweep.json").is_file() or (folder / "metadata.json").exists():
+        return None
+    from dtaosim.runs.sweep import SweepResult
+
+    try:
+        result = SweepResult.open(folder)
+    except Exception:  # not readable as a sweep: the run folder's one-line refusal says why
+        return None
+    return result if result.n_ok else None
+
+
 def _cmd_plot(args: argparse.Namespace) -> int:
     import shutil
     import tempfile
@@ -206,12 +251,23 @@ def _cmd_plot(args: argparse.Namespace) -> int:
     from dtaosim.analysis.report import write_report
     from dtaosim.runs.files import check_output_folder, existing_ancestor, make_dirs
 
-    result = _read_run(Path(args.results))
+    folder = Path(args.results)
+    sweep = _read_sweep(folder)
+    result = _read_run(folder) if sweep is None else None
     out = check_output_folder(args.out, "--out")
     # written beside --out first and moved in whole: a failure leaves --out as it was
     tmp = Path(tempfile.mkdtemp(prefix=".dtaosim-plots-", dir=existing_ancestor(out)))
     try:
-        files = write_report(result, tmp, netuids=_netuids(args.netuids))  # type: ignore[arg-type]
+        if sweep is not None:
+            from dtaosim.analysis.sweep_report import write_sweep_report
+
+            chosen = _netuids(args.netuids)
+            if chosen and not all(isinstance(n, int) for n in chosen):
+                raise ConfigError(f"--netuids: {args.netuids!r} is not allowed for a sweep; expected netuids (the "
+                                  "subnets dissolved or registered differ from run to run)")
+            files = write_sweep_report(sweep, tmp, netuids=chosen)  # type: ignore[arg-type]
+        else:
+            files = write_report(result, tmp, netuids=_netuids(args.netuids))  # type: ignore[arg-type]
         make_dirs(out)
         for f in files:
             os.replace(f, out / f.name)
@@ -383,6 +439,22 @@ def _whole(low: int) -> Callable[[str], int]:
     return parse
 
 
+def _positive(text: str) -> float:
+    """An argparse type: a finite number > 0."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed; expected a number > 0") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not allowed; expected a number > 0")
+    return value
+
+
+_positive.__name__ = "number > 0"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dtaosim`` command."""
     p = _Parser(prog="dtaosim", description="Agent-based simulation of Bittensor dTAO markets.")
@@ -397,6 +469,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run an ensemble of N seeds (default: the config's [ensemble] seeds, else one run); "
                         "--seed then seeds the ensemble")
     r.add_argument("--workers", type=_whole(1), default=None, help="worker processes for --seeds (default: all cores)")
+    r.add_argument("--days", type=_positive, default=None, help="days to simulate (default: the config's horizon)")
     r.set_defaults(func=_cmd_run)
     w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
     w.add_argument("config", help="experiment TOML file with a [sweep] table, or a packaged experiment's name")
@@ -407,6 +480,11 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--scheduler", default=None, help="dask scheduler address (default: a local cluster)")
     w.add_argument("--threads", type=_whole(1), default=None,
                    help="threads per run (default: cores // workers, so that workers x threads <= cores)")
+    w.add_argument("--runs", type=_whole(1), default=None,
+                   help="Monte Carlo runs per point (default: the config's sweep.runs)")
+    w.add_argument("--days", type=_positive, default=None, help="days per run (default: the config's horizon)")
+    w.add_argument("--no-report", action="store_true",
+                   help="do not write report/ (the sweep's subject per point, its table and paired differences)")
     w.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     w.set_defaults(func=_cmd_sweep)
     va = sub.add_parser("validate", help="run the April 2026 and launch studies as ensembles and print, per fact, "
@@ -446,8 +524,9 @@ def build_parser() -> argparse.ArgumentParser:
                     "fewer candidates)")
     ca.add_argument("--quiet", action="store_true", help="no progress lines")
     ca.set_defaults(func=_cmd_calibrate)
-    pl = sub.add_parser("plot", help="write the standard plots of a run folder and an index.html")
-    pl.add_argument("results", help="a folder written by `dtaosim run --out`")
+    pl = sub.add_parser("plot", help="write the standard plots of a run folder (or a sweep's report) and an index.html")
+    pl.add_argument("results", help="a folder written by `dtaosim run --out` (or by `dtaosim sweep --out`: the "
+                    "sweep's report)")
     pl.add_argument("--out", default="plots", help="output folder (default: plots)")
     pl.add_argument("--netuids", nargs="+", default=None, metavar="N",
                     help="subnets to show instead of the experiment's subject: netuids, or dissolved / registered")

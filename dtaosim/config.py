@@ -583,10 +583,25 @@ class Subject(_Strict):
 
 class Report(_Strict):
     """The experiment's question (one line, listed by ``dtaosim experiments``) and the ``subject`` its report
-    shows (:class:`Subject`).  Nothing here changes the run: it is left out of the config hash."""
+    shows (:class:`Subject`).  For a sweep's report (:mod:`dtaosim.analysis.sweep_report`): ``points`` names
+    its points in order (default: their parameters) and ``reference`` is the point the others are compared with
+    (default: the first).  Nothing here changes the run: it is left out of the config hash."""
 
     question: str = Field(default="", max_length=200)
     subject: Subject = Field(default_factory=Subject)
+    points: list[str] = Field(default_factory=list, max_length=1000)
+    reference: int | None = Field(default=None, ge=0)
+
+    @field_validator("points")
+    @classmethod
+    def _short_names(cls, v: list[str]) -> list[str]:
+        for k, name in enumerate(v):
+            if not name.strip() or len(name) > 60 or "\n" in name:
+                raise ValueError(f"points[{k}]: {name!r} is not allowed; expected a name of 1-60 characters on "
+                                 "one line")
+            if name in v[:k]:
+                raise ValueError(f"points[{k}]: {name!r} is not allowed; it is named twice")
+        return v
 
     @field_validator("question")
     @classmethod

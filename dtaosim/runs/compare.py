@@ -62,19 +62,28 @@ def paired_differences(result: SweepResult, baseline: int = 0, points: list[int]
     ``point_mean``, ``mean_difference`` (point - baseline), ``low``, ``high`` (the ``confidence`` Student t
     interval of the mean difference; NaN with fewer than 2 pairs), ``p_value`` (paired t-test; NaN likewise).
     """
+    return paired_table(result.runs, result.points, result.parameters, baseline=baseline, points=points,
+                        metrics=metrics, confidence=confidence)
+
+
+def paired_table(runs: pd.DataFrame, points_frame: pd.DataFrame, parameters: list[str], baseline: int = 0,
+                 points: list[int] | None = None, metrics: list[str] | None = None,
+                 confidence: float = 0.95) -> pd.DataFrame:
+    """:func:`paired_differences` of a frame of runs (``run_id, point, run``, the ``parameters`` and one column per
+    metric, as :attr:`SweepResult.runs`), with ``points_frame`` (``point`` and the parameters) naming the points:
+    a report adds its own metrics to the runs before pairing them."""
     from scipy import stats
 
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence: {confidence!r} is not allowed; expected a number between 0 and 1")
-    runs = result.runs
-    known = sorted(int(p) for p in result.points["point"])
+    known = sorted(int(p) for p in points_frame["point"])
     if baseline not in known:
         raise ConfigError(f"baseline: {baseline!r} is not allowed; points: {known}")
     others = [p for p in known if p != baseline] if points is None else list(points)
     for p in others:
         if p not in known:
             raise ConfigError(f"points: {p!r} is not allowed; points: {known}")
-    all_metrics = [c for c in runs.columns if c not in (*_ID_COLUMNS, *result.parameters)]
+    all_metrics = [c for c in runs.columns if c not in (*_ID_COLUMNS, *parameters)]
     metrics = all_metrics if metrics is None else list(metrics)
     for m in metrics:
         if m not in all_metrics:
@@ -102,8 +111,8 @@ def paired_differences(result: SweepResult, baseline: int = 0, points: list[int]
             rows.append({"point": p, "metric": m, "n": n, "baseline_mean": float(a.mean()) if n else float("nan"),
                          "point_mean": float(b.mean()) if n else float("nan"), "mean_difference": mean,
                          "low": low, "high": high, "p_value": p_value})
-    cols = ["point", *result.parameters, "metric", "n", "baseline_mean", "point_mean", "mean_difference", "low",
+    cols = ["point", *parameters, "metric", "n", "baseline_mean", "point_mean", "mean_difference", "low",
             "high", "p_value"]
     if not rows:
         return pd.DataFrame(columns=cols)
-    return pd.DataFrame(rows).merge(result.points, on="point", how="left")[cols]
+    return pd.DataFrame(rows).merge(points_frame, on="point", how="left")[cols]

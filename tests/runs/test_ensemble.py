@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from dtaosim.cli import main
@@ -76,6 +77,10 @@ def test_cli_run_seeds_writes_runs_and_a_fan_chart(tmp_path, capsys):
     assert "dtaosim: warning: SweepResult.summary: a 5-95% band from 2 runs: at least 20 are needed" in captured.err
     assert (out / "fan_sum_price.png").stat().st_size > 1000
     assert len(run_folders(out)) == 2
+    # and the report of the subject over the seeds (no subject: the sum of prices), one row per metric
+    assert sorted(p.name for p in (out / "report").iterdir()) == ["index.html", "summary.csv", "sweep_subject.png"]
+    table = pd.read_csv(out / "report" / "summary.csv")
+    assert list(table["metric"][:2]) == ["final_sum_price", "mean_sum_price"] and (table["n"] == 2).all()
     # an [ensemble] table does the same without --seeds
     cfg.write_text(cfg.read_text() + "[ensemble]\nseeds = 2\nseed = 9\n")
     assert main(["run", str(cfg), "--out", str(tmp_path / "out2"), "--quiet", "--workers", "1"]) == 0
