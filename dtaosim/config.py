@@ -156,7 +156,8 @@ class HolderGroup(_Strict):
     log-normal, log-sd ``attention_sigma``), sells ``exit_fraction`` of a position when its price has moved
     by a log-return of its ``conviction`` (median; log-sd ``conviction_sigma``) either way since it bought or
     last sold, invests its free TAO in one subnet drawn by ``pool TAO ^ popularity x (EMA price / price) ^
-    contrarian``, and moves
+    contrarian`` (a subnet that started emitting within ``novelty_days`` weighs at least ``novelty_weight``
+    times the median subnet), and moves
     ``inflow_per_day`` / ``outflow_per_day`` of its wealth in from / out to the outside.  ``name`` labels the
     population's value series (``value:<name>``)."""
 
@@ -175,6 +176,10 @@ class HolderGroup(_Strict):
     outflow_per_day: float = Field(default=0.002, ge=0, le=1)
     popularity: float = Field(default=1.0, ge=0, le=5)
     contrarian: float = Field(default=0.0, ge=-10, le=10)
+    novelty_days: float = Field(default=0.0, ge=0, le=MAX_DAYS)
+    """Days after a subnet starts emitting during which it draws at least ``novelty_weight`` times the
+    median subnet's choice weight (0: new subnets are chosen by depth like any other)."""
+    novelty_weight: float = Field(default=1.0, ge=0, le=1_000)
     max_slippage: float = Field(default=0.05, gt=0, le=10)
 
     @field_validator("name")

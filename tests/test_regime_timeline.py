@@ -68,6 +68,8 @@ def test_regime_chain_follows_the_dated_regimes_of_a_snapshot_run():
     assert eras[0].offset == 0 and eras[0].date.isoformat() == "2026-04-11"
     assert eras[0].regime.name == "taoflow-2025-11"  # in force on the snapshot's date
     names = [e.regime.name for e in eras]
+    assert names[1:4] == ["lock-pool-2026-04", "netflow-2026-05", "price-burn-2026-06"]
+    assert eras[1].date.isoformat() == "2026-04-22"
     assert {"price-burn-2026-06", "gate-2026-07", "la-auto-2026-08"} <= set(names)
     for e in eras[1:]:
         assert e.offset == (e.date - eras[0].date).days * 7200

@@ -396,8 +396,21 @@ TAOFLOW_2025_11 = dataclasses.replace(
     subnet_pruning=True,
 )
 
-NETFLOW_2026_05 = dataclasses.replace(
+LOCK_POOL_2026_04 = dataclasses.replace(
     TAOFLOW_2025_11,
+    name="lock-pool-2026-04",
+    start_date="2026-04-22",
+    description=(
+        "TAO-flow shares as before; a new subnet's pool is seeded with the whole lock at the median subnet "
+        "price (SubnetTAO = max(lock, MinLock), SubnetAlphaIn = SubnetTAO / median) instead of MinLock TAO and "
+        "MinLock alpha at price 1 with the rest recycled. Not modelled: the owner's alpha at registration "
+        "(given from 2026-04-22, removed by the 2026-05-08 hotfix)."
+    ),
+    lock_to_pool=True,
+)
+
+NETFLOW_2026_05 = dataclasses.replace(
+    LOCK_POOL_2026_04,
     name="netflow-2026-05",
     start_date="2026-05-27",
     description=(
@@ -506,7 +519,8 @@ BASKET_TRADING_2026_09 = dataclasses.replace(
 )
 
 _REGISTRY: dict[str, Regime] = {
-    r.name: r for r in (LAUNCH_2025_02, V3_2025_07, TAOFLOW_2025_11, NETFLOW_2026_05, PRICE_BURN_2026_06,
+    r.name: r for r in (LAUNCH_2025_02, V3_2025_07, TAOFLOW_2025_11, LOCK_POOL_2026_04, NETFLOW_2026_05,
+                        PRICE_BURN_2026_06,
                         GATE_2026_07, ROOT_REBORN_2026_08, PRICE_GATE_2026_08, BURN_GATE_2026_08, LA_AUTO_2026_08,
                         ROOT_WEIGHTS_2026_08, BASKET_TRADING_2026_09)
 }

@@ -41,9 +41,11 @@ from dtaosim.runs.results import RunResult
 from dtaosim.validation.catalogue import STUDIES, Fact, facts_of, load_facts
 from dtaosim.validation.facts import Measurement, measure
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-STUDY_FILES: dict[str, Path] = {"april": DATA / "study-april-2026.toml", "launch": DATA / "study-launch-2025.toml"}
-"""The bundled config of each study."""
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+STUDY_FILES: dict[str, Path] = {"april": EXPERIMENTS / "april-2026-calibrated.toml",
+                                "launch": EXPERIMENTS / "launch-2025-calibrated.toml"}
+"""The config `dtaosim validate` runs for each study: the bundled study (``dtaosim/data/study-*.toml``) with
+the parameter files of its calibration included (``dtaosim/experiments/*-calibrated.toml``)."""
 
 
 @dataclasses.dataclass(frozen=True)

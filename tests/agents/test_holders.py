@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from dtaosim import DTaoModel
-from dtaosim.agents.holders import HolderPopulation, allocate_holdings, draw_traits
+from dtaosim.agents.holders import HolderPopulation, allocate_holdings, draw_traits, novelty_weights
 from dtaosim.analysis.metrics import gini, top_share
 from dtaosim.config import HolderGroup, parse_config
 from dtaosim.engine.accounts import holder_concentration
@@ -108,6 +108,7 @@ def test_holders_nominate_validators_by_the_stake_profile():
     ("size_tail", 0.0, "holders[0].size_tail: 0.0"),
     ("name", "two words", "holders[0].name: 'two words'"),
     ("tao", 1e12, "holders[0].tao: 1000000000000.0"),
+    ("novelty_days", -1.0, "holders[0].novelty_days: -1.0"),
 ])
 def test_holder_config_errors_name_the_field_and_value(field, value, needle):
     cfg = _cfg()
@@ -128,3 +129,34 @@ def test_holder_concentration_is_the_metrics_of_the_positive_holdings(stake, k):
         assert count[s] == col.size
         check_close("holder_concentration", "top", top[s], float(top_share(col, k)) if col.size else 0.0)
         check_close("holder_concentration", "gini", g[s], float(gini(col)) if col.size else 0.0)
+
+
+def test_new_subnets_weigh_at_least_the_median_subnet_for_novelty_days():
+    weight = np.array([0.0, 100.0, 400.0, 900.0, 0.001, 0.002])
+    ok = np.array([False, True, True, True, True, True])
+    first = np.array([0, 10, 10, 10, 95_000, 30_000])  # subnets 4 (5,000 blocks old) and 5 (70,000) are newer
+    out = novelty_weights(weight, ok, first, block=100_000, window_blocks=50_000.0, novelty=2.0)
+    median = np.median([100.0, 400.0, 900.0, 0.001, 0.002])  # 100: the ok subnets' positive weights
+    np.testing.assert_array_equal(out[:4], weight[:4])
+    assert out[4] == 2.0 * median and out[5] == weight[5]  # only subnet 4 is within the window
+    # a deep new subnet keeps its own (larger) weight; nothing new: unchanged
+    assert novelty_weights(np.array([0.0, 1.0, 50.0]), ok[:3], np.array([0, 10, 99_000]), 100_000, 5_000.0,
+                           1.0)[2] == 50.0
+    assert novelty_weights(weight, ok, np.zeros(6, int), 100_000, 5_000.0, 1.0) is weight
+
+
+def test_novelty_sends_holders_money_into_a_new_subnet():
+    """Two runs that differ only by novelty_days: with it, the subnet that starts emitting during the run (a
+    young, thin pool) receives more of the holders' TAO."""
+    bought = []
+    for days in (0.0, 30.0):
+        cfg = _cfg(days=2, alpha_share=0.0, tao=20_000.0, attention_per_day=5.0, max_slippage=0.5,
+                   novelty_days=days, novelty_weight=3.0)
+        m = DTaoModel(cfg)
+        st_ = m.state
+        young = int(np.argmin(np.where(st_.subnet_mask, st_.pool_tao, np.inf)))
+        st_.first_emission_block[young] = st_.block - 100  # started emitting 100 blocks ago
+        hp = next(a for a in m.agents if isinstance(a, HolderPopulation))
+        m.run()
+        bought.append(float(m.state.stake[hp.accounts][:, young].sum() * m.state.price[young]))
+    assert bought[1] > 2.0 * bought[0]

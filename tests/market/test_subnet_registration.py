@@ -122,6 +122,30 @@ def test_pre_april_2026_regimes_seed_the_pool_with_the_min_lock_at_price_one():
     st.check_invariants()
 
 
+@pytest.mark.parametrize("date", ["2026-04-22", "2026-05-26"])
+def test_from_22_april_2026_the_whole_lock_seeds_the_pool_at_the_median_price(date):
+    """Spec section 7.2 step 7: since 2026-04-22 (still TAO-flow shares) SubnetTAO = max(lock, MinLock) and
+    SubnetAlphaIn = SubnetTAO / median spot price; nothing is recycled."""
+    from dtaosim.protocol.regimes import regime_for_date
+
+    assert regime_for_date(date).name == "lock-pool-2026-04"
+    regime = regime_for_date(date).replace(subnet_limit=8)
+    assert regime.share_rule == "tao_flow"
+    st = synthetic_state(regime, n_subnets=4, n_accounts=1, rng=np.random.default_rng(0), pool_tao_median=500.0,
+                         external_tao=10_000.0, block=100_000, subnet_age_blocks=50_000).with_capacity(9)
+    st.external_tao -= 3_000.0
+    st.free_tao[0] = 3_000.0
+    st.last_lock, st.last_lock_block = 1_000.0, st.block - 57_600
+    median = float(np.median(st.price[1:5]))
+    recycled0 = st.tao_recycled
+    reg = register_subnet(st, regime, payer=0)
+    assert reg.lock == pytest.approx(1_000.0)
+    assert st.pool_tao[reg.netuid] == pytest.approx(1_000.0)
+    assert st.pool_alpha[reg.netuid] == pytest.approx(1_000.0 / median)
+    assert st.tao_recycled == recycled0
+    st.check_invariants()
+
+
 def test_dissolution_recycles_pending_root_tao_and_erases_the_subnet():
     st, _ = _full_network()
     st.pending_root_tao[3] = 2.5

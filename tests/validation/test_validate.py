@@ -100,15 +100,23 @@ def test_cli_validate_one_study_small(tmp_path, capsys):
     assert main(["validate", "--days", "nan", "--study", "launch", "--launch", str(cfg)]) == 2
 
 
-def test_the_calibrated_april_experiment_marks_its_moments_fit():
-    from pathlib import Path
-
+def test_validate_runs_the_calibrated_studies_and_marks_their_moments_fit():
+    """`dtaosim validate` runs each study with its parameter files (experiments/*-calibrated.toml); the moments of
+    every included fit are "fit", and a later file's values win over an earlier one's."""
     from dtaosim.config import load_config
 
-    exp = Path(__file__).resolve().parents[2] / "experiments" / "april-2026-calibrated.toml"
-    assert fitted_moments(exp) == {"price_median", "log10_price_sd", "pool_tao_gini", "young_pool_alpha_share",
-                                   "emission_gini"}
-    cfg = load_config(exp)
+    assert STUDY_FILES["april"].name == "april-2026-calibrated.toml"
+    assert fitted_moments(STUDY_FILES["april"]) == {
+        "price_median", "log10_price_sd", "pool_tao_gini", "young_pool_alpha_share", "emission_gini",  # stakers
+        "price_p10", "validator_top5_share", "validator_subnet_hhi",  # ecology
+        "age_depth_ratio"}  # holders
+    cfg = load_config(STUDY_FILES["april"])
     assert cfg.network.initial_state == "snapshot:2026-04-11" and cfg.horizon.days == 150
     assert cfg.agents[1].params["threshold"] == pytest.approx(0.008085344827335172)
-    assert fitted_moments(STUDY_FILES["april"]) == set()
+    assert cfg.validator_market.renominate_rate_per_day == pytest.approx(0.07057948591146822)
+    # the ecology fit set contrarian 3.04; the holders' fit, included after it, refitted it
+    assert cfg.holders[0].contrarian == pytest.approx(2.958826937749648)
+    assert cfg.holders[0].conviction == pytest.approx(0.5002239367780889)  # set by the ecology fit only
+    assert STUDY_FILES["launch"].name == "launch-2025-calibrated.toml"
+    assert fitted_moments(STUDY_FILES["launch"]) == {"launch_max_price_14d", "launch_p10_price_day14"}
+    assert fitted_moments(STUDY_FILES["launch"].parents[1] / "data" / "study-april-2026.toml") == set()
