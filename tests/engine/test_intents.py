@@ -42,6 +42,10 @@ HYPOTHETICAL = {
                                                      "min_stake": 0.05}),
 }
 ALL = [*regime_names(), *HYPOTHETICAL]
+# Each case's network seed, fixed by name (its place in ALL moves when a dated regime is added): the seeds under
+# which each batch of 3,000 intents reaches every status its rules allow.
+BATCH_SEED = {name: i for i, name in enumerate(n for n in ALL if n != "lock-pool-2026-04")}
+BATCH_SEED["lock-pool-2026-04"] = len(ALL)
 STATE_ARRAYS = ("free_tao", "stake", "pool_tao", "pool_alpha", "pool_w2", "alpha_out", "user_flow_block",
                 "external_alpha", "alpha_issuance")
 
@@ -147,7 +151,7 @@ def test_compiled_intents_match_the_reference(name, seed, count, order_seed):
 
 @pytest.mark.parametrize("name", ALL)
 def test_many_intents_match_the_reference_and_reach_every_outcome(name):
-    before, ref, fast, ev_ref, ev_fast = run_both(name, seed=ALL.index(name), count=3000, order_seed=7)
+    before, ref, fast, ev_ref, ev_fast = run_both(name, seed=BATCH_SEED[name], count=3000, order_seed=7)
     assert_within_contract(before, ref, fast, ev_ref, ev_fast)
     seen = {e[-1] for e in ev_ref}
     for status in ("ok", "invalid_netuid", "nonpositive_amount", "insufficient_balance", "insufficient_stake",
