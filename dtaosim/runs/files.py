@@ -124,3 +124,16 @@ def write_bytes(path: str | Path, data: bytes) -> None:
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write_bytes`)."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def keep_temporary_files_in(folder: str | Path) -> Path:
+    """Make this process's temporary files and folders (Python's :mod:`tempfile` default) under ``folder``,
+    made if missing; returns it resolved.
+
+    For notebooks: the worker processes of a sweep or ensemble need a folder from :mod:`multiprocessing`
+    (``pymp-*``) that it removes when the interpreter exits, and a Jupyter kernel shuts down without running
+    those exit handlers, so the folder would stay in the system's temporary directory.  Calling this first, with
+    a folder beside the notebook, keeps it there."""
+    path = make_dirs(folder).resolve()
+    tempfile.tempdir = str(path)
+    return path

@@ -217,3 +217,22 @@ def test_folders_of_older_versions_still_load(tmp_path):
     assert list(res.timings["wall_seconds"]) == [1.0, 2.0, 3.0, 4.0]
     assert set(res.timings["host"]) == {"old-host"}
     assert "wall_seconds" not in res.manifest.columns
+
+
+def test_temporary_files_of_worker_processes_stay_in_the_chosen_folder(tmp_path):
+    """A notebook's sweep workers need multiprocessing's pymp-* folder; keep_temporary_files_in puts it (and every
+    other tempfile default) under the folder given, made if missing (run in a fresh interpreter: it is per
+    process)."""
+    import subprocess
+    import sys
+
+    folder = tmp_path / "results" / "tmp"
+    code = ("import multiprocessing.util, tempfile, sys\n"
+            "from dtaosim.runs.files import keep_temporary_files_in\n"
+            "p = keep_temporary_files_in(sys.argv[1])\n"
+            "print(p); print(multiprocessing.util.get_temp_dir()); print(tempfile.mkdtemp())\n")
+    out = subprocess.run([sys.executable, "-c", code, str(folder)], capture_output=True, text=True, check=True)
+    made, pymp, other = out.stdout.split()
+    assert made == str(folder.resolve()) and folder.is_dir()
+    assert pymp.startswith(str(folder.resolve()) + "/pymp-")
+    assert other.startswith(str(folder.resolve()) + "/")
