@@ -34,16 +34,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dtaosim.config import included_files, load_config
+from dtaosim.config import EXPERIMENTS_DIR, included_files, load_config
 from dtaosim.errors import ConfigError
 from dtaosim.runs.bands import DEFAULT_BAND, FewRunsWarning, band
 from dtaosim.runs.results import RunResult
 from dtaosim.validation.catalogue import STUDIES, Fact, facts_of, load_facts
 from dtaosim.validation.facts import Measurement, measure
 
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
-STUDY_FILES: dict[str, Path] = {"april": EXPERIMENTS / "april-2026-calibrated.toml",
-                                "launch": EXPERIMENTS / "launch-2025-calibrated.toml"}
+STUDY_FILES: dict[str, Path] = {"april": EXPERIMENTS_DIR / "april-2026-calibrated.toml",
+                                "launch": EXPERIMENTS_DIR / "launch-2025-calibrated.toml"}
 """The config `dtaosim validate` runs for each study: the bundled study (``dtaosim/data/study-*.toml``) with
 the parameter files of its calibration included (``dtaosim/experiments/*-calibrated.toml``)."""
 
