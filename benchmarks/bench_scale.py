@@ -89,6 +89,8 @@ def build_config(*, subnets: int, agents: int, days: float, validators: int, min
             cfg["validator_market"] = {"enabled": True}
         if subnets == 128:
             cfg["lifecycle"] = {"registrations": True, "entry_rate_per_day": 0.5, "max_new_subnets": 64}
+            if "patience_days" in fields["lifecycle"].annotation.model_fields:
+                cfg["lifecycle"]["patience_days"] = 0.0  # would-be owners who do not wait: the earlier workload
     return cfg
 
 

@@ -180,7 +180,17 @@ class HolderGroup(_Strict):
     """Days after a subnet starts emitting during which it draws at least ``novelty_weight`` times the
     median subnet's choice weight (0: new subnets are chosen by depth like any other)."""
     novelty_weight: float = Field(default=1.0, ge=0, le=1_000)
+    novelty_only: bool = False
+    """Buy only subnets that started emitting within ``novelty_days`` (a population of launch buyers; free
+    TAO waits for the next new subnet).  Needs ``novelty_days`` > 0."""
     max_slippage: float = Field(default=0.05, gt=0, le=10)
+
+    @model_validator(mode="after")
+    def _novelty_window(self) -> HolderGroup:
+        if self.novelty_only and self.novelty_days <= 0:
+            raise ValueError(f"novelty_days: {self.novelty_days!r} is not allowed with novelty_only = true; "
+                             "expected the days a subnet counts as new (> 0)")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -343,8 +353,9 @@ class OwnerGroup(_Strict):
 
 class Lifecycle(_Strict):
     """Subnet registration and pruning.  With ``registrations``, would-be owners arrive at
-    ``entry_rate_per_day`` (Poisson) and register a subnet when the lock cost (TAO) is at most their
-    ``max_lock`` (log-normal); at the subnet limit the lowest-EMA-price non-immune subnet is dissolved.
+    ``entry_rate_per_day`` (Poisson), wait up to ``patience_days`` and register a subnet when registration
+    is open and the lock cost (TAO) is at most their ``max_lock`` (log-normal; the one who would pay the most
+    goes first); at the subnet limit the lowest-EMA-price non-immune subnet is dissolved.
     ``max_new_subnets`` bounds the registrations of a run (owner accounts are reserved for them)."""
 
     registrations: bool = False
@@ -356,6 +367,9 @@ class Lifecycle(_Strict):
     entry_rate_per_day: float = Field(default=0.5, ge=0, le=1_000)
     """Would-be owners arriving a day (at most 1,000: registrations are rate-limited far below that)."""
     max_lock: Distribution = Field(default_factory=lambda: Distribution(median=1_000.0, sigma=1.0))
+    patience_days: float = Field(default=30.0, ge=0, le=MAX_DAYS)
+    """Days a would-be owner waits for registration to open (the rate limit, a prune candidate) at a lock it
+    will pay; 0: it tries in the tick it arrives only."""
     max_new_subnets: int = Field(default=32, ge=0, le=10_000)
     entrant_strategy: str = "holder"
     entrant_params: dict[str, float | int | bool | str] = Field(default_factory=dict)

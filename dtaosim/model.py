@@ -601,12 +601,18 @@ class DTaoModel(mesa.Model):
             st.last_lock_block = max(1, st.block - round(lc.last_lock_age_days * self.regime.blocks_per_day))
             strategy_class("owner", lc.entrant_strategy)(lc.entrant_params, np.random.default_rng(0),
                                                   where="lifecycle.entrant_params")  # check the params now
-            SubnetEntrants(self, lc.entry_rate_per_day, lc.max_lock.median, lc.max_lock.sigma)
+            SubnetEntrants(self, lc.entry_rate_per_day, lc.max_lock.median, lc.max_lock.sigma, lc.patience_days)
 
     def request_registration(self, max_lock: float) -> None:
         """A would-be owner asks to register a subnet if the lock is at most ``max_lock`` TAO (settled
         after this tick's intents)."""
         self._registrations.append(float(max_lock))
+
+    def subnet_lock_cost(self) -> float | None:
+        """The lock (TAO) a subnet registration would pay now, or None while registration is closed."""
+        if registration_blocked(self.state, self.regime) is not None:
+            return None
+        return current_lock_cost(self.state, self.regime)
 
     def _reject(self, reason: str) -> None:
         self.registration_rejections[reason] = self.registration_rejections.get(reason, 0) + 1

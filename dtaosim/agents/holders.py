@@ -30,7 +30,8 @@ When a member acts it:
    popularity x (EMA price / price) ^ contrarian`` (attention follows size; with ``contrarian > 0`` it
    leans to subnets trading below their moving price), not one it sells this time; a subnet that started
    emitting within the last ``novelty_days`` weighs at least ``novelty_weight`` times the median subnet's
-   weight (new subnets draw attention whatever their depth; :func:`novelty_weights`).
+   weight (new subnets draw attention whatever their depth; :func:`novelty_weights`).  A population with
+   ``novelty_only`` buys nothing but such new subnets (launch buyers); its free TAO waits for the next one.
 
 Trades carry a price limit ``max_slippage`` from spot (partial fills, as ``add_stake_limit`` allows).
 Transfers between a member and the outside (``NetworkState.external_tao``) are bank transfers, not chain
@@ -94,14 +95,20 @@ def allocate_holdings(outside_alpha: np.ndarray, price: np.ndarray, size: np.nda
     return out
 
 
+def new_subnets(ok: np.ndarray, first_emission_block: np.ndarray, block: int, window_blocks: float) -> np.ndarray:
+    """(netuids,) bool: the subnets of ``ok`` that started emitting (``first_emission_block`` > 0) less than
+    ``window_blocks`` blocks before ``block``."""
+    fe = np.asarray(first_emission_block)
+    return ok & (fe > 0) & (block - fe < window_blocks)
+
+
 def novelty_weights(weight: np.ndarray, ok: np.ndarray, first_emission_block: np.ndarray, block: int,
                     window_blocks: float, novelty: float) -> np.ndarray:
     """Choice weights with new subnets lifted: a subnet of ``ok`` that started emitting less than
     ``window_blocks`` blocks before ``block`` (``first_emission_block`` > 0) weighs at least ``novelty`` times
     the median weight of the ``ok`` subnets with a positive weight (new subnets draw attention whatever their
     depth).  ``weight`` is returned unchanged when no subnet is new."""
-    fe = np.asarray(first_emission_block)
-    new = ok & (fe > 0) & (block - fe < window_blocks)
+    new = new_subnets(ok, first_emission_block, block, window_blocks)
     base = weight[ok & (weight > 0)]
     if not new.any() or base.size == 0:
         return weight
@@ -201,7 +208,10 @@ class HolderPopulation(mesa.Agent):
                 discount = np.where(ok & (view.ema_price > 0), view.ema_price / np.where(ok, price, 1.0), 1.0)
                 weight = weight * discount ** float(cfg.contrarian)
         weight = np.where(np.isfinite(weight), weight, 0.0)
-        if cfg.novelty_days > 0:
+        if cfg.novelty_only:
+            weight = np.where(new_subnets(ok, st.first_emission_block[: weight.size], st.block,
+                                          cfg.novelty_days * blocks_per_day), weight, 0.0)
+        elif cfg.novelty_days > 0:
             weight = novelty_weights(weight, ok, st.first_emission_block[: weight.size], st.block,
                                      cfg.novelty_days * blocks_per_day, float(cfg.novelty_weight))
         buyers = np.flatnonzero(tao >= view.min_stake)

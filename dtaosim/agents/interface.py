@@ -59,6 +59,10 @@ class Simulation(Protocol):
     def request_registration(self, max_lock: float) -> None:
         """A would-be owner asks to register a subnet at a lock of at most ``max_lock`` TAO."""
 
+    def subnet_lock_cost(self) -> float | None:
+        """The lock (TAO) a subnet registration would pay now, or None while registration is closed (rate
+        limit, no prune candidate at the subnet limit, no free netuid)."""
+
     def root_view(self) -> Any:
         """What root strategies see now (a :class:`dtaosim.agents.root_validator.RootView`)."""
 

@@ -287,20 +287,42 @@ class SubnetOwner(mesa.Agent):
 
 class SubnetEntrants(mesa.Agent):
     """Would-be subnet owners: arrive at ``rate_per_day`` (Poisson, exogenous stream) with a willingness
-    to pay drawn log-normal (median ``max_lock_median`` TAO, log-sd ``max_lock_sigma``); each asks the
-    model to register a subnet when the lock cost is at most what it will pay."""
+    to pay drawn log-normal (median ``max_lock_median`` TAO, log-sd ``max_lock_sigma``) and wait up to
+    ``patience_days`` for a registration they can afford: while registration is open (not rate-limited,
+    a prune candidate at the subnet limit) the one willing to pay the most asks the model to register when
+    the lock cost is at most its budget.  With ``patience_days = 0`` an arrival that cannot register in
+    its own tick is gone."""
 
-    def __init__(self, model: Simulation, rate_per_day: float, max_lock_median: float, max_lock_sigma: float) -> None:
+    def __init__(self, model: Simulation, rate_per_day: float, max_lock_median: float, max_lock_sigma: float,
+                 patience_days: float = 0.0) -> None:
         super().__init__(model)
         self.rate_per_day = rate_per_day
         self.max_lock_median = max_lock_median
         self.max_lock_sigma = max_lock_sigma
+        self.patience_days = float(patience_days)
+        self.budgets: list[float] = []
+        """Willingness to lock (TAO) of each waiting would-be owner."""
+        self.deadlines: list[int] = []
+        """Last block each waits until (it leaves at the first tick after it)."""
 
     def step(self) -> None:
         model: Simulation = self.model  # type: ignore[assignment]
         rng = model.streams["exogenous"]
-        days = model.blocks_per_tick / model.regime.blocks_per_day
+        block = int(model.state.block)
+        per_day = model.regime.blocks_per_day
+        days = model.blocks_per_tick / per_day
         arrivals = int(rng.poisson(self.rate_per_day * days))
         for _ in range(arrivals):
-            budget = self.max_lock_median * float(np.exp(self.max_lock_sigma * rng.standard_normal()))
-            model.request_registration(budget)
+            self.budgets.append(self.max_lock_median * float(np.exp(self.max_lock_sigma * rng.standard_normal())))
+            self.deadlines.append(block + round(self.patience_days * per_day))
+        if not self.budgets:
+            return
+        lock = model.subnet_lock_cost()
+        if lock is not None:
+            best = int(np.argmax(self.budgets))
+            if self.budgets[best] >= lock:
+                model.request_registration(self.budgets.pop(best))
+                self.deadlines.pop(best)
+        keep = [i for i, d in enumerate(self.deadlines) if d > block]
+        self.budgets = [self.budgets[i] for i in keep]
+        self.deadlines = [self.deadlines[i] for i in keep]

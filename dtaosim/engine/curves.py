@@ -14,6 +14,7 @@ import math
 from dtaosim.engine.jit import JIT as _JIT
 from dtaosim.engine.jit import njit
 from dtaosim.protocol import amm
+from dtaosim.protocol.superellipse import INSIDE
 
 
 @njit(**_JIT)
@@ -75,8 +76,14 @@ def tao_to_reach_price(y, x, ca, ct, a, b, target):
         d = big_y
     else:
         drop = r2 * big_y * big_y * (target - p) * (target + p) / (1.0 + target * target * r2)
-        new_y = math.sqrt(max(big_y * big_y - drop, 0.0))
-        d = drop / (big_y + new_y)
+        rest = big_y * big_y - drop
+        if rest > 0.0:
+            d = drop / (big_y + math.sqrt(rest))
+        else:  # the target is so far above the price that Y'^2 cancels out: Y' from K directly
+            big_x = ca - x
+            k_over_b2 = big_x * big_x + r2 * big_y * big_y
+            d = big_y - math.sqrt(k_over_b2 / (r2 * (1.0 + target * target * r2)))
+        d = min(d, big_y * INSIDE)  # a finite target stays inside the domain
     return d if d > 0.0 else 0.0
 
 
@@ -90,8 +97,13 @@ def alpha_to_reach_price(y, x, ca, ct, a, b, target):
         return 0.0
     if target > 0.0:
         drop = r2 * r2 * big_y * big_y * (p - target) * (p + target) / (1.0 + target * target * r2)
-        new_x = math.sqrt(max(big_x * big_x - drop, 0.0))
-        d = drop / (big_x + new_x)
+        rest = big_x * big_x - drop
+        if rest > 0.0:
+            d = drop / (big_x + math.sqrt(rest))
+        else:  # the target is so far below the price that X'^2 cancels out: X' from K directly
+            k_over_b2 = big_x * big_x + r2 * big_y * big_y
+            d = big_x - math.sqrt(k_over_b2 * target * target * r2 / (1.0 + target * target * r2))
+        d = min(d, big_x * INSIDE)  # a positive target stays inside the domain
     else:
         d = big_x
     return d if d > 0.0 else 0.0

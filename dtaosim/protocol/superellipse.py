@@ -52,6 +52,11 @@ class Curve(NamedTuple):
     tao_scale: np.ndarray
 
 
+INSIDE = 1.0 - 2.0**-52
+"""A trade to a finite limit price moves at most this fraction of the domain (``X`` or ``Y``): strictly inside it,
+where the quotes are finite (``X * INSIDE`` is at least one ulp below ``X``)."""
+
+
 def _arrays(*values: ArrayLike) -> list[np.ndarray]:
     return list(np.broadcast_arrays(*(np.asarray(v, float) for v in values)))
 
@@ -166,10 +171,14 @@ def tao_to_reach_price(y: ArrayLike, x: ArrayLike, curve: Curve, target_price: A
     r2 = _ratio2(curve)
     target = np.asarray(target_price, float)
     p = spot_price(y, x, curve)
+    big_x = coordinates(y, x, curve)[0]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         drop = r2 * big_y * big_y * (target - p) * (target + p) / (1.0 + target * target * r2)
-        new_y = np.sqrt(np.maximum(big_y * big_y - drop, 0.0))
-        d = drop / (big_y + new_y)
+        rest = big_y * big_y - drop
+        d = drop / (big_y + np.sqrt(np.maximum(rest, 0.0)))
+        # a target so far above the price that Y'^2 cancels out: Y' from K directly
+        far = big_y - np.sqrt((big_x * big_x + r2 * big_y * big_y) / (r2 * (1.0 + target * target * r2)))
+        d = np.minimum(np.where(rest > 0, d, far), big_y * INSIDE)  # a finite target stays inside the domain
     d = np.where(np.isinf(target), big_y, d)  # no limit: the whole domain
     return np.where((p > 0) & (target > p) & (d > 0), d, 0.0)
 
@@ -186,8 +195,12 @@ def alpha_to_reach_price(y: ArrayLike, x: ArrayLike, curve: Curve, target_price:
     p = spot_price(y, x, curve)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         drop = r2 * r2 * big_y * big_y * (p - target) * (p + target) / (1.0 + target * target * r2)
-        new_x = np.sqrt(np.maximum(big_x * big_x - drop, 0.0))
-        d = drop / (big_x + new_x)
+        rest = big_x * big_x - drop
+        d = drop / (big_x + np.sqrt(np.maximum(rest, 0.0)))
+        # a target so far below the price that X'^2 cancels out: X' from K directly
+        lr2 = target * target * r2
+        far = big_x - np.sqrt((big_x * big_x + r2 * big_y * big_y) * lr2 / (1.0 + lr2))
+        d = np.minimum(np.where(rest > 0, d, far), big_x * INSIDE)  # a positive target stays inside the domain
     d = np.where(target > 0, d, big_x)
     return np.where((p > 0) & (p > target) & (d > 0), d, 0.0)
 

@@ -109,6 +109,7 @@ def test_holders_nominate_validators_by_the_stake_profile():
     ("name", "two words", "holders[0].name: 'two words'"),
     ("tao", 1e12, "holders[0].tao: 1000000000000.0"),
     ("novelty_days", -1.0, "holders[0].novelty_days: -1.0"),
+    ("novelty_only", True, "novelty_days: 0.0 is not allowed with novelty_only = true"),
 ])
 def test_holder_config_errors_name_the_field_and_value(field, value, needle):
     cfg = _cfg()
@@ -160,3 +161,22 @@ def test_novelty_sends_holders_money_into_a_new_subnet():
         m.run()
         bought.append(float(m.state.stake[hp.accounts][:, young].sum() * m.state.price[young]))
     assert bought[1] > 2.0 * bought[0]
+
+
+def test_novelty_only_buyers_buy_the_new_subnet_and_nothing_else():
+    """A population of launch buyers (``novelty_only``) puts its TAO into the one subnet that started emitting
+    within its window, and none into the others; the TAO it did not spend waits as free balance."""
+    cfg = _cfg(days=1, alpha_share=0.0, tao=5_000.0, attention_per_day=5.0, max_slippage=1.0, popularity=0.0,
+               novelty_days=3.0, novelty_only=True)
+    m = DTaoModel(cfg)
+    st_ = m.state
+    young = int(np.argmin(np.where(st_.subnet_mask, st_.pool_tao, np.inf)))
+    st_.first_emission_block[young] = st_.block - 100
+    hp = next(a for a in m.agents if isinstance(a, HolderPopulation))
+    m.run()
+    stake = m.state.stake[hp.accounts]
+    others = np.delete(np.arange(1, stake.shape[1]), young - 1)
+    assert stake[:, young].sum() > 0
+    assert stake[:, others].sum() == 0.0 and stake[:, 0].sum() == 0.0
+    spent = 5_000.0 - float(m.state.free_tao[hp.accounts].sum())
+    assert 0.0 < spent < 5_000.0 * 1.01  # money in and out over a day moves at most 1% of it

@@ -301,3 +301,22 @@ def test_weights_committed_before_a_netuid_was_registered_again_are_dropped():
     np.testing.assert_array_equal(nn.weights[1, 1], np.zeros(nn.n_uids))  # the new subnet got nothing
     np.testing.assert_array_equal(nn.weights[2, 1], rows[1])  # the unchanged subnet got its row
     assert not np.array_equal(before[1], rows[1])
+
+
+def test_would_be_owners_wait_for_the_rate_limit_when_patient():
+    """With arrivals twice a day and a rate limit of a day, patient would-be owners register in the first tick
+    after the limit lapses, while impatient ones arriving during the limit are lost, so the gaps between
+    registrations grow."""
+    over = {"regime_overrides": {"subnet_limit": 8, "network_immunity_blocks": 0, "network_rate_limit_blocks": 7_200,
+                                 "lock_reduction_interval": 7_200},
+            "horizon": {"days": 8}}
+    gaps = {}
+    for patience in (0.0, 30.0):
+        lc = {"registrations": True, "entry_rate_per_day": 2.0, "max_new_subnets": 20, "last_lock": 10.0,
+              "last_lock_age_days": 1.0, "patience_days": patience, "max_lock": {"median": 1e6, "sigma": 0.0}}
+        m = DTaoModel(_lifecycle_config(lifecycle=lc, **over))
+        m.run()
+        gaps[patience] = np.diff([e[0] for e in m.events if e[2] == "register"])
+        assert gaps[patience].min() >= 7_200
+    assert gaps[30.0].size >= 6 and gaps[30.0].max() <= 7_200 + m.blocks_per_tick
+    assert gaps[0.0].mean() > gaps[30.0].mean() + 0.1 * 7_200

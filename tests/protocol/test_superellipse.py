@@ -446,3 +446,25 @@ def test_a_model_run_on_superellipse_pools_sends_every_injection_to_the_vaults()
     weighted = DTaoModel(_model_config("la-auto-2026-08"))
     weighted.run()
     assert weighted.state.vault_tao.sum() == 0.0 and weighted.state.curve_alpha_scale.sum() == 0.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(alpha=st.floats(1e-3, 1e7), tao=st.floats(1e-3, 1e7), exponent=st.floats(-12.0, 12.0))
+def test_trades_to_a_finite_limit_stay_inside_the_domain_and_pay_finite_amounts(alpha, tao, exponent):
+    """A sell to any positive limit (a buy to any finite one) moves less than the whole domain ``X`` (``Y``), in the
+    reference and the compiled engine, so the amount paid is finite: with the limit 1e-12 of the price the
+    target's ``X'^2`` once cancelled to 0 and the root alpha sold paid NaN TAO."""
+    c = equal(alpha, tao)
+    p = float(se.spot_price(tao, alpha, c))
+    big_x, big_y = (float(v) for v in se.coordinates(tao, alpha, c))
+    args = (tao, alpha, *(float(v) for v in c))
+    for limit in (p * 10.0**-abs(exponent), p * 10.0**abs(exponent)):
+        ref_a = float(se.alpha_to_reach_price(tao, alpha, c, limit))
+        ref_t = float(se.tao_to_reach_price(tao, alpha, c, limit))
+        fast_a, fast_t = fast.alpha_to_reach_price(*args, limit), fast.tao_to_reach_price(*args, limit)
+        for d, whole, out in ((ref_a, big_x, se.tao_out_for_alpha(tao, alpha, c, ref_a)),
+                              (fast_a, big_x, fast.tao_out_for_alpha(*args, fast_a)),
+                              (ref_t, big_y, se.alpha_out_for_tao(tao, alpha, c, ref_t)),
+                              (fast_t, big_y, fast.alpha_out_for_tao(*args, fast_t))):
+            assert 0.0 <= d < whole
+            assert np.isfinite(out) and out >= 0.0

@@ -117,6 +117,9 @@ def test_validate_runs_the_calibrated_studies_and_marks_their_moments_fit():
     # the ecology fit set contrarian 3.04; the holders' fit, included after it, refitted it
     assert cfg.holders[0].contrarian == pytest.approx(2.958826937749648)
     assert cfg.holders[0].conviction == pytest.approx(0.5002239367780889)  # set by the ecology fit only
+    # the buyers of new subnets: the fourth fit; fact 35 counts 64 validators
+    assert cfg.holders[1].novelty_only and cfg.holders[1].tao == pytest.approx(7456.476665611083)
+    assert sum(v.count for v in cfg.validators) == 64
     assert STUDY_FILES["launch"].name == "launch-2025-calibrated.toml"
     assert fitted_moments(STUDY_FILES["launch"]) == {"launch_max_price_14d", "launch_p10_price_day14"}
     assert fitted_moments(STUDY_FILES["launch"].parents[1] / "data" / "study-april-2026.toml") == set()
