@@ -33,6 +33,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     config = _resized(args.config, runs=None, days=args.days)
     if args.seeds is not None or _has_ensemble_table(config):
         return _cmd_run_ensemble(args, out, config)
+    for flag in ("executor", "scheduler"):
+        if getattr(args, flag) is not None:
+            raise ConfigError(f"--{flag}: {getattr(args, flag)!r} is not allowed without --seeds; it says where the "
+                              "runs of an ensemble execute")
     if args.profile:
         import cProfile
         import pstats
@@ -72,8 +76,14 @@ def _cmd_run_ensemble(args: argparse.Namespace, out: Path, config: object) -> in
 
     if args.profile:
         raise ConfigError("--profile: True is not allowed; it profiles one run, not an ensemble (drop --seeds)")
-    result = run_ensemble(config, args.seeds, out, seed=args.seed, workers=args.workers,  # type: ignore[arg-type]
-                          quiet=args.quiet)
+    args.executor = args.executor or "processes"
+    _check_scheduler(args)
+    try:
+        result = run_ensemble(config, args.seeds, out, seed=args.seed, workers=args.workers,  # type: ignore[arg-type]
+                              executor=args.executor, scheduler=args.scheduler, quiet=args.quiet)
+    except ImportError as e:  # an optional extra (dask) is missing
+        print(f"dtaosim: error: {e}", file=sys.stderr)
+        return 2
     if result.n_ok:
         paths = ensemble_paths(result)
         bpd = _blocks_per_day(result.out)
@@ -105,14 +115,19 @@ def _blocks_per_day(out: Path) -> int | None:
     return None
 
 
+def _check_scheduler(args: argparse.Namespace) -> None:
+    """A scheduler address goes with ``--executor dask`` only."""
+    if args.scheduler is not None and args.executor != "dask":
+        raise ConfigError(f"--scheduler: {args.scheduler!r} is not allowed; a scheduler address is for --executor "
+                          f"dask (got --executor {args.executor})")
+
+
 def _cmd_sweep(args: argparse.Namespace) -> int:
     from dtaosim.runs.files import check_output_folder
     from dtaosim.runs.sweep import sweep
 
     check_output_folder(args.out, "--out")
-    if args.scheduler is not None and args.executor != "dask":
-        raise ConfigError(f"--scheduler: {args.scheduler!r} is not allowed; a scheduler address is for --executor "
-                          f"dask (got --executor {args.executor})")
+    _check_scheduler(args)
     config = _resized(args.config, runs=args.runs, days=args.days)
     try:
         result = sweep(config, out=args.out, workers=args.workers, executor=args.executor,
@@ -162,7 +177,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     if not args.quiet:
         for s in studies:
             print(f"{s}: {sizes[s].seeds} seeds x {sizes[s].days:g} days", file=sys.stderr)
-    table = validate(studies, sizes, configs, seed=args.seed, workers=args.workers)
+    _check_scheduler(args)
+    try:
+        table = validate(studies, sizes, configs, seed=args.seed, workers=args.workers, executor=args.executor,
+                         scheduler=args.scheduler)
+    except ImportError as e:  # an optional extra (dask) is missing
+        print(f"dtaosim: error: {e}", file=sys.stderr)
+        return 2
     print(format_table(table))
     if out is not None:
         from dtaosim.runs.files import atomic_write_bytes
@@ -183,9 +204,7 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
                           "such as calibrated.toml")
     check_output_folder(target.parent, "--out")
     make_problem(args.config)  # every refusal before the first run
-    if args.scheduler is not None and args.executor != "dask":
-        raise ConfigError(f"--scheduler: {args.scheduler!r} is not allowed; a scheduler address is for --executor "
-                          f"dask (got --executor {args.executor})")
+    _check_scheduler(args)
     fit = calibrate(args.config, executor=args.executor, workers=args.workers, scheduler=args.scheduler,
                     design=args.design,
                     maxiter=args.maxiter, seeds=args.seeds, jacobian=not args.no_se,
@@ -469,6 +488,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run an ensemble of N seeds (default: the config's [ensemble] seeds, else one run); "
                         "--seed then seeds the ensemble")
     r.add_argument("--workers", type=_whole(1), default=None, help="worker processes for --seeds (default: all cores)")
+    r.add_argument("--executor", choices=("serial", "processes", "dask"), default=None,
+                   help="where the runs of --seeds execute (default: processes)")
+    r.add_argument("--scheduler", default=None, help="dask scheduler address for --executor dask (default: a "
+                   "local cluster)")
     r.add_argument("--days", type=_positive, default=None, help="days to simulate (default: the config's horizon)")
     r.set_defaults(func=_cmd_run)
     w = sub.add_parser("sweep", help="run a config's [sweep] (points x Monte Carlo runs) into a results folder")
@@ -502,6 +525,10 @@ def build_parser() -> argparse.ArgumentParser:
     va.add_argument("--launch", default=None, help="the launch study's config (default: the bundled one)")
     va.add_argument("--out", default=None, help="write validation.csv into this folder (default: print only)")
     va.add_argument("--workers", type=_whole(1), default=None, help="worker processes (default: all cores)")
+    va.add_argument("--executor", choices=("serial", "processes", "dask"), default="processes",
+                    help="where runs execute (default: processes)")
+    va.add_argument("--scheduler", default=None, help="dask scheduler address for --executor dask (default: a "
+                    "local cluster)")
     va.add_argument("--quiet", action="store_true", help="no size line on stderr")
     va.set_defaults(func=_cmd_validate)
     ca = sub.add_parser("calibrate", help="fit a config's [calibrate] parameters to target moments (method of "

@@ -143,20 +143,27 @@ def measure_run(job: tuple[dict, int, int, tuple[Fact, ...], int | None]) -> dic
 
 def run_study(study: str, seeds: int, days: float | None = None, config: str | Path | None = None, *,
               seed: int | None = None, workers: int | None = None, executor: str = "processes",
-              facts: Sequence[Fact] | None = None) -> list[dict[str, Measurement]]:
+              scheduler: str | None = None, facts: Sequence[Fact] | None = None) -> list[dict[str, Measurement]]:
     """Run ``study`` as an ensemble of ``seeds`` runs of ``days`` days (the seeds of ``dtaosim run --seeds``)
-    and measure its facts on each run (``facts``, default the catalogue's of the study); one dict per run."""
+    and measure its facts on each run (``facts``, default the catalogue's of the study); one dict per run.
+    ``executor``: ``"serial"``, ``"processes"`` (``workers`` of them) or ``"dask"`` (a local cluster of
+    ``workers`` single-threaded workers, or the scheduler at ``scheduler``); each run is single-threaded
+    except in serial."""
     data = study_config(study, config, days)
     seed = int(data["seed"] if seed is None else seed)
     facts = tuple(facts_of(study) if facts is None else facts)
     jobs = [(data, seed, r, facts, 1 if executor != "serial" else None) for r in range(int(seeds))]
     if executor == "serial":
         return [measure_run(j) for j in jobs]
-    if executor != "processes":
-        raise ConfigError(f"executor: {executor!r} is not allowed; allowed: serial, processes")
-    from dtaosim.runs.sweep import _default_workers, _process_executor
+    from dtaosim.runs.sweep import _dask_executor, _default_workers, _process_executor
 
-    pool, close = _process_executor(min(workers or _default_workers(), len(jobs)))
+    n = min(workers or _default_workers(), len(jobs))
+    if executor == "processes":
+        pool, close = _process_executor(n)
+    elif executor == "dask":
+        pool, close, _ = _dask_executor(n, scheduler)
+    else:
+        raise ConfigError(f"executor: {executor!r} is not allowed; allowed: serial, processes, dask")
     try:
         out = list(pool.map(measure_run, jobs))
     except BaseException:
@@ -168,7 +175,7 @@ def run_study(study: str, seeds: int, days: float | None = None, config: str | P
 
 def validate(studies: Sequence[str] = STUDIES, sizes: Mapping[str, Size] | None = None,
              configs: Mapping[str, str | Path] | None = None, *, seed: int | None = None,
-             workers: int | None = None, executor: str = "processes") -> pd.DataFrame:
+             workers: int | None = None, executor: str = "processes", scheduler: str | None = None) -> pd.DataFrame:
     """Run each study's ensemble (``sizes``, default :data:`SMALL`; ``configs``: a study's config instead of the
     bundled one) and return :func:`validation_table` (fit or prediction from the configs' included ``[fit]``
     tables)."""
@@ -179,7 +186,7 @@ def validate(studies: Sequence[str] = STUDIES, sizes: Mapping[str, Size] | None 
     for study in studies:
         size = sizes[study]
         results[study] = run_study(study, size.seeds, size.days, configs.get(study), seed=seed, workers=workers,
-                                   executor=executor)
+                                   executor=executor, scheduler=scheduler)
         fitted[study] = fitted_moments(configs.get(study, STUDY_FILES[study]))
     return validation_table(results, None, fitted)
 

@@ -86,6 +86,15 @@ def test_cli_run_seeds_writes_runs_and_a_fan_chart(tmp_path, capsys):
     assert main(["run", str(cfg), "--out", str(tmp_path / "out2"), "--quiet", "--workers", "1"]) == 0
     assert len(run_folders(tmp_path / "out2")) == 2
     assert main(["run", str(cfg), "--out", str(tmp_path / "o3"), "--seeds", "0"]) == 2
+    # where an ensemble's runs execute: --executor, --scheduler (dask only); neither means anything for one run
+    assert main(["run", str(cfg), "--out", str(tmp_path / "o4"), "--quiet", "--executor", "serial"]) == 0
+    assert len(run_folders(tmp_path / "o4")) == 2
+    assert main(["run", str(cfg), "--out", str(tmp_path / "o5"), "--scheduler", "tcp://x:1"]) == 2
+    cfg.write_text(cfg.read_text().split("[ensemble]")[0])
+    assert main(["run", str(cfg), "--out", str(tmp_path / "o6"), "--executor", "dask"]) == 2
+    err = capsys.readouterr().err
+    assert "--scheduler: 'tcp://x:1' is not allowed; a scheduler address is for --executor dask" in err
+    assert "--executor: 'dask' is not allowed without --seeds" in err
 
 
 def test_fan_chart_draws_a_target_band():

@@ -100,6 +100,24 @@ def test_cli_validate_one_study_small(tmp_path, capsys):
     assert main(["validate", "--days", "nan", "--study", "launch", "--launch", str(cfg)]) == 2
 
 
+def test_a_study_on_a_local_dask_cluster_measures_what_serial_runs_measure(tmp_path):
+    """``executor="dask"`` (``dtaosim validate --executor dask [--scheduler ADDRESS]``): the same seeds and the same
+    measurements, run by run, as worker processes; a scheduler address without dask is refused in one line."""
+    pytest.importorskip("dask.distributed")
+    cfg = tmp_path / "launch.toml"
+    cfg.write_text('name = "l"\nseed = 1\nregime = "launch-2025-02"\nstart_date = "2025-02-13"\n[horizon]\ndays = 15\n'
+                   '[network]\nn_subnets = 4\npool_tao_median = 1.0\npool_tao_sigma = 0.0\nprice_median = 1.0\n'
+                   'price_sigma = 0.0\nalpha_out_ratio = 0.0\nsubnet_age_days = 0.0\n'
+                   '[[agents]]\nstrategy = "momentum"\ncount = 5\nbudget = 10.0\n')
+    on_dask = run_study("launch", 2, config=cfg, executor="dask", workers=2)
+    on_processes = run_study("launch", 2, config=cfg, executor="processes", workers=2)  # one thread a run, as dask
+    for a, b in zip(on_dask, on_processes, strict=True):
+        assert {k: v.value for k, v in a.items()} == {k: v.value for k, v in b.items()}
+    with pytest.raises(ConfigError, match="executor: 'threads' is not allowed"):
+        run_study("launch", 1, config=cfg, executor="threads")
+    assert main(["validate", "--study", "launch", "--launch", str(cfg), "--scheduler", "tcp://x:1"]) == 2
+
+
 def test_validate_runs_the_calibrated_studies_and_marks_their_moments_fit():
     """`dtaosim validate` runs each study with its parameter files (experiments/*-calibrated.toml); the moments of
     every included fit are "fit", and a later file's values win over an earlier one's."""
