@@ -455,7 +455,9 @@ class DTaoModel(mesa.Model):
                                             self.owner_account_start - 1, -1))
         self._registrations: list[float] = []
         self.registration_rejections: dict[str, int] = {}
-        """Registration requests that failed, by reason (rate_limited, subnet_limit, too_expensive, ...)."""
+        """Registration requests that failed when settled, by reason (max_new_subnets, no_outside_tao, ...).  Would-be
+        owners ask only while registration is open at a lock they will pay (:meth:`subnet_lock_cost`), so the
+        rule's own refusals (rate_limited, too_expensive) appear only if the state changed within the tick."""
         self._create_owners(cfg)
         self.holder_groups: dict[str, np.ndarray] = self._create_holders(cfg, n_stakers)
         """Accounts of each holder population, by name."""
