@@ -327,16 +327,19 @@ def _pool_alpha_share(row: Row) -> np.ndarray:
 
 @_cross_section("old_pool_alpha_share")
 def old_pool_alpha_share(row: Row) -> float:
-    """Fact 24: median share of a subnet's alpha (pool + outstanding) held in its pool, old cohort."""
+    """Fact 24: median share of a subnet's alpha (pool + outstanding) held in its pool, old cohort, started
+    subnets only (see :func:`young_pool_alpha_share`)."""
     old, _ = _cohorts(row)
-    return float(np.nanmedian(_pool_alpha_share(row)[_cohort(old, "old")]))
+    return float(np.nanmedian(_pool_alpha_share(row)[_cohort(old & row.started, "old")]))
 
 
 @_cross_section("young_pool_alpha_share")
 def young_pool_alpha_share(row: Row) -> float:
-    """Fact 24: the same for the young cohort."""
+    """Fact 24: the same for the young cohort.  Only started subnets count: an unstarted one has emitted no
+    alpha, so its pool holds all of it (share 1) whatever the market does; the snapshot's recipe leaves its
+    one unstarted subnet (SN96) out, and its 15 started Jan-Apr 2026 subnets give the target's 0.156."""
     _, young = _cohorts(row)
-    return float(np.nanmedian(_pool_alpha_share(row)[_cohort(young, "young")]))
+    return float(np.nanmedian(_pool_alpha_share(row)[_cohort(young & row.started, "young")]))
 
 
 def _emission_value(row: Row) -> np.ndarray:

@@ -85,6 +85,18 @@ def test_cross_section_statistics_on_known_numbers():
     assert m["young_pool_alpha_share"] == pytest.approx(0.25)
 
 
+def test_an_unstarted_young_subnet_is_left_out_of_the_pool_alpha_share():
+    # subnet 5, registered on day 1 like subnet 4, has not started (EMA price 0, nothing emitted, its pool
+    # holds all its alpha: share 1); counted, it would lift the young median from 0.25 to 0.625
+    p, d, a, out = [*P, 0.5], [*D, 1.0], [*A, 2.0], [*OUT, 0.0]
+    ema = [p, p, [*P, 0.0]]
+    r = _run([p, p, p], [d, d, d], [a, a, a], [out, out, out], ema=ema)
+    r.events = pd.DataFrame({"block": [r.frames["price"].index[1]] * 2, "netuid": [4, 5], "kind": ["register"] * 2})
+    assert measure("young_pool_alpha_share", r).value == pytest.approx(0.25)
+    assert measure("old_pool_alpha_share", r).value == pytest.approx(0.5)
+    assert measure("age_depth_ratio", r).value == pytest.approx(100.0 / np.median([50.0, 1.0]))
+
+
 def test_what_cannot_be_measured_says_why_and_is_nan():
     r = _run([P, P, P], [D, D, D], [A, A, A], [OUT, OUT, OUT])
     m = measure("registration_burn_max", r)
