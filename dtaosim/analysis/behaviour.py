@@ -2,9 +2,10 @@
 
 Two studies, each an ensemble of seeds (the model is chaotic: one path means little):
 
-* **April 2026 onwards** (:func:`april_config`): the bundled snapshot of 2026-04-11 along the chain's timeline
-  (``regime = "chain"``), with staker strategies, holder populations, validators in a validator market, miners
-  as economic agents, owners choosing their miner burn, subnet registrations and fundamentals;
+* **April 2026 onwards** (:func:`april_config`): the calibrated April study (``dtaosim validate``'s), the bundled
+  snapshot of 2026-04-11 along the chain's timeline (``regime = "chain"``), with staker strategies, holder
+  populations, validators in a validator market, miners as economic agents, owners choosing their miner burn
+  and subnet registrations;
   :func:`april_moments` reads the facts' quantities off a run;
 * **the launch** (:func:`launch_config`): ``experiments/launch-2025.toml``'s 64 subnets at 1 TAO : 1 alpha under
   the launch rules, with a holder population buying in; :func:`launch_moments`.
@@ -57,44 +58,42 @@ TARGETS: dict[str, dict[str, Any]] = {
 }
 """The facts' numbers the moments are compared with (empirical-facts.md, fact number)."""
 
-STAKERS = {"passive": 300, "momentum": 150, "yield_chaser": 60, "mean_reversion": 120, "panic_seller": 100,
-           "root_staker": 60, "arbitrageur": 80, "fundamental": 100}
-"""The April study's staker strategies and their counts (970 stakers)."""
+SMALL_VALIDATORS = 12
+"""Validators of a ``small`` April run (the top 12 of the study's 64 ranks, its three groups in proportion)."""
 
 
-def april_config(days: float = 150.0, seed: int = 1, small: bool = False, behaviour: bool = True) -> dict[str, Any]:
-    """The April-2026 study: the snapshot along the chain's timeline for ``days``.
+def april_config(days: float = 150.0, seed: int = 1, small: bool = False, behaviour: bool = True,
+                 experiment: str | Path | None = None) -> dict[str, Any]:
+    """The April-2026 study as ``dtaosim validate`` runs it (``experiments/april-2026-calibrated.toml``, or
+    ``experiment``: the 2026-04-11 snapshot along the chain's timeline with the calibrated behaviour) for
+    ``days`` at seed ``seed``.
 
-    ``behaviour`` False gives the same ecology without the behaviours of issue 17 (no holder populations:
-    outside holders are one passive lump; validators weight miners in proportion to quality; owners burn a
-    fixed 0): the "before" of the comparison.  ``small``: a tenth of the stakers and holders and 12 miner uids
-    per subnet (tests)."""
-    scale = 0.1 if small else 1.0
-    cfg: dict[str, Any] = {
-        "name": "april-2026", "seed": seed, "regime": "chain", "horizon": {"days": days, "blocks_per_tick": 360},
-        "network": {"initial_state": "snapshot:2026-04-11"},
-        "consensus": {"mode": "yuma", "miners_per_subnet": 12 if small else 32},
-        "validators": [{"strategy": "honest", "count": 8}, {"strategy": "copier", "count": 2},
-                       {"strategy": "stale", "count": 2}],
-        "agents": [{"strategy": s, "count": max(2, round(n * scale)), "budget": {"median": 200.0, "sigma": 1.2}}
-                   for s, n in STAKERS.items()],
-        "owners": [{"strategy": "seller", "params": {"sell_fraction": 0.1, "interval": 20}}],
-        "lifecycle": {"registrations": True, "entry_rate_per_day": 0.5, "max_new_subnets": 16,
-                      "max_lock": {"median": 1000.0, "sigma": 1.0}},
-        "miners": {"enabled": True},
-        "validator_market": {"enabled": True, "take_strategies": ["undercut", "fixed", "fixed"]},
-        "fundamentals": {"enabled": True},
-        "record": {"check_invariants": False, "events": False},
-    }
+    ``behaviour`` False gives the same network and agents without the behaviours of issue 17 (no holder
+    populations: outside holders are one passive lump; validators weight miners in proportion to quality and
+    start from equal stakes; miners know their quality and enter at once; owners burn a fixed 0): the "before"
+    of the comparison.  ``small``: a tenth of the stakers and holders, :data:`SMALL_VALIDATORS` validators and
+    12 miner uids per subnet (tests)."""
+    from dtaosim.config import experiment_path, load_config
+
+    path = Path(experiment) if experiment is not None else experiment_path("april-2026-calibrated")
+    cfg = load_config(path).model_dump(mode="json")
+    cfg.pop("sweep", None)
+    cfg.update(seed=seed, horizon={"days": days, "blocks_per_tick": 360})
+    cfg["record"].update(check_invariants=False, events=False)
+    if small:
+        for g in cfg["agents"] + cfg["holders"]:
+            g["count"] = max(2, round(g["count"] / 10))
+        total = sum(g["count"] for g in cfg["validators"])
+        for g in cfg["validators"]:
+            g["count"] = max(1, round(g["count"] * SMALL_VALIDATORS / total))
+        cfg["consensus"]["miners_per_subnet"] = 12
     if not behaviour:
         cfg["consensus"].update(stake_concentration=1.0, stake_offset=0.0, weight_sharpness=1.0,
                                 weight_sharpness_sigma=0.0, quality_decay_per_day=0.0)
         cfg["miners"].update(entry_rate_per_day=20.0, know_quality=True)
-        return cfg
-    cfg["holders"] = [{"count": max(20, round(1000 * scale))}]
-    cfg["owners"][0]["params"].update(burn_policy="adaptive", initial_alpha_fraction=0.1, sell_fraction=0.02)
-    cfg["lifecycle"]["entrant_strategy"] = "seller"
-    cfg["lifecycle"]["entrant_params"] = {"sell_fraction": 0.1, "interval": 20, "burn_policy": "adaptive"}
+        cfg["holders"] = []
+        for params in [o["params"] for o in cfg["owners"]] + [cfg["lifecycle"]["entrant_params"]]:
+            params.update(burn_policy="fixed", burn_fraction=0.0)
     return cfg
 
 

@@ -2,9 +2,10 @@
 concentration moves, winner-take-most miners, registration burns that follow demand, owners who burn by the
 rules, validator stake that starts as fact 35 says, and a launch whose sum of prices stays above 1.
 
-Each test runs a few seeds at a reduced size (:func:`dtaosim.analysis.behaviour.april_config` with
-``small=True``: a tenth of the stakers and holders, 12 miner uids per subnet) and checks bounds loose enough for
-the band of an ensemble, tight enough to fail if a behaviour is switched off (the "before" configs fail them).
+Each test runs a few seeds at a reduced size (:func:`dtaosim.analysis.behaviour.april_config`, the calibrated
+April study, with ``small=True``: a tenth of the stakers and holders, 12 validators, 12 miner uids per subnet)
+and checks bounds loose enough for the band of an ensemble, tight enough to fail if a behaviour is switched off
+(the "before" configs fail them).
 """
 
 from __future__ import annotations
@@ -81,8 +82,9 @@ def test_validator_stake_starts_as_fact_35_says(april_table):
     assert np.cumsum(profile)[4] > TARGETS["validator_top5"]["value"]
     assert np.cumsum(profile)[9] == pytest.approx(TARGETS["validator_top10"]["value"], abs=0.02)
     twelve = validator_stake_profile(12, 2.91, 5.95)
-    for m in after:  # 12 validators: the top 12 of the 64 ranks
-        assert m["validator_top5_start"] == pytest.approx(np.cumsum(twelve)[4], abs=0.03)
+    for m in after:  # 12 validators: the top 12 of the 64 ranks (0.768), and the holder populations' stake on
+        # top (they delegate more to the largest: without them the first row's top-5 share is 0.771, with them 0.801)
+        assert np.cumsum(twelve)[4] - 0.01 < m["validator_top5_start"] < np.cumsum(twelve)[4] + 0.06
         assert m["validator_top5"] > 0.65
 
 
