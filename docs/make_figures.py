@@ -1,6 +1,6 @@
 """Regenerate the README's and the docs' figures from the current code.
 
-    python docs/make_figures.py                      # docs/baseline-prices.png (the baseline, ~20 s)
+    python docs/make_figures.py                      # docs/baseline-prices.png (the baseline, about a minute)
     python docs/make_figures.py --gate-study DIR     # also docs/gate-root-reborn.png from a finished
                                                      # `dtaosim study gate-and-root-reborn --out DIR`
 
