@@ -476,6 +476,19 @@ def _launch_days(result: RunResult, need: float) -> np.ndarray:
     return d
 
 
+@_window("subnet_lock_median")
+def subnet_lock_median(result: RunResult) -> float:
+    """Fact 20: the median lock paid per subnet registration over the whole run (TAO; the ``register`` events'
+    ``amount_in``)."""
+    ev = result.events
+    if not {"kind", "amount_in"} <= set(ev.columns):
+        raise NotMeasured("the run's events carry no amounts")
+    locks = ev.loc[ev["kind"] == "register", "amount_in"].to_numpy(dtype=float)
+    if locks.size == 0:
+        raise NotMeasured("no subnet was registered in the run")
+    return float(np.median(locks))
+
+
 @_window("launch_min_sum_price")
 def launch_min_sum_price(result: RunResult) -> float:
     """Fact 15: the lowest sum of started subnets' spot prices from day 1 to the run's end (TAO)."""

@@ -40,7 +40,7 @@ OUT = [0.0, 3e4, 1e4, 1e4, 7500.0]  # alpha outstanding
 
 def test_the_catalogue_reads_and_covers_every_statistic():
     facts = load_facts()
-    assert len(facts) == 28 and {f.study for f in facts} == set(STUDIES)
+    assert len(facts) == 29 and {f.study for f in facts} == set(STUDIES)
     assert {f.name for f in facts} <= set(STATISTICS)
     f = fact_by_name("price_median")
     assert (f.target, f.low, f.high, f.fact) == (0.0056, 0.0042, 0.0075, "22")
@@ -106,6 +106,19 @@ def test_what_cannot_be_measured_says_why_and_is_nan():
     short = _run([P, P], [D, D], [A, A], [OUT, OUT], days=(0.0, 5.0))
     assert measure("launch_p10_price_day14", short).reason == "the run ends on day 5, before day 14"
     assert measure("burn_full_share", short).reason == "needs series miner_burn"
+
+
+def test_the_subnet_lock_is_the_median_over_the_runs_registrations():
+    r = _run([P, P, P], [D, D, D], [A, A, A], [OUT, OUT, OUT])
+    assert measure("subnet_lock_median", r).reason == "the run's events carry no amounts"
+    r.events = pd.DataFrame({"block": [200], "netuid": [1], "kind": ["stake"], "amount_in": [5.0]})
+    assert measure("subnet_lock_median", r).reason == "no subnet was registered in the run"
+    r.events = pd.DataFrame({"block": [200, 300, 400], "netuid": [4, 4, 2], "kind": ["register"] * 3,
+                             "amount_in": [406.0, 1.0, 244.0]})
+    m = measure("subnet_lock_median", r)
+    assert m.measured and m.value == 244.0
+    assert fact_by_name("subnet_lock_median").accepts(200.0, 400.0)  # a band meeting 331-3,797 TAO passes
+    assert not fact_by_name("subnet_lock_median").accepts(1.0, 300.0)
 
 
 def test_launch_window_statistics():
