@@ -515,14 +515,18 @@ class DTaoModel(mesa.Model):
 
     # ------------------------------------------------------------------------------------------
     def account_labels(self) -> pd.DataFrame:
-        """One row per account (index ``account``): ``kind`` (staker, validator, owner, miner, basket), ``group``
-        (the recorder's group: a staker strategy, validators, owners, miners, baskets), ``strategy`` (the
-        account's strategy; None where it has none) and ``config_group`` (the config's table: ``agents[1]``,
-        ``validators[0]``; None for owner slots and the miners)."""
+        """One row per account (index ``account``), in the account axis's order (stakers, holder populations,
+        validators, owner slots, the miners, beta baskets): ``kind`` (staker, holder, validator, owner, miner,
+        basket), ``group`` (the recorder's group: a staker strategy, a holder population's name, validators,
+        owners, miners, baskets), ``strategy`` (the account's strategy; None where it has none) and
+        ``config_group`` (the config's table: ``agents[1]``, ``holders[0]``, ``validators[0]``; None for owner
+        slots and the miners)."""
         cfg = self.config
         rows: list[tuple] = []
         for i, g in enumerate(cfg.agents):
             rows += [("staker", g.strategy, g.strategy, f"agents[{i}]")] * g.count
+        for i, h in enumerate(cfg.holders):
+            rows += [("holder", h.name, None, f"holders[{i}]")] * h.count
         vals = [(j, g) for j, g in enumerate(cfg.validators) for _ in range(g.count)] if self.yuma else []
         rows += [("validator", "validators", g.strategy, f"validators[{j}]") for j, g in vals]
         rows += [("owner", "owners", None, None)] * self.n_owner_slots

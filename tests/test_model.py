@@ -55,6 +55,25 @@ def test_every_regime_runs_and_conserves(small_config, regime):
     assert np.all(st.free_tao >= 0) and np.all(st.stake >= 0)
 
 
+def test_account_labels_follow_the_account_axis_with_holders_miners_and_baskets(small_config):
+    """The labels name every account where the model put it: holder populations sit between the stakers and
+    the validators, so a label table without them would call a holder a validator and miss the miners."""
+    cfg = {**small_config, "holders": [{"name": "big", "count": 5}, {"name": "new", "count": 3, "alpha_share": 0.0,
+                                                                   "tao": 100.0}],
+           "miners": {"enabled": True}, "owners": [{"strategy": "holder"}]}
+    model = DTaoModel(cfg)
+    lab = model.account_labels()
+    assert len(lab) == model.state.stake.shape[0] and list(lab.index) == list(range(len(lab)))
+    holders = np.concatenate([model.holder_groups["big"], model.holder_groups["new"]])
+    assert list(lab.index[lab["kind"] == "holder"]) == holders.tolist()
+    assert list(lab.loc[holders, "group"]) == ["big"] * 5 + ["new"] * 3
+    assert list(lab.index[lab["kind"] == "miner"]) == [model.miner_account]
+    owners = lab.index[lab["kind"] == "owner"]
+    assert list(owners) == list(range(model.owner_account_start, model.owner_account_start + model.n_owner_slots))
+    assert sorted(lab.index[lab["kind"] == "validator"]) == sorted(int(a) for a in model.neurons.validator_account)
+    assert list(lab.index[lab["kind"] == "basket"]) == list(range(model.basket_start, len(lab)))
+
+
 def test_agents_are_mesa_agents_with_accounts(small_config):
     import mesa
 
