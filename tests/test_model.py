@@ -55,6 +55,23 @@ def test_every_regime_runs_and_conserves(small_config, regime):
     assert np.all(st.free_tao >= 0) and np.all(st.stake >= 0)
 
 
+def test_a_finished_model_is_freed_and_agents_are_numbered_per_model(small_config):
+    """mesa 3.3 keeps every model that made an agent alive (its ``Agent._ids``, mesa#3179): an ensemble's worker
+    leaked each run's whole state (about 0.75 GB a 150-day April run).  dtaosim holds those counters weakly."""
+    import gc
+    import weakref
+
+    first = DTaoModel(small_config)
+    second = DTaoModel(small_config)
+    assert sorted(a.unique_id for a in first.agents) == sorted(a.unique_id for a in second.agents)
+    assert min(a.unique_id for a in first.agents) == 1
+    first.run()
+    refs = [weakref.ref(first), weakref.ref(second)]
+    del first, second
+    gc.collect()
+    assert [r() for r in refs] == [None, None]
+
+
 def test_account_labels_follow_the_account_axis_with_holders_miners_and_baskets(small_config):
     """The labels name every account where the model put it: holder populations sit between the stakers and
     the validators, so a label table without them would call a holder a validator and miss the miners."""

@@ -5,7 +5,10 @@ Agents know the model through :class:`~dtaosim.agents.interface.Simulation`; str
 :mod:`dtaosim.plugins`.
 """
 
+from dtaosim.agents.mesa_ids import hold_models_weakly
 from dtaosim.agents.staker import Staker, StakerGroup
 from dtaosim.agents.strategies import MarketView, Strategy
+
+hold_models_weakly()  # a finished model is freed (mesa 3.3 keeps every model alive: dtaosim.agents.mesa_ids)
 
 __all__ = ["MarketView", "Staker", "StakerGroup", "Strategy"]
