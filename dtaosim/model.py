@@ -522,19 +522,34 @@ class DTaoModel(mesa.Model):
         ``config_group`` (the config's table: ``agents[1]``, ``holders[0]``, ``validators[0]``; None for owner
         slots and the miners)."""
         cfg = self.config
-        rows: list[tuple] = []
-        for i, g in enumerate(cfg.agents):
-            rows += [("staker", g.strategy, g.strategy, f"agents[{i}]")] * g.count
-        for i, h in enumerate(cfg.holders):
-            rows += [("holder", h.name, None, f"holders[{i}]")] * h.count
+        n = int(self.state.stake.shape[0])
+        table: list[tuple | None] = [None] * n
+
+        def place(start: int, rows: list[tuple]) -> None:
+            """Label accounts ``start, start + 1, ...``: each block starts where the model put it (the offsets
+            the constructor stored), so a label can never slide onto a neighbour's account."""
+            for k, row in enumerate(rows):
+                if table[start + k] is not None:
+                    raise RuntimeError(f"account {start + k} is labelled twice ({table[start + k]} and {row})")
+                table[start + k] = row
+
+        place(0, [("staker", g.strategy, g.strategy, f"agents[{i}]") for i, g in enumerate(cfg.agents)
+                  for _ in range(g.count)])
+        start = int(sum(g.count for g in cfg.agents))  # the holders follow the stakers (_create_holders)
+        place(start, [("holder", h.name, None, f"holders[{i}]") for i, h in enumerate(cfg.holders)
+                      for _ in range(h.count)])
         vals = [(j, g) for j, g in enumerate(cfg.validators) for _ in range(g.count)] if self.yuma else []
-        rows += [("validator", "validators", g.strategy, f"validators[{j}]") for j, g in vals]
-        rows += [("owner", "owners", None, None)] * self.n_owner_slots
+        place(self.owner_account_start - len(vals),
+              [("validator", "validators", g.strategy, f"validators[{j}]") for j, g in vals])
+        place(self.owner_account_start, [("owner", "owners", None, None)] * self.n_owner_slots)
         if self.miner_account is not None:
-            rows.append(("miner", "miners", None, None))
-        rows += [("basket", "baskets", g.root_strategy, f"validators[{j}]") for j, g in vals]
-        out = pd.DataFrame(rows, columns=["kind", "group", "strategy", "config_group"], dtype=object)
-        out.index = pd.Index(np.arange(len(out), dtype=np.int64), name="account")
+            place(self.miner_account, [("miner", "miners", None, None)])
+        place(self.basket_start, [("basket", "baskets", g.root_strategy, f"validators[{j}]") for j, g in vals])
+        missing = [k for k, row in enumerate(table) if row is None]
+        if missing:
+            raise RuntimeError(f"accounts without a label: {missing[:10]}")
+        out = pd.DataFrame(table, columns=["kind", "group", "strategy", "config_group"], dtype=object)
+        out.index = pd.Index(np.arange(n, dtype=np.int64), name="account")
         return out
 
     def _initial_state(self, cfg: ExperimentConfig, n_accounts: int) -> NetworkState:
