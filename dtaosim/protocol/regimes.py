@@ -268,10 +268,15 @@ class Regime:
     """Blocks after registration during which a subnet cannot be pruned."""
     network_min_lock: float = 1.0
     """Floor of the subnet lock cost, TAO."""
-    lock_reduction_interval: int = 57_600
-    """Blocks over which the doubled lock cost falls back by one lock, at 1 TAO block emission."""
-    network_rate_limit_blocks: int = 28_800
-    """Blocks between subnet registrations."""
+    lock_reduction_interval: int = 115_200
+    """``NetworkLockReductionInterval`` as stored: the doubled lock cost falls back by one lock over this many
+    blocks times the block emission in TAO (57,600 blocks, 8 days, at 0.5 TAO a block).  115,200 since the
+    halving era: RaoFoundation/subtensor#3024 reads it from the chain (July 2026), the lock cost's decay in
+    #2291 (15 December 2025) gives an effective 57,600 blocks, and the snapshot's registrations of February
+    to April 2026 come every 6-8 days (docs/MODEL.md section 7.7)."""
+    network_rate_limit_blocks: int = 14_400
+    """``NetworkRateLimit``: blocks from one subnet registration to the next (2 days).  The snapshot of
+    11 April 2026 has two registrations 14,401 blocks apart (15 December 2025) and three more under 28,800."""
     subnet_pruning: bool = True
     """At the subnet limit a registration dissolves the lowest-EMA-price non-immune subnet (live since
     2025-09-17); False: registrations at the limit fail."""
@@ -360,6 +365,10 @@ LAUNCH_2025_02 = Regime(
     start_call_delay_blocks=50_400,
     new_subnet_emission_enabled=True,
     dissolution_pool_alpha_claims=False,
+    # the migration's EIGHT_DAYS; the snapshot's registrations of February-June 2025 are 7,200 and 7,201
+    # blocks apart at the closest (the code default), so the rate limit was one day then
+    lock_reduction_interval=57_600,
+    network_rate_limit_blocks=7_200,
 )
 
 V3_2025_07 = dataclasses.replace(
@@ -394,6 +403,8 @@ TAOFLOW_2025_11 = dataclasses.replace(
     root_sell_needs_price_sum_above_one=True,
     min_stake=2_000_000 / RAO_PER_TAO,
     subnet_pruning=True,
+    lock_reduction_interval=115_200,
+    network_rate_limit_blocks=14_400,
 )
 
 LOCK_POOL_2026_04 = dataclasses.replace(

@@ -24,6 +24,14 @@ from dtaosim.protocol.regimes import get_regime
 TODAY = get_regime("price-burn-2026-06")
 
 
+
+def _decay_interval(st, regime) -> int:
+    """Blocks over which the doubled lock falls back to the last lock at the state's block emission."""
+    from dtaosim.protocol.emission import block_emission
+
+    return int(lifecycle.lock_reduction_interval(
+        float(block_emission(st.tao_issuance, regime.max_supply, regime.base_block_emission)), regime))
+
 def _full_network(regime=TODAY, n_subnets=4, accounts=3, seed=1):
     """``n_subnets`` subnets, all old (not immune), at a limit of ``n_subnets``; account 0 holds alpha."""
     regime = regime.replace(subnet_limit=n_subnets)
@@ -82,7 +90,7 @@ def test_lock_doubles_after_a_registration_and_the_rate_limit_applies():
     assert registration_blocked(st, regime) == "rate_limited"
     st.block += regime.network_rate_limit_blocks
     assert registration_blocked(st, regime) is None
-    # the doubled lock falls by lock / interval per block (I = 57,600 x emission / 1 TAO)
+    # the doubled lock falls by lock / interval per block (I = 115,200 x emission / 1 TAO)
     interval = lifecycle.lock_reduction_interval(0.5 if st.tao_issuance >= 10.5e6 else 1.0, regime)
     expect = 2 * first - first / interval * regime.network_rate_limit_blocks
     assert current_lock_cost(st, regime) == pytest.approx(max(expect, regime.network_min_lock), rel=1e-9)
@@ -103,10 +111,10 @@ def test_immune_subnets_are_not_pruned_and_limit_without_pruning_blocks():
 def test_pre_april_2026_regimes_seed_the_pool_with_the_min_lock_at_price_one():
     regime = get_regime("taoflow-2025-11").replace(subnet_limit=8)
     st = synthetic_state(regime, n_subnets=4, n_accounts=1, rng=np.random.default_rng(0), pool_tao_median=500.0,
-                         external_tao=10_000.0, block=100_000, subnet_age_blocks=50_000).with_capacity(9)
+                         external_tao=10_000.0, block=300_000, subnet_age_blocks=50_000).with_capacity(9)
     st.external_tao -= 3_000.0
     st.free_tao[0] = 3_000.0
-    st.last_lock, st.last_lock_block = 1_000.0, st.block - 57_600  # cost back to the last lock
+    st.last_lock, st.last_lock_block = 1_000.0, st.block - _decay_interval(st, regime)  # cost back to the last lock
     recycled0 = st.tao_recycled
     reg = register_subnet(st, regime, payer=0)
     assert reg.netuid == 5 and reg.dissolved is None  # the lowest free netuid
@@ -132,10 +140,10 @@ def test_from_22_april_2026_the_whole_lock_seeds_the_pool_at_the_median_price(da
     regime = regime_for_date(date).replace(subnet_limit=8)
     assert regime.share_rule == "tao_flow"
     st = synthetic_state(regime, n_subnets=4, n_accounts=1, rng=np.random.default_rng(0), pool_tao_median=500.0,
-                         external_tao=10_000.0, block=100_000, subnet_age_blocks=50_000).with_capacity(9)
+                         external_tao=10_000.0, block=300_000, subnet_age_blocks=50_000).with_capacity(9)
     st.external_tao -= 3_000.0
     st.free_tao[0] = 3_000.0
-    st.last_lock, st.last_lock_block = 1_000.0, st.block - 57_600
+    st.last_lock, st.last_lock_block = 1_000.0, st.block - _decay_interval(st, regime)
     median = float(np.median(st.price[1:5]))
     recycled0 = st.tao_recycled
     reg = register_subnet(st, regime, payer=0)

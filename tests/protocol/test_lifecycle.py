@@ -21,6 +21,52 @@ WIDE = {"burn_min": 0, "burn_max": 10**15}  # bounds that never bind (rao)
 # §9.7 registration burn and lock cost
 # ---------------------------------------------------------------------------------------------
 
+
+def test_lock_cost_reproduces_the_chain_on_15_december_2025():
+    """RaoFoundation/subtensor#2291 quotes Taostats: right after the registration at block 7,105,263 the lock
+    cost was 331,168,883,674 rao, and 330,585,313,687 rao 203 blocks later.  With L = half the first figure
+    (mult 2, no decay yet) and the block emission after the first halving (0.5 TAO), the stored interval
+    115,200 gives the second figure to the rao (the step floor(L / 57,600) = 2,874,729 rao a block); the
+    migration's 57,600 (effective 28,800) would give 330,001,743,497 rao."""
+    era = get_regime("taoflow-2025-11")
+    assert era.lock_reduction_interval == 115_200
+    last_lock = 331_168_883_674 // 2
+    assert lc.lock_reduction_interval(TAO // 2, era, exact=True) == 57_600
+    assert lc.lock_cost(last_lock, 7_105_263, 7_105_263, TAO // 2, era, exact=True) == 331_168_883_674
+    assert lc.lock_cost(last_lock, 7_105_263, 7_105_466, TAO // 2, era, exact=True) == 330_585_313_687
+    before = era.replace(lock_reduction_interval=57_600)
+    assert lc.lock_cost(last_lock, 7_105_263, 7_105_466, TAO // 2, before, exact=True) == 330_001_743_497
+    # every regime since the TAO-flow era keeps it
+    for name in ("lock-pool-2026-04", "price-burn-2026-06", "basket-trading-2026-09"):
+        assert get_regime(name).lock_reduction_interval == 115_200
+
+
+def _snapshot_registration_gaps(first_block: int, last_block: int) -> np.ndarray:
+    from dtaosim.network.initial import load_snapshot
+
+    blocks = np.sort([r["registered_at_block"] for r in load_snapshot("2026-04-11") if r["registered_at_block"]])
+    later = blocks[1:]
+    keep = (blocks[:-1] >= first_block) & (later <= last_block)
+    return (later - blocks[:-1])[keep]
+
+
+@pytest.mark.parametrize(("regime", "first_block", "last_block"), [
+    # blocks from the snapshot's own dates: dTAO launch about 4.9M, 1 July 2025 about 5.9M; 4 November 2025
+    # about 7.0M and the snapshot 11 April 2026 at 7.95M (empirical-facts.md's block-date mapping, +-1 day)
+    ("launch-2025-02", 4_920_000, 5_900_000),
+    ("taoflow-2025-11", 7_020_000, 7_950_000),
+])
+def test_rate_limit_agrees_with_the_snapshots_registrations(regime, first_block, last_block):
+    """No two registrations in the snapshot are closer than the era's NetworkRateLimit, and the closest pair
+    is at most one block above it (registrations queue for the first allowed block).  Subnets deregistered
+    before 11 April 2026 are missing from the snapshot, so its gaps can only be longer than the chain's; the
+    28,800 of the deregistration release is contradicted by a gap of 14,401 blocks on 15 December 2025."""
+    gaps = _snapshot_registration_gaps(first_block, last_block)
+    limit = get_regime(regime).network_rate_limit_blocks
+    assert gaps.size >= 15
+    assert gaps.min() >= limit
+    assert gaps.min() <= limit + 1
+
 def test_r1_new_network_burn_defaults_and_q32_factor():
     assert HEAD.burn_half_life_blocks == 360
     assert HEAD.burn_increase_mult == 1.26
@@ -100,7 +146,8 @@ def test_r6_lock_cost_after_2500_migration_exact():
 
 
 def test_lock_cost_mainnet_example_and_halving():
-    # §7.1: I = 57,600, L = 1,250 TAO.
+    # §7.1: I = 57,600 (the migration's EIGHT_DAYS, stored until the halving era), L = 1,250 TAO.
+    HEAD = get_regime("price-burn-2026-06").replace(lock_reduction_interval=57_600)
     t = 5 + np.array([0, 7_200, 57_600, 86_400])
     got = lc.lock_cost(1_250.0, 5, t, 1.0, HEAD)
     np.testing.assert_allclose(got, [2_500, 2_343.75, 1_250, 625], rtol=1e-15)
