@@ -271,12 +271,14 @@ class Regime:
     lock_reduction_interval: int = 115_200
     """``NetworkLockReductionInterval`` as stored: the doubled lock cost falls back by one lock over this many
     blocks times the block emission in TAO (57,600 blocks, 8 days, at 0.5 TAO a block).  115,200 since the
-    halving era: RaoFoundation/subtensor#3024 reads it from the chain (July 2026), the lock cost's decay in
-    #2291 (15 December 2025) gives an effective 57,600 blocks, and the snapshot's registrations of February
-    to April 2026 come every 6-8 days (docs/MODEL.md section 7.7)."""
+    halving era: the lock cost's decay quoted in RaoFoundation/subtensor#2291 (15 December 2025) gives an
+    effective 57,600 blocks to the rao, issue #3024 (July 2026) is summarised as reporting 115,200 stored, and
+    the snapshot's registrations of February to April 2026 come every 6-8 days (docs/MODEL.md section 7.7)."""
     network_rate_limit_blocks: int = 14_400
-    """``NetworkRateLimit``: blocks from one subnet registration to the next (2 days).  The snapshot of
-    11 April 2026 has two registrations 14,401 blocks apart (15 December 2025) and three more under 28,800."""
+    """``NetworkRateLimit``: blocks from one subnet registration to the next (2 days).  The mainnet deploy of
+    25 September 2025 (RaoFoundation/subtensor#2066) raised it to 4 days; the snapshot of 11 April 2026 has two
+    registrations 14,401 blocks apart (15 December 2025) and three more pairs under 28,800, so by then it was
+    2 days again."""
     subnet_pruning: bool = True
     """At the subnet limit a registration dissolves the lowest-EMA-price non-immune subnet (live since
     2025-09-17); False: registrations at the limit fail."""
