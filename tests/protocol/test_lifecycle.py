@@ -147,22 +147,22 @@ def test_r6_lock_cost_after_2500_migration_exact():
 
 def test_lock_cost_mainnet_example_and_halving():
     # §7.1: I = 57,600 (the migration's EIGHT_DAYS, stored until the halving era), L = 1,250 TAO.
-    HEAD = get_regime("price-burn-2026-06").replace(lock_reduction_interval=57_600)
+    eight_days = HEAD.replace(lock_reduction_interval=57_600)
     t = 5 + np.array([0, 7_200, 57_600, 86_400])
-    got = lc.lock_cost(1_250.0, 5, t, 1.0, HEAD)
+    got = lc.lock_cost(1_250.0, 5, t, 1.0, eight_days)
     np.testing.assert_allclose(got, [2_500, 2_343.75, 1_250, 625], rtol=1e-15)
-    exact = lc.lock_cost(1_250 * TAO, 5, 5 + 7_200, 1 * TAO, HEAD, exact=True)
+    exact = lc.lock_cost(1_250 * TAO, 5, 5 + 7_200, 1 * TAO, eight_days, exact=True)
     assert exact == 2_500 * TAO - (1_250 * TAO // 57_600) * 7_200 == 2_343_750_006_400
     # After the first halving (0.5 TAO/block) the interval is 28,800 blocks.
-    assert lc.lock_reduction_interval(0.5, HEAD) == 28_800
-    assert lc.lock_reduction_interval(TAO // 2, HEAD, exact=True) == 28_800
-    assert lc.lock_cost(1_250.0, 5, 5 + 28_800, 0.5, HEAD) == 1_250.0
+    assert lc.lock_reduction_interval(0.5, eight_days) == 28_800
+    assert lc.lock_reduction_interval(TAO // 2, eight_days, exact=True) == 28_800
+    assert lc.lock_cost(1_250.0, 5, 5 + 28_800, 0.5, eight_days) == 1_250.0
     # No registration yet (B = 0): multiplier 1.  Zero interval (safe division): no decay.
-    assert lc.lock_cost(1_250.0, 0, 100, 1.0, HEAD) == pytest.approx(1_250.0 - 1_250.0 / 57_600 * 100)
-    assert lc.lock_cost(1_250 * TAO, 3, 10**6, 1, HEAD, exact=True) == 2_500 * TAO
+    assert lc.lock_cost(1_250.0, 0, 100, 1.0, eight_days) == pytest.approx(1_250.0 - 1_250.0 / 57_600 * 100)
+    assert lc.lock_cost(1_250 * TAO, 3, 10**6, 1, eight_days, exact=True) == 2_500 * TAO
     # now before B saturates to no decay; the floor is the regime's min lock.
-    assert lc.lock_cost(1_250.0, 500, 400, 1.0, HEAD) == 2_500.0
-    assert lc.lock_cost(1_250.0, 5, 10**7, 1.0, HEAD) == 1.0
+    assert lc.lock_cost(1_250.0, 500, 400, 1.0, eight_days) == 2_500.0
+    assert lc.lock_cost(1_250.0, 5, 10**7, 1.0, eight_days) == 1.0
 
 
 # ---------------------------------------------------------------------------------------------
