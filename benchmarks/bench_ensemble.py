@@ -2,13 +2,15 @@
 
 Standalone script::
 
-    .venv/bin/python benchmarks/bench_ensemble.py                 # 8 runs x 20 days x 32 subnets, 2 workers
+    .venv/bin/python benchmarks/bench_ensemble.py                 # 8 runs x 20 days, 2 workers
     .venv/bin/python benchmarks/bench_ensemble.py --rounds 2      # each executor twice, interleaved
 
-The workload is ``experiments/baseline.toml`` (its stakers, validators and Yuma) cut to ``--subnets``
-subnets and ``--days`` days, ``--runs`` Monte Carlo runs of one point.  Each executor runs the whole
-ensemble through ``dtaosim.runs.sweep`` (results written, as a user gets them), after a warm-up run that loads
-the compiled kernels from the cache:
+The workload is ``experiments/baseline.toml`` cut to ``--days`` days, ``--runs`` Monte Carlo runs of one
+point.  Since the baseline became the calibrated April 2026 market on the real network (commit 6bdd7e9), a run
+is the snapshot's whole network (128 subnets) and ``--subnets`` no longer applies (it sizes synthetic networks
+only); the first line printed names the network.  Each executor runs the whole ensemble through
+``dtaosim.runs.sweep`` (results written, as a user gets them), after a warm-up run that loads the compiled
+kernels from the cache:
 
 * serial, all cores: one run at a time in this process, its Yuma epoch on every core;
 * serial, 1 thread: the same with ``threads=1`` (what one worker of a full pool gets on each core);
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=8, help="runs in the ensemble (default 8)")
     p.add_argument("--days", type=float, default=20.0, help="simulated days per run (default 20)")
-    p.add_argument("--subnets", type=int, default=32, help="subnets (default 32)")
+    p.add_argument("--subnets", type=int, default=32, help="subnets of a synthetic network (default 32)")
     p.add_argument("--workers", type=int, default=0, help="workers (default: every core)")
     p.add_argument("--rounds", type=int, default=1, help="times each executor runs, interleaved (default 1)")
     p.add_argument("--no-dask", action="store_true", help="skip the dask executor")
@@ -68,7 +70,10 @@ def main(argv: list[str] | None = None) -> int:
     cores = available_cores()
     workers = args.workers or cores
     cfg = workload(args.runs, args.days, args.subnets)
-    print(f"{args.runs} runs x {args.days:g} days x {args.subnets} subnets; {workers} workers on {cores} cores")
+    net = cfg["network"]
+    size = (f"the network of {net['initial_state']}" if net["initial_state"] != "synthetic"
+            else f"{args.subnets} synthetic subnets")
+    print(f"{args.runs} runs x {args.days:g} days of {size}; {workers} workers on {cores} cores")
 
     warm = {**cfg, "sweep": {**cfg["sweep"], "runs": 1}, "horizon": {"days": 1, "blocks_per_tick": 360}}
     timed(warm, executor="serial")  # the compiled kernels, from the cache
