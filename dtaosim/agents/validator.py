@@ -39,7 +39,7 @@ import mesa
 import numpy as np
 
 from dtaosim.agents.params import check_params
-from dtaosim.engine.accounts import live_row
+from dtaosim.engine.accounts import live_row, store_scaled_row
 from dtaosim.engine.jit import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
 from dtaosim.market.consensus import DeferredRows
@@ -132,20 +132,25 @@ U16_CUT = math.log(0.5 / U16_MAX)
 
 
 @njit(inline="always", **JIT)
-def _scale_row(total: float, burn: float, first_miner: int, out: np.ndarray) -> None:
+def _scale_row(total: float, burn: float, first_miner: int, out: np.ndarray) -> float:
     """Scale the miners' part of ``out`` (summing to ``total``) to ``1 - burn`` (burn clipped to [0, 1]) and
-    put the burn on uid 0; a row without positive quality is all zero but uid 0."""
+    put the burn on uid 0; a row without positive quality is all zero but uid 0.  Returns the row's largest
+    entry (0 or more; the validators' uids are 0)."""
     n = out.shape[0]
     b = min(max(burn, 0.0), 1.0)
+    top = 0.0
     if total > 0.0:
         scale = (1.0 - b) / total
         for j in range(first_miner, n):
-            out[j] *= scale
+            v = out[j] * scale
+            out[j] = v
+            top = v if v > top else top
         out[0] = b
     else:
         for j in range(first_miner, n):
             out[j] = 0.0
         out[0] = b if b > 0.0 else 0.0
+    return out[0] if out[0] > top else top
 
 
 @njit(inline="always", **JIT)
@@ -181,12 +186,13 @@ def _score_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, 
 
 @njit(**JIT)
 def _honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, k: int, burn: np.ndarray,
-                sharpness: np.ndarray, out: np.ndarray) -> None:
-    """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``."""
+                sharpness: np.ndarray, out: np.ndarray) -> float:
+    """Subnet ``s``'s row into ``out`` (all uids) with the measurement errors ``seen[k]``; returns its largest
+    entry."""
     for j in range(1, first_miner):  # the validators' uids
         out[j] = 0.0
     total = _score_row(quality, s, first_miner, seen, k, sharpness[s], out)
-    _scale_row(total, burn[s], first_miner, out)
+    return _scale_row(total, burn[s], first_miner, out)
 
 
 @njit(**JIT)
@@ -194,10 +200,12 @@ def _reveal_honest(weights: np.ndarray, last_update: np.ndarray, exists: np.ndar
                    netuids: np.ndarray, uid: int, committed_at: np.ndarray, check: bool, block: int,
                    quality: np.ndarray, first_miner: int, seen: np.ndarray, burn: np.ndarray,
                    sharpness: np.ndarray) -> None:
+    row = np.empty(weights.shape[2])
     for k in range(netuids.shape[0]):
         s = netuids[k]
         if live_row(exists, registered_at, s, uid, committed_at, k, check):
-            _honest_row(quality, s, first_miner, seen, k, burn, sharpness, weights[s, uid])
+            top = _honest_row(quality, s, first_miner, seen, k, burn, sharpness, row)
+            store_scaled_row(row, top, weights[s, uid])
             last_update[s, uid] = block
 
 
@@ -231,7 +239,8 @@ class HonestRows(DeferredRows):
                        self.quality, int(self.first_miner), self.seen, self.owner_burn, self._beta())
 
     def rows(self, netuids: np.ndarray) -> np.ndarray:
-        """The rows as an array, shape ``(netuids.size, uids)``: what the reveal writes."""
+        """The rows as an array, shape ``(netuids.size, uids)``, in fractions: the reveal stores them as u16
+        (:func:`~dtaosim.engine.accounts.store_weight_row`)."""
         out = np.empty((len(netuids), self.quality.shape[1]))
         beta = self._beta()
         for k, s in enumerate(netuids):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from dtaosim.engine.jit import JIT, njit
+from dtaosim.protocol.regimes import U16_MAX
 
 
 @njit(**JIT)
@@ -88,6 +89,54 @@ def live_row(exists: np.ndarray, registered_at: np.ndarray, s: int, uid: int, co
     return bool(exists[s, uid]) and (not check or registered_at[s, 0] == committed_at[k])
 
 
+WEIGHT_SCALE = float(U16_MAX)
+"""The chain stores a weight row as u16 integers, its largest entry at u16::MAX."""
+
+
+_HUGE = 1e300
+"""Above this, ``u16::MAX / max(w)`` is taken as overflowed (a subnormal largest weight)."""
+
+
+@njit(**JIT)
+def store_scaled_row(row: np.ndarray, top: float, out: np.ndarray) -> None:
+    """:func:`store_weight_row` of a row whose largest entry ``top`` is known."""
+    n = row.shape[0]
+    if top > 0.0:
+        scale = WEIGHT_SCALE / top
+        if scale < _HUGE:
+            for j in range(n):  # truncation of a non-negative x + 0.5 is floor(x + 0.5)
+                out[j] = np.uint16(max(row[j], 0.0) * scale + 0.5)
+        else:  # a largest entry so small that u16::MAX / top overflows: divide first
+            for j in range(n):
+                out[j] = np.uint16(max(row[j], 0.0) / top * WEIGHT_SCALE + 0.5)
+    else:
+        for j in range(n):
+            out[j] = 0
+
+
+@njit(**JIT)
+def store_weight_row(row: np.ndarray, out: np.ndarray) -> None:
+    """A weight row (N,) of non-negative floats -> ``out`` (N,) u16 as the chain stores it at ``set_weights``:
+    max-upscaled so the largest entry is u16::MAX and rounded to the nearest integer (half up),
+    ``floor(w * (u16::MAX / max(w)) + 0.5)`` (``floor(w / max(w) * u16::MAX + 0.5)`` if the quotient overflows),
+    negative entries as 0; all 0 if no entry is positive.  A row of u16 integers with its largest at 65,535 is
+    stored unchanged."""
+    top = 0.0
+    for j in range(row.shape[0]):
+        if row[j] > top:
+            top = row[j]
+    store_scaled_row(row, top, out)
+
+
+def weight_row_u16(row: np.ndarray) -> np.ndarray:
+    """:func:`store_weight_row` of one row (or of each row of a 2-D array), as a new uint16 array."""
+    rows = np.ascontiguousarray(row, dtype=np.float64)
+    out = np.empty(rows.shape, np.uint16)
+    for r, o in zip(rows.reshape(-1, rows.shape[-1]), out.reshape(-1, rows.shape[-1]), strict=True):
+        store_weight_row(r, o)
+    return out
+
+
 @njit(**JIT)
 def _reveal_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                  netuids: np.ndarray, uid: int, rows: np.ndarray, committed_at: np.ndarray, check: bool,
@@ -95,19 +144,19 @@ def _reveal_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarra
     for k in range(netuids.shape[0]):
         s = netuids[k]
         if live_row(exists, registered_at, s, uid, committed_at, k, check):
-            for j in range(rows.shape[1]):
-                weights[s, uid, j] = rows[k, j]
+            store_weight_row(rows[k], weights[s, uid])
             last_update[s, uid] = block
 
 
 def reveal_weight_rows(weights: np.ndarray, last_update: np.ndarray, exists: np.ndarray, registered_at: np.ndarray,
                        netuids: np.ndarray, uid: int, rows: np.ndarray, committed_at: np.ndarray | None,
                        block: int) -> None:
-    """Reveal one commit of uid ``uid`` in place, in one pass: ``weights[s, uid, :] = rows[k]`` and
+    """Reveal one commit of uid ``uid`` in place, in one pass: ``weights[s, uid, :] = rows[k]`` (stored as u16,
+    :func:`store_weight_row`) and
     ``last_update[s, uid] = block`` for each ``s = netuids[k]`` where :func:`live_row` (``committed_at``
     None: registrations not checked).
 
-    Shapes: ``weights`` (netuids, uids, uids); ``last_update``, ``exists``, ``registered_at`` (netuids,
+    Shapes: ``weights`` (netuids, uids, uids) uint16; ``last_update``, ``exists``, ``registered_at`` (netuids,
     uids); ``rows`` (k, uids); ``netuids`` and ``committed_at`` (k,).  What the numpy assignments through a
     boolean mask of live rows write."""
     check = committed_at is not None

@@ -1160,9 +1160,9 @@ def yuma_epoch_numba(
     used = (permits | ((np.arange(n)[None, :] == owner[:, None]) & exists)) & exists  # rows the epoch reads
     max_rows = max(1, int(used.sum(axis=1).max()))
     weights = np.asarray(inp.weights)
-    if weights.dtype == np.float64 and weights.flags.c_contiguous:
+    if weights.dtype in (np.float64, np.uint16) and weights.flags.c_contiguous:  # u16: as the model stores them
         weight_row = _identity_rows(s_count, n)  # row of uid u: u
-    else:  # gather the rows read, as float64 (the numpy kernel's unsafe cast): one compiled kernel for all
+    else:  # gather the rows read, as float64 (the numpy kernel's unsafe cast): one compiled kernel for each
         sub, uid = np.nonzero(used)
         weight_row = np.cumsum(used, axis=1, dtype=np.int64) - 1
         compact = np.zeros((s_count, max_rows, n))

@@ -77,7 +77,8 @@ class Neurons:
     permits: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, uids) validator permits stored by the last epoch."""
     weights: np.ndarray = field(default=None)  # type: ignore[assignment]
-    """(netuids, uids, uids) revealed weights (row fractions)."""
+    """(netuids, uids, uids) uint16 revealed weights, as the chain stores them: each row max-upscaled to 65,535
+    and rounded (:func:`~dtaosim.engine.accounts.store_weight_row`); relative within a row."""
     bonds: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, uids, uids) stored bonds (u16 fractions, the Yuma kernel's convention)."""
     quality: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -164,7 +165,7 @@ class Neurons:
         defaults = {
             "exists": np.zeros((s, u), bool), "registered_at": np.zeros((s, u), np.int64),
             "last_update": np.zeros((s, u), np.int64), "permits": np.zeros((s, u), bool),
-            "weights": np.zeros((s, u, u)), "bonds": np.zeros((s, u, u)), "quality": np.zeros((s, u)),
+            "weights": np.zeros((s, u, u), np.uint16), "bonds": np.zeros((s, u, u)), "quality": np.zeros((s, u)),
             "incentive": np.zeros((s, u)), "dividends": np.zeros((s, u)), "consensus": np.zeros((s, u)),
             "emission": np.zeros((s, u)),
             "last_epoch_block": np.full(s, -1, np.int64), "miner_earned": np.zeros((s, u)),

@@ -190,7 +190,7 @@ def test_registration_writes_what_the_numpy_code_wrote(data):
         nn.registered_at[s] = state.block - data.draw(arrays(np.int64, nn.n_uids, elements=st.integers(0, 9_000)))
         nn.miner_active[s] = data.draw(arrays(bool, nn.n_uids))
         nn.miner_alpha[s] = data.draw(arrays(np.float64, nn.n_uids, elements=money))
-        nn.weights[s] = data.draw(arrays(np.float64, (nn.n_uids, nn.n_uids), elements=st.floats(0.0, 1.0)))
+        nn.weights[s] = data.draw(arrays(np.uint16, (nn.n_uids, nn.n_uids), elements=st.integers(0, 65_535)))
         state.pool_alpha[s] *= data.draw(st.sampled_from([1.0, 1e-9, 0.0]))  # a pool too thin to sell: refused
     payer = data.draw(st.sampled_from([-1, 0]))
     state.free_tao[0] = data.draw(st.floats(0.0, 10.0))

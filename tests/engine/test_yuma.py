@@ -53,15 +53,26 @@ def run_both(inputs: YumaInputs, params: YumaParams, *, block, quantize_u16: boo
         nb_bonds_out = bonds_out.copy()
         if np.shares_memory(bonds_out, inputs.bonds):
             nb_inputs = YumaInputs(**{**inputs.__dict__, "bonds": nb_bonds_out})
+    w = np.asarray(inputs.weights)
+    as_u16 = None
+    if w.size and np.all((w >= 0) & (w <= U16_MAX) & (w == np.floor(w))):  # u16 integers: also stored as u16
+        u16_inputs = YumaInputs(**{**inputs.__dict__, "weights": np.ascontiguousarray(w, np.uint16),
+                                   "bonds": np.array(inputs.bonds, dtype=np.float64)})
+        as_u16 = select.yuma_epoch(u16_inputs, params, block=block, quantize_u16=quantize_u16, engine="numba")
     got = select.yuma_epoch(nb_inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=nb_bonds_out,
                      engine="numba")
     ref = yuma_epoch(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out, **numpy_only)
     assert_engines_agree(ref, got, "scenario")
+    if as_u16 is not None:  # the weights as the model stores them (uint16) give the same bits
+        for name in YumaOutputs.__dataclass_fields__:
+            np.testing.assert_array_equal(getattr(as_u16, name), getattr(got, name), err_msg=name)
+        run_both.u16 += 1
     run_both.calls += 1
     return ref
 
 
 run_both.calls = 0
+run_both.u16 = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,9 +124,11 @@ def test_scenarios_found():
 @pytest.mark.parametrize(("scenario", "kwargs"), SCENARIOS)
 def test_chain_scenario_both_engines(scenario, kwargs, monkeypatch):
     monkeypatch.setattr(chain_tests, "yuma_epoch", run_both)
-    before = run_both.calls
+    before, before_u16 = run_both.calls, run_both.u16
     scenario(**kwargs)  # the scenario's own assertions run on the numpy results
     assert run_both.calls > before
+    if scenario.__name__ in ("test_512_graph", "test_bonds_multi_epoch_yc2", "test_outdated_weights"):
+        assert run_both.u16 > before_u16  # the spec's u16 rows ran as uint16 weights too
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from dtaosim import DTaoModel
+from dtaosim.engine.accounts import weight_row_u16
 from dtaosim.market.consensus import run_epochs
 from tests._support import settle_without_payout
 from tests.conftest import SMALL
@@ -47,8 +48,10 @@ def test_honest_incentive_follows_miner_quality():
     miners = nn.miner_uids
     for s in range(1, 7):
         q, inc = nn.quality[s, miners], nn.incentive[s, miners]
-        # noise-free honest validators: incentive is proportional to quality
-        np.testing.assert_allclose(inc, q / q.sum(), rtol=1e-9)
+        # noise-free honest validators: incentive is proportional to quality, up to the u16 rows the chain
+        # stores (each entry within half a unit of 65,535 of the row's largest, and the row's sum with them)
+        np.testing.assert_allclose(inc, q / q.sum(), rtol=0, atol=(1 + q.size) * q.max() / q.sum() / 65_535)
+        assert not np.allclose(inc, q / q.sum(), rtol=1e-9, atol=0)  # the rows were stored as u16
         assert np.corrcoef(q, nn.miner_earned[s, miners])[0, 1] > 0.99
     # validators have dividends, miners none; dividends ordered like stake (checked after the winner-take-most
     # variant below)
@@ -60,18 +63,20 @@ def test_weight_on_the_owner_hotkey_is_burned_and_lowers_the_share():
     model = DTaoModel(_cfg(quality_drift=0.0))
     st, nn = model.state, model.neurons
     # every validator puts half its weight on the owner's uid 0 of subnet 3
-    w = nn.weights[3].copy()
+    w = nn.weights[3].astype(np.float64)
+    w /= np.maximum(w.sum(axis=1, keepdims=True), 1.0)  # the stored u16 rows as fractions
     w[nn.validator_uids] *= 0.5
     w[nn.validator_uids, 0] = 0.5
     for v in range(5):
         model.commit_weights(v, np.array([3]), w[1 + v][None, :])
     rep = settle_without_payout(model)
-    nn.weights[3] = w
+    nn.weights[3] = weight_row_u16(w)
     unclaimed = st.unclaimed_alpha[3]
     server = st.drained_server[3]
     run_epochs(st, nn, model.regime, model.yuma_params, rep.flows.epochs, st.block)
-    assert st.miner_burned[3] == pytest.approx(0.5, rel=1e-6)
-    assert st.unclaimed_alpha[3] - unclaimed == pytest.approx(0.5 * server, rel=1e-6)
+    # half of each row, up to the u16 rounding of its entries (half a unit of the row's 131,070 each)
+    assert st.miner_burned[3] == pytest.approx(0.5, rel=(nn.n_uids + 1) / 131_070)
+    assert st.unclaimed_alpha[3] - unclaimed == pytest.approx(st.miner_burned[3] * server, rel=1e-9)
     assert np.all(st.miner_burned[[1, 2, 4, 5, 6]] == 0)
     st.check_invariants()
 
@@ -98,8 +103,8 @@ def test_copier_copies_the_last_consensus():
     nn = model.neurons
     c = nn.consensus[2, nn.miner_uids]
     # the copier (validator 3 = uid 4) set its weights to the consensus of the previous epoch
-    w = nn.weights[2, 4, nn.miner_uids]
-    assert w.sum() == pytest.approx(1.0) and np.corrcoef(w, c)[0, 1] > 0.999
+    w = nn.weights[2, 4, nn.miner_uids].astype(np.float64)
+    assert nn.weights[2, 4].max() == 65_535 and np.corrcoef(w, c)[0, 1] > 0.999  # stored max-upscaled, as u16
 
 
 def test_stake_pro_rata_mode_has_no_neurons():

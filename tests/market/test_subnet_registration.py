@@ -307,8 +307,8 @@ def test_weights_committed_before_a_netuid_was_registered_again_are_dropped():
     nn.register_subnet(1, block + 1, np.random.default_rng(0), 0.5)  # netuid 1 dissolved and registered again
     assert m.weight_book.reveal(nn, block + 10 * m.regime.tempo) == 1
     np.testing.assert_array_equal(nn.weights[1, 1], np.zeros(nn.n_uids))  # the new subnet got nothing
-    np.testing.assert_array_equal(nn.weights[2, 1], rows[1])  # the unchanged subnet got its row
-    assert not np.array_equal(before[1], rows[1])
+    np.testing.assert_array_equal(nn.weights[2, 1], np.full(nn.n_uids, 65_535))  # the unchanged subnet got its row
+    assert not np.array_equal(before[1], nn.weights[2, 1])
 
 
 def test_would_be_owners_wait_for_the_rate_limit_when_patient():
