@@ -76,11 +76,6 @@ def test_yuma_on_views_with_bonds_in_place_gives_the_frames_of_gathered_copies(m
     assert fast.events.equals(slow.events)
 
 
-def _bits(a: np.ndarray) -> np.ndarray:
-    """The float64 bit patterns (tells -0.0 from 0.0)."""
-    return np.ascontiguousarray(a, dtype=np.float64).view(np.uint64)
-
-
 def _numpy_reveal(weights, last_update, exists, registered_at, netuids, uid, rows, committed_at, block):
     """The numpy reveal the compiled ones replace (``WeightBook.reveal`` before)."""
     live = exists[netuids, uid]

@@ -242,8 +242,8 @@ def test_the_local_dask_cluster_keeps_glibcs_malloc_and_no_profiler(monkeypatch)
     import dask.config
 
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-    assert dask.config.get("distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_") == 65536  # dask's default
-    ex, close, slots = sweep_mod._dask_executor(1, None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536}):  # dask's default,
+        ex, close, slots = sweep_mod._dask_executor(1, None)  # whatever this machine's dask config says
     try:
         assert slots == 1
         assert ex.submit(os.getenv, "MALLOC_TRIM_THRESHOLD_").result() is None
@@ -258,12 +258,14 @@ def test_workers_of_a_scheduler_that_trim_malloc_are_warned_about(monkeypatch):
     pytest.importorskip("dask.distributed", reason="the distributed extra (dask) is not installed")
     import logging
 
+    import dask.config
     from dask.distributed import LocalCluster
 
     monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "0")  # restored to absent afterwards: dask's nanny sets it here
     monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_")
-    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,  # dask's defaults, as a user's
-                      silence_logs=logging.ERROR) as cluster:                    # own workers start
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": 65536}), \
+            LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None,  # dask's defaults, as a
+                         silence_logs=logging.ERROR) as cluster:                    # user's own workers start
         with pytest.warns(RuntimeWarning, match=r"1 of 1 dask workers run with MALLOC_TRIM_THRESHOLD_=65536"):
             _, close, _ = sweep_mod._dask_executor(1, cluster.scheduler_address)
         close(False)
