@@ -100,11 +100,13 @@ def atomic_write_bytes(path: str | Path, write: Callable[[Path], Any]) -> None:
     """Write ``path`` through a temporary file in the same folder, then rename: never half-written.
 
     ``write`` is called with the temporary path and writes the whole file there.  The file gets mode
-    ``0o666 & ~umask``.  If ``write`` raises, the temporary file is removed and ``path`` is unchanged.
+    ``0o666 & ~umask``.  If ``write`` raises, the temporary file is removed and ``path`` is unchanged.  The
+    temporary file is ``.<name>.<pid>.<random>.tmp``: one a killed process left is told by its pid
+    (:func:`stale_temporary_files`).
     """
     path = Path(path)
     make_dirs(path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -114,6 +116,29 @@ def atomic_write_bytes(path: str | Path, write: Callable[[Path], Any]) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (on this machine; one of another user counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def stale_temporary_files(folder: str | Path) -> list[Path]:
+    """The temporary files of :func:`atomic_write_bytes` under ``folder`` (recursively) whose writer is gone
+    (its pid no longer runs, or is this process: a write of this process is never in flight when it asks)."""
+    stale = []
+    for f in Path(folder).rglob(".*.tmp"):
+        parts = f.name[:-len(".tmp")].split(".")
+        pid = parts[-2] if len(parts) >= 4 else ""
+        if pid.isdigit() and (int(pid) == os.getpid() or not pid_alive(int(pid))):
+            stale.append(f)
+    return stale
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

@@ -91,7 +91,14 @@ from dtaosim.errors import ConfigError
 from dtaosim.model import MEMORY_ENV, check_config, estimate_memory, format_bytes, memory_limit
 from dtaosim.plugins import export_registered, install_registered
 from dtaosim.protocol.regimes import Regime, proposal_names, regime_names, with_overrides
-from dtaosim.runs.files import atomic_write_bytes, check_output_folder, dir_mode, write_bytes
+from dtaosim.runs.files import (
+    atomic_write_bytes,
+    check_output_folder,
+    dir_mode,
+    pid_alive,
+    stale_temporary_files,
+    write_bytes,
+)
 from dtaosim.runs.results import TIMINGS_FILE, read_timings, sweep_dataset_file
 
 EXECUTORS = ("serial", "processes", "dask")
@@ -673,16 +680,6 @@ def run_task(task: Task) -> dict[str, Any]:
 # the output folder
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class _Store:
     """``DIR``: sweep.json, runs/<run_id>/ (whole or absent), failed/<run_id>.json, manifest.parquet,
     timings.json."""
@@ -724,11 +721,14 @@ class _Store:
         for d in self.runs_dir.iterdir():
             if d.name.startswith(".tmp-"):
                 pid = d.name.split("-")[1] if d.name.count("-") >= 2 else ""
-                if not pid.isdigit() or int(pid) == os.getpid() or not _pid_alive(int(pid)):
+                if not pid.isdigit() or int(pid) == os.getpid() or not pid_alive(int(pid)):
                     shutil.rmtree(d, ignore_errors=True)
             elif (d / "record.json").is_file():
                 self.records[d.name] = json.loads((d / "record.json").read_text())
                 self.done.add(d.name)
+        for table in DATASET_TABLES:  # dataset files a killed sweep was writing (their runs are not done)
+            for f in stale_temporary_files(out / table) if (out / table).is_dir() else []:
+                f.unlink(missing_ok=True)
         for f in self.failed_dir.glob("*.json"):
             if f.stem not in self.done:
                 with contextlib.suppress(OSError, ValueError):

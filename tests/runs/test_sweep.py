@@ -4,6 +4,7 @@ import copy
 import importlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -318,6 +319,22 @@ def test_killed_sweep_resumes_to_the_uninterrupted_result(reference, tmp_path, h
     assert resumed.skipped == len(done) and resumed.n_ok == N_RUNS
     assert _hidden(out) == []
     pd.testing.assert_frame_equal(load(out), load(reference[0]), check_exact=True)
+
+
+def test_a_resumed_sweep_removes_the_dataset_files_a_killed_one_was_writing(reference, tmp_path):
+    # what SIGKILL leaves between mkstemp and the rename of a run's dataset file; a live writer's file stays
+    out = tmp_path / "copy"
+    shutil.copytree(reference[0], out)
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+    folder = out / "series" / "point=0"
+    stale = folder / f".p0000-r0002.parquet.{dead}.k2j4x9.tmp"
+    live = folder / f".p0000-r0003.parquet.{os.getppid()}.q8w1z0.tmp"
+    for f in (stale, live):
+        f.write_bytes(b"half a parquet file")
+    again = dtaosim.sweep(SWEEP, out=out, executor="serial", quiet=True)
+    assert again.skipped == N_RUNS
+    assert not stale.exists() and live.exists()
 
 
 def test_a_failing_run_is_recorded_and_the_others_finish(tmp_path):
