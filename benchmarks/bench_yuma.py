@@ -25,9 +25,9 @@ epochs): <= 5 ms.  Outputs of the two engines are checked equal first.
 ``--floor`` (issue 19): the numba epoch, bonds in place, on 1 and 2 threads, against the machine's memory
 bandwidth floor measured in the same run: the bytes the epoch must stream (the rows it reads: permitted
 validators and the owner; per row its weights read, float64 with a bool presence or u16 as the model stores
-them, and its float64 bonds read and written) over the copy bandwidth of ``np.copyto`` of a 256 MiB float64
-array (bytes read + written per second, the best of 5; on 2 threads, each copying half at once).  Target:
-epoch <= 2 x floor on 1 and on 2 threads.
+them, and its bonds read and written, float64 or u16 as the model stores them) over the copy bandwidth of
+``np.copyto`` of a 256 MiB float64 array (bytes read + written per second, the best of 5; on 2 threads, each
+copying half at once).  Target: epoch <= 2 x floor on 1 and on 2 threads.
 """
 
 from __future__ import annotations
@@ -121,27 +121,31 @@ def copy_bandwidth(threads: int, mib: int = 256, repeat: int = 5) -> float:
 
 def streamed_bytes(inputs: YumaInputs) -> int:
     """Bytes an epoch must move: over the rows it reads (permits or owner), the weights (8 bytes a float64 entry,
-    2 a u16 one) and the bool presence (if given) read, float64 bonds read and written."""
+    2 a u16 one) and the bool presence (if given) read, the bonds (8 or 2 bytes) read and written."""
     s, n = inputs.stake.shape
     used = np.asarray(inputs.permits, bool).copy()
     used[np.arange(s), np.asarray(inputs.owner_uid)] = True
     rows = int(used.sum())
     presence = 0 if inputs.weights_present is None else 1
-    return rows * n * (inputs.weights.dtype.itemsize + presence + 8 + 8)
+    return rows * n * (inputs.weights.dtype.itemsize + presence + 2 * inputs.bonds.dtype.itemsize)
 
 
 def floor_report(inputs: YumaInputs, params: YumaParams, block: int, repeat: int, rounds: int) -> None:
     """Numba epoch (bonds in place) on 1 and 2 threads against the bandwidth floor, measured in turn, with the
-    weights stored two ways: float64 with a presence array (the u16 integers as floats), and u16 without one
-    (as the model stores them since issue 19; presence is then ``w > 0``, the same entries here)."""
+    state stored three ways: float64 weights with a presence array (the u16 integers as floats) and float64
+    bonds; u16 weights without one (presence is then ``w > 0``, the same entries here) and float64 bonds; u16
+    weights and u16 bonds, as the model stores them since issue 19 (the bonds floored to the u16 grid, as the
+    chain does: the same bonds here, as the warm-up stored them on the grid)."""
     threads = numba.get_num_threads()
+    u16_weights = {"weights": inputs.weights.astype(np.uint16), "weights_present": None}
     storages = {
-        "float64 + presence": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy()}),
-        "u16 (the model's)": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy(),
-                                           "weights": inputs.weights.astype(np.uint16), "weights_present": None}),
+        "f64 w+presence, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy()}),
+        "u16 w, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy(), **u16_weights}),
+        "u16 w, u16 b (model)": YumaInputs(**{**inputs.__dict__, **u16_weights,
+                                               "bonds": np.round(inputs.bonds * 65535.0).astype(np.uint16)}),
     }
     print(f"{inputs.stake.shape[0]} subnets x {inputs.stake.shape[1]} uids")
-    print(f"{'weights':<20}{'threads':<8}{'MB':>7}{'epoch ms':>10}{'copy GB/s':>11}{'floor ms':>10}"
+    print(f"{'storage':<22}{'threads':<8}{'MB':>7}{'epoch ms':>10}{'copy GB/s':>11}{'floor ms':>10}"
           f"{'epoch / floor':>15}")
     for workers in (1, 2):
         numba.set_num_threads(min(workers, threads))
@@ -151,7 +155,7 @@ def floor_report(inputs: YumaInputs, params: YumaParams, block: int, repeat: int
             ms = median_ms(lambda st=state: yuma_epoch(st, params, block=block, engine="numba", bonds_out=st.bonds),
                            repeat, rounds)
             floor = 1e3 * nbytes / bw
-            print(f"{name:<20}{workers:<8}{nbytes / 1e6:>7.1f}{ms:>10.2f}{bw / 1e9:>11.1f}{floor:>10.2f}"
+            print(f"{name:<22}{workers:<8}{nbytes / 1e6:>7.1f}{ms:>10.2f}{bw / 1e9:>11.1f}{floor:>10.2f}"
                   f"{ms / floor:>14.1f}x", flush=True)
     numba.set_num_threads(threads)
 

@@ -162,8 +162,8 @@ _RECORDED_BYTES = 8 + 96
 from it at the end (a row of run, block, netuid, variable and value, its copies and its Arrow table)."""
 _ACCOUNT_BYTES = 8 * 6
 """An (account, netuid) cell: the stake and its copies (return attribution, the tick's trades, strategies)."""
-_WEIGHT_BYTES = 2 + 8 + 8
-"""A (netuid, uid, uid) cell: weights (u16), bonds and the epoch's matrices."""
+_WEIGHT_BYTES = 2 + 2 + 8
+"""A (netuid, uid, uid) cell: weights and bonds (u16) and the epoch's matrices."""
 _UID_BYTES = 8 * 40
 """A (netuid, uid) cell: the neurons' arrays and the epochs' per-uid outputs."""
 _AGENT_BYTES = 2048

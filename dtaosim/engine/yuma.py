@@ -49,7 +49,7 @@ import numpy as np
 from llvmlite import ir
 from numba import get_num_threads, njit, prange, set_num_threads, types
 from numba.core import cgutils
-from numba.extending import intrinsic
+from numba.extending import intrinsic, overload
 from numba.np.arrayobj import populate_array
 
 from dtaosim.engine.jit import maximum, minimum, sum_range
@@ -602,10 +602,45 @@ def weights_for_bonds_row(w: np.ndarray, consensus: np.ndarray, beta: float, out
 # ---------------------------------------------------------------------------------------------
 
 
+def _stored_bond(stored: float, quantize: bool) -> float:
+    """A stored bond read back as a fraction in [0, 1] (compiled only, by its ``overload``): a uint16 ``k`` as
+    ``k / u16::MAX``; a float64 u16 fraction as it is, or rounded to the u16 grid if ``quantize``."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(_stored_bond)
+def _stored_bond_typed(stored, quantize):
+    if isinstance(stored, types.Integer):  # u16 storage: exactly on the grid
+        return lambda stored, quantize: stored / _U16
+    return lambda stored, quantize: math.floor(stored * _U16 + 0.5) / _U16 if quantize else stored
+
+
+def _store_bond(out: np.ndarray, j: int, bond: float, quantize: bool, keep: float) -> None:
+    """``out[j]`` = a new bond (a fraction) as stored, times ``keep`` (0/1) (compiled only, by its
+    ``overload``): into uint16, the chain's ``floor(bond * u16::MAX)`` (clipped to [0, u16::MAX]); into
+    float64, that over u16::MAX if ``quantize``, else the bond itself."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(_store_bond)
+def _store_bond_typed(out, j, bond, quantize, keep):
+    if isinstance(out.dtype, types.Integer):
+        def to_u16(out, j, bond, quantize, keep):
+            out[j] = np.uint16(minimum(maximum(math.floor(bond * _U16), 0.0), _U16) * keep)
+        return to_u16
+
+    def to_float(out, j, bond, quantize, keep):
+        if quantize:
+            out[j] = minimum(maximum(math.floor(bond * _U16), 0.0), _U16) / _U16 * keep
+        else:
+            out[j] = bond * keep
+    return to_float
+
+
 @njit(**_JIT)
 def _previous_bond(stored: float, quantize: bool, keep: float) -> float:
-    """A stored bond read back: rounded to the u16 grid (``quantize``), times ``keep`` (0/1)."""
-    return math.floor(stored * _U16 + 0.5) / _U16 * keep if quantize else stored * keep
+    """A stored bond read back (:func:`_stored_bond`), times ``keep`` (0/1)."""
+    return _stored_bond(stored, quantize) * keep
 
 
 @njit(**_JIT)
@@ -666,8 +701,7 @@ def _yuma3_sweep(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, keep
     n = bonds.shape[0]
     moving = False
     for j in range(n):
-        stored = bonds_row[j]
-        prev = math.floor(stored * _U16 + 0.5) / _U16 if quantize else stored
+        prev = _stored_bond(bonds_row[j], quantize)
         if not keep_all:
             prev = prev * keep_col[j]
         w_j = w[j]
@@ -696,12 +730,12 @@ def _yuma3_store_row(bonds: np.ndarray, quantize: bool, permit: bool, col: np.nd
         for j in range(n):
             b = bonds[j]
             col[j] += b
-            out[j] = math.floor(b * _U16) / _U16 * stored
+            _store_bond(out, j, b, True, stored)
     else:
         for j in range(n):
             b = bonds[j]
             col[j] += b
-            out[j] = b * stored
+            _store_bond(out, j, b, False, stored)
 
 
 @njit(inline="always", **_JIT)
@@ -767,10 +801,10 @@ def store_bonds_row(bonds: np.ndarray, quantize: bool, permit: bool, out: np.nda
     keep = _flag(permit)
     if quantize:
         for j in range(n):
-            out[j] = math.floor(bonds[j] * _U16) / _U16 * keep
+            _store_bond(out, j, bonds[j], True, keep)
     else:
         for j in range(n):
-            out[j] = bonds[j] * keep
+            _store_bond(out, j, bonds[j], False, keep)
 
 
 @njit(**_JIT)
@@ -1111,6 +1145,11 @@ def _contiguous(a: np.ndarray, dtype: object) -> np.ndarray:
     return np.ascontiguousarray(a, dtype=dtype)
 
 
+def _bond_array(bonds: np.ndarray) -> np.ndarray:
+    """The stored bonds, C-contiguous: uint16 as they are, anything else as float64 u16 fractions."""
+    return np.ascontiguousarray(bonds, dtype=np.uint16 if bonds.dtype == np.uint16 else np.float64)
+
+
 _IDENTITY_ROWS: dict[tuple[int, int], np.ndarray] = {}
 
 
@@ -1139,13 +1178,14 @@ def yuma_epoch_numba(
     Same arguments and result as :func:`dtaosim.protocol.yuma.yuma_epoch` (which calls this with
     ``engine="numba"``): ``inputs`` (S subnets, N uids), ``params`` (S,), ``block`` scalar or (S,)
     block numbers, ``quantize_u16`` (u16 storage of weights and bonds), ``bonds_out`` (S, N, N)
-    float64 receiving the new bonds (``inputs.bonds`` for an in-place update; rows of uids outside
-    the permitted rows are left untouched, they must already be empty), ``scratch`` (arrays kept for
-    the (S, N) outputs, :func:`dtaosim.protocol.yuma.allocate_outputs`).
+    of the input bonds' dtype (float64 u16 fractions, or uint16 stored as the chain does) receiving the new
+    bonds (``inputs.bonds`` for an in-place update; rows of uids outside the permitted rows are left
+    untouched, they must already be empty), ``scratch`` (arrays kept for the (S, N) outputs,
+    :func:`dtaosim.protocol.yuma.allocate_outputs`).
 
     Returns:
-        :class:`YumaOutputs`: (S, N) float64 shares, stakes and scores, (S, N, N) new bonds (u16
-        fractions), (S,) flags; equal to the numpy engine's (see the module docstring).
+        :class:`YumaOutputs`: (S, N) float64 shares, stakes and scores, (S, N, N) new bonds (the input's
+        dtype), (S,) flags; equal to the numpy engine's (see the module docstring).
     """
     s_count, n = inputs.n_subnets, inputs.n_uids
     blocks, out = allocate_outputs(inputs, params, block, bonds_out, scratch)
@@ -1201,7 +1241,7 @@ def _epoch_call(inp: YumaInputs, prm: YumaParams, permits: np.ndarray, weights: 
                 max_rows: int, out: dict, target: np.ndarray, workers: int) -> None:
     _epoch_batch(
         _contiguous(inp.stake, np.float64), permits, weights, weight_row,
-        _contiguous(inp.bonds, np.float64),
+        _bond_array(inp.bonds),
         _contiguous(inp.last_update, np.int64), _contiguous(inp.block_at_registration, np.int64), owner, exists,
         present, has_present, leb, reset, prm.kappa, prm.bonds_penalty, prm.bonds_moving_average, prm.yuma3,
         prm.liquid_alpha, prm.alpha_low, prm.alpha_high, prm.alpha_sigmoid_steepness, prm.bonds_reset,

@@ -337,11 +337,11 @@ def _apply_registration(pool_tao: np.ndarray, pool_alpha: np.ndarray, alpha_issu
     registered_at[s, uid] = block
     last_update[s, uid] = block
     permits[s, uid] = False
-    for v in range(weights.shape[2]):  # the uid's row and column (weights u16, bonds float)
+    for v in range(weights.shape[2]):  # the uid's row and column (weights and bonds u16)
         weights[s, uid, v] = 0
         weights[s, v, uid] = 0
-        bonds[s, uid, v] = 0.0
-        bonds[s, v, uid] = 0.0
+        bonds[s, uid, v] = 0
+        bonds[s, v, uid] = 0
     incentive[s, uid] = 0.0
     dividends[s, uid] = 0.0
     consensus[s, uid] = 0.0

@@ -80,7 +80,8 @@ class Neurons:
     """(netuids, uids, uids) uint16 revealed weights, as the chain stores them: each row max-upscaled to 65,535
     and rounded (:func:`~dtaosim.engine.accounts.store_weight_row`); relative within a row."""
     bonds: np.ndarray = field(default=None)  # type: ignore[assignment]
-    """(netuids, uids, uids) stored bonds (u16 fractions, the Yuma kernel's convention)."""
+    """(netuids, uids, uids) uint16 stored bonds, as the chain stores them: bond ``k`` is ``k / 65,535`` (Yuma 3:
+    absolute, in [0, 1]), each epoch's new bonds floored to that grid (:mod:`dtaosim.protocol.yuma`)."""
     quality: np.ndarray = field(default=None)  # type: ignore[assignment]
     """(netuids, uids) latent miner quality (0 for non-miners and for miners that left)."""
     incentive: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -165,7 +166,8 @@ class Neurons:
         defaults = {
             "exists": np.zeros((s, u), bool), "registered_at": np.zeros((s, u), np.int64),
             "last_update": np.zeros((s, u), np.int64), "permits": np.zeros((s, u), bool),
-            "weights": np.zeros((s, u, u), np.uint16), "bonds": np.zeros((s, u, u)), "quality": np.zeros((s, u)),
+            "weights": np.zeros((s, u, u), np.uint16), "bonds": np.zeros((s, u, u), np.uint16),
+            "quality": np.zeros((s, u)),
             "incentive": np.zeros((s, u)), "dividends": np.zeros((s, u)), "consensus": np.zeros((s, u)),
             "emission": np.zeros((s, u)),
             "last_epoch_block": np.full(s, -1, np.int64), "miner_earned": np.zeros((s, u)),

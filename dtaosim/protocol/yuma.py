@@ -12,9 +12,11 @@ Conventions (see the Yuma spec, sections 2 to 5):
   ``> 0`` (zero = absent).  The difference only matters for Yuma 3 with liquid alpha, where a bond
   survives only if its entry is present in the weights used for bonds (an explicit zero weight
   makes the bond decay, a missing one resets it to 0).
-* ``bonds[s, i, j]`` are the *stored* bonds as u16 fractions (stored u16 / U16_MAX): absolute bonds
-  in [0, 1] for Yuma 3, column-max-upscaled bonds (largest entry of a column = 1) for the
-  original Yuma.  ``YumaOutputs.new_bonds`` uses the same convention, so it feeds the next epoch.
+* ``bonds[s, i, j]`` are the *stored* bonds: float64 u16 fractions (stored u16 / U16_MAX), or the chain's
+  u16 integers themselves (uint16, as the model stores them: read as ``k / U16_MAX``, new bonds floored to
+  the u16 grid whatever ``quantize_u16`` says).  Absolute bonds in [0, 1] for Yuma 3, column-max-upscaled
+  bonds (largest entry of a column = 1) for the original Yuma.  ``YumaOutputs.new_bonds`` has the input's
+  dtype and convention, so it feeds the next epoch.
 * Stake is the raw stake weight (alpha + tao_weight x root stake, alpha-equivalent units, the
   same unit as ``YumaParams.stake_threshold``).  Blocks are chain block numbers.
 * Only rows of UIDs holding a permit from the previous epoch (plus the subnet owner's UID) can
@@ -280,7 +282,8 @@ class YumaInputs:
     weights: np.ndarray
     """(S, N, N) non-negative numbers (any dtype): weights[s, i, j] set by i on j, any scale."""
     bonds: np.ndarray
-    """(S, N, N) float: stored bonds as u16 fractions (see the module docstring)."""
+    """(S, N, N) stored bonds: float64 u16 fractions, or uint16 as the chain stores them (see the module
+    docstring)."""
     last_update: np.ndarray
     """(S, N) int: block of each UID's last weight set."""
     block_at_registration: np.ndarray
@@ -309,7 +312,7 @@ class YumaInputs:
         checks: dict[str, tuple[tuple[int, ...], Any]] = {
             "permits": ((s, n), np.bool_),
             "weights": ((s, n, n), None),
-            "bonds": ((s, n, n), np.float64),
+            "bonds": ((s, n, n), "bonds"),
             "last_update": ((s, n), np.int64),
             "block_at_registration": ((s, n), np.int64),
             "owner_uid": ((s,), np.int64),
@@ -323,7 +326,11 @@ class YumaInputs:
             value = getattr(self, name)
             if value is None:
                 continue
-            arr = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
+            if dtype == "bonds":  # u16 integers as stored, or u16 fractions as float64
+                arr = np.asarray(value)
+                arr = arr if arr.dtype == np.uint16 else np.asarray(arr, dtype=np.float64)
+            else:
+                arr = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
             if arr.shape != shape:
                 raise ConfigError(f"yuma.{name}: shape {arr.shape} is not allowed; expected {shape}")
             object.__setattr__(self, name, arr)
@@ -372,7 +379,7 @@ class YumaOutputs:
     dividends: np.ndarray
     """(S, N) normalised dividends (sum 1, or all 0)."""
     new_bonds: np.ndarray
-    """(S, N, N) bonds to store (u16 fractions, same convention as the input); rows without a new permit are 0."""
+    """(S, N, N) bonds to store (the input's dtype and convention); rows without a new permit are 0."""
     server_share: np.ndarray
     """(S, N) miner part of the epoch emission: I / (sum I + sum D); 0 in the fallback."""
     validator_share: np.ndarray
@@ -572,10 +579,10 @@ def allocate_outputs(inputs: YumaInputs, params: YumaParams, block: int | np.nda
                      scratch: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Check the batch sizes and allocate every output array of an epoch (shared by both engines).
 
-    Returns ``(blocks (S,) int64, outputs)``; ``bonds_out`` (S, N, N) float64 is used as the new bonds
-    array when given (checked), else a zero array is allocated.  ``scratch``: a dict the caller keeps
-    between calls; the (S, N) outputs are its arrays, zeroed, when their shapes and dtypes fit (filled
-    with new zero arrays otherwise), so a repeated epoch writes no fresh pages.
+    Returns ``(blocks (S,) int64, outputs)``; ``bonds_out`` (S, N, N), of the input bonds' dtype (float64 or
+    uint16), is used as the new bonds array when given (checked), else a zero array is allocated.
+    ``scratch``: a dict the caller keeps between calls; the (S, N) outputs are its arrays, zeroed, when their
+    shapes and dtypes fit (filled with new zero arrays otherwise), so a repeated epoch writes no fresh pages.
     """
     s_count, n = inputs.n_subnets, inputs.n_uids
     if params.n_subnets != s_count:
@@ -594,12 +601,13 @@ def allocate_outputs(inputs: YumaInputs, params: YumaParams, block: int | np.nda
         out = {name: np.zeros((s_count, n), dtype=dt) for name, dt in _PER_UID_OUTPUTS}
         if scratch is not None:
             scratch.update(out)
+    bond_dtype = inputs.bonds.dtype
     if bonds_out is None:
-        bonds_out = np.zeros((s_count, n, n))
-    elif bonds_out.shape != (s_count, n, n) or bonds_out.dtype != np.float64:
+        bonds_out = np.zeros((s_count, n, n), bond_dtype)
+    elif bonds_out.shape != (s_count, n, n) or bonds_out.dtype != bond_dtype:
         raise ConfigError(
             f"yuma.bonds_out: shape {bonds_out.shape} {bonds_out.dtype} is not allowed; "
-            f"expected ({s_count}, {n}, {n}) float64"
+            f"expected ({s_count}, {n}, {n}) {bond_dtype} (the input bonds' dtype)"
         )
     out["new_bonds"] = bonds_out
     out["fallback"] = np.zeros(s_count, dtype=np.bool_)
@@ -627,7 +635,9 @@ def yuma_epoch(
         quantize_u16: store weights and bonds as the chain does: weights max-upscaled and rounded to
             u16 per row, input bonds rounded to the u16 grid, new bonds floored to it (original
             Yuma after column-max upscaling).  Off: plain float64 (drifts <= 1 u16 LSB per epoch).
-        bonds_out: (S, N, N) float64 array receiving the new bonds (default: a new zero array).
+            uint16 input bonds are u16 storage itself: read exactly, new bonds floored, either way.
+        bonds_out: (S, N, N) array of the input bonds' dtype receiving the new bonds (default: a new
+            zero array).
             Passing ``inputs.bonds`` updates the state in place, the cheapest option: only the rows
             the epoch reads are written, the others must already be empty (as the chain keeps them).
         chunk_subnets: subnets per chunk (default: about 2 MiB of float64 per chunk array).
@@ -758,7 +768,10 @@ def _epoch_chunk(
 
     # --- previous bonds -----------------------------------------------------------------------
     bonds_prev = _gather_rows(inp.bonds[sl], lin_rows, ws.get("bonds_prev", shape))
-    if quantize:
+    stored_u16 = inp.bonds.dtype == np.uint16
+    if stored_u16:  # the stored integers k: bonds k / u16::MAX, on the grid as they are
+        bonds_prev /= U16_MAX
+    elif quantize:
         bonds_prev *= U16_MAX
         bonds_prev += 0.5
         np.floor(bonds_prev, out=bonds_prev)
@@ -811,10 +824,12 @@ def _epoch_chunk(
                 buying_above_consensus=bool(np.any(bt < 1.0) or np.any(use_previous[g])),
             )
         dividends_raw[g] = d_raw
-        if quantize:
+        if quantize or stored_u16:
             bonds *= U16_MAX
             np.floor(bonds, out=bonds)
-            bonds /= U16_MAX
+            np.clip(bonds, 0.0, U16_MAX, out=bonds)
+            if not stored_u16:  # as u16 fractions; u16 storage keeps the integers
+                bonds /= U16_MAX
         if not row_permit[g].all():
             bonds *= row_permit[g][:, :, None]  # only rows holding a new permit are stored
         gi = np.arange(s)[g]

@@ -11,6 +11,7 @@ SIMD ``exp`` and the C library's may differ by an ulp; the engines sum in differ
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import inspect
 import itertools
@@ -53,26 +54,35 @@ def run_both(inputs: YumaInputs, params: YumaParams, *, block, quantize_u16: boo
         nb_bonds_out = bonds_out.copy()
         if np.shares_memory(bonds_out, inputs.bonds):
             nb_inputs = YumaInputs(**{**inputs.__dict__, "bonds": nb_bonds_out})
-    w = np.asarray(inputs.weights)
+    w, bonds = np.asarray(inputs.weights), np.array(inputs.bonds, dtype=np.float64)
+    stored = {}  # the state as the model stores it (uint16), where the scenario's values are u16 integers
+    if w.size and np.all((w >= 0) & (w <= U16_MAX) & (w == np.floor(w))):
+        stored["weights"] = np.ascontiguousarray(w, np.uint16)
+    if quantize_u16 and np.array_equal(np.round(bonds * U16_MAX) / U16_MAX, bonds):  # on the u16 grid
+        stored["bonds"] = np.round(bonds * U16_MAX).astype(np.uint16)
     as_u16 = None
-    if w.size and np.all((w >= 0) & (w <= U16_MAX) & (w == np.floor(w))):  # u16 integers: also stored as u16
-        u16_inputs = YumaInputs(**{**inputs.__dict__, "weights": np.ascontiguousarray(w, np.uint16),
-                                   "bonds": np.array(inputs.bonds, dtype=np.float64)})
+    if stored:
+        u16_inputs = YumaInputs(**{**inputs.__dict__, "bonds": bonds, **stored})
         as_u16 = select.yuma_epoch(u16_inputs, params, block=block, quantize_u16=quantize_u16, engine="numba")
     got = select.yuma_epoch(nb_inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=nb_bonds_out,
                      engine="numba")
     ref = yuma_epoch(inputs, params, block=block, quantize_u16=quantize_u16, bonds_out=bonds_out, **numpy_only)
     assert_engines_agree(ref, got, "scenario")
-    if as_u16 is not None:  # the weights as the model stores them (uint16) give the same bits
+    if as_u16 is not None:  # the state stored as uint16, as the model stores it, gives the same bits
         for name in YumaOutputs.__dataclass_fields__:
-            np.testing.assert_array_equal(getattr(as_u16, name), getattr(got, name), err_msg=name)
-        run_both.u16 += 1
+            expected = getattr(got, name)
+            if name == "new_bonds" and "bonds" in stored:  # the stored integers
+                expected = np.round(expected * U16_MAX).astype(np.uint16)
+            np.testing.assert_array_equal(getattr(as_u16, name), expected, err_msg=name)
+        run_both.u16 += "weights" in stored
+        run_both.u16_bonds += "bonds" in stored
     run_both.calls += 1
     return ref
 
 
 run_both.calls = 0
 run_both.u16 = 0
+run_both.u16_bonds = 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,11 +134,14 @@ def test_scenarios_found():
 @pytest.mark.parametrize(("scenario", "kwargs"), SCENARIOS)
 def test_chain_scenario_both_engines(scenario, kwargs, monkeypatch):
     monkeypatch.setattr(chain_tests, "yuma_epoch", run_both)
-    before, before_u16 = run_both.calls, run_both.u16
+    before, before_u16, before_bonds = run_both.calls, run_both.u16, run_both.u16_bonds
     scenario(**kwargs)  # the scenario's own assertions run on the numpy results
     assert run_both.calls > before
     if scenario.__name__ in ("test_512_graph", "test_bonds_multi_epoch_yc2", "test_outdated_weights"):
         assert run_both.u16 > before_u16  # the spec's u16 rows ran as uint16 weights too
+    if (scenario.__name__ in ("test_bonds_multi_epoch_yc2", "test_yuma3_bonds_reset", "test_yuma3_kappa_moves_first")
+            and kwargs.get("quantize", True)):
+        assert run_both.u16_bonds > before_bonds  # the u16 bonds of every epoch ran as uint16 bonds too
 
 
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +210,44 @@ def test_random_batches_both_engines(case):
     ref = yuma_epoch(inp, prm, block=block, quantize_u16=quantize)
     got = select.yuma_epoch(inp, prm, block=block, quantize_u16=quantize, engine="numba")
     assert_engines_agree(ref, got)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(engine_cases())
+def test_u16_bonds_give_the_bits_of_emulated_u16_storage(case):
+    """Bonds stored as uint16 integers (as the chain and the model store them) give, on each engine, the bits
+    of the same bonds as float64 u16 fractions with u16 storage emulated (``quantize_u16``); the new bonds come
+    back as the integers, and the checked engine compares them within one grid step."""
+    inp, prm, block, _ = case
+    k = np.floor(np.asarray(inp.bonds) * U16_MAX).astype(np.uint16)
+    as_float, as_u16 = dataclasses.replace(inp, bonds=k / U16_MAX), dataclasses.replace(inp, bonds=k)
+    for engine in (yuma_epoch, yuma_epoch_numba):
+        emulated = engine(as_float, prm, block=block, quantize_u16=True)
+        stored = engine(as_u16, prm, block=block, quantize_u16=True)
+        assert stored.new_bonds.dtype == np.uint16
+        for name in YumaOutputs.__dataclass_fields__:
+            expected = getattr(emulated, name)
+            if name == "new_bonds":
+                expected = np.round(expected * U16_MAX).astype(np.uint16)
+            np.testing.assert_array_equal(getattr(stored, name), expected, err_msg=f"{engine.__name__}: {name}")
+    select.yuma_epoch(as_u16, prm, block=block, quantize_u16=True, engine="checked")
+
+
+def test_u16_bonds_are_floored_without_quantize_and_updated_in_place():
+    rng = np.random.default_rng(5)
+    inp, prm, block = random_batch(rng, 4, 16)
+    inp = dataclasses.replace(inp, bonds=np.floor(inp.bonds * U16_MAX).astype(np.uint16))
+    as_float = dataclasses.replace(inp, bonds=inp.bonds / U16_MAX)
+    exact = yuma_epoch(as_float, prm, block=block)  # float64 bonds, not floored
+    for engine in (yuma_epoch, yuma_epoch_numba):
+        state = inp.bonds.copy()
+        out = engine(dataclasses.replace(inp, bonds=state), prm, block=block, bonds_out=state)
+        assert out.new_bonds is state and state.dtype == np.uint16
+        np.testing.assert_array_equal(state, np.floor(exact.new_bonds * U16_MAX))  # the chain's floor
+        assert (exact.new_bonds * U16_MAX != np.floor(exact.new_bonds * U16_MAX)).any()  # off the grid before
+    with pytest.raises(ConfigError, match=r"yuma.bonds_out: shape \(4, 16, 16\) float64 is not allowed; "
+                                          r"expected \(4, 16, 16\) uint16"):
+        yuma_epoch(inp, prm, block=block, bonds_out=np.zeros((4, 16, 16)))
 
 
 @pytest.mark.parametrize("quantize", [False, True])
