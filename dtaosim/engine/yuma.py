@@ -18,14 +18,15 @@ step per rule of the Yuma spec:
    written in the same sweep of the state; then incentive and dividends (5);
 6. emission shares, with the fallback to (active) stake (6).
 
-Shapes: ``S`` subnets, ``N`` uids, ``V`` <= max_validators + 1 rows per subnet.  Work arrays are
-``(V, N)`` per worker (about 0.3 MiB at 65 x 256, L2 resident; the median's keys and the bonds
-share one); only the ``V`` rows of the weights and bonds are read and only they are written.  At
-128 x 256 uids and 64 permits an epoch reads 34 MiB (weight, presence and bond rows) and writes 16
-MiB; those rows are prefetched two rows ahead.  The hot loops are branch-free vector code: the
-median's key transpose is written as LLVM IR (``@intrinsic``: 4-lane vectors), row views carry no
-reference count, and the liquid-alpha sweep is specialised (inlined with constant flags) for the chain's
-bonds penalty of 1.
+Shapes: ``S`` subnets, ``N`` uids, ``V`` <= max_validators + 1 rows per subnet. Work arrays are ``(V, N)`` per
+worker (about 0.3 MiB at 65 x 256, L2 resident; the median's keys and the bonds share one); only the ``V``
+rows of the weights and bonds are read and only they are written. At 128 x 256 uids and 64 permits an epoch
+reads 34 MiB (float64 weight and bond rows, presence) and writes 16 MiB, or 8 and 4 MiB with weights and bonds
+stored as u16, as the model stores them; those rows are prefetched two rows ahead. Bonds are read and written
+through :func:`_stored_bond` and :func:`_store_bond`, whose compiled form depends on the bonds' dtype (uint16
+or float64). The hot loops are branch-free vector code: the median's key transpose is written as LLVM IR
+(``@intrinsic``: 4-lane vectors), row views carry no reference count, and the liquid-alpha sweep is
+specialised (inlined with constant flags) for the chain's bonds penalty of 1.
 
 Float semantics: the results agree with the numpy kernel within the numerical contract of
 :mod:`dtaosim.engine.contract` (1e-12 per call; tested on the chain vectors, random batches drawn by
@@ -38,7 +39,8 @@ uids without a permit) are read by the numpy kernel for its padding rows and ign
 thread-safe with numba's default "workqueue" threading layer: do not call it from several Python threads
 at once.
 
-Units as in :mod:`dtaosim.protocol.yuma`: stake in alpha-equivalent units, blocks, u16 fractions.
+Units as in :mod:`dtaosim.protocol.yuma`: stake in alpha-equivalent units, blocks, u16 fractions (or u16
+integers for uint16 bonds).
 """
 
 from __future__ import annotations
@@ -608,6 +610,8 @@ def _stored_bond(stored: float, quantize: bool) -> float:
     raise NotImplementedError("compiled only")
 
 
+# The two overloads are left to LLVM to inline: with numba's own IR inlining (``inline="always"``) the liquid-alpha
+# sweep computed wrong bonds (numba 0.68, tests/engine/test_yuma.py's random batches).
 @overload(_stored_bond)
 def _stored_bond_typed(stored, quantize):
     if isinstance(stored, types.Integer):  # u16 storage: exactly on the grid
