@@ -328,6 +328,9 @@ class YumaInputs:
                 continue
             if dtype == "bonds":  # u16 integers as stored, or u16 fractions as float64
                 arr = np.asarray(value)
+                if arr.dtype.kind in "iu" and arr.dtype != np.uint16:  # integers other than u16: ambiguous
+                    raise ConfigError(f"yuma.bonds: dtype {arr.dtype} is not allowed; expected uint16 (the chain's "
+                                      "stored integers) or floats (u16 fractions, stored / 65,535)")
                 arr = arr if arr.dtype == np.uint16 else np.asarray(arr, dtype=np.float64)
             else:
                 arr = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)

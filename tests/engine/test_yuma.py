@@ -248,6 +248,8 @@ def test_u16_bonds_are_floored_without_quantize_and_updated_in_place():
     with pytest.raises(ConfigError, match=r"yuma.bonds_out: shape \(4, 16, 16\) float64 is not allowed; "
                                           r"expected \(4, 16, 16\) uint16"):
         yuma_epoch(inp, prm, block=block, bonds_out=np.zeros((4, 16, 16)))
+    with pytest.raises(ConfigError, match=r"yuma.bonds: dtype int64 is not allowed; expected uint16"):
+        dataclasses.replace(inp, bonds=inp.bonds.astype(np.int64))
 
 
 @pytest.mark.parametrize("quantize", [False, True])
