@@ -51,7 +51,7 @@ except ImportError:  # the numba rows are skipped
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dtaosim.engine.select import yuma_epoch  # engine="numpy" | "numba" (the numpy one takes workers=)
-from dtaosim.protocol.regimes import get_regime
+from dtaosim.protocol.regimes import U16_MAX, get_regime
 from dtaosim.protocol.yuma import YumaInputs, YumaParams
 from dtaosim.protocol.yuma import yuma_epoch as yuma_epoch_numpy
 
@@ -72,7 +72,7 @@ def build_network(n_subnets: int, n_uids: int, n_validators: int, seed: int,
     cutoff = np.quantile(quality, 0.5, axis=-1, keepdims=True)
     weights[(quality < cutoff) & (rng.random((s, n, n)) < 0.8)] = 0.0  # mostly weight the better half
     weights[rng.random((s, n, n)) < 0.2] = 0.0  # and drop entries at random
-    weights = np.floor(weights / weights.max(axis=-1, keepdims=True) * 65535.0)
+    weights = np.floor(weights / weights.max(axis=-1, keepdims=True) * U16_MAX)
     present = weights > 0
     block = 10_000
     inputs = YumaInputs(
@@ -142,7 +142,7 @@ def floor_report(inputs: YumaInputs, params: YumaParams, block: int, repeat: int
         "f64 w+presence, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy()}),
         "u16 w, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy(), **u16_weights}),
         "u16 w, u16 b (model)": YumaInputs(**{**inputs.__dict__, **u16_weights,
-                                               "bonds": np.round(inputs.bonds * 65535.0).astype(np.uint16)}),
+                                               "bonds": np.round(inputs.bonds * U16_MAX).astype(np.uint16)}),
     }
     print(f"{inputs.stake.shape[0]} subnets x {inputs.stake.shape[1]} uids")
     print(f"{'storage':<22}{'threads':<8}{'MB':>7}{'epoch ms':>10}{'copy GB/s':>11}{'floor ms':>10}"
