@@ -55,7 +55,7 @@ def test_registration_buys_and_burns_alpha_with_the_burn_and_replaces_the_pruned
                       min_reserve=r.min_reserve, max_input_multiple=r.max_input_multiple)
     before = st.copy()
     nn.weights[s, 1, expected_uid] = 30_000
-    nn.bonds[s, 2, expected_uid] = 0.2
+    nn.bonds[s, 2, expected_uid] = 13_107  # u16: 0.2
     reg = register_neuron(st, nn, r, s, block=st.block, quality=0.25)
 
     assert reg.status == "ok" and reg.uid == expected_uid and reg.pruned_miner
@@ -74,11 +74,51 @@ def test_registration_buys_and_burns_alpha_with_the_burn_and_replaces_the_pruned
     u = expected_uid
     assert nn.registered_at[s, u] == st.block and nn.quality[s, u] == 0.25
     assert not nn.weights[s, u, :].any() and not nn.weights[s, :, u].any()
-    assert not nn.bonds[s, u, :].any() and not nn.bonds[s, :, u].any()
+    assert not nn.bonds[s, u, :].any()  # the uid's own bonds are cleared, as the chain's clear_neuron does;
+    assert nn.bonds[s, 2, u] == 13_107  # the bonds others hold on it stay (on chain too)
     assert nn.emission[s, u] == 0 and nn.incentive[s, u] == 0 and nn.miner_earned[s, u] == 0
     st.check_invariants()
     # the new uid is immune: the next registration takes another one
     assert uid_to_replace(nn, r, s, st.block) not in (u, -2)
+
+
+@pytest.mark.parametrize("engine", ["numpy", "numba"])
+def test_the_epoch_after_a_registration_reads_no_bond_on_the_new_uid(engine):
+    """The bonds others hold on a replaced uid stay (as on chain) and change nothing: the next epoch resets the
+    bond column of a uid registered since the last epoch, so it gives the bits of the column zeroed."""
+    model = DTaoModel(_cfg())
+    model.step()
+    st, nn, r = model.state, model.neurons, model.regime
+    s = 2
+    holders = np.flatnonzero(nn.bonds[s].any(axis=1))
+    assert holders.size  # validators hold bonds after an epoch
+    reg = register_neuron(st, nn, r, s, block=st.block, quality=0.5)
+    assert reg.status == "ok"
+    u = reg.uid
+    nn.bonds[s, holders, u] = 40_000  # stale bonds on the new uid (its previous occupant's)
+    epochs = np.zeros(st.n_netuids, np.int64)
+    epochs[s] = 1
+
+    def epoch_pair(registered_at: int) -> tuple:
+        """The epoch with the stale bonds and with the column zeroed, the uid registered at that block."""
+        runs = []
+        for zero in (False, True):
+            state, neurons = st.copy(), copy.deepcopy(nn)
+            neurons.registered_at[s, u] = registered_at
+            if zero:
+                neurons.bonds[s, :, u] = 0
+            paid = run_epochs(state, neurons, r, model.yuma_params, epochs, st.block + 1, engine=engine)
+            runs.append((paid, state, neurons))
+        return runs
+
+    (paid, state, neurons), (paid_zeroed, state_zeroed, zeroed) = epoch_pair(st.block)
+    np.testing.assert_array_equal(paid, paid_zeroed)
+    for name in ("bonds", "incentive", "dividends", "consensus", "emission", "permits"):
+        np.testing.assert_array_equal(getattr(neurons, name), getattr(zeroed, name), err_msg=name)
+    np.testing.assert_array_equal(state.stake, state_zeroed.stake)
+    # the control: had the uid registered before the last epoch, the same bonds would count
+    (_, _, kept), (_, _, kept_zeroed) = epoch_pair(int(nn.last_epoch_block[s]) - 1)
+    assert not np.array_equal(kept.bonds[s], kept_zeroed.bonds[s])
 
 
 def test_registration_paid_by_an_account_and_refusals():
