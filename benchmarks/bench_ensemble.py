@@ -15,7 +15,10 @@ kernels from the cache:
 * serial, all cores: one run at a time in this process, its Yuma epoch on every core;
 * serial, 1 thread: the same with ``threads=1`` (what one worker of a full pool gets on each core);
 * processes: ``--workers`` worker processes, each run with ``cores // workers`` threads;
-* dask: a ``LocalCluster`` of ``--workers`` single-threaded worker processes, the same threads per run.
+* dask: a ``LocalCluster`` of ``--workers`` single-threaded worker processes, the same threads per run;
+* with ``--standing``, dask on a cluster started before the timing (a ``LocalCluster`` like the one above, given
+  to the sweep as ``scheduler=``, warmed by an untimed sweep of one-day runs): a cluster that keeps running
+  between sweeps, as on a real cluster; each run's threads are then the default for a scheduler's workers.
 
 Target (issue #14 and #19): N workers on N cores give >= 0.9 x N x the serial throughput, for runs of
 >= 20 days.  Both serial figures are printed, and the ratio against each.  Executors run in turn, ``--rounds``
@@ -25,6 +28,7 @@ times, and each one's best round counts (the machine is shared: other jobs only 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import tempfile
 import time
 from pathlib import Path
@@ -58,6 +62,23 @@ def timed(cfg: dict, **kwargs) -> float:
     return wall
 
 
+@contextlib.contextmanager
+def standing_cluster(workers: int):
+    """A local cluster of ``workers`` single-threaded worker processes, set up as the one ``executor="dask"`` starts;
+    yields its scheduler's address."""
+    import logging
+
+    import dask.config
+    from dask.distributed import LocalCluster
+
+    from dtaosim.runs.sweep import LOCAL_CLUSTER_CONFIG
+
+    with dask.config.set(LOCAL_CLUSTER_CONFIG), LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                             dashboard_address=None,
+                                                             silence_logs=logging.ERROR) as cluster:
+        yield cluster.scheduler_address
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--runs", type=int, default=8, help="runs in the ensemble (default 8)")
@@ -66,6 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=0, help="workers (default: every core)")
     p.add_argument("--rounds", type=int, default=1, help="times each executor runs, interleaved (default 1)")
     p.add_argument("--no-dask", action="store_true", help="skip the dask executor")
+    p.add_argument("--standing", action="store_true", help="also dask on a cluster started before the timing")
     args = p.parse_args(argv)
     cores = available_cores()
     workers = args.workers or cores
@@ -85,11 +107,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not args.no_dask:
         executors[f"dask x{workers}"] = {"executor": "dask", "workers": workers}
-    best: dict[str, float] = {}
-    for _ in range(args.rounds):
-        for name, kwargs in executors.items():
-            wall = timed(cfg, **kwargs)
-            best[name] = min(best.get(name, wall), wall)
+    with contextlib.ExitStack() as stack:
+        if args.standing:
+            address = stack.enter_context(standing_cluster(workers))
+            timed({**warm, "sweep": {**warm["sweep"], "runs": workers}}, executor="dask", scheduler=address)
+            executors[f"dask x{workers}, standing"] = {"executor": "dask", "scheduler": address}
+        best: dict[str, float] = {}
+        for _ in range(args.rounds):
+            for name, kwargs in executors.items():
+                wall = timed(cfg, **kwargs)
+                best[name] = min(best.get(name, wall), wall)
 
     rate = {name: args.runs / wall * 3600 for name, wall in best.items()}
     print(f"{'executor':<20} {'wall (s)':>9} {'runs/h':>8} {'/ (N x serial all)':>19} {'/ (N x serial 1 thr)':>21}")

@@ -28,6 +28,12 @@ validators and the owner; per row its weights read, float64 with a bool presence
 them, and its bonds read and written, float64 or u16 as the model stores them) over the copy bandwidth of
 ``np.copyto`` of a 256 MiB float64 array (bytes read + written per second, the best of 5; on 2 threads, each
 copying half at once).  Target: epoch <= 2 x floor on 1 and on 2 threads.
+
+``--model DAYS`` (with ``--floor``): the same, on the epoch the model itself runs instead of the synthetic
+network: the whole-network benchmark's model (``bench_scale.py --year``: 128 subnets x 256 uids, 56 honest
+validators and 8 copiers, weights and bonds stored as u16) run for ``DAYS`` days, then the inputs of the first
+(largest) epoch batch of the next tick, captured as the model passes them.  Honest validators weight only the
+miners above the u16 cut of their best score, so these rows are sparse, unlike the synthetic ones.
 """
 
 from __future__ import annotations
@@ -130,21 +136,64 @@ def streamed_bytes(inputs: YumaInputs) -> int:
     return rows * n * (inputs.weights.dtype.itemsize + presence + 2 * inputs.bonds.dtype.itemsize)
 
 
-def floor_report(inputs: YumaInputs, params: YumaParams, block: int, repeat: int, rounds: int) -> None:
+def model_network(days: float) -> tuple[YumaInputs, YumaParams, int | np.ndarray]:
+    """``(inputs, params, block)`` of the largest epoch batch the ``bench_scale.py --year`` model runs in the tick
+    after ``days`` days (copies, taken before the epoch updates the bonds)."""
+    import copy
+
+    from bench_scale import RATIO_CASES, build_config
+
+    import dtaosim.market.consensus as consensus
+    from dtaosim.model import DTaoModel
+
+    model = DTaoModel(build_config(**RATIO_CASES["network"], days=days + 1))
+    for _ in range(round(days * model.regime.blocks_per_day / model.blocks_per_tick)):
+        model.step()
+    real, captured = consensus.yuma_epoch, []
+
+    def capture(inputs: YumaInputs, params: YumaParams, *, block, **kwargs):
+        if not captured or inputs.n_subnets > captured[0][0].n_subnets:
+            captured[:] = [(copy.deepcopy(inputs), params, copy.deepcopy(block))]
+        return real(inputs, params, block=block, **kwargs)
+
+    consensus.yuma_epoch = capture
+    try:
+        model.step()
+    finally:
+        consensus.yuma_epoch = real
+    return captured[0]
+
+
+def read_rows_nonzero(inputs: YumaInputs) -> tuple[float, float]:
+    """Mean nonzero entries of a read row (permits or owner): weights, and weights or bonds."""
+    used = np.asarray(inputs.permits, bool).copy()
+    used[np.arange(used.shape[0]), np.asarray(inputs.owner_uid)] = True
+    w, b = np.asarray(inputs.weights)[used] != 0, np.asarray(inputs.bonds)[used] != 0
+    return float(w.sum(axis=1).mean()), float((w | b).sum(axis=1).mean())
+
+
+def floor_report(inputs: YumaInputs, params: YumaParams, block: int | np.ndarray, repeat: int, rounds: int,
+                 model: bool = False) -> None:
     """Numba epoch (bonds in place) on 1 and 2 threads against the bandwidth floor, measured in turn, with the
     state stored three ways: float64 weights with a presence array (the u16 integers as floats) and float64
     bonds; u16 weights without one (presence is then ``w > 0``, the same entries here) and float64 bonds; u16
     weights and u16 bonds, as the model stores them since issue 19 (the bonds floored to the u16 grid, as the
-    chain does: the same bonds here, as the warm-up stored them on the grid)."""
+    chain does: the same bonds here, as the warm-up stored them on the grid).  ``model``: the inputs are the
+    model's own (:func:`model_network`), stored as it stores them; only that storage is timed."""
     threads = numba.get_num_threads()
-    u16_weights = {"weights": inputs.weights.astype(np.uint16), "weights_present": None}
-    storages = {
-        "f64 w+presence, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy()}),
-        "u16 w, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy(), **u16_weights}),
-        "u16 w, u16 b (model)": YumaInputs(**{**inputs.__dict__, **u16_weights,
-                                               "bonds": np.round(inputs.bonds * U16_MAX).astype(np.uint16)}),
-    }
-    print(f"{inputs.stake.shape[0]} subnets x {inputs.stake.shape[1]} uids")
+    if model:
+        storages = {"u16 w, u16 b (model)": inputs}
+    else:
+        u16_weights = {"weights": inputs.weights.astype(np.uint16), "weights_present": None}
+        storages = {
+            "f64 w+presence, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy()}),
+            "u16 w, f64 b": YumaInputs(**{**inputs.__dict__, "bonds": inputs.bonds.copy(), **u16_weights}),
+            "u16 w, u16 b (model)": YumaInputs(**{**inputs.__dict__, **u16_weights,
+                                                   "bonds": np.round(inputs.bonds * U16_MAX).astype(np.uint16)}),
+        }
+    nonzero_w, nonzero_wb = read_rows_nonzero(inputs)
+    print(f"{inputs.stake.shape[0]} subnets x {inputs.stake.shape[1]} uids; a read row holds {nonzero_w:.1f} nonzero "
+          f"weights ({nonzero_wb:.1f} nonzero weights or bonds)")
     print(f"{'storage':<22}{'threads':<8}{'MB':>7}{'epoch ms':>10}{'copy GB/s':>11}{'floor ms':>10}"
           f"{'epoch / floor':>15}")
     for workers in (1, 2):
@@ -152,7 +201,9 @@ def floor_report(inputs: YumaInputs, params: YumaParams, block: int, repeat: int
         bw = copy_bandwidth(workers)
         for name, state in storages.items():
             nbytes = streamed_bytes(state)
-            ms = median_ms(lambda st=state: yuma_epoch(st, params, block=block, engine="numba", bonds_out=st.bonds),
+            bonds = state.bonds.copy()  # the epochs timed update a copy in place: the inputs stay as they were
+            timed = YumaInputs(**{**state.__dict__, "bonds": bonds})
+            ms = median_ms(lambda st=timed: yuma_epoch(st, params, block=block, engine="numba", bonds_out=st.bonds),
                            repeat, rounds)
             floor = 1e3 * nbytes / bw
             print(f"{name:<22}{workers:<8}{nbytes / 1e6:>7.1f}{ms:>10.2f}{bw / 1e9:>11.1f}{floor:>10.2f}"
@@ -170,7 +221,14 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--owner-outside", action="store_true", help="owner uid outside the top-64 stake")
     ap.add_argument("--floor", action="store_true", help="only the numba epoch against the bandwidth floor")
+    ap.add_argument("--model", type=float, default=None, metavar="DAYS",
+                    help="with --floor: the epoch of the whole-network model after DAYS days, not a synthetic one")
     args = ap.parse_args()
+    if args.model is not None:
+        if not args.floor:
+            ap.error("--model goes with --floor")
+        floor_report(*model_network(args.model), args.repeat, args.rounds, model=True)
+        return
 
     inputs, params, block = build_network(args.subnets, args.uids, args.validators, args.seed, args.owner_outside)
     if args.floor:

@@ -173,15 +173,14 @@ def _score_row(quality: np.ndarray, s: int, first_miner: int, seen: np.ndarray, 
             total += v
         return total
     floor = top * math.exp(U16_CUT / beta) if beta > 0.0 else 0.0
-    for j in range(first_miner, n):  # the sum over the entries kept: the same bits (adding +0 changes nothing),
-        v = out[j]                   # without an addition in every entry's chain (most are cut)
+    for j in range(first_miner, n):
+        v = out[j]
         if v < floor:
-            out[j] = 0.0
-        else:
-            if beta != 1.0:
-                v = math.exp(beta * math.log(v / top))
-                out[j] = v
-            total += v
+            v = 0.0
+        elif beta != 1.0:
+            v = math.exp(beta * math.log(v / top))
+        out[j] = v
+        total += v
     return total
 
 

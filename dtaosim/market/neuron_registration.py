@@ -319,11 +319,10 @@ def _apply_registration(pool_tao: np.ndarray, pool_alpha: np.ndarray, alpha_issu
                         uid: int, block: int, new_quality: float, new_cost: float) -> bool:
     """The writes of a registration on subnet ``s`` that the pool quoted (:func:`register_neuron`): the
     pool's new reserves (TAO, alpha), the alpha bought and burned, the paid TAO net of the fee as user
-    inflow, the registration count and the bumped burn (TAO); then a fresh neuron on ``uid``: its weights
-    (row and column) and bonds row cleared as the chain's ``clear_neuron`` clears them (the bonds others hold
-    on the uid stay, on chain too), epoch outputs and the miner's bookkeeping reset, the previous miner's
-    alpha set aside to be sold (``exit_alpha``), quality ``new_quality``, cost ``new_cost`` (TAO per day),
-    active when the quality is positive.  Returns True when the uid held an active miner (pruned)."""
+    inflow, the registration count and the bumped burn (TAO); then a fresh neuron on ``uid``: weights (row
+    and column), bonds, epoch outputs and the miner's bookkeeping reset, the previous miner's alpha set
+    aside to be sold (``exit_alpha``), quality ``new_quality``, cost ``new_cost`` (TAO per day), active
+    when the quality is positive.  Returns True when the uid held an active miner (pruned)."""
     pool_tao[s] = new_y
     pool_alpha[s] = new_x
     alpha_issuance[s] -= alpha
@@ -338,13 +337,11 @@ def _apply_registration(pool_tao: np.ndarray, pool_alpha: np.ndarray, alpha_issu
     registered_at[s, uid] = block
     last_update[s, uid] = block
     permits[s, uid] = False
-    # the uid's weights row and column and its bonds row (u16).  The bonds others hold on the uid stay, as on
-    # chain: the next epoch reads none of them (a uid registered since the last epoch has its bond column reset),
-    # and zeroing that strided column cost a cache miss a row
-    for v in range(weights.shape[2]):
+    for v in range(weights.shape[2]):  # the uid's row and column (weights and bonds u16)
         weights[s, uid, v] = 0
         weights[s, v, uid] = 0
         bonds[s, uid, v] = 0
+        bonds[s, v, uid] = 0
     incentive[s, uid] = 0.0
     dividends[s, uid] = 0.0
     consensus[s, uid] = 0.0

@@ -873,15 +873,35 @@ def _default_workers() -> int:
 
 
 def _threads_here() -> int:
-    """Threads for a run whose task does not say: this process's cores, shared by the runs a dask worker
-    executes at once (``nthreads``), else all of them."""
+    """Threads for a run whose task does not say: in a dask worker, this process's cores shared by the runs every
+    worker on this host executes at once (``dask worker --nworkers 32 --nthreads 1`` on 32 cores: 1 each), else
+    all of them."""
     cores = available_cores()
     try:
         from distributed import get_worker
 
-        return max(1, cores // max(1, get_worker().state.nthreads))
-    except (ImportError, ValueError, AttributeError):
+        worker = get_worker()
+    except (ImportError, ValueError):
         return cores
+    return max(1, cores // max(1, _host_threads(worker)))
+
+
+def _host_threads(worker: Any) -> int:
+    """The threads of every worker of ``worker``'s cluster on its host, as the scheduler lists them (the worker's
+    own if the scheduler cannot be asked)."""
+    own = int(getattr(getattr(worker, "state", worker), "nthreads", 1))
+    try:
+        from distributed import get_client
+
+        client = get_client()
+        try:
+            workers = client.scheduler_info(n_workers=-1)["workers"]  # every worker (newer dask lists 5 by default)
+        except TypeError:  # a dask without n_workers lists them all
+            workers = client.scheduler_info()["workers"]
+        host = workers[worker.address]["host"]
+        return max(own, sum(int(w["nthreads"]) for w in workers.values() if w.get("host") == host))
+    except Exception:  # no answer (a scheduler gone, an older info format): no worse than this worker alone
+        return own
 
 
 def _process_executor(workers: int) -> tuple[Executor, Callable[[bool], None]]:
@@ -1298,7 +1318,7 @@ def sweep(config_or_path: ExperimentConfig | dict | str | Path, out: str | Path 
     ``threads``: threads each run may use (its parallel Yuma epoch and the weight reveal beside the block
     loop).  Default: the cores divided among the runs that execute at once, so that workers x threads never
     exceeds the cores (serial: all cores; ``processes`` and a local dask cluster: cores // workers, at least
-    1; a remote dask cluster: each worker's cores // its threads).
+    1; a remote dask cluster: a node's cores // the threads of all the workers on that node).
     """
     # every refusal comes before anything is written to ``out``
     if executor not in EXECUTORS:

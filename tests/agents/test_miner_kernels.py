@@ -143,9 +143,9 @@ def _reference_register(state, nn, regime, netuid, *, block, payer=-1, quality=0
     nn.registered_at[s, uid] = block
     nn.last_update[s, uid] = block
     nn.permits[s, uid] = False
-    nn.weights[s, uid, :] = 0
-    nn.weights[s, :, uid] = 0
-    nn.bonds[s, uid, :] = 0  # the bonds others hold on the uid stay, as on chain
+    for arr in (nn.weights, nn.bonds):
+        arr[s, uid, :] = 0.0
+        arr[s, :, uid] = 0.0
     for arr in (nn.incentive, nn.dividends, nn.consensus, nn.emission, nn.miner_earned, nn.miner_income,
                 nn.miner_profit_ema):
         arr[s, uid] = 0.0
