@@ -11,7 +11,8 @@ prints each part's share of the cycles:
 * the weight rows (masks, normalisation; ``masked_weight_row``) and the stake-weighted median's sort keys
   (``median_keys_rows``) (2.3-2.4);
 * the medians (3.1);
-* clipping, trust and ranks (``clip_trust_ranks_row``), the bonds, and the dividends (3.2-5);
+* clipping, trust and ranks (``clip_trust_ranks_row``), the bonds, and the dividends (3.2-5; counted apart in
+  Yuma 3's row loop: on a subnet of the original Yuma all three count as bonds);
 * the emission shares (6).
 
 The inputs are the whole-network model's own (``--model DAYS``, default 20: :func:`bench_yuma.model_network`) or
