@@ -895,8 +895,8 @@ def _host_threads(worker: Any) -> int:
 
         client = get_client()
         try:
-            workers = client.scheduler_info(n_workers=-1)["workers"]  # every worker (newer dask lists 5 by default)
-        except TypeError:  # a dask without n_workers lists them all
+            workers = client.scheduler_info(n_workers=-1)["workers"]  # every worker, where dask can limit the list
+        except TypeError:  # a dask without that argument lists them all
             workers = client.scheduler_info()["workers"]
         host = workers[worker.address]["host"]
         return max(own, sum(int(w["nthreads"]) for w in workers.values() if w.get("host") == host))
