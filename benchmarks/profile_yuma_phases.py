@@ -8,9 +8,10 @@ comments and around its row kernels, runs it on one thread (``--repeat`` times; 
 prints each part's share of the cycles:
 
 * stake, threshold, permits, activity, the validator rows (spec 2.1-2.2), and the columns' masks (2.3);
-* the weight rows (masks, normalisation; ``masked_weight_row``) and the stake-weighted median's sort keys
-  (``median_keys_rows``) (2.3-2.4);
-* the medians (3.1);
+* the weight rows (masks, normalisation; ``masked_weight_row``) and the stake each column's non-zero weights
+  carry (``add_weighted_stake``, what decides which columns have a median to find) (2.3-2.4);
+* the medians (3.1), with the sort keys of their columns (``median_keys_column``, or ``median_keys_rows`` for
+  every column when more than an eighth of them have a median);
 * clipping, trust and ranks (``clip_trust_ranks_row``), the bonds, and the dividends (3.2-5; counted apart in
   Yuma 3's row loop: on a subnet of the original Yuma all three count as bonds);
 * the emission shares (6).
@@ -36,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dtaosim.engine.yuma as yuma
 
-PARTS = ("stake, permits, masks", "weight rows", "median keys", "medians", "clipping and ranks", "bonds",
-         "dividends", "emission shares")
+PARTS = ("stake, permits, masks", "weight rows", "weighted stake", "medians and their keys", "clipping and ranks",
+         "bonds", "dividends", "emission shares")
 
 COUNTER = '''
 @intrinsic
@@ -71,8 +72,8 @@ REPLACEMENTS = (
             if i < staked""", """                              u == own, _view(w, i), _view(present, i))
             tb = _cycles(); prof[1] += tb - ta
             if i < staked"""),
-    ("""                median_keys_rows(wbits, i0, i + 1 - i0, low, fixed_stake, keys_t, stats)
-""", """                median_keys_rows(wbits, i0, i + 1 - i0, low, fixed_stake, keys_t, stats)
+    ("""                add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
+""", """                add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
             prof[2] += _cycles() - tb
 """),
     # clipping inside the Yuma 3 row loop (the bonds are the rest of that loop)

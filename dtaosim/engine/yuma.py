@@ -10,9 +10,12 @@ step per rule of the Yuma spec:
 2. activity, active stake, and the ``V`` rows that may carry weights or bonds: uids with a previous
    permit plus the owner, staked rows first, ascending uid within each group, as the numpy kernel;
 3. weight rows: u16 quantisation, outdated-weight and self-weight masks, normalisation (2.3), and
-   the median's sort keys, transposed per block of 8 rows with per-column statistics;
-4. the stake-weighted kappa-median of each column (3.1): bisection on the column's sort keys with
-   exact fixed-point stake sums;
+   the stake each column's non-zero weights carry;
+4. the stake-weighted kappa-median of each column (3.1), 0 where that stake is below the threshold;
+   for the others, bisection on the column's sort keys with exact fixed-point stake sums.  The keys
+   are built for those columns only, one at a time, when they are at most an eighth of the uids (as
+   in the model, whose validators weight a few miners each), else for every column, transposed per
+   block of 8 rows with per-column statistics;
 5. row by row: clipping, validator trust, ranks (3.2), previous bonds (u16 rounding, registration
    and reset masks; 2.4), the variant's bonds (4) and the stored bonds (u16 floor, new-permit rows),
    written in the same sweep of the state; then incentive and dividends (5);
@@ -86,6 +89,9 @@ _FIXED_ONE = 2.0**60
 """Median: stakes (fractions summing to 1) as integers in units of 2**-60: exact sums."""
 _PREFETCH_ROWS = 2
 """Rows of the state (weights, presence, bonds) requested ahead of the one being computed."""
+_SPARSE_MEDIANS = 8
+"""A subnet whose columns with a median to find (weighted stake at the threshold) are at most 1/8 of its uids
+builds the sort keys of those columns only, one at a time; otherwise of every column, 8 rows at a time."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -405,20 +411,23 @@ def masked_weight_row(weights_row: np.ndarray, present_row: np.ndarray, has_pres
     just ``exists``) and the self-weight unless ``keep_self`` (the owner).
     """
     n = w.shape[0]
-    if quantize:
-        for j in range(n):
-            w[j] = np.float64(weights_row[j])
-            present[j] = present_row[j] if has_present else w[j] > 0.0
-        top = w[0] * _flag(present[0])
+    if quantize:  # two passes: the stored row and its largest entry; then rounded, masked
+        x = np.float64(weights_row[0])
+        p = present_row[0] if has_present else x > 0.0
+        w[0], present[0] = x, p
+        top = x * _flag(p)
         for j in range(1, n):
-            x = w[j] * _flag(present[j])
+            x = np.float64(weights_row[j])
+            p = present_row[j] if has_present else x > 0.0
+            w[j], present[j] = x, p
+            x = x * _flag(p)
             if x > top or x != x:
                 top = x
         den = _nonzero_or_one(top)
         for j in range(n):
-            w[j] = math.floor(w[j] * _U16 / den + 0.5)
-        for j in range(n):
-            present[j] = present[j] & (row_update > reg_mask[j])
+            p = present[j] & (row_update > reg_mask[j])
+            present[j] = p
+            w[j] = math.floor(w[j] * _U16 / den + 0.5) * _flag(p)
     elif not has_present:
         if row_update > registered_max:
             for j in range(n):
@@ -432,10 +441,7 @@ def masked_weight_row(weights_row: np.ndarray, present_row: np.ndarray, has_pres
     else:
         for j in range(n):
             present[j] = present_row[j] & (row_update > reg_mask[j])
-    if quantize:
-        for j in range(n):
-            w[j] = w[j] * _flag(present[j])
-    else:
+    if not quantize:
         for j in range(n):
             w[j] = np.float64(weights_row[j]) * _flag(present[j])
     if not keep_self:  # self-weights are masked, except the owner's
@@ -498,6 +504,34 @@ def median_keys_rows(wbits: np.ndarray, i0: int, count: int, low: int, fixed_sta
             stats[1, j] += 1 if weighted else 0
             stats[2, j] = min(stats[2, j], key)
             stats[3, j] = max(stats[3, j], key if weighted else 0)
+
+
+@njit(inline="always", **_JIT)
+def add_weighted_stake(wbits_i: np.ndarray, i: int, low: int, stake: int, weighted_stake: np.ndarray) -> None:
+    """Add the stake ``stake`` (2**-60 units) of staked row ``i`` to ``weighted_stake`` (N,) int64 where the
+    row's weight has a sort key of its own (``key < inf_bits``, :func:`median_keys_rows`): after every staked
+    row, ``weighted_stake`` is the median's statistic ``stats[0]``."""
+    high = ~low
+    base = _INF_BITS + i
+    for j in range(wbits_i.shape[0]):
+        weighted_stake[j] += stake if base - (wbits_i[j] & high) < _INF_BITS else 0
+
+
+@njit(inline="always", **_JIT)
+def median_keys_column(wbits: np.ndarray, j: int, staked: int, low: int, keys_j: np.ndarray) -> tuple[int, int, int]:
+    """The sort keys of column ``j`` of ``wbits`` (V, N) over its first ``staked`` rows into ``keys_j`` (V,),
+    as :func:`median_keys_rows` builds them, and the column's statistics but the stake: the count of rows
+    with a weight key, the smallest key and the largest weight key (``stats[1:4]``)."""
+    high = ~low
+    count, k_min, k_max = 0, _INT64_MAX, 0
+    for i in range(staked):
+        key = _INF_BITS + i - (wbits[i, j] & high)
+        keys_j[i] = key
+        weighted = key < _INF_BITS
+        count += 1 if weighted else 0
+        k_min = min(k_min, key)
+        k_max = max(k_max, key if weighted else 0)
+    return count, k_min, k_max
 
 
 @njit(inline="always", **_JIT)
@@ -970,6 +1004,8 @@ def _epoch_worker(
     bonds = keys_t.reshape(n * max_rows).view(np.float64).reshape((max_rows, n))
     fixed_stake = np.empty(max_rows, np.int64)
     stats = np.empty((4, n), np.int64)  # the median's column statistics (see median_keys_rows)
+    weighted_stake = np.empty(n, np.int64)  # stats[0], summed as the rows are made
+    keys_col = np.empty(max_rows, np.int64)  # one column's keys (few medians)
     used = np.empty(n, np.bool_)
     reg_mask = np.empty(n, np.int64)
     keep_col = np.empty(n)
@@ -1013,6 +1049,7 @@ def _epoch_worker(
             keep_all &= keep_col[j] == 1.0
             stats[0, j] = 0
             stats[1, j] = 0
+            weighted_stake[j] = 0
             stats[2, j] = _INT64_MAX
             stats[3, j] = 0
         threshold = max(kappa[s] - MEDIAN_TOLERANCE, _SMALLEST_SUBNORMAL)
@@ -1026,23 +1063,38 @@ def _epoch_worker(
             masked_weight_row(_view(weights_s, weight_row_s[u]), _view(present_s, u if has_present else 0),
                               has_present, quantize, last_update[s, u], reg_mask, exists_s, registered_max, u,
                               u == own, _view(w, i), _view(present, i))
-            if i < staked and (i % _MEDIAN_GROUP == _MEDIAN_GROUP - 1 or i == staked - 1):
-                i0 = i - i % _MEDIAN_GROUP
-                median_keys_rows(wbits, i0, i + 1 - i0, low, fixed_stake, keys_t, stats)
+            if i < staked:
+                add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
         for i in range(min(v, _PREFETCH_ROWS)):  # the bond rows, read after the consensus
             _prefetch_row(_view(bonds_s, rows[i]))
 
         # --- 3.1: consensus
         consensus = o_consensus[s]
         fixed_threshold = np.int64(threshold * _FIXED_ONE)
+        medians = 0  # columns whose weighted stake reaches the threshold: the others' median is 0
+        for j in range(n):
+            medians += 1 if weighted_stake[j] >= fixed_threshold else 0
         any_consensus = False
         consensus_nan = False
-        for j in range(n):
-            c = stake_weighted_median_column(w, j, staked, fixed_stake, _view(keys_t, j), stats[0, j], stats[1, j],
-                                             stats[2, j], stats[3, j], fixed_threshold, low)
-            consensus[j] = c
-            any_consensus = any_consensus or c > 0.0
-            consensus_nan |= c != c
+        if medians * _SPARSE_MEDIANS > n:  # many medians: every column's keys, 8 rows at a time
+            for i0 in range(0, staked, _MEDIAN_GROUP):
+                median_keys_rows(wbits, i0, min(_MEDIAN_GROUP, staked - i0), low, fixed_stake, keys_t, stats)
+            for j in range(n):
+                c = stake_weighted_median_column(w, j, staked, fixed_stake, _view(keys_t, j), stats[0, j],
+                                                 stats[1, j], stats[2, j], stats[3, j], fixed_threshold, low)
+                consensus[j] = c
+                any_consensus = any_consensus or c > 0.0
+                consensus_nan |= c != c
+        else:  # few: the keys of those columns only
+            for j in range(n):
+                c = 0.0
+                if weighted_stake[j] >= fixed_threshold:
+                    count, k_min, k_max = median_keys_column(wbits, j, staked, low, keys_col)
+                    c = stake_weighted_median_column(w, j, staked, fixed_stake, keys_col, weighted_stake[j], count,
+                                                     k_min, k_max, fixed_threshold, low)
+                consensus[j] = c
+                any_consensus = any_consensus or c > 0.0
+                consensus_nan |= c != c
 
         # --- 3.2-5: clipping, trust, ranks; bonds of the subnet's variant; incentive, dividends
         ranks = o_ranks[s]

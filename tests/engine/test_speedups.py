@@ -205,6 +205,10 @@ def test_deferred_honest_rows_reveal_the_rows_computed_at_the_commit(data):
     # rows within the contract may round to neighbouring u16 integers
     assert np.abs(got[0].astype(np.int64) - expect[0].astype(np.int64)).max(initial=0) <= 1
     np.testing.assert_array_equal(got[1], expect[1])
+    # the reveal stores each row from the largest entry its scaling found: the integers of the row itself
+    exact = [a.copy() for a in arrays_]
+    _numpy_reveal(*exact, netuids, uid, deferred.rows(netuids), committed_at, 11)
+    np.testing.assert_array_equal(got[0], exact[0])
 
 
 def test_deferred_honest_rows_give_the_run_of_rows_computed_at_the_commit(monkeypatch):

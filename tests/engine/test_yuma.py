@@ -425,6 +425,15 @@ def test_median_column_bisection():
         np.testing.assert_array_equal(stats[1], weighted.sum(axis=1))
         np.testing.assert_array_equal(stats[2], keys_ref.min(axis=1, initial=np.iinfo(np.int64).max))
         np.testing.assert_array_equal(stats[3], np.where(weighted, keys_ref, 0).max(axis=1, initial=0))
+        # the pieces of a subnet with few medians: the weighted stake row by row, then one column's keys
+        weighted_stake = np.zeros(n, np.int64)
+        for i in range(staked):
+            nb.add_weighted_stake(wbits[i], i, low, fixed[i], weighted_stake)
+        np.testing.assert_array_equal(weighted_stake, stats[0])
+        keys_col = np.empty(v, np.int64)
+        for j in range(n):
+            assert nb.median_keys_column(wbits, j, staked, low, keys_col) == tuple(stats[1:, j]), (case, j)
+            np.testing.assert_array_equal(keys_col[:staked], keys_t[j, :staked])
         expected = chain_tests.stake_weighted_median(w, stake, kappa)
         for j in range(n):
             got = nb.stake_weighted_median_column(w, j, staked, fixed, keys_t[j], *stats[:, j], fixed_threshold, low)
