@@ -39,7 +39,7 @@ import mesa
 import numpy as np
 
 from dtaosim.agents.params import check_params
-from dtaosim.engine.accounts import _HUGE, WEIGHT_SCALE, live_row
+from dtaosim.engine.accounts import HUGE_SCALE, WEIGHT_SCALE, live_row
 from dtaosim.engine.jit import JIT, njit, sum_range
 from dtaosim.errors import ConfigError
 from dtaosim.market.consensus import DeferredRows
@@ -220,7 +220,7 @@ def _store_honest_row(quality: np.ndarray, s: int, first_miner: int, seen: np.nd
             out[j] = 0
         return
     unit = WEIGHT_SCALE / top
-    huge = not unit < _HUGE  # a largest entry so small that u16::MAX / top overflows: divide first
+    huge = not unit < HUGE_SCALE  # a largest entry so small that u16::MAX / top overflows: divide first
     out[0] = np.uint16(b / top * WEIGHT_SCALE + 0.5) if huge else np.uint16(b * unit + 0.5)
     # the other entries through views from 0: numba's range(first_miner, n) kept LLVM from vectorising these loops
     # (about 200 against 40 ns a row of 191 in a micro-benchmark)

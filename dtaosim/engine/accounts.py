@@ -93,7 +93,7 @@ WEIGHT_SCALE = float(U16_MAX)
 """The chain stores a weight row as u16 integers, its largest entry at u16::MAX."""
 
 
-_HUGE = 1e300
+HUGE_SCALE = 1e300
 """Above this, ``u16::MAX / max(w)`` is taken as overflowed (a subnormal largest weight)."""
 
 
@@ -103,7 +103,7 @@ def store_scaled_row(row: np.ndarray, top: float, out: np.ndarray) -> None:
     n = row.shape[0]
     if top > 0.0:
         scale = WEIGHT_SCALE / top
-        if scale < _HUGE:
+        if scale < HUGE_SCALE:
             for j in range(n):  # truncation of a non-negative x + 0.5 is floor(x + 0.5)
                 out[j] = np.uint16(max(row[j], 0.0) * scale + 0.5)
         else:  # a largest entry so small that u16::MAX / top overflows: divide first

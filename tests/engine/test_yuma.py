@@ -349,6 +349,32 @@ def test_full_network_both_engines():
         assert_engines_agree(ref, got, quantize)
 
 
+def test_few_medians_both_engines():
+    """Subnets whose validators weight a few miners each (as the model's do) take the path that builds the
+    median's keys for the few columns that have a median; the others take the all-columns path: both agree
+    with the numpy engine, in one batch."""
+    spec = importlib.util.spec_from_file_location("bench_yuma", ROOT / "benchmarks" / "bench_yuma.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    inputs, params, block = bench.build_network(8, 256, 64, seed=3)
+    rng = np.random.default_rng(3)
+    weights = inputs.weights.copy()
+    for s in range(0, 8, 2):  # even subnets: a few favourites, weighted by every validator, and stray entries
+        favourites = rng.choice(np.arange(65, 256), 6, replace=False)
+        keep = rng.random(weights[s].shape) < 0.02
+        keep[:, favourites] = True
+        weights[s] = np.where(keep, weights[s], 0.0)
+    weights = np.floor(weights / np.maximum(weights.max(axis=-1, keepdims=True), 1.0) * U16_MAX)
+    sparse = YumaInputs(**{**inputs.__dict__, "weights": weights, "weights_present": weights > 0})
+    for quantize in (False, True):
+        ref = yuma_epoch(sparse, params, block=block, quantize_u16=quantize)
+        got = select.yuma_epoch(sparse, params, block=block, quantize_u16=quantize, engine="numba")
+        assert_engines_agree(ref, got, quantize)
+        medians = (ref.consensus > 0).sum(axis=1)
+        assert (medians[0::2] >= 1).all() and (medians[0::2] * 8 <= 256).all(), medians  # few: their own path
+        assert (medians[1::2] * 8 > 256).all(), medians  # many: every column's keys
+
+
 # ---------------------------------------------------------------------------------------------
 # engine selection, errors, constants
 # ---------------------------------------------------------------------------------------------
