@@ -374,9 +374,14 @@ def test_registration_quote_is_amm_quote_buy_on_one_pool(y, x, w2, tao, limit, p
        regime=st.sampled_from(["launch-2025-02", "price-burn-2026-06"]))
 @example(y=539173.0, x=550582517.0, w2=0.6918362057090497, amount=0.6918362057090497, limit=0.0, partial=False,
          after=False, regime="price-burn-2026-06")
+@example(y=0.001, x=198740953.0, w2=0.84375, amount=5.960464477539063e-08, limit=0.0, partial=False, after=True,
+         regime="price-burn-2026-06")  # a reserve at the minimum that a sell of 6e-8 alpha leaves within an ulp of it
 def test_compiled_sell_quote_keeps_the_contract_with_amm_quote_sell(y, x, w2, amount, limit, partial, after, regime):
     """The compiled sell quote and ``amm.quote_sell``, sells that nearly empty the TAO reserve included (the
-    reserve left is computed as a remaining fraction, never as ``y - out``): same status, amounts within 1e-12."""
+    reserve left is computed as a remaining fraction, never as ``y - out``): same status, amounts within 1e-12.
+    The one tie (docs/NUMERICS.md: a status may differ where its deciding quantity lies within the tolerance of
+    its threshold): with the minimum reserve checked after the swap, a reserve left within 4 ulps of the minimum
+    may be refused by one and not the other."""
     from dtaosim.engine.contract import check_close
     from dtaosim.engine.intents import quote_sell
     from dtaosim.protocol import amm
@@ -388,6 +393,9 @@ def test_compiled_sell_quote_keeps_the_contract_with_amm_quote_sell(y, x, w2, am
                        min_reserve_after_swap=after)
     status, sold, got, fee_tao, new_y, new_x = quote_sell(y, x, w2, amount, r.fee_rate, r.min_reserve,
                                                           r.max_input_multiple, limit, partial, after)
+    at_the_minimum = after and abs(new_y - r.min_reserve) <= 4 * 2.0**-52 * r.min_reserve
+    if at_the_minimum and {status, int(q.status)} == {amm.OK, amm.POOL_LIMIT}:
+        return  # a tie: either answer is the rule's
     assert status == int(q.status)
     if status == amm.OK:
         check_close("quote_sell", "(sold, got, fee_out, new_y, new_x)", [sold, got, fee_tao, new_y, new_x],
