@@ -128,7 +128,8 @@ def pay_alpha_rows(netuids: np.ndarray, server_share: np.ndarray, validator_shar
             for j in range(miner_lo, n):
                 miner_alpha[s, j] += paid[j]
                 miner_income[s, j] += paid[j]
-            external_alpha[s] += sum_range(paid, 0, n) - to_miners
+            # the other uids' sum, not all minus the miners': that difference rounds a zero below 0
+            external_alpha[s] += sum_range(paid, 0, miner_lo)
         else:
             external_alpha[s] += sum_range(paid, 0, n)
         # validators: alpha and root parts by root fraction (stake after the miners' pay)

@@ -347,7 +347,9 @@ def _pay_alpha_numpy(state: NetworkState, nn: Neurons, idx: np.ndarray, out: Sim
         state.stake[nn.miner_account, idx] += to_miners.sum(axis=1)
         nn.miner_alpha[idx[:, None], mu[None, :]] += to_miners
         nn.miner_income[idx[:, None], mu[None, :]] += to_miners
-        state.external_alpha[idx] += paid.sum(axis=1) - to_miners.sum(axis=1)
+        others = np.ones(nn.n_uids, bool)
+        others[mu] = False  # summed directly: all minus the miners' part cancels to a rounding error below 0
+        state.external_alpha[idx] += paid[:, others].sum(axis=1)
     else:
         state.external_alpha[idx] += paid.sum(axis=1)
 
