@@ -37,8 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dtaosim.engine.yuma as yuma
 
-PARTS = ("stake, permits, masks", "weight rows", "weighted stake", "medians and their keys", "clipping and ranks",
-         "bonds", "dividends", "emission shares")
+PARTS = ("stake, permits, masks", "weight rows", "weighted stake", "used columns", "medians and their keys",
+         "clipping and ranks", "bonds", "few columns: all three", "dividends", "emission shares")
 
 COUNTER = '''
 @intrinsic
@@ -74,9 +74,20 @@ REPLACEMENTS = (
             if i < staked"""),
     ("""                add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
 """, """                add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
-            prof[2] += _cycles() - tb
+            tc = _cycles(); prof[2] += tc - tb
 """),
-    # clipping inside the Yuma 3 row loop (the bonds are the rest of that loop)
+    ("""                add_used_columns(_view(w, i), _view(bonds_s, u), used_cols)
+""", """                add_used_columns(_view(w, i), _view(bonds_s, u), used_cols)
+                prof[5] += _cycles() - tc
+"""),
+    # Yuma 3: the rows on few columns (clipping, ranks and bonds, one block), or the row loop on every column
+    # (clipping and ranks; the bonds are the rest of that loop)
+    ("""            if sparse:  # the used columns only""", """            ta = _cycles()
+            if sparse:  # the used columns only"""),
+    ("""                    ranks[c_cols[k]] = c_ranks[k]
+""", """                    ranks[c_cols[k]] = c_ranks[k]
+            prof[0] += _cycles() - ta
+"""),
     ("""                w_i = _view(w, i)
                 trust[i] = clip_trust_ranks_row(w_i, consensus, i < staked, row_stake[i], ranks, tmp,
                                                 consensus_nan)
@@ -86,9 +97,12 @@ REPLACEMENTS = (
                                                 consensus_nan)
                 prof[4] += _cycles() - ta
 """),
-    ("""            yuma3_dividends(bonds, v, col, row_stake, incentive, col2, tmp, dividends)
-""", """            ta = _cycles()
-            yuma3_dividends(bonds, v, col, row_stake, incentive, col2, tmp, dividends)
+    ("""            if sparse:
+                yuma3_sparse_dividends(""", """            ta = _cycles()
+            if sparse:
+                yuma3_sparse_dividends("""),
+    ("""                yuma3_dividends(bonds, v, col, row_stake, incentive, col2, tmp, dividends)
+""", """                yuma3_dividends(bonds, v, col, row_stake, incentive, col2, tmp, dividends)
             prof[6] += _cycles() - ta
 """),
     ("""        o_fallback[s] = emission_shares(incentive, o_dividends[s], active, stake, o_server[s],
@@ -190,10 +204,11 @@ def main() -> None:
             if k and (best is None or wall < best[0]):
                 best = (wall, prof)
     wall, prof = best
-    # prof: 0 unused, 1 weight rows, 2 median keys, 3 medians, 4 clipping, 6 dividends, 7 shares, 8 all of 2.1-2.4,
-    # 9 all of 3.2-5; the stake part and the bonds are what their sections leave
-    parts = np.array([prof[8] - prof[1] - prof[2], prof[1], prof[2], prof[3], prof[4], prof[9] - prof[4] - prof[6],
-                      prof[6], prof[7]], dtype=float)
+    # prof: 0 rows on few columns, 1 weight rows, 2 weighted stake, 3 medians, 4 clipping, 5 used columns,
+    # 6 dividends, 7 shares, 8 all of 2.1-2.4, 9 all of 3.2-5; the stake part and the bonds are what their sections
+    # leave
+    parts = np.array([prof[8] - prof[1] - prof[2] - prof[5], prof[1], prof[2], prof[5], prof[3], prof[4],
+                      prof[9] - prof[4] - prof[6] - prof[0], prof[0], prof[6], prof[7]], dtype=float)
     nonzero_w, nonzero_wb = read_rows_nonzero(inputs)
     print(f"{'synthetic network' if args.synthetic else f'the model after {args.model:g} days'}: "
           f"{inputs.n_subnets} subnets x {inputs.n_uids} uids, {nonzero_w:.1f} nonzero weights a read row "

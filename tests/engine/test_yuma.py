@@ -200,6 +200,10 @@ def engine_cases(draw):
     if overrides:
         prm = prm.with_overrides(**overrides)
     block = block if draw(st.booleans()) else np.full(s, block) - rng.integers(0, 20, s)
+    if n >= 4 and draw(st.booleans()):  # weights and bonds on at most a quarter of the columns (the model's)
+        cols = rng.random((s, n)).argsort(axis=1) < rng.integers(0, n // 4 + 1, (s, 1))
+        fields["weights"] = fields["weights"] * cols[:, None, :].astype(fields["weights"].dtype)
+        fields["bonds"] = fields["bonds"] * cols[:, None, :]
     return YumaInputs(**fields), prm, block, draw(st.booleans())
 
 
@@ -352,7 +356,9 @@ def test_full_network_both_engines():
 def test_few_medians_both_engines():
     """Subnets whose validators weight a few miners each (as the model's do) take the path that builds the
     median's keys for the few columns that have a median; the others take the all-columns path: both agree
-    with the numpy engine, in one batch."""
+    with the numpy engine, in one batch.  With bonds on those columns only, the even subnets also clip and
+    update bonds on their few used columns (Yuma 3): the new bonds are whole rows, also when written to
+    another array than the old bonds."""
     spec = importlib.util.spec_from_file_location("bench_yuma", ROOT / "benchmarks" / "bench_yuma.py")
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
@@ -361,18 +367,26 @@ def test_few_medians_both_engines():
     weights = inputs.weights.copy()
     for s in range(0, 8, 2):  # even subnets: a few favourites, weighted by every validator, and stray entries
         favourites = rng.choice(np.arange(65, 256), 6, replace=False)
-        keep = rng.random(weights[s].shape) < 0.02
+        keep = (rng.random(weights[s].shape) < 0.2) & (rng.random(256) < 0.1)  # strays on about 26 columns
         keep[:, favourites] = True
         weights[s] = np.where(keep, weights[s], 0.0)
     weights = np.floor(weights / np.maximum(weights.max(axis=-1, keepdims=True), 1.0) * U16_MAX)
-    sparse = YumaInputs(**{**inputs.__dict__, "weights": weights, "weights_present": weights > 0})
+    bonds = inputs.bonds.copy()
+    bonds[0::2] *= (weights[0::2] > 0).any(axis=1)[:, None, :]  # bonds on the weighted columns only
+    sparse = YumaInputs(**{**inputs.__dict__, "weights": weights, "weights_present": weights > 0, "bonds": bonds})
+    used = (weights[0::2] > 0).any(axis=1) | (bonds[0::2] > 0).any(axis=1)
+    assert (used.sum(axis=1) * 4 <= 256).all() and used.any(axis=1).all(), used.sum(axis=1)  # the few columns
     for quantize in (False, True):
-        ref = yuma_epoch(sparse, params, block=block, quantize_u16=quantize)
-        got = select.yuma_epoch(sparse, params, block=block, quantize_u16=quantize, engine="numba")
+        ref = yuma_epoch(sparse, params, block=block, quantize_u16=quantize, bonds_out=np.full(bonds.shape, 0.5))
+        got = select.yuma_epoch(sparse, params, block=block, quantize_u16=quantize, engine="numba",
+                                bonds_out=np.full(bonds.shape, 0.5))
         assert_engines_agree(ref, got, quantize)
         medians = (ref.consensus > 0).sum(axis=1)
         assert (medians[0::2] >= 1).all() and (medians[0::2] * 8 <= 256).all(), medians  # few: their own path
         assert (medians[1::2] * 8 > 256).all(), medians  # many: every column's keys
+        assert params.yuma3.all() and (ref.new_bonds[0::2] > 0).any() and (ref.dividends[0::2] > 0).any()
+        read = sparse.permits | (np.arange(256)[None, :] == np.asarray(sparse.owner_uid)[:, None])
+        assert ((ref.new_bonds[0::2] == 0) | used[:, None, :])[read[0::2]].all()  # the others: zero, not 0.5
 
 
 # ---------------------------------------------------------------------------------------------
