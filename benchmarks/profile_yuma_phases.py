@@ -9,11 +9,13 @@ prints each part's share of the cycles:
 
 * stake, threshold, permits, activity, the validator rows (spec 2.1-2.2), and the columns' masks (2.3);
 * the weight rows (masks, normalisation; ``masked_weight_row``) and the stake each column's non-zero weights
-  carry (``add_weighted_stake``, what decides which columns have a median to find) (2.3-2.4);
+  carry (``add_weighted_stake``, what decides which columns have a median to find), with, on Yuma 3 subnets, the
+  columns that hold a weight or a bond in some row (2.3-2.4);
 * the medians (3.1), with the sort keys of their columns (``median_keys_column``, or ``median_keys_rows`` for
   every column when more than an eighth of them have a median);
 * clipping, trust and ranks (``clip_trust_ranks_row``), the bonds, and the dividends (3.2-5; counted apart in
-  Yuma 3's row loop: on a subnet of the original Yuma all three count as bonds);
+  Yuma 3's row loop: on a subnet of the original Yuma all three count as bonds); a Yuma 3 subnet whose weights
+  and bonds use at most a quarter of its columns does all three on those columns in one block ("few columns");
 * the emission shares (6).
 
 The inputs are the whole-network model's own (``--model DAYS``, default 20: :func:`bench_yuma.model_network`) or
@@ -37,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import dtaosim.engine.yuma as yuma
 
-PARTS = ("stake, permits, masks", "weight rows", "weighted stake", "used columns", "medians and their keys",
+PARTS = ("stake, permits, masks", "weight rows", "weighted stake, used columns", "medians and their keys",
          "clipping and ranks", "bonds", "few columns: all three", "dividends", "emission shares")
 
 COUNTER = '''
@@ -72,13 +74,9 @@ REPLACEMENTS = (
             if i < staked""", """                              u == own, _view(w, i), _view(present, i))
             tb = _cycles(); prof[1] += tb - ta
             if i < staked"""),
-    ("""                add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
-""", """                add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
-            tc = _cycles(); prof[2] += tc - tb
-"""),
-    ("""                add_used_columns(_view(w, i), _view(bonds_s, u), used_cols)
-""", """                add_used_columns(_view(w, i), _view(bonds_s, u), used_cols)
-                prof[5] += _cycles() - tc
+    ("""                mark_used_columns(_view(weights_s, weight_row_s[u]), _view(bonds_s, u), used_cols)
+""", """                mark_used_columns(_view(weights_s, weight_row_s[u]), _view(bonds_s, u), used_cols)
+            prof[2] += _cycles() - tb
 """),
     # Yuma 3: the rows on few columns (clipping, ranks and bonds, one block), or the row loop on every column
     # (clipping and ranks; the bonds are the rest of that loop)
@@ -204,10 +202,10 @@ def main() -> None:
             if k and (best is None or wall < best[0]):
                 best = (wall, prof)
     wall, prof = best
-    # prof: 0 rows on few columns, 1 weight rows, 2 weighted stake, 3 medians, 4 clipping, 5 used columns,
-    # 6 dividends, 7 shares, 8 all of 2.1-2.4, 9 all of 3.2-5; the stake part and the bonds are what their sections
-    # leave
-    parts = np.array([prof[8] - prof[1] - prof[2] - prof[5], prof[1], prof[2], prof[5], prof[3], prof[4],
+    # prof: 0 Yuma 3 on few columns, 1 weight rows, 2 weighted stake and used columns, 3 medians, 4 clipping,
+    # 5 unused, 6 dividends, 7 shares, 8 all of 2.1-2.4, 9 all of 3.2-5; the stake part and the bonds are what their
+    # sections leave
+    parts = np.array([prof[8] - prof[1] - prof[2], prof[1], prof[2], prof[3], prof[4],
                       prof[9] - prof[4] - prof[6] - prof[0], prof[0], prof[6], prof[7]], dtype=float)
     nonzero_w, nonzero_wb = read_rows_nonzero(inputs)
     print(f"{'synthetic network' if args.synthetic else f'the model after {args.model:g} days'}: "

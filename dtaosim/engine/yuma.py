@@ -836,12 +836,25 @@ def yuma3_bonds_row(w: np.ndarray, present: np.ndarray, bonds_row: np.ndarray, k
     _yuma3_store_row(bonds, quantize, permit, col, out)
 
 
-@njit(inline="always", **_JIT)
-def add_used_columns(w: np.ndarray, bonds_row: np.ndarray, used_cols: np.ndarray) -> None:
-    """Mark in ``used_cols`` (N,) bool the columns where the weight row ``w`` (N,) or the stored bond row
-    ``bonds_row`` (N,) is not zero (a NaN weight counts)."""
-    for j in range(used_cols.shape[0]):
-        used_cols[j] |= (w[j] != 0.0) | (bonds_row[j] != 0)
+def mark_used_columns(weights_row: np.ndarray, bonds_row: np.ndarray, used_cols: np.ndarray) -> None:
+    """Mark in ``used_cols`` (N,) uint16 (non-zero: used) the columns where the stored weight row (N,) or the stored
+    bond row (N,) is not zero (a NaN counts), read as they are stored: a weight the masks zero still marks its
+    column (compiled only, by its ``overload``: u16 rows are OR-ed together)."""
+    raise NotImplementedError("compiled only")
+
+
+@overload(mark_used_columns)
+def _mark_used_columns_typed(weights_row, bonds_row, used_cols):
+    if weights_row.dtype == types.uint16 and bonds_row.dtype == types.uint16:  # as the model stores them
+        def both_u16(weights_row, bonds_row, used_cols):
+            for j in range(used_cols.shape[0]):
+                used_cols[j] |= weights_row[j] | bonds_row[j]
+        return both_u16
+
+    def general(weights_row, bonds_row, used_cols):
+        for j in range(used_cols.shape[0]):
+            used_cols[j] |= np.uint16((weights_row[j] != 0) | (bonds_row[j] != 0))
+    return general
 
 
 @njit(inline="always", **_JIT)
@@ -1052,7 +1065,7 @@ def _epoch_worker(
     weighted_stake = np.empty(n, np.int64)  # stats[0], summed as the rows are made
     keys_col = np.empty(max_rows, np.int64)  # one column's keys (few medians)
     used = np.empty(n, np.bool_)
-    used_cols = np.empty(n, np.bool_)  # columns with a weight or a bond in a read row (Yuma 3)
+    used_cols = np.empty(n, np.uint16)  # columns with a stored weight or bond in a read row (Yuma 3): non-zero
     cols = np.empty(n, np.int64)
     # those columns gathered: per subnet, then per row (the row kernels run on them as on whole rows)
     g_consensus, g_rate, g_keep, g_ranks, g_col = np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
@@ -1103,7 +1116,7 @@ def _epoch_worker(
             weighted_stake[j] = 0
             stats[2, j] = _INT64_MAX
             stats[3, j] = 0
-            used_cols[j] = False
+            used_cols[j] = 0
         threshold = max(kappa[s] - MEDIAN_TOLERANCE, _SMALLEST_SUBNORMAL)
         for i in range(staked):
             fixed_stake[i] = np.int64(row_stake[i] * _FIXED_ONE)
@@ -1118,7 +1131,7 @@ def _epoch_worker(
             if i < staked:
                 add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
             if yuma3[s]:
-                add_used_columns(_view(w, i), _view(bonds_s, u), used_cols)
+                mark_used_columns(_view(weights_s, weight_row_s[u]), _view(bonds_s, u), used_cols)
         for i in range(min(v, _PREFETCH_ROWS)):  # the bond rows, read after the consensus
             _prefetch_row(_view(bonds_s, rows[i]))
 
@@ -1171,7 +1184,7 @@ def _epoch_worker(
             alpha = alpha_still if liquid else 1.0 - retention[s]
             count = 0
             for j in range(n):
-                if used_cols[j]:
+                if used_cols[j] != 0:
                     cols[count] = j
                     count += 1
             sparse = count * _SPARSE_COLUMNS <= n and not consensus_nan
