@@ -74,8 +74,8 @@ REPLACEMENTS = (
             if i < staked""", """                              u == own, _view(w, i), _view(present, i))
             tb = _cycles(); prof[1] += tb - ta
             if i < staked"""),
-    ("""                mark_used_columns(_view(weights_s, weight_row_s[u]), _view(bonds_s, u), used_cols)
-""", """                mark_used_columns(_view(weights_s, weight_row_s[u]), _view(bonds_s, u), used_cols)
+    ("""                    marking = False  # too many: the every-column path (the count below only grows)
+""", """                    marking = False  # too many: the every-column path (the count below only grows)
             prof[2] += _cycles() - tb
 """),
     # Yuma 3: the rows on few columns (clipping, ranks and bonds, one block), or the row loop on every column

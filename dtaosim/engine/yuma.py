@@ -96,6 +96,9 @@ _SPARSE_COLUMNS = 4
 """A Yuma 3 subnet whose columns with a weight or a stored bond in any read row are at most 1/4 of its uids (the
 model: 15.5 of 256 on average) clips, updates bonds and pays dividends on those columns only; every other entry
 has a zero weight and a zero bond, which stay zero and add zero."""
+_MARK_CHECK = 8
+"""The used columns are counted every 8 rows; once they are more than 1/4 of the uids, no more are marked (the
+subnet takes the every-column path)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -857,6 +860,15 @@ def _mark_used_columns_typed(weights_row, bonds_row, used_cols):
     return general
 
 
+@njit(**_JIT)
+def count_nonzero(x: np.ndarray) -> int:
+    """The number of non-zero entries of ``x`` (1-D)."""
+    count = 0
+    for j in range(x.shape[0]):
+        count += 1 if x[j] != 0 else 0
+    return count
+
+
 @njit(inline="always", **_JIT)
 def gather_columns(row: np.ndarray, cols: np.ndarray, out: np.ndarray) -> None:
     """``out[k] = row[cols[k]]`` for ``k < len(out)`` (any dtype)."""
@@ -1097,8 +1109,11 @@ def _epoch_worker(
         weights_s, present_s = _view(weights, s), _view(present_in, s if has_present else 0)
         bonds_s, new_bonds_s, exists_s = _view(bonds_in, s), _view(new_bonds, s), _view(exists, s)
         weight_row_s = _view(weight_row, s)
+        marking = yuma3[s]  # the used columns, while they may be few (the bond rows are read with the weights)
         for i in range(min(v, _PREFETCH_ROWS)):
             _prefetch_weight_row(weights_s, weight_row_s, present_s, has_present, rows[i])
+            if marking:
+                _prefetch_row(_view(bonds_s, rows[i]))
 
         # --- 2.3-2.4: weights (masks, normalisation), the median's sort keys; bond columns kept
         leb = last_epoch_block[s]
@@ -1124,14 +1139,18 @@ def _epoch_worker(
         for i in range(v):
             if i + _PREFETCH_ROWS < v:
                 _prefetch_weight_row(weights_s, weight_row_s, present_s, has_present, rows[i + _PREFETCH_ROWS])
+                if marking:
+                    _prefetch_row(_view(bonds_s, rows[i + _PREFETCH_ROWS]))
             u = rows[i]
             masked_weight_row(_view(weights_s, weight_row_s[u]), _view(present_s, u if has_present else 0),
                               has_present, quantize, last_update[s, u], reg_mask, exists_s, registered_max, u,
                               u == own, _view(w, i), _view(present, i))
             if i < staked:
                 add_weighted_stake(_view(wbits, i), i, low, fixed_stake[i], weighted_stake)
-            if yuma3[s]:
+            if marking:
                 mark_used_columns(_view(weights_s, weight_row_s[u]), _view(bonds_s, u), used_cols)
+                if i % _MARK_CHECK == _MARK_CHECK - 1 and count_nonzero(used_cols) * _SPARSE_COLUMNS > n:
+                    marking = False  # too many: the every-column path (the count below only grows)
         for i in range(min(v, _PREFETCH_ROWS)):  # the bond rows, read after the consensus
             _prefetch_row(_view(bonds_s, rows[i]))
 
