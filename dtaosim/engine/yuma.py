@@ -18,7 +18,10 @@ step per rule of the Yuma spec:
    block of 8 rows with per-column statistics;
 5. row by row: clipping, validator trust, ranks (3.2), previous bonds (u16 rounding, registration
    and reset masks; 2.4), the variant's bonds (4) and the stored bonds (u16 floor, new-permit rows),
-   written in the same sweep of the state; then incentive and dividends (5);
+   written in the same sweep of the state; then incentive and dividends (5).  A Yuma 3 subnet whose
+   stored weights and bonds are non-zero on at most a quarter of its columns (as in the model: 15.5 of 256
+   on average) does all of this on those columns only, gathered (an entry with a zero weight and a zero
+   bond keeps a zero bond and adds zero everywhere);
 6. emission shares, with the fallback to (active) stake (6).
 
 Shapes: ``S`` subnets, ``N`` uids, ``V`` <= max_validators + 1 rows per subnet. Work arrays are ``(V, N)`` per
