@@ -995,7 +995,11 @@ class DTaoModel(mesa.Model):
         self._intents.extend(intents)
 
     def step(self) -> SettleReport:
-        """One tick: agents decide, the kernel settles, the recorder takes a row."""
+        """One tick: agents decide, the kernel settles, the recorder takes a row.  After the horizon's last tick
+        (``running`` is then False) a step is refused before anything changes."""
+        if self.tick >= self.n_ticks:
+            raise ConfigError(f"horizon: tick {self.tick + 1} is not allowed; expected at most {self.n_ticks} ticks "
+                              f"(the run is over: model.running is False; set horizon.days or horizon.blocks longer)")
         st = self.state
         self._history = np.vstack([self._history, st.price[None, :]])[-PRICE_HISTORY_TICKS:]
         self._intents = []

@@ -228,3 +228,16 @@ def test_return_attribution_adds_up(small_config):
     assert net["pnl_trading:passive"].iloc[-1] < 0
     assert net["pnl_emissions:passive"].iloc[-1] > 0
     assert net["pnl_emissions:validators"].iloc[-1] > 0
+
+
+def test_a_step_past_the_horizon_is_refused_before_anything_changes(small_config):
+    model = DTaoModel(small_config)
+    while model.running:
+        model.step()
+    assert model.tick == model.n_ticks == 6
+    before = {name: value.copy() for name, value in vars(model.state).items() if isinstance(value, np.ndarray)}
+    with pytest.raises(dtaosim.errors.ConfigError, match=r"^horizon: tick 7 is not allowed; expected at most 6 ticks"):
+        model.step()
+    assert model.tick == 6
+    for name, value in before.items():
+        np.testing.assert_array_equal(getattr(model.state, name), value, err_msg=name)
