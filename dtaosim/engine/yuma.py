@@ -1414,18 +1414,29 @@ def yuma_epoch_numba(
     return YumaOutputs(**out)
 
 
+def _read_only(a: np.ndarray) -> np.ndarray:
+    """A read-only view of a kernel input (no copy): numba compiles a read-only array apart from a writable one, so
+    inputs passed with either flag gave up to 13 variants of the epoch (about 40-50 s each to compile cold); as
+    read-only views, one per dtype combination (and the kernel cannot write to them)."""
+    view = a.view()
+    view.flags.writeable = False
+    return view
+
+
 def _epoch_call(inp: YumaInputs, prm: YumaParams, permits: np.ndarray, weights: np.ndarray, weight_row: np.ndarray,
                 owner: np.ndarray, exists: np.ndarray, present: np.ndarray, has_present: bool, leb: np.ndarray,
                 reset: np.ndarray, previous: np.ndarray, has_previous: bool, blocks: np.ndarray, quantize_u16: bool,
                 max_rows: int, out: dict, target: np.ndarray, workers: int) -> None:
+    ro = _read_only
     _epoch_batch(
-        _contiguous(inp.stake, np.float64), permits, weights, weight_row,
-        _bond_array(inp.bonds),
-        _contiguous(inp.last_update, np.int64), _contiguous(inp.block_at_registration, np.int64), owner, exists,
-        present, has_present, leb, reset, prm.kappa, prm.bonds_penalty, prm.bonds_moving_average, prm.yuma3,
-        prm.liquid_alpha, prm.alpha_low, prm.alpha_high, prm.alpha_sigmoid_steepness, prm.bonds_reset,
-        prm.max_validators, prm.tempo, prm.activity_cutoff, prm.stake_threshold, prm.liquid_alpha_consensus,
-        previous, has_previous, blocks, bool(quantize_u16),
+        ro(_contiguous(inp.stake, np.float64)), ro(permits), ro(weights), ro(weight_row),
+        ro(_bond_array(inp.bonds)),
+        ro(_contiguous(inp.last_update, np.int64)), ro(_contiguous(inp.block_at_registration, np.int64)), ro(owner),
+        ro(exists), ro(present), has_present, ro(leb), ro(reset), ro(prm.kappa), ro(prm.bonds_penalty),
+        ro(prm.bonds_moving_average), ro(prm.yuma3), ro(prm.liquid_alpha), ro(prm.alpha_low), ro(prm.alpha_high),
+        ro(prm.alpha_sigmoid_steepness), ro(prm.bonds_reset), ro(prm.max_validators), ro(prm.tempo),
+        ro(prm.activity_cutoff), ro(prm.stake_threshold), ro(prm.liquid_alpha_consensus),
+        ro(previous), has_previous, ro(blocks), bool(quantize_u16),
         max_rows, out["stake"], out["active_stake"], out["inactive"], out["new_permits"], out["consensus"],
         out["ranks"], out["incentive"], out["validator_trust"], out["dividends"], out["server_share"],
         out["validator_share"], out["emission_share"], out["fallback"], out["liquid_alpha_applied"], target,
